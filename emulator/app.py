@@ -1,0 +1,52 @@
+"""The Flask control plane: blueprints, the token check, and the one place errors become JSON."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from fake_azure import __version__
+
+from .auth import token_matches
+from .cloud import Cloud
+from .errors import EmulatorError, Unauthorized
+
+# Upload bodies (model files) can be large; everything else is small JSON.
+MAX_BODY_BYTES = 8 * 1024 * 1024 * 1024
+
+
+def create_app(cloud: Cloud) -> Flask:
+    app = Flask("fake_azure_emulator")
+    app.config["CLOUD"] = cloud
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+
+    from .resources.admin.api import blueprint as admin
+    from .resources.computes.api import blueprint as computes
+    from .resources.models.api import blueprint as models
+    from .resources.workspaces.api import blueprint as workspaces
+
+    for blueprint in (workspaces, models, computes, admin):
+        app.register_blueprint(blueprint)
+
+    @app.before_request
+    def require_token():
+        if request.path == "/_emulator/health":
+            return None
+        if not token_matches(cloud.token, request.headers.get("Authorization")):
+            raise Unauthorized("Missing or invalid control-plane token. Read it from the 0600 file "
+                               "FAKE_AZURE_HOME/token.")
+        return None
+
+    @app.errorhandler(EmulatorError)
+    def render_emulator_error(exc: EmulatorError):
+        return jsonify(exc.to_body()), exc.status_code
+
+    @app.errorhandler(HTTPException)
+    def render_http_error(exc: HTTPException):
+        code = {404: "NotFound", 405: "MethodNotAllowed", 413: "PayloadTooLarge"}.get(exc.code or 500, "HttpError")
+        return jsonify({"error": {"code": code, "statusCode": exc.code, "message": exc.description}}), exc.code
+
+    @app.get("/_emulator/health")
+    def health():
+        return jsonify({"status": "ok", "version": __version__})
+
+    return app

@@ -1,0 +1,140 @@
+"""The ``fake-azure`` command: up, serve, down, status, reset, run."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from fake_azure import __version__
+from fake_azure.settings import Settings, SettingsError
+
+from . import daemon
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except (SettingsError, ValueError) as exc:
+        raise SystemExit(f"fake-azure: {exc}")
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    settings = _settings()
+    began = time.perf_counter()
+    info, started = daemon.ensure_running(settings)
+    took = time.perf_counter() - began
+    verb = f"started in {took:.2f}s" if started else "already running"
+    print(info["url"])
+    print(f"fake-azure: {verb} (pid {info['pid']}, home {info['home']})", file=sys.stderr)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings()
+    live = daemon.read_info(settings)
+    if live and daemon.is_healthy(live["url"]):
+        print(f"fake-azure: a daemon already serves this home at {live['url']} (pid {live['pid']})",
+              file=sys.stderr)
+        return 1
+    daemon.serve(settings)
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    settings = _settings()
+    if daemon.stop(settings):
+        print("fake-azure: stopped", file=sys.stderr)
+    else:
+        print("fake-azure: not running", file=sys.stderr)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    settings = _settings()
+    info = daemon.read_info(settings)
+    running = bool(info) and daemon.is_healthy(info["url"])
+    status = {
+        "running": running,
+        "url": info["url"] if running else None,
+        "pid": info["pid"] if running else None,
+        "home": str(settings.home),
+        "runtime": (info or {}).get("runtime", settings.runtime),
+        "progress": (info or {}).get("progress", settings.progress),
+        "version": __version__,
+    }
+    if args.json:
+        print(json.dumps(status, indent=2))
+    elif running:
+        print(f"fake-azure {__version__}: running at {status['url']} (pid {status['pid']})")
+        print(f"  home:     {status['home']}")
+        print(f"  runtime:  {status['runtime']}")
+        print(f"  progress: {status['progress']}")
+    else:
+        print(f"fake-azure {__version__}: not running (home {status['home']})")
+    return 0 if running else 3
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    settings = _settings()
+    info = daemon.read_info(settings)
+    if info and daemon.is_healthy(info["url"]):
+        from fake_azure._client import CloudClient
+
+        CloudClient.connect(settings).admin("POST", "/_emulator/reset")
+    else:
+        for path in (settings.db_path, Path(str(settings.db_path) + "-wal"), Path(str(settings.db_path) + "-shm")):
+            path.unlink(missing_ok=True)
+    print("fake-azure: state reset", file=sys.stderr)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    command = list(args.command)
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        print("fake-azure run: give a command, e.g. fake-azure run -- python deploy.py", file=sys.stderr)
+        return 2
+    settings = _settings()
+    if settings.target == "emulator":
+        daemon.ensure_running(settings)
+    bootstrap = Path(__file__).resolve().parent.parent / "fake_azure" / "_bootstrap"
+    env = dict(os.environ)
+    env["FAKE_AZURE_HOME"] = str(settings.home)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(bootstrap), env.get("PYTHONPATH")) if p)
+    try:
+        return subprocess.call(command, env=env)
+    except FileNotFoundError:
+        print(f"fake-azure run: command not found: {command[0]}", file=sys.stderr)
+        return 127
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fake-azure", description="A local cloud for Azure ML SDK v1 deploy code.")
+    parser.add_argument("--version", action="version", version=f"fake-azure {__version__}")
+    sub = parser.add_subparsers(dest="verb", required=True)
+    sub.add_parser("up", help="start the daemon in the background and print its URL").set_defaults(func=cmd_up)
+    sub.add_parser("serve", help="run the daemon in the foreground").set_defaults(func=cmd_serve)
+    sub.add_parser("down", help="stop the daemon").set_defaults(func=cmd_down)
+    status = sub.add_parser("status", help="is the daemon running, where, with what")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(func=cmd_status)
+    sub.add_parser("reset", help="forget every workspace, model and cluster").set_defaults(func=cmd_reset)
+    run = sub.add_parser("run", help="run a program with azureml.core resolved to the emulator")
+    run.add_argument("command", nargs=argparse.REMAINDER)
+    run.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except daemon.DaemonError as exc:
+        print(f"fake-azure: {exc.message}", file=sys.stderr)
+        return 1

@@ -1,0 +1,185 @@
+"""Running the control plane: in the foreground (``serve``) or as a detached background process (``up``).
+
+A running daemon announces itself in ``FAKE_AZURE_HOME/daemon.json`` (url, pid, home, runtime,
+version), written atomically once the socket is bound; ``daemon.lock`` serialises concurrent starts."""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import requests
+
+from fake_azure import __version__
+from fake_azure.settings import Settings
+
+from .errors import EmulatorError
+
+
+class DaemonError(EmulatorError):
+    code = "DaemonError"
+
+
+def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of ours still answers kill(0): reap it if it has exited.
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        return done == 0
+    except ChildProcessError:
+        return True
+
+
+def prepare_home(settings: Settings) -> None:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.home, 0o700)
+
+
+def read_info(settings: Settings) -> dict[str, Any] | None:
+    """The announcement of a live daemon for this home, or None."""
+    try:
+        info = json.loads(settings.daemon_info_path.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    if not _pid_alive(int(info.get("pid", -1))):
+        return None
+    return info
+
+
+def is_healthy(url: str, timeout: float = 1.0) -> bool:
+    try:
+        return requests.get(url + "/_emulator/health", timeout=timeout).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def serve(settings: Settings) -> None:
+    """Run the daemon in this process until SIGTERM/SIGINT."""
+    from waitress import create_server
+
+    from .app import create_app
+    from .auth import load_or_create_token
+    from .blobs import BlobStore
+    from .cloud import Cloud
+    from .progress import ProgressPolicy
+    from .store import Store
+
+    prepare_home(settings)
+    if settings.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"fake-azure: WARNING: binding the control plane to {settings.host}, not loopback; "
+              "anyone who can reach it and holds the token can run code on this machine.", file=sys.stderr)
+    cloud = Cloud(
+        settings=settings,
+        store=Store(settings.db_path),
+        blobs=BlobStore(settings.blob_dir),
+        token=load_or_create_token(settings.token_path),
+        progress=ProgressPolicy.parse(settings.progress),
+    )
+    server = create_server(create_app(cloud), host=settings.host, port=settings.port, threads=16,
+                           ident="fake-azure", clear_untrusted_proxy_headers=True)
+    port = server.effective_port  # type: ignore[attr-defined]
+    url = f"http://{settings.host}:{port}"
+    info = {"url": url, "pid": os.getpid(), "home": str(settings.home), "runtime": settings.runtime,
+            "version": __version__, "progress": settings.progress, "started_at": time.time()}
+    _write_json_atomic(settings.daemon_info_path, info)
+
+    def stop(signum: int, frame: Any) -> None:
+        server.close()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"fake-azure: serving {url} (home {settings.home})", file=sys.stderr, flush=True)
+    try:
+        server.run()
+    finally:
+        current = read_info(settings)
+        if current is None or current.get("pid") == os.getpid():
+            settings.daemon_info_path.unlink(missing_ok=True)
+
+
+@contextmanager
+def _start_lock(settings: Settings) -> Iterator[None]:
+    prepare_home(settings)
+    with open(settings.lock_path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_running(settings: Settings) -> tuple[dict[str, Any], bool]:
+    """The live daemon for this home, starting one in the background if needed. Returns (info, started)."""
+    info = read_info(settings)
+    if info and is_healthy(info["url"]):
+        return info, False
+    with _start_lock(settings):
+        info = read_info(settings)  # another process may have started it while we waited
+        if info and is_healthy(info["url"]):
+            return info, False
+        return _spawn(settings), True
+
+
+def _spawn(settings: Settings) -> dict[str, Any]:
+    env = dict(os.environ)
+    env["FAKE_AZURE_HOME"] = str(settings.home)
+    env["FAKE_AZURE_PORT"] = str(settings.port)
+    env["FAKE_AZURE_PROGRESS"] = settings.progress
+    env["FAKE_AZURE_RUNTIME"] = settings.runtime
+    settings.daemon_info_path.unlink(missing_ok=True)
+    with open(settings.log_path, "ab") as log:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "emulator", "serve"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+            start_new_session=True,  # outlives the script that started it, as a cloud would
+            close_fds=True,
+        )
+    deadline = time.monotonic() + settings.startup_timeout
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise DaemonError(f"the fake-azure daemon exited during start (code {child.returncode}); "
+                              f"see {settings.log_path}")
+        info = read_info(settings)
+        if info and info.get("pid") == child.pid and is_healthy(info["url"], timeout=0.5):
+            return info
+        time.sleep(0.01)
+    child.kill()
+    raise DaemonError(f"the fake-azure daemon did not become ready in {settings.startup_timeout}s; "
+                      f"see {settings.log_path}")
+
+
+def stop(settings: Settings, timeout: float = 10.0) -> bool:
+    """Stop the daemon of this home. Returns whether one was running."""
+    info = read_info(settings)
+    if info is None:
+        return False
+    pid = int(info["pid"])
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _pid_alive(pid):
+            break
+        time.sleep(0.02)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    settings.daemon_info_path.unlink(missing_ok=True)
+    return True

@@ -1,0 +1,96 @@
+"""Long-running operations (provision, delete, later deploy): an id, a status, and a planned outcome.
+
+The outcome is decided when the operation is accepted (a bad VM size is known at once); the
+progress policy decides when it becomes visible. Finishing applies the outcome to the resource in
+the same transaction that marks the operation done, so a crash never leaves the two disagreeing."""
+from __future__ import annotations
+
+import enum
+import json
+import sqlite3
+import time
+import uuid
+from typing import Any, Callable, Mapping
+
+from .errors import NotFound
+from .progress import ProgressPolicy
+from .store import Store
+
+
+class OperationStatus(str, enum.Enum):
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+
+    @property
+    def terminal(self) -> bool:
+        return self is not OperationStatus.RUNNING
+
+
+# A finisher applies an operation's outcome to its resource: (conn, operation row, outcome) -> None.
+Finisher = Callable[[sqlite3.Connection, sqlite3.Row, dict[str, Any]], None]
+
+
+class Operations:
+    def __init__(self, store: Store, policy: Callable[[], ProgressPolicy], finishers: Mapping[str, Finisher],
+                 clock: Callable[[], float] = time.time) -> None:
+        self._store = store
+        self._policy = policy
+        self._finishers = finishers
+        self._clock = clock
+
+    def start(self, conn: sqlite3.Connection, workspace_id: str, kind: str, target: str,
+              outcome: dict[str, Any]) -> str:
+        """Record an operation inside the caller's transaction; ``outcome`` holds ``status`` and maybe ``error``."""
+        if kind not in self._finishers:
+            raise KeyError(f"no finisher for operation kind {kind}")
+        op_id = str(uuid.uuid4())
+        conn.execute(
+            "INSERT INTO operations (id, workspace_id, kind, target, status, polls, outcome, created_at)"
+            " VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
+            (op_id, workspace_id, kind, target, OperationStatus.RUNNING.value, json.dumps(outcome), self._clock()),
+        )
+        return op_id
+
+    def poll(self, workspace_id: str, op_id: str) -> dict[str, Any]:
+        """One poll: counts towards a ``polls:N`` policy and finishes the operation when the policy allows."""
+        with self._store.transaction() as conn:
+            row = conn.execute("SELECT * FROM operations WHERE id = ? AND workspace_id = ?",
+                               (op_id, workspace_id)).fetchone()
+            if row is None:
+                raise NotFound(f"Operation {op_id} not found", code="OperationNotFound")
+            row = self._advance(conn, row)
+        return self.render(row)
+
+    def advance_for_target(self, conn: sqlite3.Connection, workspace_id: str, kind_prefix: str, target: str) -> None:
+        """Reading a resource counts as a poll of its pending operation (as refresh_state does in Azure)."""
+        rows = conn.execute(
+            "SELECT * FROM operations WHERE workspace_id = ? AND target = ? AND kind LIKE ? AND status = ?",
+            (workspace_id, target, kind_prefix + "%", OperationStatus.RUNNING.value),
+        ).fetchall()
+        for row in rows:
+            self._advance(conn, row)
+
+    def _advance(self, conn: sqlite3.Connection, row: sqlite3.Row) -> sqlite3.Row:
+        if OperationStatus(row["status"]).terminal:
+            return row
+        polls = row["polls"] + 1
+        now = self._clock()
+        if not self._policy().is_done(polls, now - row["created_at"]):
+            conn.execute("UPDATE operations SET polls = ? WHERE id = ?", (polls, row["id"]))
+        else:
+            outcome = json.loads(row["outcome"])
+            self._finishers[row["kind"]](conn, row, outcome)
+            conn.execute("UPDATE operations SET polls = ?, status = ?, finished_at = ? WHERE id = ?",
+                         (polls, outcome["status"], now, row["id"]))
+        return conn.execute("SELECT * FROM operations WHERE id = ?", (row["id"],)).fetchone()
+
+    @staticmethod
+    def render(row: sqlite3.Row) -> dict[str, Any]:
+        body: dict[str, Any] = {"id": row["id"], "name": row["kind"], "target": row["target"], "status": row["status"]}
+        if row["status"] != OperationStatus.RUNNING.value:
+            error = json.loads(row["outcome"]).get("error")
+            if error:
+                body["error"] = error
+        return body

@@ -1,0 +1,47 @@
+"""REST routes for workspaces (ARM shape)."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from ...http import body_json, cloud
+from . import service
+
+ROUTE = "/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.MachineLearningServices/workspaces"
+blueprint = Blueprint("workspaces", __name__)
+
+
+@blueprint.get(ROUTE)
+def list_workspaces(sub: str, rg: str):
+    return jsonify({"value": service.list_all(cloud().store.read(), sub, rg)})
+
+
+@blueprint.get("/providers/Microsoft.MachineLearningServices/workspaces")
+def list_all_workspaces():
+    return jsonify({"value": service.list_all(cloud().store.read())})
+
+
+@blueprint.get("/subscriptions/<sub>/providers/Microsoft.MachineLearningServices/workspaces")
+def list_subscription_workspaces(sub: str):
+    return jsonify({"value": service.list_all(cloud().store.read(), sub)})
+
+
+@blueprint.get(ROUTE + "/<ws>")
+def get_workspace(sub: str, rg: str, ws: str):
+    return jsonify(service.get(cloud().store.read(), service.workspace_id(sub, rg, ws)))
+
+
+@blueprint.put(ROUTE + "/<ws>")
+def put_workspace(sub: str, rg: str, ws: str):
+    payload = body_json(required=False)
+    location = payload.get("location") or cloud().settings.default_location
+    with cloud().store.transaction() as conn:
+        body, created = service.create_or_get(conn, sub, rg, ws, location, payload.get("sku", "basic"),
+                                              payload.get("tags"))
+    return jsonify(body), 201 if created else 200
+
+
+@blueprint.delete(ROUTE + "/<ws>")
+def delete_workspace(sub: str, rg: str, ws: str):
+    with cloud().store.transaction() as conn:
+        service.delete(conn, service.workspace_id(sub, rg, ws))
+    return "", 204

@@ -1,0 +1,136 @@
+"""The facade's one HTTP client for the local cloud, and the one place HTTP errors become SDK exceptions."""
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any, Callable
+
+import requests
+
+from .exceptions import (
+    AzureMLException,
+    ComputeTargetException,
+    ModelNotFoundException,
+    ProjectSystemException,
+    UserErrorException,
+    WebserviceException,
+)
+from .settings import Settings
+
+# Which SDK exception a failed call raises depends on the API family, as in azureml-core: the
+# compute client raises ComputeTargetException, the model-management client WebserviceException...
+FAMILY_EXCEPTIONS: dict[str, type[AzureMLException]] = {
+    "compute": ComputeTargetException,
+    "model": WebserviceException,
+    "webservice": WebserviceException,
+    "environment": UserErrorException,
+    "workspace": ProjectSystemException,
+    "admin": UserErrorException,
+}
+# The SDK's wrapper for unexpected responses, per family.
+FAMILY_BAD_RESPONSE = {
+    "compute": "Received bad response from Resource Provider:\nResponse Code: {}\nHeaders: {}\nContent: {}",
+    "model": "Received bad response from Model Management Service:\nResponse Code: {}\nHeaders: {}\nContent: {}",
+    "webservice": "Received bad response from Model Management Service:\nResponse Code: {}\nHeaders: {}\nContent: {}",
+}
+# Error codes whose message is already the SDK's own text, raised as this class whatever the family.
+CODE_EXCEPTIONS: dict[str, type[AzureMLException]] = {
+    "UserError": UserErrorException,
+    "ComputeTargetNotFound": ComputeTargetException,
+    "ModelNotFound": WebserviceException,
+    "ModelNotFoundInCache": ModelNotFoundException,
+    "WebserviceNotFound": WebserviceException,
+    "ResourceNotFound": ProjectSystemException,
+}
+SDK_MESSAGE_CODES = set(CODE_EXCEPTIONS) | {"ModelValidation", "ComputeValidation", "WebserviceValidation"}
+
+
+def error_from_response(response: requests.Response, family: str) -> AzureMLException:
+    """Map a non-2xx response of the local cloud to the exception azureml-core raises for it."""
+    try:
+        error = response.json().get("error", {})
+    except ValueError:
+        error = {}
+    code = error.get("code", "")
+    message = error.get("message", "")
+    exc_class = CODE_EXCEPTIONS.get(code) or FAMILY_EXCEPTIONS.get(family, AzureMLException)
+    if code not in SDK_MESSAGE_CODES and family in FAMILY_BAD_RESPONSE:
+        message = FAMILY_BAD_RESPONSE[family].format(response.status_code, response.headers, response.content)
+    if exc_class is WebserviceException:
+        return WebserviceException(message, status_code=response.status_code)
+    return exc_class(message)
+
+
+class CloudUnavailable(UserErrorException):
+    """The local cloud could not be reached or started."""
+
+
+class CloudClient:
+    """Talks to the daemon of one FAKE_AZURE_HOME; reconnects (and restarts it) if it went away."""
+
+    _instances: dict[str, "CloudClient"] = {}
+    _instances_lock = threading.Lock()
+
+    def __init__(self, settings: Settings, resolve: Callable[[Settings], dict[str, Any]]) -> None:
+        self.settings = settings
+        self._resolve = resolve
+        self._session = requests.Session()
+        self._session.trust_env = False  # a corporate proxy must never see loopback control traffic
+        self._connect()
+
+    @classmethod
+    def connect(cls, settings: Settings | None = None) -> "CloudClient":
+        """The shared client for the home in ``settings`` (the environment's by default)."""
+        settings = settings or Settings.from_env()
+        key = str(settings.home)
+        with cls._instances_lock:
+            client = cls._instances.get(key)
+            if client is None:
+                client = cls(settings, _resolve_daemon)
+                cls._instances[key] = client
+            return client
+
+    def _connect(self) -> None:
+        info = self._resolve(self.settings)
+        self.base_url = info["url"]
+        self._session.headers["Authorization"] = "Bearer " + self.settings.token_path.read_text().strip()
+
+    def request(self, method: str, path: str, family: str, *, ok: tuple[int, ...] = (200, 201, 202, 204),
+                **kwargs: Any) -> requests.Response:
+        """One call; a non-``ok`` status raises the family's SDK exception."""
+        try:
+            response = self._session.request(method, self.base_url + path, timeout=60, **kwargs)
+        except requests.ConnectionError:
+            # The daemon was restarted (new port) or stopped: find or start it once, then retry.
+            self._connect()
+            response = self._session.request(method, self.base_url + path, timeout=60, **kwargs)
+        if response.status_code not in ok:
+            raise error_from_response(response, family)
+        return response
+
+    def json(self, method: str, path: str, family: str, **kwargs: Any) -> Any:
+        response = self.request(method, path, family, **kwargs)
+        return response.json() if response.content else None
+
+    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self.json(method, path, "admin", **kwargs)
+
+
+def _resolve_daemon(settings: Settings) -> dict[str, Any]:
+    from emulator import daemon
+
+    info = daemon.read_info(settings)
+    if info and daemon.is_healthy(info["url"]):
+        return info
+    if not settings.autostart:
+        raise CloudUnavailable(
+            f"No fake-azure daemon is running for {settings.home} and FAKE_AZURE_AUTOSTART is off. "
+            "Start one with: fake-azure up"
+        )
+    try:
+        info, started = daemon.ensure_running(settings)
+    except daemon.DaemonError as exc:
+        raise CloudUnavailable(f"Could not start the fake-azure daemon: {exc.message}") from exc
+    if started:
+        print(f"fake-azure: started the local cloud at {info['url']} (home {settings.home})", file=sys.stderr)
+    return info

@@ -1,0 +1,5 @@
+"""Mirror of ``azureml.core``: the names user deploy code imports."""
+from .workspace import Workspace
+
+VERSION = "1.61.0"
+__version__ = VERSION

@@ -1,0 +1,271 @@
+"""Mirror of ``azureml.core.workspace``: the scope for models, compute targets and services."""
+from __future__ import annotations
+
+import json
+import os
+from typing import TYPE_CHECKING, Any
+
+from .._client import CloudClient
+from ..exceptions import ProjectSystemException, UserErrorException
+from ..settings import Settings
+
+if TYPE_CHECKING:
+    from .compute.compute import ComputeTarget
+    from .model import Model
+
+# Used when a caller names a workspace without its subscription or resource group.
+DEFAULT_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000"
+DEFAULT_RESOURCE_GROUP = "fake-azure-rg"
+
+AZUREML_DIR = ".azureml"
+AML_CONFIG_DIR = "aml_config"
+CONFIG_FILENAME = "config.json"
+LEGACY_PROJECT_FILENAME = "project.json"
+_NOT_FOUND_CONFIG = (
+    "The workspace configuration file config.json, could not be found in {} or its parent directories. Please "
+    "check whether the workspace configuration file exists, or provide the full path to the configuration file as "
+    "an argument. You can download a configuration file for your workspace, via http://ml.azure.com and clicking on "
+    "the name of your workspace in the right top."
+)
+
+
+class Workspace:
+    """A workspace in the local cloud, created on first use unless FAKE_AZURE_STRICT_WORKSPACES is set."""
+
+    def __init__(self, subscription_id, resource_group, workspace_name, auth=None, _location=None,
+                 _disable_service_check=False, _workspace_id=None, sku="basic", tags=None, _cloud="AzureCloud"):
+        self._subscription_id = subscription_id
+        self._resource_group = resource_group
+        self._workspace_name = workspace_name
+        self._auth = auth  # accepted and ignored: the local cloud uses its own token
+        self._sku = sku
+        self._tags = tags
+        self._settings = Settings.from_env()
+        self._client = CloudClient.connect(self._settings)
+        self._details = self._fetch_or_create(_location, sku, tags)
+        self._location = self._details.get("location")
+        self._workspace_id = self._details["properties"]["workspaceId"]
+
+    def _fetch_or_create(self, location: str | None, sku: str, tags: dict | None) -> dict[str, Any]:
+        response = self._client.request("GET", self._arm_path, "workspace", ok=(200, 404))
+        if response.status_code == 200:
+            return response.json()
+        if self._settings.strict_workspaces:
+            raise ProjectSystemException("Workspace not found.")
+        body = {"location": location or self._settings.default_location, "sku": sku, "tags": tags or {}}
+        return self._client.json("PUT", self._arm_path, "workspace", json=body)
+
+    @property
+    def _arm_path(self) -> str:
+        return (f"/subscriptions/{self._subscription_id}/resourceGroups/{self._resource_group}"
+                f"/providers/Microsoft.MachineLearningServices/workspaces/{self._workspace_name}")
+
+    # --- discovery -------------------------------------------------------------------------------
+    @staticmethod
+    def from_config(path=None, auth=None, _logger=None, _file_name=None):
+        """Find ``config.json`` (in .azureml/, aml_config/ or the folder itself, walking up) and load it."""
+        normalized_path = os.path.normpath(os.path.abspath(os.path.expanduser(path if path is not None else ".")))
+        if os.path.isfile(normalized_path):
+            found_path = normalized_path
+        else:
+            files_to_look = [_file_name] if _file_name else [CONFIG_FILENAME, LEGACY_PROJECT_FILENAME]
+            found_path = ""
+            for directory in (AZUREML_DIR, AML_CONFIG_DIR, None):
+                for file_name in files_to_look:
+                    found_path = _traverse_up(normalized_path, file_name, directory)
+                    if found_path:
+                        break
+                if found_path:
+                    break
+            if not found_path:
+                raise UserErrorException(_NOT_FOUND_CONFIG.format(normalized_path))
+        subscription_id, resource_group, workspace_name = _read_config(found_path)
+        return Workspace.get(workspace_name, auth=auth, subscription_id=subscription_id,
+                             resource_group=resource_group)
+
+    @staticmethod
+    def get(name, auth=None, subscription_id=None, resource_group=None, location=None, cloud="AzureCloud",
+            id=None):
+        """The workspace ``name``; without a subscription or group, the only one of that name (or a default)."""
+        if subscription_id is None or resource_group is None:
+            client = CloudClient.connect()
+            matches = [w for w in Workspace._list_bodies(client, subscription_id, resource_group)
+                       if w["name"].lower() == name.lower()]
+            if len(matches) > 1:
+                from ..exceptions import WorkspaceException
+
+                raise WorkspaceException(
+                    "Multiple workspaces with name {} found; specify subscription_id and resource_group.".format(name),
+                    found_multiple=True)
+            if matches:
+                subscription_id, resource_group = matches[0]["subscriptionId"], matches[0]["resourceGroup"]
+            subscription_id = subscription_id or DEFAULT_SUBSCRIPTION_ID
+            resource_group = resource_group or DEFAULT_RESOURCE_GROUP
+        return Workspace(subscription_id, resource_group, name, auth=auth, _location=location)
+
+    @staticmethod
+    def create(name, auth=None, subscription_id=None, resource_group=None, location=None,
+               create_resource_group=True, sku="basic", tags=None, friendly_name=None, storage_account=None,
+               key_vault=None, app_insights=None, container_registry=None, adb_workspace=None,
+               primary_user_assigned_identity=None, cmk_keyvault=None, resource_cmk_uri=None, hbi_workspace=False,
+               default_cpu_compute_target=None, default_gpu_compute_target=None, private_endpoint_config=None,
+               private_endpoint_auto_approval=True, exist_ok=False, show_output=True,
+               user_assigned_identity_for_cmk_encryption=None, system_datastores_auth_mode="accessKey",
+               v1_legacy_mode=None):
+        """Create a workspace; an existing one is an error unless ``exist_ok``."""
+        subscription_id = subscription_id or DEFAULT_SUBSCRIPTION_ID
+        resource_group = resource_group or DEFAULT_RESOURCE_GROUP
+        client = CloudClient.connect()
+        existing = [w for w in Workspace._list_bodies(client, subscription_id, resource_group)
+                    if w["name"].lower() == name.lower()]
+        if existing and not exist_ok:
+            raise UserErrorException("Workspace with name '{}' already exists under resource group with name "
+                                     "'{}'.".format(name, resource_group))
+        workspace = Workspace.__new__(Workspace)
+        workspace._subscription_id, workspace._resource_group, workspace._workspace_name = (
+            subscription_id, resource_group, name)
+        workspace._auth, workspace._sku, workspace._tags = auth, sku, tags
+        workspace._settings = client.settings
+        workspace._client = client
+        body = {"location": location or client.settings.default_location, "sku": sku, "tags": tags or {}}
+        workspace._details = client.json("PUT", workspace._arm_path, "workspace", json=body)
+        workspace._location = workspace._details["location"]
+        workspace._workspace_id = workspace._details["properties"]["workspaceId"]
+        if show_output and not existing:
+            print("Deployed Workspace with name {}.".format(name))
+        return workspace
+
+    @staticmethod
+    def list(subscription_id, auth=None, resource_group=None):
+        """All workspaces of a subscription: ``{name: [Workspace, ...]}`` as the SDK returns."""
+        client = CloudClient.connect()
+        result: dict[str, list[Workspace]] = {}
+        for body in Workspace._list_bodies(client, subscription_id, resource_group):
+            ws = Workspace(body["subscriptionId"], body["resourceGroup"], body["name"], auth=auth)
+            result.setdefault(body["name"], []).append(ws)
+        return result
+
+    @staticmethod
+    def _list_bodies(client: CloudClient, subscription_id: str | None, resource_group: str | None) -> list[dict]:
+        # Our extension of ARM's subscription-level list: every workspace this local cloud holds.
+        bodies = client.json("GET", "/providers/Microsoft.MachineLearningServices/workspaces", "workspace")["value"]
+        return [b for b in bodies if (subscription_id is None or b["subscriptionId"] == subscription_id)
+                and (resource_group is None or b["resourceGroup"].lower() == resource_group.lower())]
+
+    def write_config(self, path=None, file_name=None):
+        """Write ``.azureml/config.json`` (or aml_config/ if it exists) so ``from_config`` finds this workspace."""
+        base = os.path.abspath(os.path.normpath(path if path is not None else "."))
+        config_dir = os.path.join(base, AML_CONFIG_DIR)
+        if not os.path.exists(config_dir):
+            config_dir = os.path.join(base, AZUREML_DIR)
+        try:
+            os.makedirs(config_dir, exist_ok=True)
+        except OSError as exc:
+            raise UserErrorException("Could not write the config file to: {}\n{}".format(config_dir, exc))
+        if file_name is None:
+            legacy = os.path.join(config_dir, LEGACY_PROJECT_FILENAME)
+            file_name = LEGACY_PROJECT_FILENAME if os.path.exists(legacy) else CONFIG_FILENAME
+        elif not file_name.endswith(".json"):
+            file_name += ".json"
+        target = os.path.normpath(os.path.join(config_dir, file_name))
+        with open(target, "w") as handle:
+            handle.write(json.dumps({"Id": None, "Scope": self._arm_path}))
+
+    def delete(self, delete_dependent_resources=False, no_wait=False):
+        self._client.request("DELETE", self._arm_path, "workspace")
+
+    def get_details(self):
+        details = self._details
+        return {
+            "id": details["id"], "name": self.name, "location": self.location, "type": details["type"],
+            "tags": details.get("tags", {}), "sku": self.sku, "workspaceid": self._workspace_id,
+            "description": "", "friendlyName": self.name, "creationTime": None,
+        }
+
+    # --- properties ------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self._workspace_name
+
+    @property
+    def subscription_id(self) -> str:
+        return self._subscription_id
+
+    @property
+    def resource_group(self) -> str:
+        return self._resource_group
+
+    @property
+    def location(self) -> str:
+        return self._location
+
+    @property
+    def sku(self) -> str:
+        return self._sku
+
+    @property
+    def tags(self) -> dict:
+        return self._details.get("tags") or {}
+
+    @property
+    def service_context(self) -> None:
+        return None
+
+    @property
+    def compute_targets(self) -> dict[str, "ComputeTarget"]:
+        from .compute.compute import ComputeTarget
+
+        return {target.name: target for target in ComputeTarget.list(self)}
+
+    @property
+    def models(self) -> dict[str, "Model"]:
+        from .model import Model
+
+        return {model.name: model for model in Model.list(self, latest=True)}
+
+    @property
+    def environments(self) -> dict[str, Any]:
+        return {env.name: env for env in self._environments.list()}
+
+    @property
+    def _environments(self) -> Any:
+        from .environment_registry import EnvironmentRegistry
+
+        return EnvironmentRegistry(self)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Workspace) and self._arm_path.lower() == other._arm_path.lower()
+
+    def __hash__(self) -> int:
+        return hash(self._arm_path.lower())
+
+    def __repr__(self) -> str:
+        return ("Workspace.create(name='{}', subscription_id='{}', resource_group='{}')"
+                .format(self.name, self.subscription_id, self.resource_group))
+
+
+def _traverse_up(start: str, file_name: str, directory: str | None) -> str:
+    relative = os.path.join(directory, file_name) if directory else file_name
+    current = start
+    while True:
+        candidate = os.path.join(current, relative)
+        if os.path.isfile(candidate):
+            return candidate
+        parent = os.path.realpath(os.path.join(current, os.path.pardir))
+        if parent == current:
+            return ""
+        current = parent
+
+
+def _read_config(found_path: str) -> tuple[str, str, str]:
+    with open(found_path) as handle:
+        config = json.load(handle)
+    scope = config.get("Scope")
+    if not scope:
+        if not all(key in config for key in ("subscription_id", "resource_group", "workspace_name")):
+            raise UserErrorException(
+                "The config file found in: {} does not seem to contain the required parameters. Please make sure "
+                "it contains your subscription_id, resource_group and workspace_name.".format(found_path))
+        return config["subscription_id"], config["resource_group"], config["workspace_name"]
+    pieces = scope.split("/")
+    return pieces[2], pieces[4], pieces[8]

@@ -1,0 +1,110 @@
+"""The one reader of the environment: every FAKE_AZURE_* knob, parsed and checked in one place."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+TARGETS = ("emulator", "azure")
+RUNTIMES = ("process", "docker", "auto")
+
+
+class SettingsError(ValueError):
+    """A FAKE_AZURE_* variable holds a value we cannot use."""
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"expected a boolean (1/0, true/false), got {value!r}")
+
+
+def _choice(name: str, value: str | None, allowed: tuple[str, ...], default: str) -> str:
+    chosen = (value or default).strip().lower()
+    if chosen not in allowed:
+        raise SettingsError(f"{name}={value!r} is not one of {', '.join(allowed)}")
+    return chosen
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved configuration; build it with :meth:`from_env` (or pass values directly in tests)."""
+
+    home: Path = field(default_factory=lambda: Path.home() / ".fake-azure")
+    target: str = "emulator"
+    runtime: str = "process"
+    progress: str = "immediate"
+    poll_interval: float = 0.02
+    host: str = "127.0.0.1"
+    port: int = 0
+    autostart: bool = True
+    strict_workspaces: bool = False
+    default_location: str = "eastus"
+    startup_timeout: float = 15.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        home = env.get("FAKE_AZURE_HOME")
+        try:
+            port = int(env.get("FAKE_AZURE_PORT", "0") or 0)
+            poll_interval = float(env.get("FAKE_AZURE_POLL_INTERVAL", "0.02") or 0.02)
+        except ValueError as exc:
+            raise SettingsError(f"FAKE_AZURE_PORT / FAKE_AZURE_POLL_INTERVAL must be numbers: {exc}") from exc
+        progress = env.get("FAKE_AZURE_PROGRESS", "immediate") or "immediate"
+        from emulator.progress import ProgressPolicy  # validated here so a typo fails at start, not mid-run
+
+        ProgressPolicy.parse(progress)
+        return cls(
+            home=Path(home).expanduser().resolve() if home else Path.home() / ".fake-azure",
+            target=_choice("FAKE_AZURE_TARGET", env.get("FAKE_AZURE_TARGET"), TARGETS, "emulator"),
+            runtime=_choice("FAKE_AZURE_RUNTIME", env.get("FAKE_AZURE_RUNTIME"), RUNTIMES, "process"),
+            progress=progress,
+            poll_interval=poll_interval,
+            host=env.get("FAKE_AZURE_BIND", "127.0.0.1") or "127.0.0.1",
+            port=port,
+            autostart=_flag(env.get("FAKE_AZURE_AUTOSTART"), True),
+            strict_workspaces=_flag(env.get("FAKE_AZURE_STRICT_WORKSPACES"), False),
+            default_location=env.get("FAKE_AZURE_LOCATION", "eastus") or "eastus",
+            startup_timeout=float(env.get("FAKE_AZURE_STARTUP_TIMEOUT", "15") or 15),
+        )
+
+    # Files under home, named once here so the daemon and the facade agree.
+    @property
+    def db_path(self) -> Path:
+        return self.home / "state.db"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.home / "blobs"
+
+    @property
+    def token_path(self) -> Path:
+        return self.home / "token"
+
+    @property
+    def daemon_info_path(self) -> Path:
+        return self.home / "daemon.json"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.home / "daemon.lock"
+
+    @property
+    def log_path(self) -> Path:
+        return self.home / "daemon.log"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        return self.home / "model-cache"
+
+
+def current() -> Settings:
+    """Settings as the environment says now (read fresh each call: tests change the environment)."""
+    return Settings.from_env()
