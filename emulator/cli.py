@@ -107,6 +107,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     env["FAKE_AZURE_HOME"] = str(settings.home)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(bootstrap), env.get("PYTHONPATH")) if p)
+    # "python" in the command means the interpreter fake-azure is installed in, as in an active venv.
+    env["PATH"] = os.pathsep.join(p for p in (os.path.dirname(sys.executable), env.get("PATH")) if p)
     try:
         return subprocess.call(command, env=env)
     except FileNotFoundError:

@@ -88,9 +88,12 @@ class Operations:
 
     @staticmethod
     def render(row: sqlite3.Row) -> dict[str, Any]:
-        body: dict[str, Any] = {"id": row["id"], "name": row["kind"], "target": row["target"], "status": row["status"]}
-        if row["status"] != OperationStatus.RUNNING.value:
-            error = json.loads(row["outcome"]).get("error")
-            if error:
-                body["error"] = error
+        outcome = json.loads(row["outcome"])
+        status = row["status"]
+        if status == OperationStatus.RUNNING.value:
+            # Azure reports the resource's transitional state ("Creating", "Deleting") while running.
+            status = outcome.get("runningStatus", status)
+        body: dict[str, Any] = {"id": row["id"], "name": row["kind"], "target": row["target"], "status": status}
+        if row["status"] != OperationStatus.RUNNING.value and outcome.get("error"):
+            body["error"] = outcome["error"]
         return body

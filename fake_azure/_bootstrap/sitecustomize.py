@@ -1,6 +1,7 @@
 """Put first on PYTHONPATH by ``fake-azure run``: activates the emulator in every Python process the
-command starts, then hands over to any sitecustomize that was there before us."""
-import importlib
+command starts, then runs any sitecustomize that was there before us."""
+import importlib.machinery
+import importlib.util
 import os
 import sys
 
@@ -13,9 +14,8 @@ try:
 except Exception as exc:  # never break the user's interpreter; say why activation did not happen
     sys.stderr.write(f"fake-azure: activation failed: {exc}\n")
 
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _here]
-sys.modules.pop("sitecustomize", None)
-try:
-    importlib.import_module("sitecustomize")
-except ImportError:
-    pass
+_others = [p for p in sys.path if os.path.abspath(p or ".") != _here]
+_spec = importlib.machinery.PathFinder.find_spec("sitecustomize", _others)
+if _spec is not None and _spec.loader is not None:
+    _module = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(_module)

@@ -1,2 +1,67 @@
-from flask import Blueprint
+"""REST routes for compute targets (ARM shape, with Azure-AsyncOperation headers)."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from ...http import WORKSPACE_PREFIX, body_json, cloud
+from ..workspaces import service as workspaces
+from . import service
+
 blueprint = Blueprint("computes", __name__)
+
+
+def _operation_url(sub: str, rg: str, ws: str, op_id: str) -> str:
+    return f"{workspaces.workspace_id(sub, rg, ws)}/operations/{op_id}"
+
+
+@blueprint.get(WORKSPACE_PREFIX + "/computes")
+def list_computes(sub: str, rg: str, ws: str):
+    c = cloud()
+    with c.store.transaction() as conn:
+        ws_body = workspaces.get(conn, workspaces.workspace_id(sub, rg, ws))
+        value = service.list_all(conn, c.operations, ws_body["id"])
+    return jsonify({"value": value})
+
+
+@blueprint.get(WORKSPACE_PREFIX + "/computes/<name>")
+def get_compute(sub: str, rg: str, ws: str, name: str):
+    c = cloud()
+    with c.store.transaction() as conn:  # a read can finish a pending operation
+        ws_body = workspaces.get(conn, workspaces.workspace_id(sub, rg, ws))
+        body = service.get(conn, c.operations, ws_body["id"], name)
+    return jsonify(body)
+
+
+@blueprint.put(WORKSPACE_PREFIX + "/computes/<name>")
+def put_compute(sub: str, rg: str, ws: str, name: str):
+    c = cloud()
+    payload = body_json()
+    with c.store.transaction() as conn:
+        ws_body = workspaces.get(conn, workspaces.workspace_id(sub, rg, ws))
+        body, op_id = service.create_or_update(conn, c.operations, ws_body, name, payload)
+    response = jsonify(body)
+    response.status_code = 201
+    response.headers["Azure-AsyncOperation"] = _operation_url(sub, rg, ws, op_id)
+    return response
+
+
+@blueprint.delete(WORKSPACE_PREFIX + "/computes/<name>")
+def delete_compute(sub: str, rg: str, ws: str, name: str):
+    c = cloud()
+    action = request.args.get("underlyingResourceAction", "delete")
+    with c.store.transaction() as conn:
+        ws_body = workspaces.get(conn, workspaces.workspace_id(sub, rg, ws))
+        op_id = service.delete(conn, c.operations, ws_body["id"], name, action)
+    response = jsonify({})
+    response.status_code = 202
+    response.headers["Azure-AsyncOperation"] = _operation_url(sub, rg, ws, op_id)
+    return response
+
+
+@blueprint.post(WORKSPACE_PREFIX + "/computes/<name>/listKeys")
+def list_keys(sub: str, rg: str, ws: str, name: str):
+    c = cloud()
+    with c.store.transaction() as conn:
+        ws_body = workspaces.get(conn, workspaces.workspace_id(sub, rg, ws))
+        keys = service.list_keys(conn, c.operations, ws_body["id"], name)
+    return jsonify(keys)

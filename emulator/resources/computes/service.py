@@ -1,1 +1,219 @@
-FINISHERS = {}
+"""AKS compute targets: provisioning from a VM-size catalog into an emulated node pool.
+
+What Azure decides server-side is decided here when the PUT arrives (unknown VM size, the
+FastProd 12-vCPU minimum); the outcome becomes visible through the operation, on the policy's clock."""
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from ... import catalog
+from ...errors import BadRequest, Conflict, NotFound
+from ...operations import Operations
+from .state import ProvisioningState, check_transition
+
+FAST_PROD = "FastProd"
+DEV_TEST = "DevTest"
+FAST_PROD_MIN_VCPUS = 12
+SUPPORTED_TYPES = ("AKS",)
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def _not_found(name: str) -> NotFound:
+    # The SDK builds this text client-side from a 404; we send it so every client sees the same words.
+    return NotFound(f"ComputeTargetNotFound: Compute Target with name {name} not found in provided workspace",
+                    code="ComputeTargetNotFound")
+
+
+def _row(conn: sqlite3.Connection, ws_id: str, name: str) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM computes WHERE workspace_id = ? AND name = ?", (ws_id, name)).fetchone()
+
+
+def get(conn: sqlite3.Connection, operations: Operations, ws_id: str, name: str) -> dict[str, Any]:
+    operations.advance_for_target(conn, ws_id, "compute.", name)
+    row = _row(conn, ws_id, name)
+    if row is None:
+        raise _not_found(name)
+    return json.loads(row["body"])
+
+
+def list_all(conn: sqlite3.Connection, operations: Operations, ws_id: str) -> list[dict[str, Any]]:
+    names = [r["name"] for r in conn.execute("SELECT name FROM computes WHERE workspace_id = ? ORDER BY created_at",
+                                             (ws_id,))]
+    bodies = []
+    for name in names:
+        try:
+            bodies.append(get(conn, operations, ws_id, name))
+        except NotFound:  # its delete finished while we listed
+            continue
+    return bodies
+
+
+def node_pool(vm: catalog.VmSize, count: int, cluster: str) -> list[dict[str, Any]]:
+    suffix = hashlib.sha1(cluster.encode()).hexdigest()[:8]
+    return [{"name": f"aks-agentpool-{suffix}-vmss{index:06d}", "vmSize": vm.name, "vcpus": vm.vcpus,
+             "memoryGb": vm.memory_gb, "gpus": vm.gpus, "gpuModel": vm.gpu_model} for index in range(count)]
+
+
+def _plan_provisioning(vm_size: str, agent_count: int, purpose: str, location: str,
+                       subscription_id: str) -> dict[str, Any]:
+    """The outcome Azure would reach for this cluster: Succeeded, or Failed with its error."""
+    vm = catalog.lookup(vm_size)
+    if vm is None:
+        return {"status": "Failed", "error": {
+            "code": "VMSizeNotSupported", "statusCode": 400,
+            "message": (f"Virtual Machine size: '{vm_size}' is not supported for subscription {subscription_id} "
+                        f"in location '{location}'. The available VM sizes are '{catalog.available_names()}'"),
+        }}
+    if purpose == FAST_PROD and vm.vcpus * agent_count < FAST_PROD_MIN_VCPUS:
+        return {"status": "Failed", "error": {
+            "code": "BadRequest", "statusCode": 400,
+            "message": ("The number of nodes multiplied by the virtual machine's number of cores (vCPUs) must be "
+                        f"greater than or equal to {FAST_PROD_MIN_VCPUS} for a cluster with cluster purpose "
+                        f"{FAST_PROD}; {agent_count} x {vm.name} ({vm.vcpus} vCPUs) gives "
+                        f"{vm.vcpus * agent_count}. Add nodes, choose a larger VM size, or use cluster purpose "
+                        f"{DEV_TEST}."),
+        }}
+    return {"status": "Succeeded"}
+
+
+def create_or_update(conn: sqlite3.Connection, operations: Operations, ws: dict[str, Any], name: str,
+                     payload: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """Handle the ARM PUT. Returns (compute body, operation id)."""
+    properties = payload.get("properties") or {}
+    compute_type = properties.get("computeType")
+    if compute_type not in SUPPORTED_TYPES:
+        raise BadRequest(f"Compute type {compute_type!r} is not supported by fake-azure; supported: AKS.",
+                         code="UnsupportedComputeType")
+    existing = _row(conn, ws["id"], name)
+    if existing is not None:
+        return _update(conn, operations, ws, existing, properties)
+    aks = properties.get("properties") or {}
+    purpose = aks.get("clusterPurpose") or FAST_PROD
+    vm_size = aks.get("agentVmSize") or catalog.DEFAULT_VM_SIZE
+    # Azure's defaults: 3 nodes for FastProd, 1 for DevTest.
+    agent_count = aks.get("agentCount") or (1 if purpose == DEV_TEST else 3)
+    if not isinstance(agent_count, int) or agent_count < 1:
+        raise BadRequest(f"agentCount must be a positive integer, got {agent_count!r}")
+    location = properties.get("computeLocation") or payload.get("location") or ws["location"]
+    vm = catalog.lookup(vm_size)
+    resource_suffix = hashlib.sha1(f"{ws['id']}/{name}".encode()).hexdigest()[:6]
+    now = _now_iso()
+    body = {
+        "id": f"{ws['id']}/computes/{name}",
+        "name": name,
+        "type": "Microsoft.MachineLearningServices/workspaces/computes",
+        "location": payload.get("location") or ws["location"],
+        "tags": payload.get("tags"),
+        "properties": {
+            "computeType": "AKS",
+            "computeLocation": location,
+            "description": properties.get("description"),
+            "resourceId": (f"/subscriptions/{ws['subscriptionId']}/resourcegroups/{ws['resourceGroup']}"
+                           f"/providers/Microsoft.ContainerService/managedClusters/{name}{resource_suffix}"),
+            "isAttachedCompute": False,
+            "provisioningState": ProvisioningState.CREATING.value,
+            "provisioningErrors": None,
+            "createdOn": now,
+            "modifiedOn": now,
+            "properties": {
+                "agentVmSize": vm.name if vm else vm_size,
+                "agentCount": agent_count,
+                "clusterPurpose": purpose,
+                "clusterFqdn": None,
+                "systemServices": None,
+                "loadBalancerType": aks.get("loadBalancerType") or "PublicIp",
+                "loadBalancerSubnet": aks.get("loadBalancerSubnet"),
+                "sslConfiguration": aks.get("sslConfiguration"),
+            },
+        },
+        # Our extension (the SDK ignores unknown keys): the emulated node pool the scheduler uses.
+        "fakeAzure": {"nodes": node_pool(vm, agent_count, name) if vm else []},
+    }
+    conn.execute("INSERT INTO computes (workspace_id, name, state, body, created_at) VALUES (?, ?, ?, ?, ?)",
+                 (ws["id"], name, ProvisioningState.CREATING.value, json.dumps(body), time.time()))
+    outcome = _plan_provisioning(vm_size, agent_count, purpose, location, ws["subscriptionId"])
+    outcome["runningStatus"] = ProvisioningState.CREATING.value
+    return body, operations.start(conn, ws["id"], "compute.create", name, outcome)
+
+
+def _update(conn: sqlite3.Connection, operations: Operations, ws: dict[str, Any], row: sqlite3.Row,
+            properties: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    body = json.loads(row["body"])
+    current = body["properties"]["properties"]
+    wanted = properties.get("properties") or {}
+    for key in ("agentVmSize", "agentCount"):
+        if wanted.get(key) and str(wanted[key]).lower() != str(current.get(key)).lower():
+            raise Conflict(f"Compute {row['name']} already exists with {key} {current.get(key)}; an existing AKS "
+                           f"cluster cannot change {key}. Delete it first or choose another name.",
+                           code="ComputeAlreadyExists")
+    state = check_transition(row["state"], ProvisioningState.UPDATING, row["name"])
+    for key in ("loadBalancerType", "loadBalancerSubnet", "sslConfiguration"):
+        if key in wanted:
+            current[key] = wanted[key]
+    _store(conn, ws["id"], row["name"], body, state)
+    return body, operations.start(conn, ws["id"], "compute.update", row["name"],
+                                  {"status": "Succeeded", "runningStatus": ProvisioningState.UPDATING.value})
+
+
+def delete(conn: sqlite3.Connection, operations: Operations, ws_id: str, name: str, action: str) -> str:
+    if action not in ("delete", "detach"):
+        raise BadRequest(f"underlyingResourceAction must be 'delete' or 'detach', got {action!r}")
+    body = get(conn, operations, ws_id, name)
+    state = check_transition(body["properties"]["provisioningState"], ProvisioningState.DELETING, name)
+    _store(conn, ws_id, name, body, state)
+    return operations.start(conn, ws_id, f"compute.{action}", name,
+                            {"status": "Succeeded", "runningStatus": ProvisioningState.DELETING.value})
+
+
+def list_keys(conn: sqlite3.Connection, operations: Operations, ws_id: str, name: str) -> dict[str, Any]:
+    body = get(conn, operations, ws_id, name)
+    fqdn = body["properties"]["properties"].get("clusterFqdn") or f"{name}.local"
+    return {"userKubeConfig": f"# emulated AKS cluster {name}\nserver: https://{fqdn}\n",
+            "adminKubeConfig": f"# emulated AKS cluster {name} (admin)\nserver: https://{fqdn}\n",
+            "imagePullSecretName": None}
+
+
+def _store(conn: sqlite3.Connection, ws_id: str, name: str, body: dict[str, Any], state: ProvisioningState) -> None:
+    body["properties"]["provisioningState"] = state.value
+    body["properties"]["modifiedOn"] = _now_iso()
+    conn.execute("UPDATE computes SET state = ?, body = ? WHERE workspace_id = ? AND name = ?",
+                 (state.value, json.dumps(body), ws_id, name))
+
+
+def _finish_provisioning(conn: sqlite3.Connection, op: sqlite3.Row, outcome: dict[str, Any]) -> None:
+    row = _row(conn, op["workspace_id"], op["target"])
+    if row is None:  # deleted while provisioning
+        return
+    body = json.loads(row["body"])
+    if outcome["status"] == "Succeeded":
+        state = check_transition(row["state"], ProvisioningState.SUCCEEDED, op["target"])
+        aks = body["properties"]["properties"]
+        aks["clusterFqdn"] = aks.get("clusterFqdn") or (
+            f"{op['target']}-{hashlib.sha1(body['id'].encode()).hexdigest()[:8]}.hcp.{body['location']}.azmk8s.io")
+        aks["systemServices"] = aks.get("systemServices") or [
+            {"systemServiceType": "ScoringFrontEnd", "publicIpAddress": "127.0.0.1", "version": "fake-azure"}]
+        body["properties"]["provisioningErrors"] = None
+    else:
+        state = check_transition(row["state"], ProvisioningState.FAILED, op["target"])
+        body["properties"]["provisioningErrors"] = [{"error": outcome["error"]}]
+    _store(conn, op["workspace_id"], op["target"], body, state)
+
+
+def _finish_delete(conn: sqlite3.Connection, op: sqlite3.Row, outcome: dict[str, Any]) -> None:
+    conn.execute("DELETE FROM computes WHERE workspace_id = ? AND name = ?", (op["workspace_id"], op["target"]))
+
+
+FINISHERS = {
+    "compute.create": _finish_provisioning,
+    "compute.update": _finish_provisioning,
+    "compute.delete": _finish_delete,
+    "compute.detach": _finish_delete,
+}

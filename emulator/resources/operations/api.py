@@ -1,0 +1,16 @@
+"""Polling long-running operations (the URLs handed out in Azure-AsyncOperation / Operation-Location)."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from ...http import WORKSPACE_PREFIX, cloud
+from ..workspaces import service as workspaces
+
+blueprint = Blueprint("operations", __name__)
+
+
+@blueprint.get(WORKSPACE_PREFIX + "/operations/<op_id>")
+def get_operation(sub: str, rg: str, ws: str, op_id: str):
+    c = cloud()
+    ws_body = workspaces.get(c.store.read(), workspaces.workspace_id(sub, rg, ws))
+    return jsonify(c.operations.poll(ws_body["id"], op_id))
