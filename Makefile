@@ -1,0 +1,27 @@
+# Every target does its own set-up on a fresh machine: `make test` and `make demo` create the venv.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: install test demo bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+demo: install
+	$(BIN)/python examples/run_demo.py
+
+bench: install
+	$(BIN)/python bench/control_plane.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache
