@@ -21,11 +21,12 @@ def create_app(cloud: Cloud) -> Flask:
 
     from .resources.admin.api import blueprint as admin
     from .resources.computes.api import blueprint as computes
+    from .resources.environments.api import blueprint as environments
     from .resources.models.api import blueprint as models
     from .resources.operations.api import blueprint as operations
     from .resources.workspaces.api import blueprint as workspaces
 
-    for blueprint in (workspaces, models, computes, operations, admin):
+    for blueprint in (workspaces, models, environments, computes, operations, admin):
         app.register_blueprint(blueprint)
 
     @app.before_request

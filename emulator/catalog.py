@@ -59,6 +59,8 @@ _SIZES: list[VmSize] = [
     VmSize("Standard_ND40rs_v2", 40, 672, 8, "V100"),
     VmSize("Standard_ND96asr_v4", 96, 900, 8, "A100"),
     *_gpu_family(["Standard_NV6", "Standard_NV12", "Standard_NV24"], [6, 12, 24], [56, 112, 224], [1, 2, 4], "M60"),
+    *_gpu_family(["Standard_NV6s_v2", "Standard_NV12s_v2", "Standard_NV24s_v2"],
+                 [6, 12, 24], [112, 224, 448], [1, 2, 4], "M60"),
     *_gpu_family(["Standard_NV12s_v3", "Standard_NV24s_v3", "Standard_NV48s_v3"],
                  [12, 24, 48], [112, 224, 448], [1, 2, 4], "M60"),
     # Accelerators that do not expose nvidia.com/gpu.
@@ -81,4 +83,4 @@ def lookup(name: str) -> VmSize | None:
 
 
 def available_names() -> str:
-    return ",".join(sorted(CATALOG))
+    return ",".join(sorted(size.name for size in _SIZES))

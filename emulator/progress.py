@@ -28,7 +28,8 @@ class ProgressPolicy:
                 amount = float(number)
             except ValueError:
                 amount = -1
-            if amount >= 0 and (kind == "seconds" or amount == int(amount)):
+            finite = amount == amount and amount not in (float("inf"), float("-inf"))
+            if finite and amount >= 0 and (kind == "seconds" or amount == int(amount)):
                 return cls(kind, amount)
         raise ProgressPolicyError(
             f"progress policy {text!r} is not one of 'immediate', 'polls:N' (N >= 0), 'seconds:S' (S >= 0)"

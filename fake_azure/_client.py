@@ -30,7 +30,8 @@ FAMILY_EXCEPTIONS: dict[str, type[AzureMLException]] = {
 # The SDK's wrapper for unexpected responses, per family.
 FAMILY_BAD_RESPONSE = {
     "compute": "Received bad response from Resource Provider:\nResponse Code: {}\nHeaders: {}\nContent: {}",
-    "model": "Received bad response from Model Management Service:\nResponse Code: {}\nHeaders: {}\nContent: {}",
+    # ModelsClient.model_error_response_to_webservice_exception says "Correlation" (the request-id headers).
+    "model": "Received bad response from Model Management Service:\nResponse Code: {}\nCorrelation: {}\nContent: {}",
     "webservice": "Received bad response from Model Management Service:\nResponse Code: {}\nHeaders: {}\nContent: {}",
 }
 # Error codes whose message is already the SDK's own text, raised as this class whatever the family.
@@ -43,10 +44,26 @@ CODE_EXCEPTIONS: dict[str, type[AzureMLException]] = {
     "ResourceNotFound": ProjectSystemException,
 }
 SDK_MESSAGE_CODES = set(CODE_EXCEPTIONS) | {"ModelValidation", "ComputeValidation", "WebserviceValidation"}
+# Families whose SDK client raises WebserviceException without a status_code (ModelsClient never sets one).
+FAMILIES_WITHOUT_STATUS_CODE = {"model"}
+# The environment service's client (EnvironmentClient) is plain ``requests``: every failure is a bare
+# ``Exception`` with this text around the status code and the raw response body, per operation.
+PLAIN_EXCEPTION_FAMILIES: dict[str, str] = {
+    "environment.get": "Error retrieving the environment definition. Code: {}\n: {}",
+    "environment.get_label": "Error retrieving the environment definition {} with label {}. Code: {}\n: {}",
+    "environment.register": "Error registering the environment definition. Code: {}\n: {}",
+    "environment.label": "Error setting labels on the environment definition. Code: {}\n: {}",
+    "environment.list": "Error listing environment definitions. Code: {}\n: {}",
+}
 
 
-def error_from_response(response: requests.Response, family: str) -> AzureMLException:
-    """Map a non-2xx response of the local cloud to the exception azureml-core raises for it."""
+def error_from_response(response: requests.Response, family: str, *context: Any) -> Exception:
+    """Map a non-2xx response of the local cloud to the exception azureml-core raises for it.
+
+    ``context`` fills a family template's leading fields (e.g. name and label), before code and body.
+    """
+    if family in PLAIN_EXCEPTION_FAMILIES:
+        return Exception(PLAIN_EXCEPTION_FAMILIES[family].format(*context, response.status_code, response.text))
     try:
         error = response.json().get("error", {})
     except ValueError:
@@ -57,7 +74,8 @@ def error_from_response(response: requests.Response, family: str) -> AzureMLExce
     if code not in SDK_MESSAGE_CODES and family in FAMILY_BAD_RESPONSE:
         message = FAMILY_BAD_RESPONSE[family].format(response.status_code, response.headers, response.content)
     if exc_class is WebserviceException:
-        return WebserviceException(message, status_code=response.status_code)
+        status_code = None if family in FAMILIES_WITHOUT_STATUS_CODE else response.status_code
+        return WebserviceException(message, status_code=status_code)
     return exc_class(message)
 
 
@@ -96,7 +114,7 @@ class CloudClient:
         self._session.headers["Authorization"] = "Bearer " + self.settings.token_path.read_text().strip()
 
     def request(self, method: str, path: str, family: str, *, ok: tuple[int, ...] = (200, 201, 202, 204),
-                **kwargs: Any) -> requests.Response:
+                error_context: tuple[Any, ...] = (), **kwargs: Any) -> requests.Response:
         """One call; a non-``ok`` status raises the family's SDK exception."""
         try:
             response = self._session.request(method, self.base_url + path, timeout=60, **kwargs)
@@ -105,7 +123,7 @@ class CloudClient:
             self._connect()
             response = self._session.request(method, self.base_url + path, timeout=60, **kwargs)
         if response.status_code not in ok:
-            raise error_from_response(response, family)
+            raise error_from_response(response, family, *error_context)
         return response
 
     def json(self, method: str, path: str, family: str, **kwargs: Any) -> Any:

@@ -39,11 +39,15 @@ class AzureMLException(Exception):
         self._azureml_error = kwargs.pop("azureml_error", None)
 
     def __repr__(self) -> str:
-        return self.__str__()
-
-    def __str__(self) -> str:
         return "{}:\n\tMessage: {}\n\tInnerException {}\n\tErrorResponse \n{}".format(
             self.__class__.__name__, self.message, self.inner_exception, self._serialize_json(indent=4)
+        )
+
+    def __str__(self) -> str:
+        # str() leaves out the deprecated format fields, as the SDK does.
+        return "{}:\n\tMessage: {}\n\tInnerException {}\n\tErrorResponse \n{}".format(
+            self.__class__.__name__, self.message, self.inner_exception,
+            self._serialize_json(indent=4, filter_fields=("message_format", "message_parameters"))
         )
 
     @property
@@ -62,7 +66,7 @@ class AzureMLException(Exception):
     def inner_exception(self, value: Any) -> None:
         self._inner_exception = value
 
-    def _serialize_json(self, indent: int | None = None) -> str:
+    def _serialize_json(self, indent: int | None = None, filter_fields: tuple[str, ...] = ()) -> str:
         # Same walk as the SDK: nested codes from the class hierarchy below AzureMLException.
         error_out: dict[str, Any] = {}
         for klass in self.__class__.mro():
@@ -78,8 +82,14 @@ class AzureMLException(Exception):
             error_out["target"] = self._target
         if self._details is not None:
             error_out["details"] = self._details
+        if self._message_format is not None:
+            error_out["message_format"] = self._message_format
+        if self._message_parameters is not None:
+            error_out["message_parameters"] = json.dumps(self._message_parameters)
         if self._reference_code is not None:
             error_out["reference_code"] = self._reference_code
+        for key in filter_fields or ():
+            error_out.pop(key, None)
         return json.dumps({"error": error_out}, indent=indent)
 
 
@@ -186,7 +196,7 @@ class ModelPathNotFoundException(AzureMLException):
 
 class DiscoveryUrlNotFoundException(AzureMLException):
     def __init__(self, discovery_key: str, **kwargs: Any) -> None:
-        super().__init__("Could not load discovery key {}, from the discovery service".format(discovery_key), **kwargs)
+        super().__init__("Could not load discovery key {}, from environment variables.".format(discovery_key), **kwargs)
 
 
 class ActivityFailedException(AzureMLException):

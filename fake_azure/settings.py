@@ -14,7 +14,7 @@ class SettingsError(ValueError):
     """A FAKE_AZURE_* variable holds a value we cannot use."""
 
 
-def _flag(value: str | None, default: bool) -> bool:
+def _flag(name: str, value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
     lowered = value.strip().lower()
@@ -22,7 +22,7 @@ def _flag(value: str | None, default: bool) -> bool:
         return True
     if lowered in ("0", "false", "no", "off"):
         return False
-    raise SettingsError(f"expected a boolean (1/0, true/false), got {value!r}")
+    raise SettingsError(f"{name} must be a boolean (1/0, true/false), got {value!r}")
 
 
 def _choice(name: str, value: str | None, allowed: tuple[str, ...], default: str) -> str:
@@ -52,27 +52,33 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if environ is None else environ
         home = env.get("FAKE_AZURE_HOME")
-        try:
-            port = int(env.get("FAKE_AZURE_PORT", "0") or 0)
-            poll_interval = float(env.get("FAKE_AZURE_POLL_INTERVAL", "0.02") or 0.02)
-        except ValueError as exc:
-            raise SettingsError(f"FAKE_AZURE_PORT / FAKE_AZURE_POLL_INTERVAL must be numbers: {exc}") from exc
-        progress = env.get("FAKE_AZURE_PROGRESS", "immediate") or "immediate"
-        from emulator.progress import ProgressPolicy  # validated here so a typo fails at start, not mid-run
+        numbers: dict[str, float] = {}
+        for name, default in (("FAKE_AZURE_PORT", "0"), ("FAKE_AZURE_POLL_INTERVAL", "0.02"),
+                              ("FAKE_AZURE_STARTUP_TIMEOUT", "15")):
+            raw = env.get(name) or default
+            try:
+                numbers[name] = float(raw)
+            except ValueError:
+                raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+        progress = env.get("FAKE_AZURE_PROGRESS") or "immediate"
+        from emulator.progress import ProgressPolicy, ProgressPolicyError
 
-        ProgressPolicy.parse(progress)
+        try:  # validated here so a typo fails at start, not in the middle of a run
+            ProgressPolicy.parse(progress)
+        except ProgressPolicyError as exc:
+            raise SettingsError(f"FAKE_AZURE_PROGRESS: {exc}") from None
         return cls(
             home=Path(home).expanduser().resolve() if home else Path.home() / ".fake-azure",
             target=_choice("FAKE_AZURE_TARGET", env.get("FAKE_AZURE_TARGET"), TARGETS, "emulator"),
             runtime=_choice("FAKE_AZURE_RUNTIME", env.get("FAKE_AZURE_RUNTIME"), RUNTIMES, "process"),
             progress=progress,
-            poll_interval=poll_interval,
-            host=env.get("FAKE_AZURE_BIND", "127.0.0.1") or "127.0.0.1",
-            port=port,
-            autostart=_flag(env.get("FAKE_AZURE_AUTOSTART"), True),
-            strict_workspaces=_flag(env.get("FAKE_AZURE_STRICT_WORKSPACES"), False),
-            default_location=env.get("FAKE_AZURE_LOCATION", "eastus") or "eastus",
-            startup_timeout=float(env.get("FAKE_AZURE_STARTUP_TIMEOUT", "15") or 15),
+            poll_interval=numbers["FAKE_AZURE_POLL_INTERVAL"],
+            host=env.get("FAKE_AZURE_BIND") or "127.0.0.1",
+            port=int(numbers["FAKE_AZURE_PORT"]),
+            autostart=_flag("FAKE_AZURE_AUTOSTART", env.get("FAKE_AZURE_AUTOSTART"), True),
+            strict_workspaces=_flag("FAKE_AZURE_STRICT_WORKSPACES", env.get("FAKE_AZURE_STRICT_WORKSPACES"), False),
+            default_location=env.get("FAKE_AZURE_LOCATION") or "eastus",
+            startup_timeout=numbers["FAKE_AZURE_STARTUP_TIMEOUT"],
         )
 
     # Files under home, named once here so the daemon and the facade agree.

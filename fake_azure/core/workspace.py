@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import TYPE_CHECKING, Any
 
 from .._client import CloudClient
-from ..exceptions import ProjectSystemException, UserErrorException
+from ..exceptions import ProjectSystemException, UserErrorException, WorkspaceException
 from ..settings import Settings
 
 if TYPE_CHECKING:
@@ -92,8 +93,6 @@ class Workspace:
             matches = [w for w in Workspace._list_bodies(client, subscription_id, resource_group)
                        if w["name"].lower() == name.lower()]
             if len(matches) > 1:
-                from ..exceptions import WorkspaceException
-
                 raise WorkspaceException(
                     "Multiple workspaces with name {} found; specify subscription_id and resource_group.".format(name),
                     found_multiple=True)
@@ -113,13 +112,17 @@ class Workspace:
                user_assigned_identity_for_cmk_encryption=None, system_datastores_auth_mode="accessKey",
                v1_legacy_mode=None):
         """Create a workspace; an existing one is an error unless ``exist_ok``."""
+        if not name or not re.match(r"^[a-zA-Z0-9][\w\-]{2,32}$", name):
+            raise UserErrorException("Workspace name must be between 3 and 33 characters long. Its first character "
+                                     "has to be alphanumeric, and the rest may contain hyphens and underscores. No "
+                                     "whitespace is allowed.")
         subscription_id = subscription_id or DEFAULT_SUBSCRIPTION_ID
         resource_group = resource_group or DEFAULT_RESOURCE_GROUP
         client = CloudClient.connect()
         existing = [w for w in Workspace._list_bodies(client, subscription_id, resource_group)
                     if w["name"].lower() == name.lower()]
         if existing and not exist_ok:
-            raise UserErrorException("Workspace with name '{}' already exists under resource group with name "
+            raise WorkspaceException("Workspace with name '{}' already exists under resource group with name "
                                      "'{}'.".format(name, resource_group))
         workspace = Workspace.__new__(Workspace)
         workspace._subscription_id, workspace._resource_group, workspace._workspace_name = (

@@ -190,8 +190,8 @@ def _store(conn: sqlite3.Connection, ws_id: str, name: str, body: dict[str, Any]
 
 def _finish_provisioning(conn: sqlite3.Connection, op: sqlite3.Row, outcome: dict[str, Any]) -> None:
     row = _row(conn, op["workspace_id"], op["target"])
-    if row is None:  # deleted while provisioning
-        return
+    if row is None or row["state"] == ProvisioningState.DELETING.value:
+        return  # deleted (or being deleted) while provisioning: the delete decides what remains
     body = json.loads(row["body"])
     if outcome["status"] == "Succeeded":
         state = check_transition(row["state"], ProvisioningState.SUCCEEDED, op["target"])

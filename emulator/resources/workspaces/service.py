@@ -9,6 +9,9 @@ from typing import Any
 from ...errors import NotFound, ValidationFailed
 
 ARM_PROVIDER = "Microsoft.MachineLearningServices"
+# The SDK's check_valid_resource_name text; the same rule guards the daemon for every client.
+WORKSPACE_NAME_RULE = ("Workspace name must be between 3 and 33 characters long. Its first character has to be "
+                       "alphanumeric, and the rest may contain hyphens and underscores. No whitespace is allowed.")
 
 
 def workspace_id(subscription_id: str, resource_group: str, name: str) -> str:
@@ -76,12 +79,8 @@ def _validate_name(name: str) -> None:
     # Azure ML: 3-33 characters, letters/digits/hyphens/underscores, starting with a letter or digit.
     import re
 
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{2,32}", name or ""):
-        raise ValidationFailed(
-            f"Workspace name '{name}' is invalid. It must be 3 to 33 characters long, start with a letter or "
-            "number, and contain only letters, numbers, hyphens and underscores.",
-            code="InvalidWorkspaceName",
-        )
+    if not re.match(r"^[a-zA-Z0-9][\w\-]{2,32}$", name or ""):
+        raise ValidationFailed(WORKSPACE_NAME_RULE)
 
 
 def _stable_guid(text: str) -> str:

@@ -1,0 +1,307 @@
+"""The model registry: versions, metadata and file manifests of registered models (no Flask here).
+
+A model version is one row in ``models`` (its body is the Model Management Service's model DTO,
+camelCase) plus one ``model_files`` row per file: the file's relative path inside the model and the
+sha256 of its content in the content-addressed :class:`~emulator.blobs.BlobStore`.
+"""
+from __future__ import annotations
+
+import getpass
+import json
+import posixpath
+import re
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, BinaryIO, Iterable
+
+from ...blobs import BlobStore
+from ...errors import BadRequest, NotFound, ValidationFailed
+from ...store import Store
+
+# azureml._model_management._util.model_name_validation: the same rule and text, enforced here too.
+NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9\-\._]{0,254}$"
+INVALID_NAME = ("Error, provided model name is invalid. It must only consist of letters, numbers, dashes, "
+                "periods, or underscores, start with a letter or number, and be between 1 and 255 characters long.")
+NO_FRAMEWORK = "Model framework version cannot be provided without a valid framework"
+IMMUTABLE_PROPERTIES = "Error, properties are immutable, the following keys cannot be added/modified: {}"
+DEFAULT_MIME_TYPE = "application/json"  # ModelsClient.register_model's default
+DEFAULT_FRAMEWORK = "Custom"  # what MMS reports for models registered without a framework
+# JSON-patch paths the SDK sends (Model.update / update_tags_properties / add_dataset_references).
+PATCHABLE = {"/kvTags", "/description", "/properties", "/sampleInputData", "/sampleOutputData",
+             "/resourceRequirements", "/datasets"}
+
+
+class ModelNotFound(NotFound):
+    code = "ModelNotFound"
+
+
+class ModelValidation(ValidationFailed):
+    code = "ModelValidation"
+
+
+def not_found_message(**kwargs: Any) -> str:
+    """azureml's populate_model_not_found_details: the text the SDK shows for a missing model."""
+    return ("ModelNotFound: Model with " + ", ".join("{} {}".format(k, v) for k, v in kwargs.items() if v)
+            + " not found in provided workspace")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One uploaded file: its relative path inside the model and an open stream of its content."""
+
+    relpath: str
+    stream: BinaryIO
+
+
+@dataclass(frozen=True)
+class Query:
+    """The list filters of ``Model.list`` / the Model constructor, as the SDK sends them."""
+
+    name: str | None = None
+    framework: str | None = None
+    tags: str | None = None  # "k=v,k2" as the SDK builds it
+    properties: str | None = None
+    run_id: str | None = None
+    dataset_id: str | None = None
+    latest: bool = False
+    count: int | None = None
+
+
+# --- validation -----------------------------------------------------------------------------------
+
+def validate_name(name: Any) -> str:
+    if not isinstance(name, str) or not re.fullmatch(NAME_PATTERN, name):
+        raise ModelValidation(INVALID_NAME)
+    return name
+
+
+def normalize_relpath(path: str) -> str:
+    """A safe relative file path (posix separators), or a 400: uploads must not escape the model."""
+    if not path or "\x00" in path or "\\" in path:
+        raise BadRequest(f"Invalid model file path {path!r}.", code="InvalidModelFilePath")
+    if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
+        raise BadRequest(f"Model file path {path!r} must be relative.", code="InvalidModelFilePath")
+    parts = path.split("/")
+    if any(part in ("..", ".") for part in parts) or "" in parts:
+        raise BadRequest(f"Model file path {path!r} must not contain '..', '.' or empty segments.",
+                         code="InvalidModelFilePath")
+    return posixpath.join(*parts)
+
+
+def _string_map(value: Any, what: str) -> dict[str, str | None]:
+    """A string-to-string map; scalar values become strings, as MMS's JSON binding does."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(v is None or isinstance(v, (str, int, float, bool))
+                                              for v in value.values()):
+        raise ModelValidation(f"{what} must be a JSON object with string values.")
+    return {k: (v if v is None or isinstance(v, str) else str(v)) for k, v in value.items()}
+
+
+def _validate_metadata(meta: dict[str, Any]) -> None:
+    validate_name(meta.get("name"))
+    if meta.get("framework") is None and meta.get("frameworkVersion") is not None:
+        raise ModelValidation(NO_FRAMEWORK)
+    _string_map(meta.get("kvTags"), "kvTags")
+    _string_map(meta.get("properties"), "properties")
+
+
+# --- registration ---------------------------------------------------------------------------------
+
+def register(db: Store, blobs: BlobStore, ws_id: str, meta: dict[str, Any],
+             uploads: Iterable[Upload]) -> dict[str, Any]:
+    """Store the files, then allocate the next version and write the rows in one transaction."""
+    uploads = list(uploads)
+    _validate_metadata(meta)
+    relpaths = [normalize_relpath(u.relpath) for u in uploads]
+    if not uploads:
+        raise ModelValidation("No files to register: a model needs at least one file.")
+    if len(set(relpaths)) != len(relpaths):
+        raise BadRequest("Duplicate file paths in the upload.", code="InvalidModelFilePath")
+    # Blobs first and outside the transaction: a large upload must not hold the write lock. A failed
+    # registration leaves unreferenced blobs, which are harmless (content-addressed, never partial).
+    manifest = []
+    for relpath, upload in zip(relpaths, uploads):
+        digest, size = blobs.put(upload.stream)
+        manifest.append((relpath, digest, size))
+    with db.transaction() as conn:
+        row = conn.execute("SELECT COALESCE(MAX(version), 0) + 1 AS next FROM models "
+                           "WHERE workspace_id = ? AND name = ?", (ws_id, meta["name"])).fetchone()
+        now = _now()
+        body = _new_body(meta, int(row["next"]), now)
+        conn.execute("INSERT INTO models (workspace_id, name, version, body, created_at) VALUES (?, ?, ?, ?, ?)",
+                     (ws_id, body["name"], body["version"], json.dumps(body), now.timestamp()))
+        conn.executemany("INSERT INTO model_files (workspace_id, name, version, relpath, sha256, size) "
+                         "VALUES (?, ?, ?, ?, ?, ?)",
+                         [(ws_id, body["name"], body["version"], p, d, s) for p, d, s in manifest])
+    return body
+
+
+def _new_body(meta: dict[str, Any], version: int, created: datetime) -> dict[str, Any]:
+    name = meta["name"]
+    return {
+        "id": f"{name}:{version}",
+        "name": name,
+        "version": version,
+        "description": meta.get("description"),
+        "kvTags": _string_map(meta.get("kvTags"), "kvTags"),
+        "properties": _string_map(meta.get("properties"), "properties"),
+        "url": "aml://asset/" + uuid.uuid4().hex,
+        "mimeType": meta.get("mimeType") or DEFAULT_MIME_TYPE,
+        "framework": meta.get("framework") or DEFAULT_FRAMEWORK,
+        "frameworkVersion": meta.get("frameworkVersion"),
+        "unpack": False,
+        "experimentName": meta.get("experimentName"),
+        "runId": meta.get("runId"),
+        "datasets": list(meta.get("datasets") or []),
+        "sampleInputData": meta.get("sampleInputData"),
+        "sampleOutputData": meta.get("sampleOutputData"),
+        "resourceRequirements": meta.get("resourceRequirements"),
+        "createdTime": created.isoformat(),
+        "createdBy": {"userName": _user_name()},
+        "parentModelId": None,
+        "derivedModelIds": [],
+    }
+
+
+# --- reads ----------------------------------------------------------------------------------------
+
+def _split_id(model_id: str) -> tuple[str, int]:
+    name, sep, version = model_id.rpartition(":")
+    if not sep or not name or not version.isdigit():
+        raise ModelNotFound(not_found_message(id=model_id))
+    return name, int(version)
+
+
+def get(conn: sqlite3.Connection, ws_id: str, model_id: str) -> dict[str, Any]:
+    """The model ``name:version``; 404 with the SDK's not-found text."""
+    name, version = _split_id(model_id)
+    row = conn.execute("SELECT body FROM models WHERE workspace_id = ? AND name = ? AND version = ?",
+                       (ws_id, name, version)).fetchone()
+    if row is None:
+        raise ModelNotFound(not_found_message(id=model_id))
+    return json.loads(row["body"])
+
+
+def latest(conn: sqlite3.Connection, ws_id: str, name: str) -> dict[str, Any]:
+    row = conn.execute("SELECT body FROM models WHERE workspace_id = ? AND name = ? ORDER BY version DESC LIMIT 1",
+                       (ws_id, name)).fetchone()
+    if row is None:
+        raise ModelNotFound(not_found_message(name=name))
+    return json.loads(row["body"])
+
+
+def query(conn: sqlite3.Connection, ws_id: str, q: Query) -> list[dict[str, Any]]:
+    """Matching models, newest first (MMS's order; the SDK's constructor takes the first)."""
+    if q.name is None:
+        rows = conn.execute("SELECT body FROM models WHERE workspace_id = ? ORDER BY created_at DESC, name, "
+                            "version DESC", (ws_id,)).fetchall()
+    else:  # one name: by version, so "the first" is the latest version whatever the clock did
+        rows = conn.execute("SELECT body FROM models WHERE workspace_id = ? AND name = ? ORDER BY version DESC",
+                            (ws_id, q.name)).fetchall()
+    bodies = [b for b in (json.loads(r["body"]) for r in rows) if _matches(b, q)]
+    if q.latest:
+        # Filters first, then the newest match per name (MMS's exact order of the two is not documented).
+        newest: dict[str, int] = {}
+        for body in bodies:
+            newest[body["name"]] = max(newest.get(body["name"], 0), body["version"])
+        bodies = [b for b in bodies if b["version"] == newest[b["name"]]]
+    return bodies[: q.count] if q.count else bodies
+
+
+def _matches(body: dict[str, Any], q: Query) -> bool:
+    if q.framework is not None and body.get("framework") != q.framework:
+        return False
+    if q.run_id is not None and body.get("runId") != q.run_id:
+        return False
+    if q.dataset_id is not None and not any(d.get("id") == q.dataset_id for d in body.get("datasets") or []):
+        return False
+    return _kv_match(body.get("kvTags") or {}, q.tags) and _kv_match(body.get("properties") or {}, q.properties)
+
+
+def _kv_match(values: dict[str, Any], expression: str | None) -> bool:
+    # The SDK joins ['k', ['k2', 'v2']] into "k,k2=v2": every term must hold.
+    if not expression:
+        return True
+    for term in expression.split(","):
+        key, sep, value = term.partition("=")
+        if key not in values or (sep and values[key] != value):
+            return False
+    return True
+
+
+def files(conn: sqlite3.Connection, ws_id: str, model_id: str) -> list[dict[str, Any]]:
+    """The model's file manifest (relative path, size, sha256), sorted by path."""
+    body = get(conn, ws_id, model_id)
+    rows = conn.execute("SELECT relpath, sha256, size FROM model_files WHERE workspace_id = ? AND name = ? "
+                        "AND version = ? ORDER BY relpath", (ws_id, body["name"], body["version"])).fetchall()
+    return [{"path": r["relpath"], "sha256": r["sha256"], "size": r["size"]} for r in rows]
+
+
+def file_digest(conn: sqlite3.Connection, ws_id: str, model_id: str, relpath: str) -> tuple[str, int]:
+    body = get(conn, ws_id, model_id)
+    row = conn.execute("SELECT sha256, size FROM model_files WHERE workspace_id = ? AND name = ? AND version = ? "
+                       "AND relpath = ?", (ws_id, body["name"], body["version"], relpath)).fetchone()
+    if row is None:
+        raise NotFound(f"Model {model_id} has no file {relpath!r}.", code="ModelFileNotFound")
+    return row["sha256"], row["size"]
+
+
+# --- writes ---------------------------------------------------------------------------------------
+
+def patch(conn: sqlite3.Connection, ws_id: str, model_id: str, operations: Any) -> dict[str, Any]:
+    """Apply the SDK's JSON-patch list (op add/replace on PATCHABLE paths)."""
+    if not isinstance(operations, list):
+        raise BadRequest("The request body must be a JSON-patch list.")
+    body = get(conn, ws_id, model_id)
+    for op in operations:
+        if not isinstance(op, dict) or op.get("op") not in ("add", "replace") or op.get("path") not in PATCHABLE:
+            raise BadRequest(f"Unsupported patch operation {op!r}.")
+        _apply(body, op["op"], op["path"][1:], op.get("value"))
+    conn.execute("UPDATE models SET body = ? WHERE workspace_id = ? AND name = ? AND version = ?",
+                 (json.dumps(body), ws_id, body["name"], body["version"]))
+    return body
+
+
+def _apply(body: dict[str, Any], op: str, field: str, value: Any) -> None:
+    if field == "kvTags":
+        body["kvTags"] = _string_map(value, "kvTags")
+    elif field == "properties":
+        new = _string_map(value, "properties")
+        existing = body.get("properties") or {}
+        # Properties are immutable: existing keys may be repeated unchanged, never changed or dropped.
+        changed = [k for k in existing if k not in new or new[k] != existing[k]]
+        if changed:
+            raise ModelValidation(IMMUTABLE_PROPERTIES.format(",".join(changed)))
+        body["properties"] = new
+    elif field == "datasets":
+        if not isinstance(value, list):
+            raise BadRequest("datasets must be a list.")
+        body["datasets"] = (body.get("datasets") or []) + value if op == "add" else value
+    elif field == "description":
+        if value is not None and not isinstance(value, str):
+            raise BadRequest("description must be a string.")
+        body["description"] = value
+    else:
+        body[field] = value
+
+
+def delete(conn: sqlite3.Connection, ws_id: str, model_id: str) -> None:
+    # Blobs stay: they may be shared with other versions and are cheap to keep.
+    body = get(conn, ws_id, model_id)
+    key = (ws_id, body["name"], body["version"])
+    conn.execute("DELETE FROM model_files WHERE workspace_id = ? AND name = ? AND version = ?", key)
+    conn.execute("DELETE FROM models WHERE workspace_id = ? AND name = ? AND version = ?", key)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _user_name() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (containers): MMS still reports a creator
+        return "fake-azure"
