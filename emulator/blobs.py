@@ -20,11 +20,19 @@ class BlobStore:
 
     def put(self, stream: BinaryIO) -> tuple[str, int]:
         """Store a stream; returns (sha256, size). Writing the same content twice stores it once."""
+        first = stream.read(_CHUNK)
+        if len(first) < _CHUNK:  # the whole content is in hand: skip the temp file if we hold it already
+            digest = hashlib.sha256(first).hexdigest()
+            if self.path_for(digest).exists():
+                return digest, len(first)
         hasher = hashlib.sha256()
         size = 0
         fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=".upload-")
         try:
             with os.fdopen(fd, "wb") as tmp:
+                hasher.update(first)
+                size += len(first)
+                tmp.write(first)
                 while chunk := stream.read(_CHUNK):
                     hasher.update(chunk)
                     size += len(chunk)

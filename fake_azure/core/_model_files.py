@@ -12,6 +12,9 @@ from urllib.parse import quote
 import requests
 
 _CHUNK = 1024 * 1024
+# One random boundary per process: the server's multipart parser compiles a pattern per distinct
+# boundary, so a fresh one per request would cost a regex compile on every registration.
+_BOUNDARY = uuid.uuid4().hex
 
 
 def collect_model_artifact_paths(model_path: str, child_paths: list[str] | None) -> tuple[list[str], list[str]]:
@@ -53,7 +56,7 @@ class MultipartUpload:
     """
 
     def __init__(self, metadata: dict[str, Any], files: list[tuple[str, str]]) -> None:
-        self._boundary = uuid.uuid4().hex
+        self._boundary = _BOUNDARY
         self._parts: list[tuple[bytes, str | bytes]] = [
             (self._header('name="metadata"', "application/json"), json.dumps(metadata).encode("utf-8"))]
         for local_path, relpath in files:
@@ -77,6 +80,18 @@ class MultipartUpload:
         return total
 
     def __iter__(self) -> Iterator[bytes]:
+        # Coalesce small pieces: each yielded chunk is one socket send, and a small model should
+        # cross loopback in one or two segments rather than a dozen.
+        pending = bytearray()
+        for piece in self._pieces():
+            pending += piece
+            if len(pending) >= _CHUNK:
+                yield bytes(pending)
+                pending.clear()
+        if pending:
+            yield bytes(pending)
+
+    def _pieces(self) -> Iterator[bytes]:
         for header, content in self._parts:
             yield header
             if isinstance(content, bytes):

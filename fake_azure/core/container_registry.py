@@ -12,6 +12,7 @@ class _RunConfigElement:
     """
 
     def __setattr__(self, name: str, value: Any) -> None:
+        # hasattr() runs property getters (e.g. gpu_support's warning) exactly as the SDK's check does.
         if getattr(self, "_initialized", False) and not hasattr(self, name):
             raise AttributeError("{} has no attribute {}".format(self.__class__, name))
         super().__setattr__(name, value)

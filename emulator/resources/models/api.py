@@ -6,6 +6,7 @@ filename is the file's relative path inside the model, percent-encoded (UTF-8).
 """
 from __future__ import annotations
 
+import io
 import json
 import tempfile
 from urllib.parse import unquote
@@ -16,6 +17,9 @@ from werkzeug.formparser import FormDataParser
 from ...errors import BadRequest
 from ...http import WORKSPACE_PREFIX, cloud, workspace_scope
 from . import service
+
+# Request bodies up to this size are parsed in memory rather than spooled to disk.
+SMALL_BODY_BYTES = 1024 * 1024
 
 MODELS = WORKSPACE_PREFIX + "/models"
 MAX_METADATA_BYTES = 16 * 1024 * 1024
@@ -97,7 +101,10 @@ def _parse_upload() -> tuple[dict, list[service.Upload]]:
     blob_root = cloud().blobs.root
 
     def spool(total_content_length, content_type, filename, content_length=None):
-        # Spool parts beside the blobs (same file system, sized for models), not in a small /tmp.
+        # Small bodies stay in memory; large ones spool beside the blobs (same file system, sized
+        # for models), not in a small /tmp.
+        if total_content_length is not None and total_content_length <= SMALL_BODY_BYTES:
+            return io.BytesIO()
         return tempfile.TemporaryFile(dir=blob_root, prefix=".part-")
 
     parser = FormDataParser(stream_factory=spool, max_form_memory_size=MAX_METADATA_BYTES, silent=False,
