@@ -12,6 +12,13 @@ import time
 from pathlib import Path
 
 EXAMPLE = Path(__file__).resolve().parent / "seed-workflow"
+LIST_STATE = """
+from azureml.core import Workspace
+from azureml.core.model import Model
+ws = Workspace.from_config()
+print("models:", sorted(m.id for m in Model.list(ws)))
+print("clusters:", {name: t.provisioning_state for name, t in ws.compute_targets.items()})
+"""
 
 
 def main() -> int:
@@ -31,7 +38,12 @@ def main() -> int:
             print(f"== run {attempt} finished with exit code {code} in {time.perf_counter() - began:.2f}s")
             if code != 0:
                 return code
-        print("\n== state seen from a new process:")
+            if attempt == 1:
+                subprocess.run([cli, "down"], env=env, check=True, capture_output=True)
+                up = subprocess.run([cli, "up"], env=env, capture_output=True, text=True, check=True)
+                print(f"\n== fake-azure down, then up again at {up.stdout.strip()}: state is kept on disk")
+        print("\n== the same state, seen from a new process:")
+        subprocess.call([cli, "run", "--", "python", "-c", LIST_STATE], cwd=EXAMPLE, env=env)
         subprocess.call([cli, "status"], env=env)
     finally:
         subprocess.run([cli, "down"], env=env, capture_output=True)
