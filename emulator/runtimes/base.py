@@ -1,0 +1,99 @@
+"""The ``ReplicaRuntime`` interface shared by the process and docker runtimes.
+
+A runtime only starts, stops and observes replicas; readiness (``scoring.probe``), scheduling and
+GPU assignment are decided by the caller and handed over in a ``ReplicaSpec``.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+
+class RuntimeErrorBase(Exception):
+    """Root of the errors a runtime raises."""
+
+
+class RuntimeUnavailable(RuntimeErrorBase):
+    """The runtime cannot run replicas here (no scoring server for the interpreter, no engine...)."""
+
+
+class ReplicaStartFailed(RuntimeErrorBase):
+    """A replica could not be launched at all (as opposed to launching and then crashing)."""
+
+
+@dataclass(frozen=True)
+class ReplicaSpec:
+    """Everything needed to start one replica of a service.
+
+    ``entry_script`` is relative to ``app_root`` (as ``AZUREML_ENTRY_SCRIPT``); ``gpu_ids`` are host
+    GPU indices, empty for a CPU replica; ``port`` 0 lets the runtime pick a free loopback port.
+    """
+
+    replica_id: str
+    service_name: str
+    app_root: Path
+    python: Path
+    entry_script: str
+    log_path: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+    gpu_ids: tuple[int, ...] = ()
+    port: int = 0
+
+
+@dataclass
+class ReplicaHandle:
+    """A started replica. ``native`` is the runtime's own object (a ``Popen``, a container...)."""
+
+    spec: ReplicaSpec
+    host: str
+    port: int
+    pid: int | None = None
+    native: Any = field(default=None, repr=False)
+
+    @property
+    def replica_id(self) -> str:
+        return self.spec.replica_id
+
+    @property
+    def log_path(self) -> Path:
+        return self.spec.log_path
+
+
+class ReplicaRuntime(abc.ABC):
+    """Starts scoring replicas and reports on them; one implementation per isolation technology."""
+
+    name: str = "abstract"
+
+    @abc.abstractmethod
+    def start(self, spec: ReplicaSpec) -> ReplicaHandle:
+        """Launch the scoring server for ``spec`` and return at once (not waiting for readiness).
+
+        Raises ``ReplicaStartFailed`` if nothing could be launched, ``RuntimeUnavailable`` if this
+        runtime cannot run the spec's interpreter at all.
+        """
+
+    @abc.abstractmethod
+    def stop(self, handle: ReplicaHandle, timeout: float = 10.0) -> None:
+        """Terminate the replica and everything it spawned: graceful first, forced after ``timeout``."""
+
+    @abc.abstractmethod
+    def address(self, handle: ReplicaHandle) -> tuple[str, int]:
+        """The ``(host, port)`` the daemon reaches the replica's scoring server at."""
+
+    @abc.abstractmethod
+    def is_alive(self, handle: ReplicaHandle) -> bool:
+        """Whether the replica's main process is still running."""
+
+    @abc.abstractmethod
+    def exit_code(self, handle: ReplicaHandle) -> int | None:
+        """The exit status once the replica has ended, else ``None`` (negative: killed by signal)."""
+
+    @abc.abstractmethod
+    def logs(self, handle: ReplicaHandle, tail_lines: int | None = None) -> str:
+        """The replica's combined stdout/stderr, optionally only the last ``tail_lines`` lines."""
+
+    @abc.abstractmethod
+    def cleanup(self, handle: ReplicaHandle) -> None:
+        """Release what the runtime holds for the replica (stopping it first if still running)."""

@@ -1,0 +1,148 @@
+"""``ProcessRuntime``: each replica is a child process running the real scoring server ``azmlinfsrv``.
+
+Loopback only: azmlinfsrv always passes ``-b 0.0.0.0:<port>`` to gunicorn on its command line,
+which beats any config file or ``GUNICORN_CMD_ARGS``. Instead the runtime binds the listening
+socket on 127.0.0.1 itself and hands it over with gunicorn's supported systemd socket activation
+(``LISTEN_FDS``/``LISTEN_PID``, fd 3), in which case gunicorn binds nothing. This also makes port 0
+race-free: the port is known before the child starts.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+from collections import deque
+from pathlib import Path
+
+from .base import ReplicaHandle, ReplicaRuntime, ReplicaSpec, ReplicaStartFailed, RuntimeUnavailable
+
+LOOPBACK = "127.0.0.1"
+_SERVER_MODULE = "azureml_inference_server_http.amlserver"
+# Never leak the control plane (token, home) or our own service manager into a replica.
+_DROPPED_PREFIXES = ("FAKE_AZURE_",)
+_DROPPED_VARS = ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET")
+# A tiny launcher moves the socket to fd 3 and sets LISTEN_PID to its own pid, which ``execv``
+# hands to azmlinfsrv and so to gunicorn's master. (Not sh: dash only redirects fds 0-9.)
+_ACTIVATE = (
+    "import os, sys\n"
+    "fd = int(sys.argv[1])\n"
+    "if fd != 3:\n"
+    "    os.dup2(fd, 3)\n"
+    "    os.close(fd)\n"
+    "os.environ.update(LISTEN_FDS='1', LISTEN_PID=str(os.getpid()))\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+def server_command(python: Path) -> list[str]:
+    """The azmlinfsrv command for ``python``: its console script if next to it, else the module."""
+    script = Path(python).parent / "azmlinfsrv"
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script)]
+    probe = subprocess.run([str(python), "-c", f"import importlib.util as u, sys; "
+                            f"sys.exit(0 if u.find_spec('{_SERVER_MODULE}') else 1)"],
+                           capture_output=True, timeout=60)
+    if probe.returncode != 0:
+        raise RuntimeUnavailable(f"azureml-inference-server-http is not installed for {python}")
+    return [str(python), "-m", _SERVER_MODULE]
+
+
+def replica_environ(spec: ReplicaSpec) -> dict[str, str]:
+    """A clean copy of our environment, minus control-plane variables, plus the spec's."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(_DROPPED_PREFIXES) and k not in _DROPPED_VARS}
+    env.setdefault("PYTHONUNBUFFERED", "1")  # so logs() sees prints as they happen
+    env.update(spec.env)
+    # "" (not unset) hides every GPU, so a CPU replica never grabs one by accident.
+    env["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in spec.gpu_ids)
+    return {k: v for k, v in env.items() if not k.startswith(_DROPPED_PREFIXES)}
+
+
+def _bind_loopback(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((LOOPBACK, port))
+    except OSError as exc:
+        sock.close()
+        raise ReplicaStartFailed(f"cannot bind {LOOPBACK}:{port}: {exc}") from exc
+    # Bound but not listening: until gunicorn calls listen(), probes get a clean refusal.
+    sock.set_inheritable(True)
+    return sock
+
+
+class ProcessRuntime(ReplicaRuntime):
+    """Replicas as child processes, each in its own session/process group."""
+
+    name = "process"
+
+    def start(self, spec: ReplicaSpec) -> ReplicaHandle:
+        if not Path(spec.python).exists():
+            raise RuntimeUnavailable(f"interpreter {spec.python} does not exist")
+        command = server_command(Path(spec.python))
+        app_root = Path(spec.app_root).absolute()
+        sock = _bind_loopback(spec.port)
+        port = sock.getsockname()[1]
+        fd = sock.fileno()
+        # -I: the launcher must not be affected by the replica's PYTHONPATH or cwd.
+        argv = [str(spec.python), "-I", "-c", _ACTIVATE, str(fd),
+                *command, "--entry_script", str(app_root / spec.entry_script), "--port", str(port)]
+        spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(spec.log_path, "ab") as log:
+                proc = subprocess.Popen(
+                    argv, cwd=app_root, env=replica_environ(spec), stdin=subprocess.DEVNULL,
+                    stdout=log, stderr=subprocess.STDOUT, pass_fds=(fd,),
+                    # Own session: stop() signals the whole group (gunicorn master and workers).
+                    start_new_session=True)
+        except OSError as exc:
+            raise ReplicaStartFailed(f"cannot start replica {spec.replica_id}: {exc}") from exc
+        finally:
+            sock.close()  # the child holds it now; our copy would keep the port alive after it dies
+        return ReplicaHandle(spec=spec, host=LOOPBACK, port=port, pid=proc.pid, native=proc)
+
+    def stop(self, handle: ReplicaHandle, timeout: float = 10.0) -> None:
+        proc: subprocess.Popen = handle.native
+        pgid = handle.pid
+        if proc.poll() is None:
+            self._signal_group(pgid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self._signal_group(pgid, signal.SIGKILL)
+                proc.wait()
+        # Sweep stragglers (a worker that outlived its master): while any group member exists
+        # the pgid cannot be reused, so this cannot hit an unrelated process.
+        self._signal_group(pgid, signal.SIGKILL)
+
+    @staticmethod
+    def _signal_group(pgid: int | None, sig: signal.Signals) -> None:
+        if pgid is None:
+            return
+        try:
+            os.killpg(pgid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def address(self, handle: ReplicaHandle) -> tuple[str, int]:
+        return handle.host, handle.port
+
+    def is_alive(self, handle: ReplicaHandle) -> bool:
+        return handle.native.poll() is None
+
+    def exit_code(self, handle: ReplicaHandle) -> int | None:
+        return handle.native.poll()
+
+    def logs(self, handle: ReplicaHandle, tail_lines: int | None = None) -> str:
+        try:
+            with open(handle.log_path, encoding="utf-8", errors="replace") as f:
+                if tail_lines is None:
+                    return f.read()
+                return "".join(deque(f, maxlen=tail_lines)) if tail_lines > 0 else ""
+        except FileNotFoundError:
+            return ""
+
+    def cleanup(self, handle: ReplicaHandle) -> None:
+        # Logs and the app root belong to the caller; a process leaves nothing else behind.
+        self.stop(handle)

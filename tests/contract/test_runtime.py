@@ -1,0 +1,275 @@
+"""Contract tests every ``ReplicaRuntime`` must pass, running real ``azmlinfsrv`` replicas.
+
+Parametrised over runtimes: add a docker runtime to ``RUNTIMES`` and it gets the same checks.
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes.util
+import os
+import shutil
+import socket
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+import requests
+
+from emulator.runtimes import ProcessRuntime, ReplicaHandle, ReplicaRuntime, ReplicaSpec
+from scoring import sdk_shim
+from scoring.layout import ModelFiles, lay_out
+from scoring.probe import ProbeResult, wait_ready
+
+RUNTIMES: dict[str, Callable[[], ReplicaRuntime]] = {"process": ProcessRuntime}
+READY_TIMEOUT_S = 120.0
+RUN_FAILED = "An unexpected error occurred in scoring script. Check the logs for more info."
+
+requires_gpu = pytest.mark.skipif(shutil.which("nvidia-smi") is None, reason="nvidia-smi not found: no NVIDIA GPU")
+
+
+@pytest.fixture(params=sorted(RUNTIMES))
+def runtime(request: pytest.FixtureRequest) -> ReplicaRuntime:
+    return RUNTIMES[request.param]()
+
+
+@contextlib.contextmanager
+def replica(runtime: ReplicaRuntime, tmp_path: Path, score: str, gpu_ids: tuple[int, ...] = (),
+            extra_env: dict[str, str] | None = None, wait: bool = True) -> Iterator[ReplicaHandle]:
+    """Lay out ``score`` with a model ``m`` (version 1 and 2), start it, and always stop it."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "score.py").write_text(textwrap.dedent(score))
+    v1 = tmp_path / "v1.txt"
+    v1.write_text("old weights")
+    v2 = tmp_path / "v2.txt"
+    v2.write_text("new weights")
+    app = lay_out(tmp_path / "app", [ModelFiles("m", 1, {"weights.txt": v1}), ModelFiles("m", 2, {"weights.txt": v2})],
+                  "score.py", source_directory=src)
+    env = app.env("svc", "ws")
+    env["AZUREML_MODEL_DIR"] = "azureml-models/m/2"  # as for a deployment of m:2
+    pythonpath = sdk_shim.pythonpath_for(sys.executable)
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    env.update(extra_env or {})
+    spec = ReplicaSpec(replica_id="r1", service_name="svc", app_root=app.path, python=Path(sys.executable),
+                       entry_script=app.entry_script, log_path=tmp_path / "replica.log", env=env, gpu_ids=gpu_ids)
+    handle = runtime.start(spec)
+    try:
+        if wait:
+            result = wait_ready(*runtime.address(handle), time.monotonic() + READY_TIMEOUT_S,
+                                lambda: runtime.is_alive(handle))
+            assert result is ProbeResult.READY, runtime.logs(handle)
+        yield handle
+    finally:
+        runtime.stop(handle, timeout=10)
+        runtime.cleanup(handle)
+
+
+def score_url(runtime: ReplicaRuntime, handle: ReplicaHandle) -> str:
+    host, port = runtime.address(handle)
+    return f"http://{host}:{port}/score"
+
+
+ENV_ECHO = """
+    import json, os
+    def init():
+        pass
+    def run(raw_data):
+        return {"cvd": os.environ.get("CUDA_VISIBLE_DEVICES"),
+                "fake": sorted(k for k in os.environ if k.startswith("FAKE_AZURE_")),
+                "listen": sorted(k for k in os.environ if k.startswith("LISTEN_"))}
+"""
+
+
+def test_healthy_replica_loads_model_and_scores(runtime: ReplicaRuntime, tmp_path: Path) -> None:
+    score = """
+        import json, os
+        from azureml.core.model import Model
+        def init():
+            global by_sdk, by_env
+            by_sdk = open(Model.get_model_path('m')).read()
+            by_env = open(os.path.join(os.environ['AZUREML_MODEL_DIR'], 'weights.txt')).read()
+        def run(raw_data):
+            data = json.loads(raw_data)['data']
+            return {"sum": sum(data), "by_sdk": by_sdk, "by_env": by_env}
+    """
+    with replica(runtime, tmp_path, score) as handle:
+        resp = requests.post(score_url(runtime, handle), json={"data": [1, 2, 3]}, timeout=30)
+        assert resp.status_code == 200, runtime.logs(handle)
+        assert resp.json() == {"sum": 6, "by_sdk": "new weights", "by_env": "new weights"}
+        assert runtime.is_alive(handle) and runtime.exit_code(handle) is None
+        assert "Users's init has completed successfully" in runtime.logs(handle)
+
+
+def test_run_raising_gives_500(runtime: ReplicaRuntime, tmp_path: Path) -> None:
+    score = """
+        def init():
+            pass
+        def run(raw_data):
+            raise ValueError("bad input shape")
+    """
+    with replica(runtime, tmp_path, score) as handle:
+        resp = requests.post(score_url(runtime, handle), data="{}", timeout=30)
+        assert resp.status_code == 500
+        assert resp.json() == {"message": RUN_FAILED}
+        assert resp.headers.get("x-ms-run-function-failed") == "True"
+        assert "bad input shape" in runtime.logs(handle)
+        assert runtime.is_alive(handle)
+
+
+def test_init_raising_exits_with_code_3(runtime: ReplicaRuntime, tmp_path: Path) -> None:
+    score = """
+        def init():
+            raise RuntimeError("cannot load the model")
+        def run(raw_data):
+            return raw_data
+    """
+    with replica(runtime, tmp_path, score, wait=False) as handle:
+        result = wait_ready(*runtime.address(handle), time.monotonic() + READY_TIMEOUT_S,
+                            lambda: runtime.is_alive(handle))
+        assert result is ProbeResult.DIED
+        assert runtime.exit_code(handle) == 3
+        logs = runtime.logs(handle)
+        assert "Traceback (most recent call last)" in logs
+        assert "RuntimeError: cannot load the model" in logs
+        assert runtime.logs(handle, tail_lines=1).count("\n") <= 1
+
+
+def _group_members(pgid: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[2]) == pgid:
+                    members.append(int(entry.name))
+    return members
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    # A zombie no longer runs; it only waits to be reaped by its (new) parent.
+    with contextlib.suppress(OSError):
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    return True
+
+
+def test_stop_kills_the_whole_process_group(runtime: ReplicaRuntime, tmp_path: Path) -> None:
+    if not isinstance(runtime, ProcessRuntime):
+        pytest.skip("process groups are specific to the process runtime")
+    score = """
+        import os, subprocess, sys
+        def init():
+            # A grandchild that ignores the graceful shutdown: only a group kill removes it.
+            global child
+            child = subprocess.Popen([sys.executable, "-c", "import signal, time; "
+                                      "signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"])
+        def run(raw_data):
+            return {"child": child.pid, "worker": os.getpid()}
+    """
+    with replica(runtime, tmp_path, score) as handle:
+        pids = requests.post(score_url(runtime, handle), data="x", timeout=30).json()
+        members = _group_members(handle.pid)
+        assert {handle.pid, pids["worker"], pids["child"]} <= set(members)
+        runtime.stop(handle, timeout=10)
+        assert not runtime.is_alive(handle)
+        assert [pid for pid in members if not _gone(pid)] == []
+        with pytest.raises(OSError), socket.create_connection(runtime.address(handle), timeout=5):
+            pass
+
+
+def test_replica_never_sees_control_plane_variables(runtime: ReplicaRuntime, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_AZURE_TOKEN", "secret")
+    monkeypatch.setenv("FAKE_AZURE_HOME", str(tmp_path / "home"))
+    with replica(runtime, tmp_path, ENV_ECHO, extra_env={"FAKE_AZURE_SNEAKY": "1"}) as handle:
+        body = requests.post(score_url(runtime, handle), data="x", timeout=30).json()
+        assert body["fake"] == []
+        assert body["listen"] == []  # socket-activation variables are consumed by gunicorn
+
+
+@pytest.mark.parametrize("gpu_ids, expected", [((), ""), ((1,), "1"), ((0, 2), "0,2")])
+def test_cuda_visible_devices(runtime: ReplicaRuntime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                              gpu_ids: tuple[int, ...], expected: str) -> None:
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3")  # the daemon's own view must not leak
+    with replica(runtime, tmp_path, ENV_ECHO, gpu_ids=gpu_ids) as handle:
+        body = requests.post(score_url(runtime, handle), data="x", timeout=30).json()
+        assert body["cvd"] == expected
+
+
+def _listening_addresses(port: int) -> set[str]:
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as f:
+            for line in list(f)[1:]:
+                local, state = line.split()[1], line.split()[3]
+                addr, hexport = local.split(":")
+                if state == "0A" and int(hexport, 16) == port:
+                    found.add(addr)
+    return found
+
+
+def test_server_listens_on_loopback_only(runtime: ReplicaRuntime, tmp_path: Path) -> None:
+    with replica(runtime, tmp_path, ENV_ECHO) as handle:
+        host, port = runtime.address(handle)
+        assert host == "127.0.0.1"
+        if isinstance(runtime, ProcessRuntime):
+            # 0100007F is 127.0.0.1 in /proc/net/tcp's little-endian hex; no 0.0.0.0 or :: listener.
+            assert _listening_addresses(port) == {"0100007F"}
+        assert requests.get(f"http://{host}:{port}/", timeout=30).text == "Healthy"
+
+
+def test_rawhttp_run_receives_raw_bytes(runtime: ReplicaRuntime, tmp_path: Path) -> None:
+    score = """
+        from azureml.contrib.services.aml_request import rawhttp
+        from azureml.contrib.services.aml_response import AMLResponse
+        def init():
+            pass
+        @rawhttp
+        def run(request):
+            if request.method != "POST":
+                return AMLResponse("POST only", 405)
+            body = request.get_data()
+            return AMLResponse(body[::-1], 200, {"x-length": str(len(body))})
+    """
+    payload = bytes([0, 255, 254, 1]) + b"not utf-8 \xc3\x28"
+    with replica(runtime, tmp_path, score) as handle:
+        resp = requests.post(score_url(runtime, handle), data=payload,
+                             headers={"Content-Type": "application/octet-stream"}, timeout=30)
+        assert resp.status_code == 200, runtime.logs(handle)
+        assert resp.content == payload[::-1]
+        assert resp.headers["x-length"] == str(len(payload))
+        assert requests.get(score_url(runtime, handle), timeout=30).status_code == 405
+
+
+CUDA_COUNT = """
+    import ctypes
+    def init():
+        pass
+    def run(raw_data):
+        cuda = ctypes.CDLL("libcuda.so.1")
+        if cuda.cuInit(0) != 0:
+            return {"count": 0}
+        count = ctypes.c_int()
+        assert cuda.cuDeviceGetCount(ctypes.byref(count)) == 0
+        return {"count": count.value}
+"""
+
+
+@pytest.mark.requires_gpu
+@requires_gpu
+def test_cpu_replica_sees_no_gpu_and_gpu_replica_sees_its_gpu(runtime: ReplicaRuntime, tmp_path: Path) -> None:
+    if ctypes.util.find_library("cuda") is None:
+        pytest.skip("libcuda not found")
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "gpu").mkdir()
+    with replica(runtime, tmp_path / "cpu", CUDA_COUNT) as handle:
+        assert requests.post(score_url(runtime, handle), data="x", timeout=60).json() == {"count": 0}
+    with replica(runtime, tmp_path / "gpu", CUDA_COUNT, gpu_ids=(0,)) as handle:
+        assert requests.post(score_url(runtime, handle), data="x", timeout=60).json() == {"count": 1}
