@@ -38,12 +38,17 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    # A zombie child of ours still answers kill(0): reap it if it has exited.
+    # A zombie still answers kill(0): reap it if it is our child, and treat it as dead either way.
     try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == 0
+        if os.waitpid(pid, os.WNOHANG)[0] != 0:
+            return False
     except ChildProcessError:
-        return True
+        pass
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): kill(0) is all we know
 
 
 def prepare_home(settings: Settings) -> None:

@@ -1,7 +1,7 @@
 """How fast emulated long-running operations finish: immediately, after N polls, or after N seconds.
 
 Tests keep the default (immediate) and never sleep; a test of a user's polling loop can ask for
-``polls:3`` to see three ``Transitioning``/``Creating`` polls before the terminal state.
+``polls:3``: the operation ends on the fourth read of it or of its resource.
 """
 from __future__ import annotations
 

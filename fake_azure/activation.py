@@ -75,6 +75,7 @@ class _Activation:
     def activate(self) -> bool:
         settings = Settings.from_env()
         if settings.target == "azure":
+            self.deactivate()  # an earlier activation must not keep shadowing the real SDK
             try:
                 importlib.import_module("azureml.core")
             except ImportError as exc:

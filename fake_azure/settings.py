@@ -52,9 +52,11 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if environ is None else environ
         home = env.get("FAKE_AZURE_HOME")
+        raw_port = env.get("FAKE_AZURE_PORT") or "0"
+        if not raw_port.strip().isdigit() or not 0 <= int(raw_port) <= 65535:
+            raise SettingsError(f"FAKE_AZURE_PORT must be a port number from 0 to 65535, got {raw_port!r}")
         numbers: dict[str, float] = {}
-        for name, default in (("FAKE_AZURE_PORT", "0"), ("FAKE_AZURE_POLL_INTERVAL", "0.02"),
-                              ("FAKE_AZURE_STARTUP_TIMEOUT", "15")):
+        for name, default in (("FAKE_AZURE_POLL_INTERVAL", "0.02"), ("FAKE_AZURE_STARTUP_TIMEOUT", "15")):
             raw = env.get(name) or default
             try:
                 numbers[name] = float(raw)
@@ -74,7 +76,7 @@ class Settings:
             progress=progress,
             poll_interval=numbers["FAKE_AZURE_POLL_INTERVAL"],
             host=env.get("FAKE_AZURE_BIND") or "127.0.0.1",
-            port=int(numbers["FAKE_AZURE_PORT"]),
+            port=int(raw_port),
             autostart=_flag("FAKE_AZURE_AUTOSTART", env.get("FAKE_AZURE_AUTOSTART"), True),
             strict_workspaces=_flag("FAKE_AZURE_STRICT_WORKSPACES", env.get("FAKE_AZURE_STRICT_WORKSPACES"), False),
             default_location=env.get("FAKE_AZURE_LOCATION") or "eastus",

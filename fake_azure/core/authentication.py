@@ -31,8 +31,8 @@ class ServicePrincipalAuthentication(AbstractAuthentication):
 
 
 class MsiAuthentication(AbstractAuthentication):
-    def __init__(self, cloud: str | None = None, identity_config: dict | None = None) -> None:
-        super().__init__(cloud=cloud, identity_config=identity_config)
+    def __init__(self, cloud: str | None = None, **kwargs: Any) -> None:
+        super().__init__(cloud=cloud, **kwargs)
 
 
 class TokenAuthentication(AbstractAuthentication):

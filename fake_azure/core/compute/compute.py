@@ -111,7 +111,13 @@ class ComputeTarget(ABC):
     @staticmethod
     def list(workspace):
         """All compute targets of the workspace, as their subclasses."""
-        payload = workspace._client.json("GET", "{}/computes".format(workspace._arm_path), "compute")
+        response = workspace._client.request("GET", "{}/computes".format(workspace._arm_path), "compute",
+                                             ok=tuple(range(200, 600)))
+        if response.status_code >= 400:
+            raise ComputeTargetException("Error occurred retrieving targets:\nResponse Code: {}\nHeaders: {}\n"
+                                         "Content: {}".format(response.status_code, response.headers,
+                                                              response.content))
+        payload = response.json()
         if "value" not in payload:
             raise ComputeTargetException('Error, invalid paginated response payload, missing "value":\n'
                                          "{}".format(payload))

@@ -1,0 +1,168 @@
+"""Settings.from_env: every FAKE_AZURE_* knob parsed from an explicit mapping, and bad values rejected."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from emulator.progress import ProgressPolicyError
+from fake_azure.settings import RUNTIMES, TARGETS, Settings, SettingsError
+
+
+def test_defaults_from_an_empty_environment() -> None:
+    s = Settings.from_env({})
+    assert s.home == Path.home() / ".fake-azure"
+    assert (s.target, s.runtime, s.progress) == ("emulator", "process", "immediate")
+    assert (s.host, s.port) == ("127.0.0.1", 0)
+    assert s.poll_interval == pytest.approx(0.02)
+    assert s.autostart is True
+    assert s.strict_workspaces is False
+    assert s.default_location == "eastus"
+    assert s.startup_timeout == pytest.approx(15.0)
+
+
+def test_from_env_equals_the_dataclass_defaults() -> None:
+    assert Settings.from_env({}) == Settings()
+
+
+def test_empty_strings_mean_default() -> None:
+    env = {name: "" for name in ("FAKE_AZURE_HOME", "FAKE_AZURE_TARGET", "FAKE_AZURE_RUNTIME", "FAKE_AZURE_PROGRESS",
+                                 "FAKE_AZURE_POLL_INTERVAL", "FAKE_AZURE_BIND", "FAKE_AZURE_PORT",
+                                 "FAKE_AZURE_AUTOSTART", "FAKE_AZURE_STRICT_WORKSPACES", "FAKE_AZURE_LOCATION",
+                                 "FAKE_AZURE_STARTUP_TIMEOUT")}
+    assert Settings.from_env(env) == Settings()
+
+
+def test_every_knob_is_read(tmp_path: Path) -> None:
+    s = Settings.from_env({
+        "FAKE_AZURE_HOME": str(tmp_path / "h"),
+        "FAKE_AZURE_TARGET": "azure",
+        "FAKE_AZURE_RUNTIME": "docker",
+        "FAKE_AZURE_PROGRESS": "polls:3",
+        "FAKE_AZURE_POLL_INTERVAL": "0.5",
+        "FAKE_AZURE_BIND": "0.0.0.0",
+        "FAKE_AZURE_PORT": "8123",
+        "FAKE_AZURE_AUTOSTART": "0",
+        "FAKE_AZURE_STRICT_WORKSPACES": "yes",
+        "FAKE_AZURE_LOCATION": "westeurope",
+        "FAKE_AZURE_STARTUP_TIMEOUT": "2.5",
+    })
+    assert s.home == (tmp_path / "h").resolve()
+    assert (s.target, s.runtime, s.progress) == ("azure", "docker", "polls:3")
+    assert s.poll_interval == pytest.approx(0.5)
+    assert (s.host, s.port) == ("0.0.0.0", 8123)
+    assert s.autostart is False
+    assert s.strict_workspaces is True
+    assert s.default_location == "westeurope"
+    assert s.startup_timeout == pytest.approx(2.5)
+
+
+def test_home_is_expanded_and_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert Settings.from_env({"FAKE_AZURE_HOME": "rel/home"}).home == (tmp_path / "rel" / "home").resolve()
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert Settings.from_env({"FAKE_AZURE_HOME": "~/fa"}).home == (tmp_path / "fa").resolve()
+
+
+def test_files_live_under_home(tmp_path: Path) -> None:
+    s = Settings(home=tmp_path)
+    assert s.db_path == tmp_path / "state.db"
+    assert s.blob_dir == tmp_path / "blobs"
+    assert s.token_path == tmp_path / "token"
+    assert s.daemon_info_path == tmp_path / "daemon.json"
+    assert s.lock_path == tmp_path / "daemon.lock"
+    assert s.log_path == tmp_path / "daemon.log"
+    assert s.model_cache_dir == tmp_path / "model-cache"
+
+
+@pytest.mark.parametrize("value, expected", [(" Azure ", "azure"), ("EMULATOR", "emulator"), ("azure", "azure")])
+def test_target_is_case_and_space_insensitive(value: str, expected: str) -> None:
+    assert Settings.from_env({"FAKE_AZURE_TARGET": value}).target == expected
+
+
+@pytest.mark.parametrize("value", ["Process", "DOCKER", " auto "])
+def test_runtime_is_case_insensitive(value: str) -> None:
+    assert Settings.from_env({"FAKE_AZURE_RUNTIME": value}).runtime == value.strip().lower()
+    assert value.strip().lower() in RUNTIMES
+
+
+def test_unknown_target_is_rejected_with_the_allowed_values() -> None:
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({"FAKE_AZURE_TARGET": "aws"})
+    assert str(info.value) == f"FAKE_AZURE_TARGET='aws' is not one of {', '.join(TARGETS)}"
+
+
+def test_unknown_runtime_is_rejected_with_the_allowed_values() -> None:
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({"FAKE_AZURE_RUNTIME": "podman"})
+    assert str(info.value) == "FAKE_AZURE_RUNTIME='podman' is not one of process, docker, auto"
+
+
+@pytest.mark.parametrize("name", ["FAKE_AZURE_POLL_INTERVAL", "FAKE_AZURE_STARTUP_TIMEOUT"])
+def test_non_numeric_numbers_are_settings_errors(name: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({name: "fast"})
+    assert str(info.value) == f"{name} must be a number, got 'fast'"
+
+
+@pytest.mark.parametrize("value", ["fast", "8080.9", "70000", "65536", "-1", "1e3", "0x50"])
+def test_port_must_be_a_valid_port_number(value: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({"FAKE_AZURE_PORT": value})
+    assert str(info.value) == f"FAKE_AZURE_PORT must be a port number from 0 to 65535, got {value!r}"
+
+
+@pytest.mark.parametrize("value, port", [("0", 0), ("65535", 65535), (" 8080 ", 8080), ("", 0)])
+def test_valid_ports(value: str, port: int) -> None:
+    assert Settings.from_env({"FAKE_AZURE_PORT": value}).port == port
+
+
+def test_settings_error_is_a_value_error() -> None:
+    assert issubclass(SettingsError, ValueError)
+
+
+@pytest.mark.parametrize("value", ["1", "true", "TRUE", " yes ", "on"])
+def test_truthy_flags(value: str) -> None:
+    assert Settings.from_env({"FAKE_AZURE_STRICT_WORKSPACES": value}).strict_workspaces is True
+    assert Settings.from_env({"FAKE_AZURE_AUTOSTART": value}).autostart is True
+
+
+@pytest.mark.parametrize("value", ["0", "false", "False", "no", " off"])
+def test_falsy_flags(value: str) -> None:
+    assert Settings.from_env({"FAKE_AZURE_STRICT_WORKSPACES": value}).strict_workspaces is False
+    assert Settings.from_env({"FAKE_AZURE_AUTOSTART": value}).autostart is False
+
+
+@pytest.mark.parametrize("name", ["FAKE_AZURE_AUTOSTART", "FAKE_AZURE_STRICT_WORKSPACES"])
+def test_bad_flag_is_rejected_naming_the_variable(name: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({name: "maybe"})
+    assert str(info.value) == f"{name} must be a boolean (1/0, true/false), got 'maybe'"
+
+
+@pytest.mark.parametrize("value", ["immediate", "polls:0", "polls:5", "seconds:0", "seconds:1.5", " IMMEDIATE "])
+def test_progress_policy_is_validated_and_kept(value: str) -> None:
+    assert Settings.from_env({"FAKE_AZURE_PROGRESS": value}).progress == value
+
+
+@pytest.mark.parametrize("value", ["slow", "polls", "polls:-1", "polls:1.5", "seconds:-2", "minutes:3", "polls:inf"])
+def test_bad_progress_policy_fails_at_start(value: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({"FAKE_AZURE_PROGRESS": value})
+    assert str(info.value) == (f"FAKE_AZURE_PROGRESS: progress policy {value!r} is not one of 'immediate', "
+                               "'polls:N' (N >= 0), 'seconds:S' (S >= 0)")
+    assert not isinstance(info.value, ProgressPolicyError)  # one error type for every bad variable
+
+
+def test_from_env_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("FAKE_AZURE_HOME", str(tmp_path))
+    monkeypatch.setenv("FAKE_AZURE_LOCATION", "westus2")
+    s = Settings.from_env()
+    assert s.home == tmp_path.resolve()
+    assert s.default_location == "westus2"
+
+
+def test_settings_are_frozen() -> None:
+    s = Settings()
+    with pytest.raises(Exception):
+        s.port = 1  # type: ignore[misc]
