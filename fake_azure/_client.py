@@ -5,7 +5,6 @@ import sys
 import threading
 from typing import Any, Callable
 
-import requests
 
 from .exceptions import (
     AzureMLException,
@@ -15,6 +14,7 @@ from .exceptions import (
     UserErrorException,
     WebserviceException,
 )
+from ._transport import Response, Transport, TransportError
 from .settings import Settings
 
 # Which SDK exception a failed call raises depends on the API family, as in azureml-core: the
@@ -57,7 +57,7 @@ PLAIN_EXCEPTION_FAMILIES: dict[str, str] = {
 }
 
 
-def error_from_response(response: requests.Response, family: str, *context: Any) -> Exception:
+def error_from_response(response: Response, family: str, *context: Any) -> Exception:
     """Map a non-2xx response of the local cloud to the exception azureml-core raises for it.
 
     ``context`` fills a family template's leading fields (e.g. name and label), before code and body.
@@ -92,8 +92,7 @@ class CloudClient:
     def __init__(self, settings: Settings, resolve: Callable[[Settings], dict[str, Any]]) -> None:
         self.settings = settings
         self._resolve = resolve
-        self._session = requests.Session()
-        self._session.trust_env = False  # a corporate proxy must never see loopback control traffic
+        self._transport: Transport | None = None
         self._connect()
 
     @classmethod
@@ -111,17 +110,22 @@ class CloudClient:
     def _connect(self) -> None:
         info = self._resolve(self.settings)
         self.base_url = info["url"]
-        self._session.headers["Authorization"] = "Bearer " + self.settings.token_path.read_text().strip()
+        if self._transport is not None:
+            self._transport.close()
+        # Loopback only and never through a proxy: the transport ignores proxy environment variables.
+        token = self.settings.token_path.read_text().strip()
+        self._transport = Transport(self.base_url, {"Authorization": "Bearer " + token})
 
     def request(self, method: str, path: str, family: str, *, ok: tuple[int, ...] = (200, 201, 202, 204),
-                error_context: tuple[Any, ...] = (), **kwargs: Any) -> requests.Response:
+                error_context: tuple[Any, ...] = (), **kwargs: Any) -> Response:
         """One call; a non-``ok`` status raises the family's SDK exception."""
+        assert self._transport is not None
         try:
-            response = self._session.request(method, self.base_url + path, timeout=60, **kwargs)
-        except requests.ConnectionError:
+            response = self._transport.request(method, path, **kwargs)
+        except TransportError:
             # The daemon was restarted (new port) or stopped: find or start it once, then retry.
             self._connect()
-            response = self._session.request(method, self.base_url + path, timeout=60, **kwargs)
+            response = self._transport.request(method, path, **kwargs)
         if response.status_code not in ok:
             raise error_from_response(response, family, *error_context)
         return response

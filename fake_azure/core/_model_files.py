@@ -6,10 +6,13 @@ import json
 import os
 import tempfile
 import uuid
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import quote
 
-import requests
+
+
+if TYPE_CHECKING:
+    from .._transport import Response
 
 _CHUNK = 1024 * 1024
 # One random boundary per process: the server's multipart parser compiles a pattern per distinct
@@ -50,7 +53,7 @@ def collect_model_artifact_paths(model_path: str, child_paths: list[str] | None)
 class MultipartUpload:
     """A ``multipart/form-data`` body streamed from disk with its length known up front.
 
-    ``requests`` sends an iterable with ``__len__`` with a Content-Length and without reading it into
+    The transport sends an iterable with ``__len__`` with a Content-Length and without reading it into
     memory, so multi-gigabyte models upload in constant memory. Each file part's filename is the
     percent-encoded relative path, which survives any character a path may hold.
     """
@@ -104,7 +107,7 @@ class MultipartUpload:
         yield self._closing
 
 
-def save_stream(response: requests.Response, target_path: str) -> None:
+def save_stream(response: "Response", target_path: str) -> None:
     """Write a streamed download to ``target_path`` (created with its folders; replaced atomically)."""
     folder = os.path.dirname(os.path.abspath(target_path))
     os.makedirs(folder, exist_ok=True)

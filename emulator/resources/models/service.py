@@ -195,6 +195,14 @@ def latest(conn: sqlite3.Connection, ws_id: str, name: str) -> dict[str, Any]:
 
 def query(conn: sqlite3.Connection, ws_id: str, q: Query) -> list[dict[str, Any]]:
     """Matching models, newest first (MMS's order; the SDK's constructor takes the first)."""
+    if q.latest and not any((q.framework, q.run_id, q.dataset_id, q.tags, q.properties)):
+        # Only the newest version of each name can match: let SQLite pick them instead of parsing every row.
+        rows = conn.execute(
+            "SELECT body FROM models AS m WHERE workspace_id = ? AND (? IS NULL OR name = ?) AND version = "
+            "(SELECT MAX(version) FROM models WHERE workspace_id = m.workspace_id AND name = m.name) "
+            "ORDER BY created_at DESC, name", (ws_id, q.name, q.name)).fetchall()
+        bodies = [json.loads(r["body"]) for r in rows]
+        return bodies[: q.count] if q.count else bodies
     if q.name is None:
         rows = conn.execute("SELECT body FROM models WHERE workspace_id = ? ORDER BY created_at DESC, name, "
                             "version DESC", (ws_id,)).fetchall()
