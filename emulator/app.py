@@ -20,13 +20,15 @@ def create_app(cloud: Cloud) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
 
     from .resources.admin.api import blueprint as admin
+    from .resources.assets.api import blueprint as assets
+    from .resources.services.api import blueprint as services
     from .resources.computes.api import blueprint as computes
     from .resources.environments.api import blueprint as environments
     from .resources.models.api import blueprint as models
     from .resources.operations.api import blueprint as operations
     from .resources.workspaces.api import blueprint as workspaces
 
-    for blueprint in (workspaces, models, environments, computes, operations, admin):
+    for blueprint in (workspaces, models, environments, computes, operations, assets, services, admin):
         app.register_blueprint(blueprint)
 
     @app.before_request

@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from fake_azure.settings import Settings
 
@@ -12,6 +12,9 @@ from .blobs import BlobStore
 from .operations import Operations
 from .progress import ProgressPolicy
 from .store import Store
+
+if TYPE_CHECKING:
+    from .deploy.engine import DeploymentEngine
 
 
 @dataclass
@@ -23,12 +26,29 @@ class Cloud:
     progress: ProgressPolicy
     clock: Callable[[], float] = time.time
     operations: Operations = field(init=False)
+    engine: "DeploymentEngine" = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
         from .resources.computes.service import FINISHERS as compute_finishers
+        from .resources.services.operations import FINISHERS as service_finishers
 
-        self.operations = Operations(self.store, lambda: self.progress, {**compute_finishers}, self.clock)
+        self.operations = Operations(self.store, lambda: self.progress, {**compute_finishers, **service_finishers},
+                                     self.clock)
+        self.engine = self._build_engine()
+
+    def _build_engine(self) -> "DeploymentEngine":
+        from .deploy.engine import DeploymentEngine
+        from .deploy.environments import PythonPreparer
+        from .deploy.gateways import GatewayPool
+        from .deploy.gpus import HostGpus
+        from .runtimes.process import ProcessRuntime
+
+        return DeploymentEngine(
+            store=self.store, blobs=self.blobs, operations=self.operations, runtime=ProcessRuntime(),
+            gateways=GatewayPool(self.store), gpus=HostGpus.detect(self.settings.gpu_policy),
+            prepare_python=PythonPreparer(self.settings.home / "envs", self.settings.reuse_interpreter),
+            work_dir=self.settings.home)
 
     def set_progress(self, policy: ProgressPolicy) -> None:
         with self._lock:

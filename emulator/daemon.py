@@ -120,9 +120,11 @@ def serve(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     print(f"fake-azure: serving {url} (home {settings.home})", file=sys.stderr, flush=True)
+    cloud.engine.restore()  # services that were serving before a restart come back
     try:
         server.run()
     finally:
+        cloud.engine.shutdown()
         current = read_info(settings)
         if current is None or current.get("pid") == os.getpid():
             settings.daemon_info_path.unlink(missing_ok=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 import json
 import sqlite3
+import threading
 import time
 import uuid
 from typing import Any, Callable, Mapping
@@ -39,6 +40,7 @@ class Operations:
         self._policy = policy
         self._finishers = finishers
         self._clock = clock
+        self._changed = threading.Condition()
 
     def start(self, conn: sqlite3.Connection, workspace_id: str, kind: str, target: str,
               outcome: dict[str, Any]) -> str:
@@ -53,15 +55,36 @@ class Operations:
         )
         return op_id
 
-    def poll(self, workspace_id: str, op_id: str) -> dict[str, Any]:
-        """One poll: counts towards a ``polls:N`` policy and finishes the operation when the policy allows."""
-        with self._store.transaction() as conn:
-            row = conn.execute("SELECT * FROM operations WHERE id = ? AND workspace_id = ?",
-                               (op_id, workspace_id)).fetchone()
-            if row is None:
-                raise NotFound(f"Operation {op_id} not found", code="OperationNotFound")
-            row = self._advance(conn, row)
-        return self.render(row)
+    def poll(self, workspace_id: str, op_id: str, wait_seconds: float = 0.0) -> dict[str, Any]:
+        """One poll: counts towards a ``polls:N`` policy and finishes the operation when the policy allows.
+
+        With ``wait_seconds`` the poll is held open until the operation ends or that time passes, so
+        a client can follow a long deployment without polling in a tight loop."""
+        deadline = time.monotonic() + max(0.0, min(wait_seconds, 30.0))
+        while True:
+            with self._changed:
+                with self._store.transaction() as conn:
+                    row = conn.execute("SELECT * FROM operations WHERE id = ? AND workspace_id = ?",
+                                       (op_id, workspace_id)).fetchone()
+                    if row is None:
+                        raise NotFound(f"Operation {op_id} not found", code="OperationNotFound")
+                    row = self._advance(conn, row)
+                remaining = deadline - time.monotonic()
+                if OperationStatus(row["status"]).terminal or remaining <= 0:
+                    return self.render(row)
+                self._changed.wait(remaining)
+
+    def resolve(self, op_id: str, outcome: dict[str, Any]) -> None:
+        """Give a pending operation its outcome (a deployment knows it only once replicas start or fail)."""
+        with self._changed:
+            with self._store.transaction() as conn:
+                row = conn.execute("SELECT outcome FROM operations WHERE id = ?", (op_id,)).fetchone()
+                if row is None:
+                    return
+                merged = {**json.loads(row["outcome"]), **outcome}
+                merged.pop("pending", None)
+                conn.execute("UPDATE operations SET outcome = ? WHERE id = ?", (json.dumps(merged), op_id))
+            self._changed.notify_all()
 
     def advance_for_target(self, conn: sqlite3.Connection, workspace_id: str, kind_prefix: str, target: str) -> None:
         """Reading a resource counts as a poll of its pending operation (as refresh_state does in Azure)."""
@@ -77,10 +100,10 @@ class Operations:
             return row
         polls = row["polls"] + 1
         now = self._clock()
-        if not self._policy().is_done(polls, now - row["created_at"]):
+        outcome = json.loads(row["outcome"])
+        if outcome.get("pending") or not self._policy().is_done(polls, now - row["created_at"]):
             conn.execute("UPDATE operations SET polls = ? WHERE id = ?", (polls, row["id"]))
         else:
-            outcome = json.loads(row["outcome"])
             self._finishers[row["kind"]](conn, row, outcome)
             conn.execute("UPDATE operations SET polls = ?, status = ?, finished_at = ? WHERE id = ?",
                          (polls, outcome["status"], now, row["id"]))
@@ -93,7 +116,8 @@ class Operations:
         if status == OperationStatus.RUNNING.value:
             # Azure reports the resource's transitional state ("Creating", "Deleting") while running.
             status = outcome.get("runningStatus", status)
-        body: dict[str, Any] = {"id": row["id"], "name": row["kind"], "target": row["target"], "status": status}
+        body: dict[str, Any] = {"id": row["id"], "name": row["kind"], "target": row["target"], "status": status,
+                                "state": status, **outcome.get("extra", {})}
         if row["status"] != OperationStatus.RUNNING.value and outcome.get("error"):
             body["error"] = outcome["error"]
         return body

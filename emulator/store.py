@@ -51,6 +51,35 @@ CREATE TABLE IF NOT EXISTS environments (
     created_at REAL NOT NULL,
     PRIMARY KEY (workspace_id, name, version)
 );
+CREATE TABLE IF NOT EXISTS assets (
+    workspace_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+);
+CREATE TABLE IF NOT EXISTS asset_files (
+    asset_id TEXT NOT NULL,
+    relpath TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (asset_id, relpath)
+);
+CREATE TABLE IF NOT EXISTS services (
+    workspace_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    compute_name TEXT,
+    state TEXT NOT NULL,
+    body TEXT NOT NULL,
+    secrets TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (workspace_id, name)
+);
+CREATE TABLE IF NOT EXISTS gateways (
+    workspace_id TEXT NOT NULL,
+    cluster TEXT NOT NULL,
+    port INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, cluster)
+);
 CREATE TABLE IF NOT EXISTS operations (
     id TEXT PRIMARY KEY,
     workspace_id TEXT NOT NULL,
@@ -105,5 +134,6 @@ class Store:
     def reset(self) -> None:
         """Forget every resource (the admin API's reset)."""
         with self.transaction() as conn:
-            for table in ("operations", "environments", "computes", "model_files", "models", "workspaces"):
+            for table in ("operations", "gateways", "services", "asset_files", "assets", "environments", "computes",
+                          "model_files", "models", "workspaces"):
                 conn.execute(f"DELETE FROM {table}")

@@ -8,6 +8,7 @@ from typing import Mapping
 
 TARGETS = ("emulator", "azure")
 RUNTIMES = ("process", "docker", "auto")
+GPU_POLICIES = ("cpu-fallback", "require")
 
 
 class SettingsError(ValueError):
@@ -47,6 +48,8 @@ class Settings:
     strict_workspaces: bool = False
     default_location: str = "eastus"
     startup_timeout: float = 15.0
+    gpu_policy: str = "cpu-fallback"
+    reuse_interpreter: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -81,6 +84,9 @@ class Settings:
             strict_workspaces=_flag("FAKE_AZURE_STRICT_WORKSPACES", env.get("FAKE_AZURE_STRICT_WORKSPACES"), False),
             default_location=env.get("FAKE_AZURE_LOCATION") or "eastus",
             startup_timeout=numbers["FAKE_AZURE_STARTUP_TIMEOUT"],
+            gpu_policy=_choice("FAKE_AZURE_GPU_POLICY", env.get("FAKE_AZURE_GPU_POLICY"), GPU_POLICIES,
+                               "cpu-fallback"),
+            reuse_interpreter=_flag("FAKE_AZURE_REUSE_INTERPRETER", env.get("FAKE_AZURE_REUSE_INTERPRETER"), True),
         )
 
     # Files under home, named once here so the daemon and the facade agree.

@@ -6,23 +6,16 @@ filename is the file's relative path inside the model, percent-encoded (UTF-8).
 """
 from __future__ import annotations
 
-import io
 import json
-import tempfile
-from urllib.parse import unquote
 
 from flask import Blueprint, jsonify, request, send_file
-from werkzeug.formparser import FormDataParser
 
 from ...errors import BadRequest
 from ...http import WORKSPACE_PREFIX, cloud, workspace_scope
+from ...uploads import Upload, parse_multipart
 from . import service
 
-# Request bodies up to this size are parsed in memory rather than spooled to disk.
-SMALL_BODY_BYTES = 1024 * 1024
-
 MODELS = WORKSPACE_PREFIX + "/models"
-MAX_METADATA_BYTES = 16 * 1024 * 1024
 blueprint = Blueprint("models", __name__)
 
 
@@ -94,39 +87,8 @@ def download_model_file(sub: str, rg: str, ws: str, model_id: str, relpath: str)
     return response
 
 
-def _parse_upload() -> tuple[dict, list[service.Upload]]:
-    if request.mimetype != "multipart/form-data":
-        raise BadRequest("Register a model with a multipart/form-data body: a 'metadata' JSON field and one "
-                         "file part per model file.")
-    blob_root = cloud().blobs.root
-
-    def spool(total_content_length, content_type, filename, content_length=None):
-        # Small bodies stay in memory; large ones spool beside the blobs (same file system, sized
-        # for models), not in a small /tmp.
-        if total_content_length is not None and total_content_length <= SMALL_BODY_BYTES:
-            return io.BytesIO()
-        return tempfile.TemporaryFile(dir=blob_root, prefix=".part-")
-
-    parser = FormDataParser(stream_factory=spool, max_form_memory_size=MAX_METADATA_BYTES, silent=False,
-                            max_form_parts=None)
-    try:
-        _, form, files = parser.parse(request.stream, request.mimetype, request.content_length,
-                                      request.mimetype_params)
-    except ValueError as exc:
-        raise BadRequest(f"Malformed multipart body: {exc}") from exc
-    uploads = []
-    for storage in files.getlist("file"):
-        storage.stream.seek(0)
-        uploads.append(service.Upload(unquote(storage.filename or ""), storage.stream))
-    try:
-        meta = json.loads(form.get("metadata") or "")
-        if not isinstance(meta, dict):
-            raise ValueError("not a JSON object")
-    except ValueError as exc:
-        for upload in uploads:
-            upload.stream.close()
-        raise BadRequest(f"The 'metadata' field is missing or not a JSON object: {exc}") from exc
-    return meta, uploads
+def _parse_upload() -> tuple[dict, list[Upload]]:
+    return parse_multipart(cloud().blobs.root, "a model")
 
 
 def _json_list() -> list:

@@ -19,6 +19,7 @@ from typing import Any, BinaryIO, Iterable
 from ...blobs import BlobStore
 from ...errors import BadRequest, NotFound, ValidationFailed
 from ...store import Store
+from ...uploads import Upload, normalize_relpath
 
 # azureml._model_management._util.model_name_validation: the same rule and text, enforced here too.
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9\-\._]{0,254}$"
@@ -48,14 +49,6 @@ def not_found_message(**kwargs: Any) -> str:
 
 
 @dataclass(frozen=True)
-class Upload:
-    """One uploaded file: its relative path inside the model and an open stream of its content."""
-
-    relpath: str
-    stream: BinaryIO
-
-
-@dataclass(frozen=True)
 class Query:
     """The list filters of ``Model.list`` / the Model constructor, as the SDK sends them."""
 
@@ -75,19 +68,6 @@ def validate_name(name: Any) -> str:
     if not isinstance(name, str) or not re.fullmatch(NAME_PATTERN, name):
         raise ModelValidation(INVALID_NAME)
     return name
-
-
-def normalize_relpath(path: str) -> str:
-    """A safe relative file path (posix separators), or a 400: uploads must not escape the model."""
-    if not path or "\x00" in path or "\\" in path:
-        raise BadRequest(f"Invalid model file path {path!r}.", code="InvalidModelFilePath")
-    if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
-        raise BadRequest(f"Model file path {path!r} must be relative.", code="InvalidModelFilePath")
-    parts = path.split("/")
-    if any(part in ("..", ".") for part in parts) or "" in parts:
-        raise BadRequest(f"Model file path {path!r} must not contain '..', '.' or empty segments.",
-                         code="InvalidModelFilePath")
-    return posixpath.join(*parts)
 
 
 def _string_map(value: Any, what: str) -> dict[str, str | None]:

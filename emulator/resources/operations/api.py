@@ -1,8 +1,9 @@
 """Polling long-running operations (the URLs handed out in Azure-AsyncOperation / Operation-Location)."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 
+from ...errors import BadRequest
 from ...http import WORKSPACE_PREFIX, cloud
 from ..workspaces import service as workspaces
 
@@ -13,4 +14,8 @@ blueprint = Blueprint("operations", __name__)
 def get_operation(sub: str, rg: str, ws: str, op_id: str):
     c = cloud()
     ws_body = workspaces.get(c.store.read(), workspaces.workspace_id(sub, rg, ws))
-    return jsonify(c.operations.poll(ws_body["id"], op_id))
+    try:
+        wait_seconds = float(request.args.get("waitSeconds", "0"))
+    except ValueError:
+        raise BadRequest("waitSeconds must be a number of seconds.") from None
+    return jsonify(c.operations.poll(ws_body["id"], op_id, wait_seconds))

@@ -70,7 +70,9 @@ def list_all(conn: sqlite3.Connection, subscription_id: str | None = None,
 
 def delete(conn: sqlite3.Connection, ws_id: str) -> None:
     get(conn, ws_id)
-    for table in ("operations", "environments", "computes", "model_files", "models"):
+    conn.execute("DELETE FROM asset_files WHERE asset_id IN (SELECT id FROM assets WHERE workspace_id = ?)",
+                 (ws_id,))
+    for table in ("operations", "services", "assets", "environments", "computes", "model_files", "models"):
         conn.execute(f"DELETE FROM {table} WHERE workspace_id = ?", (ws_id,))
     conn.execute("DELETE FROM workspaces WHERE id = ?", (ws_id,))
 

@@ -1,0 +1,318 @@
+"""The deploy engine: turns a service record into running replicas behind the cluster's gateway.
+
+Each create, update or delete runs in a worker thread; its operation stays pending until the
+replicas are ready (or have failed), then the engine resolves it and the progress policy reveals
+the outcome. Replica processes belong to the daemon: a deploy script may exit, the service lives on."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from scoring.layout import ModelFiles, lay_out
+from scoring.probe import ProbeResult, wait_ready
+
+from ..blobs import BlobStore
+from ..operations import Operations
+from ..resources.assets import service as assets
+from ..resources.services import service as services
+from ..runtimes.base import ReplicaHandle, ReplicaRuntime, ReplicaSpec, RuntimeErrorBase
+from ..store import Store
+from .gateways import GatewayPool
+from .gpus import HostGpus
+
+# Kubernetes restarts a crashing container with growing back-off; scaled down so tests don't wait.
+RESTART_BACKOFF_S = (0.2, 0.4)
+REPLICA_READY_TIMEOUT_S = 300.0
+
+
+class DeployFailed(Exception):
+    def __init__(self, error: dict[str, Any], sub_operation: str = "DeployService") -> None:
+        super().__init__(error.get("message"))
+        self.error = error
+        self.sub_operation = sub_operation
+
+
+@dataclass
+class ServiceRuntimeState:
+    handles: dict[str, ReplicaHandle] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+# Prepares the interpreter for an environment: (environment image request, log) -> python path.
+PreparePython = Callable[[dict[str, Any], Callable[[str], None]], str]
+
+
+class DeploymentEngine:
+    def __init__(self, store: Store, blobs: BlobStore, operations: Operations, runtime: ReplicaRuntime,
+                 gateways: GatewayPool, gpus: HostGpus, prepare_python: PreparePython, work_dir: Path) -> None:
+        self._store = store
+        self._blobs = blobs
+        self._operations = operations
+        self._runtime = runtime
+        self._gateways = gateways
+        self._gpus = gpus
+        self._prepare_python = prepare_python
+        self._work_dir = work_dir
+        self._services: dict[tuple[str, str], ServiceRuntimeState] = {}
+        self._lock = threading.Lock()
+
+    # --- entry points (called by the API after the transaction that recorded the request) ----------
+    def deploy(self, ws_id: str, name: str, op_id: str | None) -> None:
+        threading.Thread(target=self._deploy, args=(ws_id, name, op_id), daemon=True,
+                         name=f"deploy-{name}").start()
+
+    def delete(self, ws_id: str, name: str, op_id: str) -> None:
+        threading.Thread(target=self._delete, args=(ws_id, name, op_id), daemon=True,
+                         name=f"delete-{name}").start()
+
+    def restore(self) -> None:
+        """After a daemon restart: bring back every service that was serving or deploying."""
+        rows = self._store.read().execute("SELECT workspace_id, name, state FROM services").fetchall()
+        for row in rows:
+            if row["state"] in ("Healthy", "Transitioning", "Unhealthy"):
+                self.deploy(row["workspace_id"], row["name"], None)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            states = list(self._services.values())
+        for state in states:
+            with state.lock:
+                for handle in state.handles.values():
+                    self._runtime.stop(handle, timeout=5)
+                state.handles.clear()
+        self._gateways.stop_all()
+
+    def refresh_auth(self, ws_id: str, name: str) -> None:
+        """Keys, token auth or request limits changed: update the gateway's route in place."""
+        gateway = self._gateways.existing_for(ws_id, name)
+        if gateway is None:
+            return
+        conn = self._store.read()
+        gateway.refresh_auth(services.get(conn, ws_id, name), services.secrets_of(conn, ws_id, name))
+
+    def logs(self, ws_id: str, name: str, tail_lines: int) -> str:
+        state = self._services.get((ws_id, name))
+        paths = sorted(self._service_dir(ws_id, name).glob("*.log"))
+        chunks = []
+        for path in paths:
+            text = path.read_text(errors="replace")
+            chunks.append(f"===== replica {path.stem} =====\n{text}")
+        content = "\n".join(chunks)
+        if state is None and not content:
+            return ""
+        lines = content.splitlines()
+        return "\n".join(lines[-tail_lines:]) if tail_lines else content
+
+    # --- workers --------------------------------------------------------------------------------------
+    def _service_dir(self, ws_id: str, name: str) -> Path:
+        key = hashlib.sha1(f"{ws_id}/{name}".encode()).hexdigest()[:12]
+        return self._work_dir / "services" / f"{name}-{key}"
+
+    def _state(self, ws_id: str, name: str) -> ServiceRuntimeState:
+        with self._lock:
+            return self._services.setdefault((ws_id, name), ServiceRuntimeState())
+
+    def _deploy(self, ws_id: str, name: str, op_id: str | None) -> None:
+        state = self._state(ws_id, name)
+        with state.lock:
+            try:
+                self._stop_handles(state)
+                body = self._run_replicas(ws_id, name, state)
+            except DeployFailed as failure:
+                self._stop_handles(state)
+                self._record_failure(ws_id, name, failure)
+                if op_id:
+                    self._operations.resolve(op_id, {"status": "Failed", "error": failure.error,
+                                                     "extra": {"operationDetails": {
+                                                         "subOperationType": failure.sub_operation}}})
+                return
+            except Exception as exc:  # a bug must still end the operation, never leave it pending
+                self._stop_handles(state)
+                failure = DeployFailed({"code": "InternalError", "statusCode": 500,
+                                        "message": f"fake-azure failed to deploy {name}: {exc!r}"})
+                self._record_failure(ws_id, name, failure)
+                if op_id:
+                    self._operations.resolve(op_id, {"status": "Failed", "error": failure.error})
+                raise
+        if op_id:
+            self._operations.resolve(op_id, {"status": "Succeeded"})
+        elif body is not None:  # restored after a restart: no operation to reveal the state
+            with self._store.transaction() as conn:
+                current = services.get(conn, ws_id, name)
+                if current["state"] != "Healthy":
+                    services.save(conn, ws_id, current, services.ServiceState.HEALTHY)
+
+    def _run_replicas(self, ws_id: str, name: str, state: ServiceRuntimeState) -> dict[str, Any] | None:
+        conn = self._store.read()
+        body = services.get(conn, ws_id, name)
+        secrets = services.secrets_of(conn, ws_id, name)
+        request = body["environmentImageRequest"] or {}
+        log_dir = self._service_dir(ws_id, name)
+        log_dir.mkdir(parents=True, exist_ok=True)
+        for old in log_dir.glob("*.log"):
+            old.unlink()
+        build_log = log_dir / "environment.log"
+
+        def log(line: str) -> None:
+            with open(build_log, "a") as handle:
+                handle.write(line.rstrip("\n") + "\n")
+
+        python = self._prepare_python(request, log)
+        warning = self._gpus.shortfall_warning(sum(len(r["gpuIds"]) for r in body["fakeAzure"]["replicas"]))
+        if warning and self._gpus.policy == "require":
+            raise DeployFailed({"code": "GpuUnavailable", "statusCode": 400, "message": (
+                "FAKE_AZURE_GPU_POLICY=require: the service's replicas were given GPUs on the emulated cluster, but "
+                "this host has no NVIDIA GPU to run them on.")})
+        models = self._model_files(conn, ws_id, body)
+        source_dir, entry = self._materialize_source(conn, ws_id, request)
+        replicas = body.get("fakeAzure", {}).get("replicas", [])
+        if warning:
+            for replica in replicas:
+                with open(log_dir / f"{replica['id']}.log", "a") as replica_log:
+                    replica_log.write(warning + "\n")
+        env_vars = {k: str(v) for k, v in ((request.get("environment") or {}).get("environmentVariables")
+                                           or {}).items()}
+        results: dict[str, ReplicaHandle | DeployFailed] = {}
+
+        def start_one(replica: dict[str, Any]) -> None:
+            try:
+                results[replica["id"]] = self._start_replica(ws_id, body, replica, python, models, source_dir,
+                                                             entry, env_vars, log_dir)
+            except DeployFailed as failure:
+                results[replica["id"]] = failure
+
+        threads = [threading.Thread(target=start_one, args=(r,), daemon=True) for r in replicas]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for replica in replicas:
+            outcome = results[replica["id"]]
+            if isinstance(outcome, ReplicaHandle):
+                state.handles[replica["id"]] = outcome
+        failures = [o for o in results.values() if isinstance(o, DeployFailed)]
+        if failures:
+            raise failures[0]
+        gateway = self._gateways.for_service(ws_id, body)
+        gateway.publish(body, secrets, [state.handles[r["id"]] for r in replicas])
+        with self._store.transaction() as conn:
+            current = services.get(conn, ws_id, name)
+            current["scoringUri"] = gateway.scoring_uri(name)
+            for replica in current["fakeAzure"]["replicas"]:
+                handle = state.handles.get(replica["id"])
+                if handle is not None:
+                    replica.update(state="Running", port=handle.port)
+            current["deploymentStatus"].update(availableReplicas=len(replicas), updatedReplicas=len(replicas),
+                                               desiredReplicas=len(replicas), error=None)
+            current["numReplicas"] = current["numReplicas"] if current.get("autoScaler") is None else len(replicas)
+            services.save(conn, ws_id, current)
+        return current
+
+    def _start_replica(self, ws_id: str, body: dict[str, Any], replica: dict[str, Any], python: str,
+                       models: list[ModelFiles], source_dir: Path | None, entry: str, env_vars: dict[str, str],
+                       log_dir: Path) -> ReplicaHandle:
+        app_root = self._service_dir(ws_id, body["name"]) / "replicas" / replica["id"]
+        shutil.rmtree(app_root, ignore_errors=True)
+        layout = lay_out(app_root, models, entry if source_dir is None else entry,
+                         source_directory=source_dir)
+        env = {**env_vars, **layout.env(body["name"], ws_id.rsplit("/", 1)[-1], body["scoringTimeoutMs"])}
+        spec = ReplicaSpec(replica_id=replica["id"], service_name=body["name"], app_root=app_root,
+                           python=Path(python), entry_script=layout.entry_script,
+                           log_path=log_dir / f"{replica['id']}.log", env=env,
+                           gpu_ids=self._gpus.for_replica(replica))
+        attempts = 1 + len(RESTART_BACKOFF_S)
+        for attempt in range(attempts):
+            try:
+                handle = self._runtime.start(spec)
+            except RuntimeErrorBase as exc:
+                raise DeployFailed({"code": "ReplicaStartFailed", "statusCode": 500,
+                                    "message": f"Replica {replica['id']} could not start: {exc}"}) from exc
+            result = wait_ready(handle.host, handle.port, time.monotonic() + REPLICA_READY_TIMEOUT_S,
+                                lambda: self._runtime.is_alive(handle))
+            if result is ProbeResult.READY:
+                return handle
+            self._runtime.stop(handle, timeout=2)
+            if result is ProbeResult.TIMEOUT:
+                raise DeployFailed({"code": "DeploymentTimedOut", "statusCode": 504, "message": (
+                    "The deployment operation polling has TimedOut. The service creation is taking longer than our "
+                    "normal time. We are still trying to achieve the desired state for the web service. Please "
+                    "check the webservice state for the current webservice health. You can run "
+                    "print(service.state) from the python SDK to retrieve the current state of the webservice.")})
+            with open(spec.log_path, "a") as handle_log:
+                handle_log.write(f"\n[fake-azure] replica {replica['id']} exited during init (attempt "
+                                 f"{attempt + 1} of {attempts}); Kubernetes would report CrashLoopBackOff\n")
+            if attempt < len(RESTART_BACKOFF_S):
+                time.sleep(RESTART_BACKOFF_S[attempt])
+        raise DeployFailed(services.crash_loop_error(body["name"]))
+
+    def _model_files(self, conn: Any, ws_id: str, body: dict[str, Any]) -> list[ModelFiles]:
+        result = []
+        for model in body.get("models", []):
+            rows = conn.execute("SELECT relpath, sha256 FROM model_files WHERE workspace_id = ? AND name = ? AND "
+                                "version = ?", (ws_id, model["name"], model["version"])).fetchall()
+            result.append(ModelFiles(model["name"], model["version"],
+                                     {r["relpath"]: self._blobs.path_for(r["sha256"]) for r in rows}))
+        return result
+
+    def _materialize_source(self, conn: Any, ws_id: str, request: dict[str, Any]) -> tuple[Path | None, str]:
+        """The uploaded source, as a folder lay_out can copy: (source dir or None, entry script)."""
+        asset_id = (request.get("assets") or [{}])[0].get("id")
+        files = assets.files(conn, ws_id, asset_id)
+        folder_name = request.get("sourceDirectory")
+        root = self._work_dir / "assets" / asset_id
+        target = root / folder_name if folder_name else root
+        if not root.exists():
+            staging = self._work_dir / "assets" / f".{asset_id}.{os.getpid()}.{threading.get_ident()}"
+            shutil.rmtree(staging, ignore_errors=True)
+            base = staging / folder_name if folder_name else staging
+            for relpath, digest in files.items():
+                destination = base / relpath
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(self._blobs.path_for(digest), destination)
+            try:
+                os.replace(staging, root)
+            except OSError:  # another deployment of the same asset won the race
+                shutil.rmtree(staging, ignore_errors=True)
+        entry = request.get("driverProgram")
+        if folder_name:
+            return target, entry
+        return None, str(target / entry)
+
+    def _stop_handles(self, state: ServiceRuntimeState) -> None:
+        for handle in state.handles.values():
+            self._runtime.stop(handle, timeout=5)
+        state.handles.clear()
+
+    def _record_failure(self, ws_id: str, name: str, failure: DeployFailed) -> None:
+        with self._store.transaction() as conn:
+            if services.row(conn, ws_id, name) is None:
+                return
+            current = services.get(conn, ws_id, name)
+            current["deploymentStatus"]["error"] = failure.error
+            current["deploymentStatus"]["availableReplicas"] = 0
+            for replica in current["fakeAzure"]["replicas"]:
+                replica["state"] = "CrashLoopBackOff" if failure.error.get("code") == "KubernetesDeploymentFailed" \
+                    else "Failed"
+            services.save(conn, ws_id, current)
+        gateway = self._gateways.existing_for(ws_id, name)
+        if gateway is not None:
+            gateway.unpublish(name)
+
+    def _delete(self, ws_id: str, name: str, op_id: str) -> None:
+        state = self._state(ws_id, name)
+        with state.lock:
+            self._stop_handles(state)
+            gateway = self._gateways.existing_for(ws_id, name)
+            if gateway is not None:
+                gateway.unpublish(name)
+            shutil.rmtree(self._service_dir(ws_id, name) / "replicas", ignore_errors=True)
+        with self._lock:
+            self._services.pop((ws_id, name), None)
+        self._operations.resolve(op_id, {"status": "Succeeded"})

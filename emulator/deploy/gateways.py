@@ -1,0 +1,98 @@
+"""One scoring front end per cluster (AKS) or per workspace (ACI), on a port that survives restarts.
+
+The port a cluster's gateway got is remembered in the ``gateways`` table, so a service's
+``scoring_uri`` stays the same across ``fake-azure down``/``up``."""
+from __future__ import annotations
+
+import threading
+from typing import Any, Iterable
+
+from ..gateway import AuthPolicy, Gateway, ReplicaEndpoint, ServiceRoute
+from ..runtimes.base import ReplicaHandle
+from ..store import Store
+from . import tokens
+
+ACI_CLUSTER = "~aci"  # ACI services share one front end per workspace
+
+
+def _cluster_of(body: dict[str, Any]) -> str:
+    return body.get("computeName") or ACI_CLUSTER
+
+
+def route_for(body: dict[str, Any], secret_values: dict[str, Any]) -> ServiceRoute:
+    if body.get("aadAuthEnabled"):
+        auth = AuthPolicy("token", token_verifier=tokens.verifier(secret_values["tokenSecret"], body["name"]))
+    elif body.get("authEnabled"):
+        auth = AuthPolicy("key", keys=(secret_values["primaryKey"], secret_values["secondaryKey"]))
+    else:
+        auth = AuthPolicy("none")
+    return ServiceRoute(name=body["name"], auth=auth,
+                        max_concurrent_per_replica=int(body.get("maxConcurrentRequestsPerContainer") or 1),
+                        max_queue_wait_ms=int(body.get("maxQueueWaitMs") or 500),
+                        scoring_timeout_ms=int(body.get("scoringTimeoutMs") or 60000))
+
+
+class ClusterGateway:
+    """A started Gateway and the services it fronts."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.services: set[str] = set()
+
+    def scoring_uri(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.gateway.port}/api/v1/service/{name}/score"
+
+    def publish(self, body: dict[str, Any], secret_values: dict[str, Any],
+                handles: Iterable[ReplicaHandle]) -> None:
+        self.gateway.upsert_service(route_for(body, secret_values))
+        self.gateway.set_replicas(body["name"], [ReplicaEndpoint(h.replica_id, h.host, h.port) for h in handles])
+        self.services.add(body["name"])
+
+    def refresh_auth(self, body: dict[str, Any], secret_values: dict[str, Any]) -> None:
+        if body["name"] in self.services:
+            self.gateway.upsert_service(route_for(body, secret_values))
+
+    def unpublish(self, name: str) -> None:
+        if name in self.services:
+            self.gateway.remove_service(name)
+            self.services.discard(name)
+
+
+class GatewayPool:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._gateways: dict[tuple[str, str], ClusterGateway] = {}
+        self._lock = threading.Lock()
+
+    def for_service(self, ws_id: str, body: dict[str, Any]) -> ClusterGateway:
+        key = (ws_id, _cluster_of(body))
+        with self._lock:
+            existing = self._gateways.get(key)
+            if existing is not None:
+                return existing
+            row = self._store.read().execute("SELECT port FROM gateways WHERE workspace_id = ? AND cluster = ?",
+                                             key).fetchone()
+            gateway = Gateway(port=row["port"] if row else 0)
+            try:
+                gateway.start()
+            except OSError:  # the remembered port is taken now: take another, the URI changes
+                gateway = Gateway(port=0)
+                gateway.start()
+            with self._store.transaction() as conn:
+                conn.execute("INSERT OR REPLACE INTO gateways (workspace_id, cluster, port) VALUES (?, ?, ?)",
+                             (*key, gateway.port))
+            self._gateways[key] = ClusterGateway(gateway)
+            return self._gateways[key]
+
+    def existing_for(self, ws_id: str, name: str) -> ClusterGateway | None:
+        with self._lock:
+            for (gateway_ws, _), cluster_gateway in self._gateways.items():
+                if gateway_ws == ws_id and name in cluster_gateway.services:
+                    return cluster_gateway
+        return None
+
+    def stop_all(self) -> None:
+        with self._lock:
+            gateways, self._gateways = list(self._gateways.values()), {}
+        for cluster_gateway in gateways:
+            cluster_gateway.gateway.stop()

@@ -1,0 +1,44 @@
+"""Which host GPUs back an emulated replica's GPUs, and what to do when the host has none.
+
+Emulated GPU j on node i is the cluster-wide ordinal i * gpus_per_node + j; it runs on host GPU
+(ordinal mod host GPU count). With no host GPU the replica runs on the CPU (policy `cpu-fallback`,
+the default) or the deployment fails (policy `require`)."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from typing import Any
+
+POLICIES = ("cpu-fallback", "require")
+
+
+class HostGpus:
+    def __init__(self, count: int, policy: str = "cpu-fallback") -> None:
+        if policy not in POLICIES:
+            raise ValueError(f"GPU policy {policy!r} is not one of {', '.join(POLICIES)}")
+        self.count = count
+        self.policy = policy
+
+    @classmethod
+    def detect(cls, policy: str = "cpu-fallback") -> "HostGpus":
+        smi = shutil.which("nvidia-smi")
+        if smi is None:
+            return cls(0, policy)
+        try:
+            listing = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=10).stdout
+        except (OSError, subprocess.SubprocessError):
+            return cls(0, policy)
+        return cls(sum(1 for line in listing.splitlines() if line.startswith("GPU ")), policy)
+
+    def for_replica(self, replica: dict[str, Any]) -> tuple[int, ...]:
+        if not replica.get("gpuIds") or self.count == 0:
+            return ()
+        base = replica.get("nodeIndex", 0) * replica.get("gpusPerNode", 1)
+        return tuple(sorted({(base + gpu) % self.count for gpu in replica["gpuIds"]}))
+
+    def shortfall_warning(self, replica_gpus: int) -> str | None:
+        if replica_gpus and self.count == 0:
+            return ("fake-azure: the emulated cluster gives this service GPUs but this host has no NVIDIA GPU; "
+                    "its replicas run on the CPU (FAKE_AZURE_GPU_POLICY=cpu-fallback). Set "
+                    "FAKE_AZURE_GPU_POLICY=require to fail such deployments instead.")
+        return None

@@ -1,0 +1,179 @@
+"""REST routes for webservices (docs/rest-services.md)."""
+from __future__ import annotations
+
+import json
+import secrets
+
+from flask import Blueprint, jsonify, request
+
+from ...deploy import tokens
+from ...errors import BadRequest, Conflict
+from ...http import WORKSPACE_PREFIX, body_json, cloud
+from ...scheduler import Unschedulable
+from ..models import service as models
+from ..workspaces import service as workspaces
+from . import service
+from .state import ServiceState
+
+SERVICES = WORKSPACE_PREFIX + "/services"
+blueprint = Blueprint("services", __name__)
+
+
+def _accepted(body: dict, ws_id: str, op_id: str, status: int = 202):
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["Operation-Location"] = f"{ws_id}/operations/{op_id}"
+    return response
+
+
+def _workspace(sub: str, rg: str, ws: str) -> dict:
+    return workspaces.get(cloud().store.read(), workspaces.workspace_id(sub, rg, ws))
+
+
+def _extra(operation_type: str, sub_operation: str = "DeployService") -> dict:
+    return {"operationType": operation_type, "operationDetails": {"subOperationType": sub_operation}}
+
+
+@blueprint.post(SERVICES)
+def create_service(sub: str, rg: str, ws: str):
+    c = cloud()
+    ws_body = _workspace(sub, rg, ws)
+    payload = body_json()
+    name = service.validate_name(payload.get("name"))
+    overwrite = request.args.get("overwrite", "false").lower() == "true"
+    request_body = payload.get("environmentImageRequest") or {}
+    if not (request_body.get("assets") and request_body.get("driverProgram")):
+        raise BadRequest("environmentImageRequest needs driverProgram and assets (upload them to /assets first).")
+    with c.store.transaction() as conn:
+        existing = service.row(conn, ws_body["id"], name)
+        if existing is not None and not overwrite:
+            raise Conflict(f"Service {name} with the same name already exists, please use a different service "
+                           "name or delete the existing service.", code="Conflict",
+                           details=[{"code": "ServiceExists", "message": f"A service named {name} already exists "
+                                     f"in workspace {ws_body['name']}."}])
+        model_dtos = [models.get(conn, ws_body["id"], model_id) for model_id in request_body.get("modelIds") or []]
+        body = service.build_body(conn, ws_body, payload, model_dtos)
+        if existing is not None:
+            service.delete_row(conn, ws_body["id"], name)  # overwrite: the engine replaces its replicas
+        service.insert(conn, ws_body["id"], body, payload)
+        try:
+            body["fakeAzure"]["replicas"] = service.plan_replicas(conn, ws_body["id"], body,
+                                                                  service.desired_replicas(body))
+            outcome = {"pending": True}
+        except Unschedulable as exc:  # Azure finds this after 5 minutes; we know it now
+            outcome = {"status": "Failed", "error": service.unschedulable_error(exc)}
+        outcome.update(runningStatus="Running", extra=_extra("Create"))
+        service.save(conn, ws_body["id"], body)
+        op_id = c.operations.start(conn, ws_body["id"], "service.create", name, outcome)
+    if outcome.get("pending"):
+        c.engine.deploy(ws_body["id"], name, op_id)
+    return _accepted(body, ws_body["id"], op_id)
+
+
+@blueprint.get(SERVICES)
+def list_services(sub: str, rg: str, ws: str):
+    args = request.args
+    ws_body = _workspace(sub, rg, ws)
+    return jsonify({"value": service.list_all(cloud().store.read(), ws_body["id"], args.get("computeType"),
+                                               args.get("modelName"), args.get("modelId"), args.get("tags"),
+                                               args.get("properties"))})
+
+
+@blueprint.get(SERVICES + "/<name>")
+def get_service(sub: str, rg: str, ws: str, name: str):
+    ws_body = _workspace(sub, rg, ws)
+    return jsonify(service.get(cloud().store.read(), ws_body["id"], name))
+
+
+@blueprint.delete(SERVICES + "/<name>")
+def delete_service(sub: str, rg: str, ws: str, name: str):
+    c = cloud()
+    ws_body = _workspace(sub, rg, ws)
+    with c.store.transaction() as conn:
+        if service.row(conn, ws_body["id"], name) is None:
+            return "", 204
+        op_id = c.operations.start(conn, ws_body["id"], "service.delete", name,
+                                   {"pending": True, "runningStatus": "Running", "extra": _extra("Delete")})
+    c.engine.delete(ws_body["id"], name, op_id)
+    return _accepted({}, ws_body["id"], op_id)
+
+
+@blueprint.patch(SERVICES + "/<name>")
+def patch_service(sub: str, rg: str, ws: str, name: str):
+    c = cloud()
+    ws_body = _workspace(sub, rg, ws)
+    patch = json.loads(request.get_data() or b"null")
+    if not isinstance(patch, list):
+        raise BadRequest("Send a JSON Patch document: a list of {op, path, value} objects.")
+    with c.store.transaction() as conn:
+        body = service.get(conn, ws_body["id"], name)
+        redeploy = service.apply_patch(body, patch)
+        if redeploy:
+            keep: list = []
+            try:
+                body["fakeAzure"]["replicas"] = []
+                service.save(conn, ws_body["id"], body)
+                body["fakeAzure"]["replicas"] = service.plan_replicas(conn, ws_body["id"], body,
+                                                                      service.desired_replicas(body), keep)
+                outcome = {"pending": True}
+            except Unschedulable as exc:
+                outcome = {"status": "Failed", "error": service.unschedulable_error(exc)}
+            body["deploymentStatus"]["desiredReplicas"] = service.desired_replicas(body)
+            service.save(conn, ws_body["id"], body, ServiceState.TRANSITIONING)
+        else:
+            outcome = {"status": "Succeeded"}
+            service.save(conn, ws_body["id"], body)
+        outcome.update(runningStatus="Running", extra=_extra("Update"))
+        op_id = c.operations.start(conn, ws_body["id"], "service.update", name, outcome)
+    if outcome.get("pending"):
+        c.engine.deploy(ws_body["id"], name, op_id)
+    else:
+        c.engine.refresh_auth(ws_body["id"], name)
+    return _accepted(body, ws_body["id"], op_id)
+
+
+@blueprint.post(SERVICES + "/<name>/listkeys")
+def list_keys(sub: str, rg: str, ws: str, name: str):
+    ws_body = _workspace(sub, rg, ws)
+    values = service.secrets_of(cloud().store.read(), ws_body["id"], name)
+    return jsonify({"primaryKey": values["primaryKey"], "secondaryKey": values["secondaryKey"]})
+
+
+@blueprint.post(SERVICES + "/<name>/regenerateKeys")
+def regenerate_keys(sub: str, rg: str, ws: str, name: str):
+    c = cloud()
+    ws_body = _workspace(sub, rg, ws)
+    payload = body_json()
+    key_type = payload.get("keyType")
+    if key_type not in ("Primary", "Secondary"):
+        raise BadRequest("keyType must be Primary or Secondary.")
+    with c.store.transaction() as conn:
+        values = service.secrets_of(conn, ws_body["id"], name)
+        values[key_type.lower() + "Key"] = payload.get("keyValue") or secrets.token_urlsafe(24)
+        service.save_secrets(conn, ws_body["id"], name, values)
+        op_id = c.operations.start(conn, ws_body["id"], "service.regenerateKeys", name,
+                                   {"status": "Succeeded", "runningStatus": "Running",
+                                    "extra": _extra("RegenerateKey")})
+    c.engine.refresh_auth(ws_body["id"], name)
+    return _accepted({}, ws_body["id"], op_id)
+
+
+@blueprint.post(SERVICES + "/<name>/token")
+def get_token(sub: str, rg: str, ws: str, name: str):
+    ws_body = _workspace(sub, rg, ws)
+    conn = cloud().store.read()
+    body = service.get(conn, ws_body["id"], name)
+    if not body.get("aadAuthEnabled"):
+        raise BadRequest(f"Token authentication is not enabled for service {name}.", code="TokenAuthDisabled")
+    return jsonify(tokens.issue(service.secrets_of(conn, ws_body["id"], name)["tokenSecret"], name))
+
+
+@blueprint.get(SERVICES + "/<name>/logs")
+def get_logs(sub: str, rg: str, ws: str, name: str):
+    ws_body = _workspace(sub, rg, ws)
+    service.get(cloud().store.read(), ws_body["id"], name)  # 404 for unknown services
+    try:
+        tail = int(request.args.get("tail", "5000"))
+    except ValueError:
+        raise BadRequest("tail must be a number of lines.") from None
+    return jsonify({"content": cloud().engine.logs(ws_body["id"], name, tail)})

@@ -1,0 +1,310 @@
+"""Webservices: their records, keys and the placement of their replicas (no Flask here).
+
+A service row holds the MMS-shaped body the SDK reads and, apart, its secrets (keys). What runs
+is the deploy engine's business (emulator/deploy/engine.py); this module decides what *should* run:
+which replicas, on which nodes, with which GPUs, or Azure's error when they fit nowhere."""
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import sqlite3
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from ...errors import BadRequest, Conflict, NotFound, ValidationFailed
+from ...scheduler import Allocation, Node, ReplicaRequest, Unschedulable, place
+from ..computes.state import ProvisioningState
+from .state import ServiceState, check_transition
+
+NAME_PATTERN = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+INVALID_NAME = ("Error, provided service name is invalid. It must only consist of lowercase letters, numbers, or "
+                "dashes, start with a letter, end with a letter or number, and be between 3 and 32 characters long.")
+DEFAULT_CPU, DEFAULT_MEMORY_GB = 0.1, 0.5
+DEFAULT_AUTOSCALE = {"autoscaleEnabled": True, "minReplicas": 1, "maxReplicas": 10, "refreshPeriodInSeconds": 1,
+                     "targetUtilization": 70}
+SCHEDULE_FAILED = ("Couldn't schedule because the kubernetes cluster didn't have available resources after trying "
+                   "for 00:05:00.\nYou can address this error by either adding more nodes, changing the SKU of your "
+                   "nodes or changing the resource requirements of your service.\nPlease refer to "
+                   "https://aka.ms/debugimage#container-cannot-be-scheduled for more information.")
+# ACI has no node pool in the emulator: one roomy virtual node without GPUs.
+ACI_NODE = ("aci-virtual-node", 64, 256.0, 0)
+
+
+class WebserviceNotFound(NotFound):
+    code = "WebserviceNotFound"
+
+
+def not_found(name: str) -> WebserviceNotFound:
+    return WebserviceNotFound(f"WebserviceNotFound: Webservice with name {name} not found in provided workspace")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def validate_name(name: Any) -> str:
+    if not isinstance(name, str) or not 3 <= len(name) <= 32 or not re.match(NAME_PATTERN, name):
+        raise ValidationFailed(INVALID_NAME, code="WebserviceValidation")
+    return name
+
+
+def row(conn: sqlite3.Connection, ws_id: str, name: str) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM services WHERE workspace_id = ? AND name = ?", (ws_id, name)).fetchone()
+
+
+def get(conn: sqlite3.Connection, ws_id: str, name: str) -> dict[str, Any]:
+    found = row(conn, ws_id, name)
+    if found is None:
+        raise not_found(name)
+    return json.loads(found["body"])
+
+
+def secrets_of(conn: sqlite3.Connection, ws_id: str, name: str) -> dict[str, Any]:
+    found = row(conn, ws_id, name)
+    if found is None:
+        raise not_found(name)
+    return json.loads(found["secrets"])
+
+
+def list_all(conn: sqlite3.Connection, ws_id: str, compute_type: str | None = None, model_name: str | None = None,
+             model_id: str | None = None, tags: str | None = None, properties: str | None = None) -> list[dict]:
+    bodies = [json.loads(r["body"]) for r in conn.execute(
+        "SELECT body FROM services WHERE workspace_id = ? ORDER BY created_at", (ws_id,))]
+    result = []
+    for body in bodies:
+        if compute_type and body["computeType"] != compute_type:
+            continue
+        model_ids = [m["id"] for m in body.get("models", [])]
+        if model_id and model_id not in model_ids:
+            continue
+        if model_name and model_name not in [m["name"] for m in body.get("models", [])]:
+            continue
+        if not _kv_match(body.get("kvTags") or {}, tags) or not _kv_match(body.get("properties") or {}, properties):
+            continue
+        result.append(body)
+    return result
+
+
+def _kv_match(values: dict[str, Any], expression: str | None) -> bool:
+    for term in (expression or "").split(","):
+        if not term:
+            continue
+        key, sep, value = term.partition("=")
+        if key not in values or (sep and values[key] != value):
+            return False
+    return True
+
+
+def save(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any], state: ServiceState | None = None) -> None:
+    if state is not None:
+        body["state"] = check_transition(body["state"], state, body["name"]).value
+    body["updatedTime"] = _now()
+    conn.execute("UPDATE services SET state = ?, body = ? WHERE workspace_id = ? AND name = ?",
+                 (body["state"], json.dumps(body), ws_id, body["name"]))
+
+
+def save_secrets(conn: sqlite3.Connection, ws_id: str, name: str, values: dict[str, Any]) -> None:
+    conn.execute("UPDATE services SET secrets = ? WHERE workspace_id = ? AND name = ?",
+                 (json.dumps(values), ws_id, name))
+
+
+# --- planning ---------------------------------------------------------------------------------------
+
+def replica_request(body: dict[str, Any]) -> ReplicaRequest:
+    resources = body.get("containerResourceRequirements") or {}
+    gpu = resources.get("gpu")
+    wants_gpu = bool((body.get("environmentImageRequest") or {}).get("gpu"))
+    # A GPU-enabled inference config asks for one GPU per replica when gpu_cores is unset (MMS does
+    # the same for GPU images); an explicit gpu_cores, 0 included, is taken as given.
+    gpus = int(gpu) if gpu is not None else (1 if wants_gpu else 0)
+    return ReplicaRequest(cpu=float(resources.get("cpu") or DEFAULT_CPU),
+                          memory_gb=float(resources.get("memoryInGB") or DEFAULT_MEMORY_GB), gpus=gpus)
+
+
+def desired_replicas(body: dict[str, Any]) -> int:
+    scaler = body.get("autoScaler") or {}
+    if scaler.get("autoscaleEnabled"):
+        return int(scaler.get("minReplicas") or 1)
+    return int(body.get("numReplicas") or 1)
+
+
+def nodes_of(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any]) -> list[Node]:
+    if body["computeType"] == "ACI":
+        name, vcpus, memory, gpus = ACI_NODE
+        return [Node(name, vcpus, memory, gpus)]
+    compute = conn.execute("SELECT body FROM computes WHERE workspace_id = ? AND name = ?",
+                           (ws_id, body["computeName"])).fetchone()
+    if compute is None:
+        raise NotFound(f"ComputeTargetNotFound: Compute Target with name {body['computeName']} not found in "
+                       "provided workspace", code="ComputeTargetNotFound")
+    pool = json.loads(compute["body"]).get("fakeAzure", {}).get("nodes", [])
+    return [Node.from_vm(n["name"], n["vcpus"], n["memoryGb"], n["gpus"]) for n in pool]
+
+
+def allocations_on(conn: sqlite3.Connection, ws_id: str, compute_name: str | None, except_service: str) -> list:
+    held = []
+    for other in conn.execute("SELECT name, body FROM services WHERE workspace_id = ? AND compute_name IS ?",
+                              (ws_id, compute_name)):
+        if other["name"] == except_service:
+            continue
+        for replica in json.loads(other["body"]).get("fakeAzure", {}).get("replicas", []):
+            held.append(Allocation(replica["node"], replica["cpu"], replica["memoryGb"], tuple(replica["gpuIds"])))
+    return held
+
+
+def plan_replicas(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any], count: int,
+                  keep: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Placements for ``count`` new replicas beside ``keep`` (this service's replicas that stay)."""
+    nodes = nodes_of(conn, ws_id, body)
+    held = allocations_on(conn, ws_id, body.get("computeName"), body["name"])
+    held += [Allocation(r["node"], r["cpu"], r["memoryGb"], tuple(r["gpuIds"])) for r in keep or []]
+    request = replica_request(body)
+    placements = place(nodes, held, request, count)
+    index = {node.name: i for i, node in enumerate(nodes)}
+    per_node = {node.name: node.gpus for node in nodes}
+    return [{"id": secrets.token_hex(4), "node": p.node, "nodeIndex": index[p.node], "gpusPerNode": per_node[p.node],
+             "gpuIds": list(p.gpu_ids), "cpu": request.cpu, "memoryGb": request.memory_gb, "state": "Pending",
+             "restarts": 0} for p in placements]
+
+
+def unschedulable_error(exc: Unschedulable) -> dict[str, Any]:
+    """Azure's payload for a deployment whose replicas fit nowhere (facts §6.1)."""
+    return {"code": "KubernetesError", "statusCode": 400, "message": "Kubernetes Deployment Error",
+            "details": [{"code": "Unschedulable", "message": exc.message},
+                        {"code": "DeploymentFailed", "message": SCHEDULE_FAILED}]}
+
+
+def crash_loop_error(name: str) -> dict[str, Any]:
+    return {"code": "KubernetesDeploymentFailed", "statusCode": 400, "message": "Kubernetes Deployment failed",
+            "details": [{"code": "CrashLoopBackOff", "message": (
+                "Your container application crashed. This may be caused by errors in your scoring file's init() "
+                "function.\n\t1. Please check the logs for your container instance: {}. From the AML SDK, you can "
+                "run print(service.get_logs()) if you have service object to fetch the logs.\n\t2. You can "
+                "interactively debug your scoring file locally. Please refer to "
+                "https://docs.microsoft.com/azure/machine-learning/how-to-debug-visual-studio-code#debug-and-"
+                "troubleshoot-deployments for more information.\n\t3. You can also try to run image {} locally. "
+                "Please refer to https://aka.ms/debugimage#service-launch-fails for more information.").format(
+                    name, "fake-azure/" + name)}]}
+
+
+# --- create -----------------------------------------------------------------------------------------
+
+def build_body(conn: sqlite3.Connection, ws: dict[str, Any], payload: dict[str, Any],
+               models: list[dict[str, Any]]) -> dict[str, Any]:
+    """The service record for a create payload (the SDK's _build_create_payload output)."""
+    compute_type = payload.get("computeType")
+    if compute_type not in ("AKS", "ACI"):
+        raise BadRequest(f"computeType {compute_type!r} is not supported by fake-azure (AKS, ACI).",
+                         code="UnsupportedComputeType")
+    compute_name = payload.get("computeName") if compute_type == "AKS" else None
+    if compute_type == "AKS":
+        if not compute_name:
+            raise BadRequest("An AKS deployment needs a computeName.", code="BadRequest")
+        compute = conn.execute("SELECT state FROM computes WHERE workspace_id = ? AND name = ?",
+                               (ws["id"], compute_name)).fetchone()
+        if compute is None:
+            raise NotFound(f"ComputeTargetNotFound: Compute Target with name {compute_name} not found in provided "
+                           "workspace", code="ComputeTargetNotFound")
+        if compute["state"] != ProvisioningState.SUCCEEDED.value:
+            raise Conflict(f"Compute target {compute_name} is in provisioning state {compute['state']}; a service "
+                           "can be deployed only to a cluster whose provisioning Succeeded.", code="ComputeNotReady")
+    scaler = payload.get("autoScaler")
+    if compute_type == "AKS" and scaler is None and payload.get("numReplicas") is None:
+        scaler = dict(DEFAULT_AUTOSCALE)
+    if scaler is not None:
+        scaler = {**DEFAULT_AUTOSCALE, **{k: v for k, v in scaler.items() if v is not None}}
+    resources = payload.get("containerResourceRequirements") or {}
+    probe = payload.get("livenessProbeRequirements") or {}
+    now = _now()
+    body = {
+        "name": payload["name"], "description": payload.get("description"),
+        "kvTags": payload.get("kvTags") or {}, "properties": payload.get("properties") or {},
+        "state": ServiceState.TRANSITIONING.value, "createdTime": now, "updatedTime": now, "error": None,
+        "computeType": compute_type, "computeName": compute_name, "scoringUri": None,
+        # Key auth is on by default for AKS (unless token auth is asked for), off for ACI.
+        "authEnabled": payload["authEnabled"] if payload.get("authEnabled") is not None
+        else compute_type == "AKS" and not payload.get("aadAuthEnabled"),
+        "aadAuthEnabled": bool(payload.get("aadAuthEnabled")),
+        "appInsightsEnabled": bool(payload.get("appInsightsEnabled")),
+        "numReplicas": payload.get("numReplicas"),
+        "autoScaler": scaler,
+        "containerResourceRequirements": {
+            "cpu": resources.get("cpu") or DEFAULT_CPU, "cpuLimit": resources.get("cpuLimit"),
+            "memoryInGB": resources.get("memoryInGB") or DEFAULT_MEMORY_GB,
+            "memoryInGBLimit": resources.get("memoryInGBLimit"), "gpu": resources.get("gpu")},
+        "maxConcurrentRequestsPerContainer": payload.get("maxConcurrentRequestsPerContainer") or 1,
+        "maxQueueWaitMs": payload.get("maxQueueWaitMs") or 500,
+        "scoringTimeoutMs": payload.get("scoringTimeoutMs") or 60000,
+        "livenessProbeRequirements": {
+            "periodSeconds": probe.get("periodSeconds") or 10, "initialDelaySeconds": probe.get("initialDelaySeconds")
+            or 310, "timeoutSeconds": probe.get("timeoutSeconds") or 2,
+            "successThreshold": probe.get("successThreshold") or 1,
+            "failureThreshold": probe.get("failureThreshold") or 3},
+        "dataCollection": payload.get("dataCollection") or {"eventHubEnabled": False, "storageEnabled": False},
+        "models": models,
+        "environmentImageRequest": payload.get("environmentImageRequest"),
+        "deploymentStatus": {"desiredReplicas": 0, "updatedReplicas": 0, "availableReplicas": 0, "error": None},
+        "imageDetails": {}, "imageId": None, "imageDigest": None,
+        "createdBy": {"userName": "fake-azure"}, "namespace": payload.get("namespace") or "azureml-" + ws["name"],
+        "isDefault": None, "trafficPercentile": None, "type": None, "versions": {},
+        "location": ws["location"],
+        "fakeAzure": {"replicas": []},
+    }
+    body["deploymentStatus"]["desiredReplicas"] = desired_replicas(body)
+    return body
+
+
+def insert(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any], payload: dict[str, Any]) -> None:
+    keys = payload.get("keys") or {}
+    values = {"primaryKey": keys.get("primaryKey") or secrets.token_urlsafe(24),
+              "secondaryKey": keys.get("secondaryKey") or secrets.token_urlsafe(24),
+              "tokenSecret": secrets.token_hex(32)}
+    conn.execute("INSERT INTO services (workspace_id, name, compute_name, state, body, secrets, created_at) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?)", (ws_id, body["name"], body.get("computeName"), body["state"],
+                                                  json.dumps(body), json.dumps(values), time.time()))
+
+
+def delete_row(conn: sqlite3.Connection, ws_id: str, name: str) -> None:
+    conn.execute("DELETE FROM services WHERE workspace_id = ? AND name = ?", (ws_id, name))
+
+
+# --- update -------------------------------------------------------------------------------------
+
+# Changes that need new replicas (Kubernetes rolls the deployment); the rest only touch the record
+# or the gateway's route.
+_REDEPLOY_PREFIXES = ("/environmentImageRequest", "/imageId", "/autoScaler", "/containerResourceRequirements",
+                      "/numReplicas", "/livenessProbeRequirements", "/namespace")
+_PATCHABLE_PREFIXES = _REDEPLOY_PREFIXES + ("/dataCollection", "/authEnabled", "/aadAuthEnabled",
+                                            "/appInsightsEnabled", "/scoringTimeoutMs",
+                                            "/maxConcurrentRequestsPerContainer", "/maxQueueWaitMs", "/kvTags",
+                                            "/properties", "/description")
+
+
+def apply_patch(body: dict[str, Any], patch: list[dict[str, Any]]) -> bool:
+    """Apply the SDK's JSON Patch to the record; returns whether the replicas must be redeployed."""
+    redeploy = False
+    for operation in patch:
+        op, path, value = operation.get("op"), operation.get("path", ""), operation.get("value")
+        if op not in ("replace", "add", "remove") or not path.startswith(_PATCHABLE_PREFIXES):
+            raise BadRequest(f"Unsupported patch operation {op} {path!r}.", code="BadRequest")
+        parts = path.strip("/").split("/")
+        target = body
+        for part in parts[:-1]:
+            if target.get(part) is None:
+                target[part] = {}
+            target = target[part]
+        if op == "remove":
+            target.pop(parts[-1], None)
+        else:
+            target[parts[-1]] = value
+        redeploy = redeploy or path.startswith(_REDEPLOY_PREFIXES)
+    if body.get("autoScaler") is not None:
+        body["autoScaler"] = {**DEFAULT_AUTOSCALE, **{k: v for k, v in body["autoScaler"].items() if v is not None}}
+        if not body["autoScaler"]["autoscaleEnabled"] and body.get("numReplicas") is None:
+            body["numReplicas"] = len(body.get("fakeAzure", {}).get("replicas", [])) or 1
+    if body.get("numReplicas") is not None and any(p.get("path") == "/numReplicas" for p in patch) \
+            and body.get("autoScaler"):
+        body["autoScaler"]["autoscaleEnabled"] = False
+    return redeploy

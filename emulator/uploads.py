@@ -1,0 +1,77 @@
+"""Multipart file uploads (model registration, source assets): parsing and safe relative paths."""
+from __future__ import annotations
+
+import io
+import json
+import posixpath
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import unquote
+
+from flask import request
+from werkzeug.formparser import FormDataParser
+
+from .errors import BadRequest
+
+# Request bodies up to this size are parsed in memory rather than spooled to disk.
+SMALL_BODY_BYTES = 1024 * 1024
+MAX_METADATA_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One uploaded file: its relative path and an open stream of its content."""
+
+    relpath: str
+    stream: BinaryIO
+
+
+def normalize_relpath(path: str, what: str = "model file", code: str = "InvalidModelFilePath") -> str:
+    """A safe relative file path (posix separators), or a 400: uploads must not escape their folder."""
+    if not path or "\x00" in path or "\\" in path:
+        raise BadRequest(f"Invalid {what} path {path!r}.", code=code)
+    if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
+        raise BadRequest(f"{what.capitalize()} path {path!r} must be relative.", code=code)
+    parts = path.split("/")
+    if any(part in ("..", ".") for part in parts) or "" in parts:
+        raise BadRequest(f"{what.capitalize()} path {path!r} must not contain '..', '.' or empty segments.",
+                         code=code)
+    return posixpath.join(*parts)
+
+
+def parse_multipart(spool_dir: Path, what: str) -> tuple[dict, list[Upload]]:
+    """The request's ``metadata`` JSON field and its ``file`` parts (filenames are percent-encoded paths)."""
+    if request.mimetype != "multipart/form-data":
+        raise BadRequest(f"Upload {what} with a multipart/form-data body: a 'metadata' JSON field and one "
+                         "file part per file.")
+
+    def spool(total_content_length, content_type, filename, content_length=None):
+        # Small bodies stay in memory; large ones spool beside the blobs (same file system, sized
+        # for models), not in a small /tmp.
+        if total_content_length is not None and total_content_length <= SMALL_BODY_BYTES:
+            return io.BytesIO()
+        return tempfile.TemporaryFile(dir=spool_dir, prefix=".part-")
+
+    parser = FormDataParser(stream_factory=spool, max_form_memory_size=MAX_METADATA_BYTES, silent=False,
+                            max_form_parts=None)
+    try:
+        _, form, files = parser.parse(request.stream, request.mimetype, request.content_length,
+                                      request.mimetype_params)
+    except ValueError as exc:
+        raise BadRequest(f"Malformed multipart body: {exc}") from exc
+    uploads = []
+    for storage in files.getlist("file"):
+        storage.stream.seek(0)
+        uploads.append(Upload(unquote(storage.filename or ""), storage.stream))
+    try:
+        meta = json.loads(form.get("metadata") or "")
+        if not isinstance(meta, dict):
+            raise ValueError("not a JSON object")
+    except ValueError as exc:
+        for upload in uploads:
+            upload.stream.close()
+        raise BadRequest(f"The 'metadata' field is missing or not a JSON object: {exc}") from exc
+    return meta, uploads
