@@ -50,6 +50,7 @@ class Settings:
     startup_timeout: float = 15.0
     gpu_policy: str = "cpu-fallback"
     reuse_interpreter: bool = True
+    autoscale_down_delay: float = 60.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -59,7 +60,8 @@ class Settings:
         if not raw_port.strip().isdigit() or not 0 <= int(raw_port) <= 65535:
             raise SettingsError(f"FAKE_AZURE_PORT must be a port number from 0 to 65535, got {raw_port!r}")
         numbers: dict[str, float] = {}
-        for name, default in (("FAKE_AZURE_POLL_INTERVAL", "0.02"), ("FAKE_AZURE_STARTUP_TIMEOUT", "15")):
+        for name, default in (("FAKE_AZURE_POLL_INTERVAL", "0.02"), ("FAKE_AZURE_STARTUP_TIMEOUT", "15"),
+                              ("FAKE_AZURE_AUTOSCALE_DOWN_DELAY", "60")):
             raw = env.get(name) or default
             try:
                 numbers[name] = float(raw)
@@ -86,6 +88,7 @@ class Settings:
             startup_timeout=numbers["FAKE_AZURE_STARTUP_TIMEOUT"],
             gpu_policy=_choice("FAKE_AZURE_GPU_POLICY", env.get("FAKE_AZURE_GPU_POLICY"), GPU_POLICIES,
                                "cpu-fallback"),
+            autoscale_down_delay=numbers["FAKE_AZURE_AUTOSCALE_DOWN_DELAY"],
             reuse_interpreter=_flag("FAKE_AZURE_REUSE_INTERPRETER", env.get("FAKE_AZURE_REUSE_INTERPRETER"), True),
         )
 

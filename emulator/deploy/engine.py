@@ -22,8 +22,10 @@ from ..blobs import BlobStore
 from ..operations import Operations
 from ..resources.assets import service as assets
 from ..resources.services import service as services
+from ..scheduler import Unschedulable
 from ..runtimes.base import ReplicaHandle, ReplicaRuntime, ReplicaSpec, RuntimeErrorBase
 from ..store import Store
+from .autoscaler import AutoscalePolicy, AutoscaleState, Sample, decide
 from .gateways import GatewayPool
 from .gpus import HostGpus
 
@@ -40,9 +42,23 @@ class DeployFailed(Exception):
 
 
 @dataclass
+class LaunchContext:
+    """What every replica of a deployed service starts from (kept for scaling out later)."""
+    python: str
+    models: list[ModelFiles]
+    source_dir: Path | None
+    entry: str
+    env_vars: dict[str, str]
+    log_dir: Path
+
+
+@dataclass
 class ServiceRuntimeState:
     handles: dict[str, ReplicaHandle] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    launch: LaunchContext | None = None
+    autoscale: AutoscaleState = field(default_factory=AutoscaleState)
+    queue_waits_seen: int = 0
 
 
 # Prepares the interpreter for an environment: (environment image request, log) -> python path.
@@ -51,7 +67,8 @@ PreparePython = Callable[[dict[str, Any], Callable[[str], None]], str]
 
 class DeploymentEngine:
     def __init__(self, store: Store, blobs: BlobStore, operations: Operations, runtime: ReplicaRuntime,
-                 gateways: GatewayPool, gpus: HostGpus, prepare_python: PreparePython, work_dir: Path) -> None:
+                 gateways: GatewayPool, gpus: HostGpus, prepare_python: PreparePython, work_dir: Path,
+                 scale_down_delay: float = 60.0) -> None:
         self._store = store
         self._blobs = blobs
         self._operations = operations
@@ -62,6 +79,9 @@ class DeploymentEngine:
         self._work_dir = work_dir
         self._services: dict[tuple[str, str], ServiceRuntimeState] = {}
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self.scale_down_delay = scale_down_delay
+        threading.Thread(target=self._autoscale_loop, daemon=True, name="autoscaler").start()
 
     # --- entry points (called by the API after the transaction that recorded the request) ----------
     def deploy(self, ws_id: str, name: str, op_id: str | None) -> None:
@@ -80,6 +100,7 @@ class DeploymentEngine:
                 self.deploy(row["workspace_id"], row["name"], None)
 
     def shutdown(self) -> None:
+        self._stopping.set()
         with self._lock:
             states = list(self._services.values())
         for state in states:
@@ -179,27 +200,9 @@ class DeploymentEngine:
                     replica_log.write(warning + "\n")
         env_vars = {k: str(v) for k, v in ((request.get("environment") or {}).get("environmentVariables")
                                            or {}).items()}
-        results: dict[str, ReplicaHandle | DeployFailed] = {}
-
-        def start_one(replica: dict[str, Any]) -> None:
-            try:
-                results[replica["id"]] = self._start_replica(ws_id, body, replica, python, models, source_dir,
-                                                             entry, env_vars, log_dir)
-            except DeployFailed as failure:
-                results[replica["id"]] = failure
-
-        threads = [threading.Thread(target=start_one, args=(r,), daemon=True) for r in replicas]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        for replica in replicas:
-            outcome = results[replica["id"]]
-            if isinstance(outcome, ReplicaHandle):
-                state.handles[replica["id"]] = outcome
-        failures = [o for o in results.values() if isinstance(o, DeployFailed)]
-        if failures:
-            raise failures[0]
+        state.launch = LaunchContext(python, models, source_dir, entry, env_vars, log_dir)
+        state.autoscale = AutoscaleState()
+        self._start_replicas(ws_id, body, replicas, state)
         gateway = self._gateways.for_service(ws_id, body)
         gateway.publish(body, secrets, [state.handles[r["id"]] for r in replicas])
         with self._store.transaction() as conn:
@@ -215,13 +218,37 @@ class DeploymentEngine:
             services.save(conn, ws_id, current)
         return current
 
-    def _start_replica(self, ws_id: str, body: dict[str, Any], replica: dict[str, Any], python: str,
-                       models: list[ModelFiles], source_dir: Path | None, entry: str, env_vars: dict[str, str],
-                       log_dir: Path) -> ReplicaHandle:
+    def _start_replicas(self, ws_id: str, body: dict[str, Any], replicas: list[dict[str, Any]],
+                        state: ServiceRuntimeState) -> None:
+        """Start replicas concurrently; all of them become ready or the first failure is raised."""
+        results: dict[str, ReplicaHandle | DeployFailed] = {}
+
+        def start_one(replica: dict[str, Any]) -> None:
+            try:
+                results[replica["id"]] = self._start_replica(ws_id, body, replica, state.launch)
+            except DeployFailed as failure:
+                results[replica["id"]] = failure
+
+        threads = [threading.Thread(target=start_one, args=(r,), daemon=True) for r in replicas]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for replica in replicas:
+            outcome = results[replica["id"]]
+            if isinstance(outcome, ReplicaHandle):
+                state.handles[replica["id"]] = outcome
+        failures = [o for o in results.values() if isinstance(o, DeployFailed)]
+        if failures:
+            raise failures[0]
+
+    def _start_replica(self, ws_id: str, body: dict[str, Any], replica: dict[str, Any],
+                       launch: LaunchContext) -> ReplicaHandle:
+        python, models, source_dir, entry = launch.python, launch.models, launch.source_dir, launch.entry
+        env_vars, log_dir = launch.env_vars, launch.log_dir
         app_root = self._service_dir(ws_id, body["name"]) / "replicas" / replica["id"]
         shutil.rmtree(app_root, ignore_errors=True)
-        layout = lay_out(app_root, models, entry if source_dir is None else entry,
-                         source_directory=source_dir)
+        layout = lay_out(app_root, models, entry, source_directory=source_dir)
         env = {**env_vars, **layout.env(body["name"], ws_id.rsplit("/", 1)[-1], body["scoringTimeoutMs"])}
         spec = ReplicaSpec(replica_id=replica["id"], service_name=body["name"], app_root=app_root,
                            python=Path(python), entry_script=layout.entry_script,
@@ -316,3 +343,104 @@ class DeploymentEngine:
         with self._lock:
             self._services.pop((ws_id, name), None)
         self._operations.resolve(op_id, {"status": "Succeeded"})
+
+    # --- autoscaling ----------------------------------------------------------------------------------
+    def _autoscale_loop(self, interval: float = 0.2) -> None:
+        while not self._stopping.wait(interval):
+            try:
+                self._autoscale_tick(time.monotonic())
+            except Exception as exc:  # keep scaling the other services; say what went wrong
+                print(f"fake-azure: autoscaler error: {exc!r}", flush=True)
+
+    def _autoscale_tick(self, now: float) -> None:
+        with self._lock:
+            items = list(self._services.items())
+        for (ws_id, name), state in items:
+            if state.launch is None or not state.handles or state.lock.locked():
+                continue
+            found = services.row(self._store.read(), ws_id, name)
+            if found is None:
+                continue
+            body = json.loads(found["body"])
+            scaler = body.get("autoScaler") or {}
+            gateway = self._gateways.existing_for(ws_id, name)
+            if not scaler.get("autoscaleEnabled") or body["state"] != "Healthy" or gateway is None:
+                continue
+            stats = gateway.gateway.stats(name)
+            queued = stats.queue_waits > state.queue_waits_seen
+            state.queue_waits_seen = stats.queue_waits
+            policy = AutoscalePolicy(int(scaler["minReplicas"]), int(scaler["maxReplicas"]),
+                                     float(scaler["targetUtilization"]), float(scaler["refreshPeriodInSeconds"]),
+                                     self.scale_down_delay)
+            target = decide(policy, state.autoscale, now, Sample(stats.busy_replicas, stats.replicas, queued))
+            if target is not None and target != stats.replicas:
+                reason = (f"utilisation {100 * state.autoscale.window[-1][1]:.0f}% (target "
+                          f"{policy.target_utilization:.0f}%)")
+                threading.Thread(target=self._scale, args=(ws_id, name, target, reason), daemon=True).start()
+
+    def _scale(self, ws_id: str, name: str, count: int, reason: str) -> None:
+        state = self._state(ws_id, name)
+        if not state.lock.acquire(blocking=False):
+            return  # a deployment or another scaling step is running
+        try:
+            with self._store.transaction() as conn:
+                body = services.get(conn, ws_id, name)
+                current = list(body["fakeAzure"]["replicas"])
+                added: list[dict[str, Any]] = []
+                for wanted in range(count - len(current), 0, -1):  # as many as the cluster can hold
+                    try:
+                        added = services.plan_replicas(conn, ws_id, body, wanted, keep=current)
+                        break
+                    except Unschedulable:
+                        continue
+                removed = current[count:] if count < len(current) else []
+                body["fakeAzure"]["replicas"] = current + added if added else current[:len(current) - len(removed)]
+                services.save(conn, ws_id, body)
+            if count > len(current) and not added:
+                self._autoscale_log(ws_id, name, f"cannot scale out to {count} replicas: the cluster has no room")
+                return
+            if added:
+                try:
+                    self._start_replicas(ws_id, body, added, state)
+                except DeployFailed:
+                    for replica in added:
+                        handle = state.handles.pop(replica["id"], None)
+                        if handle is not None:
+                            self._runtime.stop(handle, timeout=2)
+                    self._forget_replicas(ws_id, name, {r["id"] for r in added})
+                    self._autoscale_log(ws_id, name, "scale-out failed: new replicas did not become ready")
+                    return
+            kept = [r for r in body["fakeAzure"]["replicas"] if r["id"] in state.handles]
+            gateway = self._gateways.for_service(ws_id, body)
+            gateway.publish(body, services.secrets_of(self._store.read(), ws_id, name),
+                            [state.handles[r["id"]] for r in kept])
+            for replica in removed:  # off the gateway first, then stopped: no request is cut
+                handle = state.handles.pop(replica["id"], None)
+                if handle is not None:
+                    self._runtime.stop(handle, timeout=5)
+            with self._store.transaction() as conn:
+                body = services.get(conn, ws_id, name)
+                for replica in body["fakeAzure"]["replicas"]:
+                    handle = state.handles.get(replica["id"])
+                    if handle is not None:
+                        replica.update(state="Running", port=handle.port)
+                body["numReplicas"] = len(body["fakeAzure"]["replicas"])
+                body["deploymentStatus"].update(desiredReplicas=count,
+                                                availableReplicas=len(body["fakeAzure"]["replicas"]),
+                                                updatedReplicas=len(body["fakeAzure"]["replicas"]))
+                services.save(conn, ws_id, body)
+            self._autoscale_log(ws_id, name, f"scaled from {len(current)} to {len(body['fakeAzure']['replicas'])} "
+                                             f"replicas: {reason}")
+        finally:
+            state.lock.release()
+
+    def _forget_replicas(self, ws_id: str, name: str, replica_ids: set[str]) -> None:
+        with self._store.transaction() as conn:
+            body = services.get(conn, ws_id, name)
+            body["fakeAzure"]["replicas"] = [r for r in body["fakeAzure"]["replicas"] if r["id"] not in replica_ids]
+            services.save(conn, ws_id, body)
+
+    def _autoscale_log(self, ws_id: str, name: str, message: str) -> None:
+        path = self._service_dir(ws_id, name) / "autoscaler.log"
+        with open(path, "a") as log:
+            log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} autoscaler: {message}\n")

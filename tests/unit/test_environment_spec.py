@@ -1,0 +1,168 @@
+"""Environment definitions resolve to build specs (Python version, pip requirements, digest)."""
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import pytest
+
+from emulator.environments import BuildSpec, SpecError, interpreter_satisfies, resolve_spec
+from emulator.environments.builder import summarise_pip_error
+from emulator.environments.satisfies import unsatisfied_requirements
+from fake_azure.core.environment import Environment
+
+HOST = f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+SEED_ORIGINAL = """\
+name: project_environment
+dependencies:
+  # The python interpreter version.
+  # Currently Azure ML only supports 3.5.2 and later.
+- python=3.6.2
+
+- pip:
+  - azureml-defaults==1.0.43.*
+- numpy
+- tensorflow-gpu=1.12
+channels:
+- conda-forge
+"""
+
+MODERN = f"""\
+name: project_environment
+dependencies:
+- python={HOST}
+- pip:
+  - azureml-defaults
+- numpy
+channels:
+- conda-forge
+"""
+
+
+def _always(version: str) -> bool:
+    return True
+
+
+def _conda_build_spec(tmp_path, text: str) -> dict:
+    path = tmp_path / "myenv.yml"
+    path.write_text(textwrap.dedent(text))
+    return Environment.from_conda_specification("myenv", str(path))._to_build_spec()
+
+
+def test_seed_original_conda_file_fails_on_python_version_first(tmp_path):
+    with pytest.raises(SpecError) as info:
+        resolve_spec(_conda_build_spec(tmp_path, SEED_ORIGINAL), HOST, python_available=_always)
+    message = str(info.value)
+    assert message.startswith("python=3.6.2:")
+    assert "Python 3.6" in message and f"python={HOST}" in message
+
+
+def test_tensorflow_gpu_1x_names_the_package(tmp_path):
+    spec = _conda_build_spec(tmp_path, SEED_ORIGINAL.replace("python=3.6.2", f"python={HOST}"))
+    with pytest.raises(SpecError) as info:
+        resolve_spec(spec, HOST)
+    message = str(info.value)
+    assert message.startswith("tensorflow-gpu=1.12:")
+    assert "Python <= 3.7" in message and "tf.compat.v1" in message and "`tensorflow` 2.x" in message
+
+
+def test_tensorflow_gpu_as_pip_package_is_refused_too():
+    with pytest.raises(SpecError, match="tensorflow-gpu==2.10"):
+        resolve_spec({"python_version": HOST, "pip": ["tensorflow-gpu==2.10"]}, HOST)
+
+
+def test_modern_conda_file_resolves(tmp_path):
+    spec = resolve_spec(_conda_build_spec(tmp_path, MODERN), HOST)
+    assert spec.python == HOST
+    assert spec.requirements == ("azureml-inference-server-http", "numpy")
+    assert any("azureml-defaults" in note for note in spec.notes)
+    assert len(spec.digest) == 16 and int(spec.digest, 16) >= 0
+
+
+def test_unavailable_python_names_the_version():
+    with pytest.raises(SpecError) as info:
+        resolve_spec({"python_version": "3.99.1"}, "3.11.7", python_available=lambda v: False)
+    message = str(info.value)
+    assert message.startswith("python=3.99.1: no Python 3.99 interpreter on this machine")
+    assert "python=3.11" in message
+
+
+def test_interpreter_lookup_is_real_for_the_host_version():
+    assert resolve_spec({"python_version": sys.version.split()[0]}, HOST).python == HOST
+    with pytest.raises(SpecError, match="no Python 3.99"):
+        resolve_spec({"python_version": "3.99"}, HOST)
+
+
+def test_no_python_version_means_the_host_one():
+    spec = resolve_spec({"conda": [], "pip": []}, "3.11.7")
+    assert spec == BuildSpec(python="3.11", requirements=("azureml-inference-server-http",))
+
+
+def test_conda_translation():
+    spec = resolve_spec({
+        "python_version": HOST,
+        "conda": ["pip", "setuptools=41", "cudatoolkit=11.8", "conda-forge::pytorch=2.1", "numpy=1.2",
+                  "scikit-learn==1.3.0", "pandas>=2", "scipy 1.11 py311_0", "Pillow", "numpy=1.2=py36_0"],
+        "pip": ["Six >= 1.0", "# comment", "--extra-index-url https://example.invalid"],
+    }, HOST)
+    assert spec.requirements == (
+        "azureml-inference-server-http", "numpy==1.2.*", "pandas>=2", "pillow", "scikit-learn==1.3.0",
+        "scipy==1.11.*", "six>=1.0", "torch==2.1.*",
+    )
+    notes = " | ".join(spec.notes)
+    assert "torch" in notes and "setuptools=41" in notes and "cudatoolkit" in notes and "--extra-index-url" in notes
+
+
+def test_pinned_scoring_server_is_kept():
+    spec = resolve_spec({"pip": ["azureml-inference-server-http==1.4.0"]}, HOST)
+    assert spec.requirements == ("azureml-inference-server-http==1.4.0",)
+
+
+def test_serialized_environment_dict_is_accepted(tmp_path):
+    path = tmp_path / "myenv.yml"
+    path.write_text(MODERN)
+    env = Environment.from_conda_specification("myenv", str(path))
+    env.environment_variables = {"B": "2", "A": "1"}
+    from_serialized = resolve_spec(env._serialize_to_dict(), HOST)
+    from_build_spec = resolve_spec(env._to_build_spec(), HOST)
+    assert from_serialized == from_build_spec
+    assert from_serialized.env == {"A": "1", "B": "2"}
+
+
+def test_digest_is_stable_and_tracks_packages():
+    a = resolve_spec({"python_version": HOST, "conda": ["numpy", "scipy"], "pip": ["six"]}, HOST)
+    b = resolve_spec({"pip": ["six"], "conda": ["scipy", "numpy"], "python_version": HOST}, HOST)
+    c = resolve_spec({"python_version": HOST, "conda": ["numpy", "scipy"], "pip": ["six==1.17.0"]}, HOST)
+    d = resolve_spec({"python_version": HOST, "conda": ["numpy", "scipy"], "pip": ["six"],
+                      "environment_variables": {"X": "1"}, "gpu": True}, HOST)
+    assert a.digest == b.digest
+    assert a.digest != c.digest
+    assert a.digest == d.digest  # env vars and the GPU flag do not change the venv
+    assert a != d
+
+
+def test_host_venv_satisfies_a_server_only_spec():
+    spec = resolve_spec({"python_version": HOST}, HOST)
+    assert interpreter_satisfies(sys.executable, spec)
+
+
+def test_missing_or_mismatched_packages_do_not_satisfy():
+    spec = resolve_spec({"pip": ["nosuchpkg"]}, HOST)
+    assert not interpreter_satisfies(sys.executable, spec)
+    assert unsatisfied_requirements(sys.executable, spec) == ["nosuchpkg"]
+    too_new = resolve_spec({"pip": ["pytest>=999"]}, HOST)
+    assert not interpreter_satisfies(sys.executable, too_new)
+    other_python = BuildSpec(python="2.7", requirements=())
+    assert not interpreter_satisfies(sys.executable, other_python)
+
+
+def test_pip_error_summary_keeps_only_error_lines():
+    log = [
+        "Looking in indexes: https://pypi.org/simple, file:///opt/pypi/simple",
+        "Collecting nosuchpkg==9.9",
+        "ERROR: Could not find a version that satisfies the requirement nosuchpkg==9.9 (from versions: none)",
+        "ERROR: No matching distribution found for nosuchpkg==9.9",
+    ]
+    assert summarise_pip_error(log) == "\n".join(log[2:])
+    assert summarise_pip_error(["a", "b"]) == "a\nb"
