@@ -1,0 +1,316 @@
+"""The gateway's ordered handler chain.
+
+Every step has the same signature, ``step(ctx) -> Response | None``: returning a ``Response`` ends the
+chain early (an error answer). The ``always`` steps run after the chain however it ended (release the
+slot, echo request ids, record metrics). ``build_chain`` is the one place that fixes the order.
+Nothing here touches sockets except ``proxy`` through ``ctx.pool``, so each step is unit-testable.
+"""
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Callable, Optional, Protocol
+
+from .model import ReplicaEndpoint, Registry, ServiceRoute, ServiceState
+from .proxy import UpstreamClosed, UpstreamTimeout, strip_hop_by_hop
+
+log = logging.getLogger("emulator.gateway")
+
+MAX_BODY_BYTES = 100 * 1024 * 1024
+PREFIX = "/api/v1/service/"
+# gateway sub-path -> replica path
+UPSTREAM_PATHS = {"score": "/score", "swagger.json": "/swagger.json", "": "/"}
+REQUEST_ID_HEADERS = ("x-request-id", "x-ms-request-id", "x-ms-client-request-id")
+# request headers never forwarded to a replica (besides hop-by-hop ones)
+_NOT_FORWARDED = frozenset({"authorization", "host", "content-length"})
+# response headers the gateway sets itself
+_NOT_PASSED_BACK = frozenset({"content-length", "date", "server"} | set(REQUEST_ID_HEADERS))
+
+
+@dataclass
+class Response:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def json_error(status: int, message: str) -> Response:
+    body = json.dumps({"message": message}).encode()
+    return Response(status, [("Content-Type", "application/json")], body)
+
+
+def text_error(status: int, message: str) -> Response:
+    return Response(status, [("Content-Type", "text/plain; charset=utf-8")], message.encode())
+
+
+class Pool(Protocol):
+    def send(self, replica: ReplicaEndpoint, method: str, target: str, body: bytes,
+             headers: dict[str, str], timeout_s: float) -> tuple[int, list[tuple[str, str]], bytes]: ...
+
+
+@dataclass
+class Context:
+    """One request travelling through the chain."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]  # lower-case names
+    content_length: Optional[int]
+    read_body: Callable[[int], bytes]
+    registry: Registry
+    pool: Pool
+    clock: Callable[[], float] = time.monotonic
+    started: float = 0.0
+    request_id: str = ""
+    service: Optional[ServiceState] = None
+    route: Optional[ServiceRoute] = None
+    upstream_path: str = "/score"
+    body: bytes = b""
+    body_read: bool = False
+    reserved: bool = False
+    replica: Optional[ReplicaEndpoint] = None
+    queued: bool = False
+    response: Optional[Response] = None
+
+
+Step = Callable[[Context], Optional[Response]]
+
+
+# --- steps -------------------------------------------------------------------------------------------
+
+def assign_request_id(ctx: Context) -> Optional[Response]:
+    ctx.started = ctx.clock()
+    ctx.request_id = ctx.headers.get("x-request-id") or str(uuid.uuid4())
+    return None
+
+
+def parse_path(path: str) -> Optional[tuple[str, str]]:
+    """``/api/v1/service/<name>/<sub>`` -> (name, replica path), or None when the path is not a route."""
+    if not path.startswith(PREFIX):
+        return None
+    rest = path[len(PREFIX):]
+    name, _, sub = rest.partition("/")
+    if not name or sub not in UPSTREAM_PATHS:
+        return None
+    return name, UPSTREAM_PATHS[sub]
+
+
+def resolve_service(ctx: Context) -> Optional[Response]:
+    parsed = parse_path(ctx.path)
+    if parsed is None:
+        return json_error(404, f"No route for path {ctx.path}")
+    name, ctx.upstream_path = parsed
+    service = ctx.registry.get(name)
+    if service is None:
+        return json_error(404, f"Service {name} not found")
+    ctx.service = service
+    ctx.route = service.route  # one consistent snapshot for this request
+    return None
+
+
+def authenticate(ctx: Context) -> Optional[Response]:
+    assert ctx.route is not None
+    policy = ctx.route.auth
+    if policy.mode == "none":
+        return None
+    header = ctx.headers.get("authorization", "")
+    scheme, _, credential = header.partition(" ")
+    credential = credential.strip()
+    if scheme.lower() != "bearer" or not credential:
+        return json_error(401, "Missing or malformed Authorization header; expected 'Authorization: Bearer <key or token>'")
+    if policy.mode == "key":
+        given = credential.encode()
+        ok = False
+        for key in policy.keys:  # compare against every key, constant time each
+            if key and hmac.compare_digest(given, key.encode()):
+                ok = True
+    else:
+        try:
+            ok = bool(policy.token_verifier(credential))  # type: ignore[misc]
+        except Exception:  # a broken verifier must not turn into a 500 or leak the token
+            log.warning("token verifier failed for service %s", ctx.route.name)
+            ok = False
+    if not ok:
+        return json_error(401, f"Invalid authorization {'key' if policy.mode == 'key' else 'token'} for service {ctx.route.name}")
+    return None
+
+
+def read_body(ctx: Context) -> Optional[Response]:
+    length = ctx.content_length or 0
+    if length > MAX_BODY_BYTES:
+        return json_error(413, f"Request body of {length} bytes exceeds the limit of {MAX_BODY_BYTES} bytes")
+    ctx.body = ctx.read_body(length) if length > 0 else b""
+    ctx.body_read = True
+    return None
+
+
+def admit(ctx: Context) -> Optional[Response]:
+    """Take a concurrency slot, waiting up to max_queue_wait_ms for one (condition variable, no polling)."""
+    st, route = ctx.service, ctx.route
+    assert st is not None and route is not None
+    with st.cond:
+        if not st.removed and st.free_slots() <= 0:
+            ctx.queued = True
+            st.queue_waits += 1
+            st.cond.wait_for(lambda: st.removed or st.free_slots() > 0, timeout=route.max_queue_wait_ms / 1000.0)
+        if st.removed:
+            return json_error(404, f"Service {route.name} not found")
+        if st.free_slots() <= 0:
+            if not st.replicas:
+                return text_error(503, f"No ready replicas for service {route.name}")
+            return text_error(503, f"Too many requests for service {route.name} (overloaded)")
+        st.reserved += 1
+        ctx.reserved = True
+    return None
+
+
+def choose_replica(replicas: list[ReplicaEndpoint], in_flight: dict[str, int], limit: int,
+                   cursor: int) -> Optional[ReplicaEndpoint]:
+    """Least in-flight among replicas under ``limit`` (all replicas if none is), round-robin among ties."""
+    if not replicas:
+        return None
+    candidates = [r for r in replicas if in_flight.get(r.replica_id, 0) < limit] or replicas
+    least = min(in_flight.get(r.replica_id, 0) for r in candidates)
+    ties = [r for r in candidates if in_flight.get(r.replica_id, 0) == least]
+    return ties[cursor % len(ties)]
+
+
+def pick_replica(ctx: Context) -> Optional[Response]:
+    st, route = ctx.service, ctx.route
+    assert st is not None and route is not None
+    with st.cond:
+        if ctx.reserved:
+            st.reserved -= 1
+            ctx.reserved = False
+        choice = choose_replica(st.replicas, st.in_flight, route.max_concurrent_per_replica, st.rr)
+        if choice is None:
+            st.cond.notify_all()
+            return text_error(503, f"No ready replicas for service {route.name}")
+        st.rr += 1
+        st.in_flight[choice.replica_id] = st.in_flight.get(choice.replica_id, 0) + 1
+        ctx.replica = choice
+    return None
+
+
+def forward_headers(headers: dict[str, str], request_id: str) -> dict[str, str]:
+    kept = strip_hop_by_hop(list(headers.items()), _NOT_FORWARDED)
+    out = dict(kept)
+    out["x-request-id"] = request_id
+    return out
+
+
+def proxy(ctx: Context) -> Optional[Response]:
+    assert ctx.replica is not None and ctx.route is not None
+    target = ctx.upstream_path + ("?" + ctx.query if ctx.query else "")
+    timeout_ms = ctx.route.scoring_timeout_ms
+    try:
+        status, headers, body = ctx.pool.send(ctx.replica, ctx.method, target, ctx.body,
+                                              forward_headers(ctx.headers, ctx.request_id), timeout_ms / 1000.0)
+    except UpstreamTimeout:
+        return json_error(504, f"Request exceeded scoring timeout of {timeout_ms} ms")
+    except UpstreamClosed:
+        return text_error(502, "Replica closed connection before replying")
+    return Response(status, strip_hop_by_hop(headers, _NOT_PASSED_BACK), body)
+
+
+# --- always-run steps ----------------------------------------------------------------------------------
+
+def release_slot(ctx: Context) -> Optional[Response]:
+    st = ctx.service
+    if st is None or not (ctx.reserved or ctx.replica is not None):
+        return None
+    with st.cond:
+        if ctx.reserved:
+            st.reserved -= 1
+            ctx.reserved = False
+        if ctx.replica is not None:
+            rid = ctx.replica.replica_id
+            left = st.in_flight.get(rid, 1) - 1
+            if left > 0:
+                st.in_flight[rid] = left
+            else:
+                st.in_flight.pop(rid, None)
+        # exactly one slot came free: wake one waiter (wait_for re-checks, even after its timeout)
+        st.cond.notify()
+    return None
+
+
+def echo_request_ids(ctx: Context) -> Optional[Response]:
+    resp = ctx.response
+    if resp is None:
+        return None
+    rid = ctx.request_id or str(uuid.uuid4())
+    resp.headers = [(k, v) for k, v in resp.headers if k.lower() not in REQUEST_ID_HEADERS]
+    resp.headers.append(("x-request-id", rid))
+    resp.headers.append(("x-ms-request-id", ctx.headers.get("x-ms-request-id") or rid))
+    resp.headers.append(("x-ms-client-request-id", ctx.headers.get("x-ms-client-request-id") or rid))
+    return None
+
+
+def record_metrics(ctx: Context) -> Optional[Response]:
+    st, resp = ctx.service, ctx.response
+    if st is None or resp is None:
+        return None
+    latency_ms = (ctx.clock() - ctx.started) * 1000.0
+    with st.cond:
+        if resp.status < 400:
+            st.served += 1
+        else:
+            st.failed_by_status[resp.status] = st.failed_by_status.get(resp.status, 0) + 1
+        st.latency_ms_sum += latency_ms
+        st.latency_ms_max = max(st.latency_ms_max, latency_ms)
+    return None
+
+
+# --- the chain -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Chain:
+    steps: tuple[Step, ...]
+    always: tuple[Step, ...]
+
+    def handle(self, ctx: Context) -> Response:
+        try:
+            for step in self.steps:
+                resp = step(ctx)
+                if resp is not None:
+                    ctx.response = resp
+                    break
+            if ctx.response is None:
+                ctx.response = json_error(500, "Gateway chain ended without a response")
+        except Exception:
+            log.exception("gateway step failed (request id %s)", ctx.request_id)
+            ctx.response = json_error(500, "Internal gateway error")
+        finally:
+            for step in self.always:
+                try:
+                    step(ctx)
+                except Exception:
+                    log.exception("gateway cleanup step %s failed", getattr(step, "__name__", step))
+        assert ctx.response is not None
+        return ctx.response
+
+
+def build_chain() -> Chain:
+    """The gateway's order of handling, in one place."""
+    return Chain(
+        steps=(
+            assign_request_id,
+            resolve_service,
+            authenticate,
+            read_body,
+            admit,
+            pick_replica,
+            proxy,
+        ),
+        always=(
+            release_slot,
+            echo_request_ids,
+            record_metrics,
+        ),
+    )

@@ -1,0 +1,200 @@
+"""The listening side: a ThreadingHTTPServer (one thread per client connection, keep-alive) feeding the chain.
+
+Measured faster than waitress here (no hand-off between an I/O loop thread and a worker pool): see
+bench/gateway.py."""
+from __future__ import annotations
+
+import socket
+import socketserver
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Optional
+
+from .chain import MAX_BODY_BYTES, Chain, Context, Response, json_error
+
+STOP_POLL_S = 0.05
+MAX_LINE = 65536
+MAX_HEADERS = 100
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+class _ChunkedBodyTooLarge(Exception):
+    pass
+
+
+def _read_chunked(rfile: Any, limit: int) -> bytes:
+    parts: list[bytes] = []
+    size_total = 0
+    while True:
+        line = rfile.readline(65537)
+        size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+        if size == 0:
+            while rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            return b"".join(parts)
+        size_total += size
+        if size_total > limit:
+            raise _ChunkedBodyTooLarge(size_total)
+        parts.append(rfile.read(size))
+        rfile.readline(3)
+
+
+class FrontEnd(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 512
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], chain: Chain, make_context: Callable[..., Context]) -> None:
+        self.chain = chain
+        self.make_context = make_context
+        self._conns: set[socket.socket] = set()
+        self._conns_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:  # HTTPServer's version does a (possibly slow) reverse DNS lookup
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
+
+    # track live keep-alive connections so stop() can end them
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._conns_lock:
+            self._conns.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._conns_lock:
+            self._conns.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._conns_lock:
+            conns, self._conns = list(self._conns), set()
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-azure-fe"
+    disable_nagle_algorithm = True
+    server: FrontEnd
+
+    def log_message(self, format: str, *args: Any) -> None:  # no per-request logging (and never keys)
+        pass
+
+    timeout = 600  # idle keep-alive connections are dropped after this many seconds
+
+    def handle_one_request(self) -> None:
+        """Parse one request by hand (http.client.parse_headers costs ~80 us) and run it through the chain."""
+        try:
+            line = self.rfile.readline(MAX_LINE + 1)
+        except OSError:
+            self.close_connection = True
+            return
+        if not line:
+            self.close_connection = True
+            return
+        self.command, self.request_version = "GET", "HTTP/1.1"
+        if len(line) > MAX_LINE:
+            self._write(json_error(414, "Request line too long"), close=True)
+            return
+        parts = line.decode("latin-1").split()
+        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+            self._write(json_error(400, "Malformed request line"), close=True)
+            return
+        self.command, self.path, self.request_version = parts
+        headers: dict[str, str] = {}
+        for _ in range(MAX_HEADERS + 1):
+            raw = self.rfile.readline(MAX_LINE + 1)
+            if raw in (b"\r\n", b"\n", b""):
+                break
+            name, sep, value = raw.decode("latin-1").partition(":")
+            if not sep or len(raw) > MAX_LINE:
+                self._write(json_error(400, "Malformed request header"), close=True)
+                return
+            key, value = name.strip().lower(), value.strip()
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
+        else:
+            self._write(json_error(431, "Too many request headers"), close=True)
+            return
+        connection = headers.get("connection", "").lower()
+        self.close_connection = "close" in connection or (
+            self.request_version == "HTTP/1.0" and "keep-alive" not in connection)
+        if headers.get("expect", "").lower() == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self._handle(headers)
+
+    def _handle(self, headers: dict[str, str]) -> None:
+        path, _, query = self.path.partition("?")
+        chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+        raw_length = headers.get("content-length")
+        content_length: Optional[int] = None
+        body_consumed = False
+        read_body: Callable[[int], bytes] = self.rfile.read
+        if chunked:
+            try:
+                data = _read_chunked(self.rfile, MAX_BODY_BYTES)
+            except _ChunkedBodyTooLarge:
+                self._write(json_error(413, f"Request body exceeds the limit of {MAX_BODY_BYTES} bytes"), close=True)
+                return
+            except ValueError:
+                self._write(json_error(400, "Malformed chunked request body"), close=True)
+                return
+            content_length, body_consumed = len(data), True
+            read_body = lambda n: data  # noqa: E731
+        elif raw_length is not None:
+            try:
+                content_length = int(raw_length)
+                if content_length < 0:
+                    raise ValueError
+            except ValueError:
+                self._write(json_error(400, "Invalid Content-Length header"), close=True)
+                return
+        ctx = self.server.make_context(self.command, path, query, headers, content_length, read_body)
+        resp = self.server.chain.handle(ctx)
+        unread = not body_consumed and (content_length or 0) > 0 and not ctx.body_read
+        self._write(resp, close=unread or self.close_connection)
+
+    def _write(self, resp: Response, close: bool) -> None:
+        lines = [f"HTTP/1.1 {resp.status} {_reason(resp.status)}\r\n", f"Server: {self.server_version}\r\n",
+                 f"Date: {self.date_time_string()}\r\n"]
+        lines.extend(f"{k}: {v}\r\n" for k, v in resp.headers)
+        lines.append(f"Content-Length: {len(resp.body)}\r\n")
+        if close:
+            lines.append("Connection: close\r\n")
+            self.close_connection = True
+        lines.append("\r\n")
+        head = "".join(lines).encode("latin-1", "replace")
+        body = b"" if self.command == "HEAD" else resp.body
+        self.wfile.write(head + body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _handle
+
+
+class FrontEndThread:
+    """Runs a FrontEnd on its own thread; ``stop`` ends the accept loop and every open connection."""
+
+    def __init__(self, host: str, port: int, chain: Chain, make_context: Callable[..., Context]) -> None:
+        self.server = FrontEnd((host, port), chain, make_context)
+        self.port = int(self.server.server_address[1])
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": STOP_POLL_S},
+                                        name=f"gateway-{self.port}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.server.close_connections()
+        self._thread.join(timeout=10)

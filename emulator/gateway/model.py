@@ -1,0 +1,110 @@
+"""Value types of the gateway and the per-service mutable state (slots, replicas, metrics)."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+
+@dataclass(frozen=True)
+class AuthPolicy:
+    """How callers authenticate: ``key`` (primary/secondary keys), ``token`` (verifier callable) or ``none``."""
+
+    mode: str = "key"
+    keys: tuple[str, ...] = ()
+    token_verifier: Optional[Callable[[str], bool]] = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("key", "token", "none"):
+            raise ValueError(f"AuthPolicy.mode must be 'key', 'token' or 'none', not {self.mode!r}")
+        if self.mode == "token" and self.token_verifier is None:
+            raise ValueError("AuthPolicy(mode='token') needs a token_verifier")
+
+    def __repr__(self) -> str:  # never show the keys
+        return f"AuthPolicy(mode={self.mode!r}, keys=<{len(self.keys)} hidden>)"
+
+
+@dataclass(frozen=True)
+class ServiceRoute:
+    name: str
+    auth: AuthPolicy
+    max_concurrent_per_replica: int = 1
+    max_queue_wait_ms: int = 500
+    scoring_timeout_ms: int = 60000
+
+    def __post_init__(self) -> None:
+        if self.max_concurrent_per_replica < 1:
+            raise ValueError("max_concurrent_per_replica must be at least 1")
+        if self.max_queue_wait_ms < 0 or self.scoring_timeout_ms <= 0:
+            raise ValueError("max_queue_wait_ms must be >= 0 and scoring_timeout_ms > 0")
+
+
+@dataclass(frozen=True)
+class ReplicaEndpoint:
+    replica_id: str
+    host: str
+    port: int
+
+
+@dataclass(frozen=True)
+class ServiceStats:
+    in_flight: int
+    busy_replicas: int
+    replicas: int
+    served: int
+    failed_by_status: dict[int, int]
+    queue_waits: int
+    latency_ms_sum: float = 0.0
+    latency_ms_max: float = 0.0
+
+
+class ServiceState:
+    """Everything the chain shares about one service; all fields guarded by ``cond``."""
+
+    def __init__(self, route: ServiceRoute) -> None:
+        self.cond = threading.Condition(threading.Lock())
+        self.route = route
+        self.replicas: list[ReplicaEndpoint] = []
+        self.in_flight: dict[str, int] = {}  # replica_id -> requests being proxied to it
+        self.reserved = 0  # admitted requests that have not picked a replica yet
+        self.rr = 0  # round-robin cursor for ties
+        self.removed = False
+        # metrics
+        self.served = 0
+        self.failed_by_status: dict[int, int] = {}
+        self.queue_waits = 0
+        self.latency_ms_sum = 0.0
+        self.latency_ms_max = 0.0
+
+    # --- slot accounting (call with cond held) ---
+    def free_slots(self) -> int:
+        limit = self.route.max_concurrent_per_replica
+        free = sum(max(0, limit - self.in_flight.get(r.replica_id, 0)) for r in self.replicas)
+        return free - self.reserved
+
+    def snapshot(self) -> ServiceStats:
+        with self.cond:
+            ids = {r.replica_id for r in self.replicas}
+            current = [self.in_flight.get(i, 0) for i in ids]
+            return ServiceStats(
+                in_flight=sum(self.in_flight.values()),
+                busy_replicas=sum(1 for n in current if n > 0),
+                replicas=len(ids),
+                served=self.served,
+                failed_by_status=dict(self.failed_by_status),
+                queue_waits=self.queue_waits,
+                latency_ms_sum=self.latency_ms_sum,
+                latency_ms_max=self.latency_ms_max,
+            )
+
+
+@dataclass
+class Registry:
+    """Services by name; the lock guards the dict only (per-service state has its own condition)."""
+
+    services: dict[str, ServiceState] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, name: str) -> Optional[ServiceState]:
+        with self.lock:
+            return self.services.get(name)

@@ -1,0 +1,186 @@
+"""Forwarding to replicas over pooled keep-alive connections (a minimal HTTP/1.1 client)."""
+from __future__ import annotations
+
+import socket
+import threading
+from typing import Optional
+
+from .model import ReplicaEndpoint
+
+HOP_BY_HOP = frozenset({
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
+    "te", "trailer", "trailers", "transfer-encoding", "upgrade",
+})
+
+
+class UpstreamTimeout(Exception):
+    """The replica did not answer within the scoring timeout."""
+
+
+class UpstreamClosed(Exception):
+    """The replica refused, reset or closed the connection before a complete reply."""
+
+
+def strip_hop_by_hop(headers: list[tuple[str, str]], also: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+    """Headers minus hop-by-hop ones (including any named in ``Connection``) and minus ``also`` (lower-case)."""
+    named: set[str] = set()
+    for key, value in headers:
+        if key.lower() == "connection":
+            named.update(token.strip().lower() for token in value.split(",") if token.strip())
+    drop = HOP_BY_HOP | named | also
+    return [(k, v) for k, v in headers if k.lower() not in drop]
+
+
+class _Incomplete(Exception):
+    """The replica's reply ended early or was not HTTP."""
+
+
+class _ReplicaConnection:
+    """A minimal keep-alive HTTP/1.1 client (http.client's header parsing costs ~80 us a response)."""
+
+    def __init__(self, host: str, port: int, timeout_s: float) -> None:
+        self.host_header = f"{host}:{port}"
+        self.sock = socket.create_connection((host, port), timeout=timeout_s)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.rfile = self.sock.makefile("rb")
+
+    def settimeout(self, timeout_s: float) -> None:
+        self.sock.settimeout(timeout_s)
+
+    def close(self) -> None:
+        try:
+            self.rfile.close()
+        finally:
+            self.sock.close()
+
+    def exchange(self, method: str, target: str, body: bytes,
+                 headers: dict[str, str]) -> tuple[int, list[tuple[str, str]], bytes, bool, bool]:
+        """(status, headers, body, will_close, got_any_reply_bytes)."""
+        lines = [f"{method} {target} HTTP/1.1\r\nHost: {self.host_header}\r\n"]
+        lines.extend(f"{k}: {v}\r\n" for k, v in headers.items())
+        lines.append(f"Content-Length: {len(body)}\r\n\r\n")
+        self.sock.sendall("".join(lines).encode("latin-1", "replace") + body)
+        rfile = self.rfile
+        while True:
+            status_line = rfile.readline(65537)
+            if not status_line:
+                raise _Incomplete("no reply")
+            version, _, rest = status_line.decode("latin-1").partition(" ")
+            code = rest[:3]
+            if not version.startswith("HTTP/") or not code.isdigit():
+                raise _Incomplete(f"bad status line {status_line[:40]!r}")
+            status = int(code)
+            reply_headers: list[tuple[str, str]] = []
+            while True:
+                line = rfile.readline(65537)
+                if line in (b"\r\n", b"\n"):
+                    break
+                if not line:
+                    raise _Incomplete("reply headers cut short")
+                name, _, value = line.decode("latin-1").partition(":")
+                reply_headers.append((name.strip(), value.strip()))
+            if 100 <= status < 200 and status != 101:
+                continue  # 100 Continue and friends: the real reply follows
+            break
+        lower = {k.lower(): v for k, v in reply_headers}
+        conn_tokens = lower.get("connection", "").lower()
+        will_close = "close" in conn_tokens or (version == "HTTP/1.0" and "keep-alive" not in conn_tokens)
+        if method == "HEAD" or status in (204, 304):
+            data = b""
+        elif "chunked" in lower.get("transfer-encoding", "").lower():
+            parts = []
+            while True:
+                size_line = rfile.readline(65537)
+                if not size_line:
+                    raise _Incomplete("chunked reply cut short")
+                size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                chunk = rfile.read(size)
+                if len(chunk) != size:
+                    raise _Incomplete("chunk cut short")
+                parts.append(chunk)
+                rfile.readline(3)
+            data = b"".join(parts)
+        elif "content-length" in lower:
+            length = int(lower["content-length"])
+            data = rfile.read(length) if length else b""
+            if len(data) != length:
+                raise _Incomplete("reply body cut short")
+        else:
+            data = rfile.read()
+            will_close = True
+        return status, reply_headers, data, will_close, True
+
+
+class ConnectionPool:
+    """Idle keep-alive connections per replica address, shared by all handler threads.
+
+    Checkout/checkin is a list pop/append under one lock (a microsecond); a connection is used by one request
+    at a time. Shared rather than per-thread because the front end runs one thread per client connection,
+    so per-thread connections would die (and leak) with every client connection."""
+
+    MAX_IDLE_PER_REPLICA = 64
+
+    def __init__(self) -> None:
+        self._idle: dict[tuple[str, int], list[_ReplicaConnection]] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def _checkout(self, key: tuple[str, int]) -> Optional[_ReplicaConnection]:
+        with self._lock:
+            idle = self._idle.get(key)
+            return idle.pop() if idle else None
+
+    def _checkin(self, key: tuple[str, int], conn: _ReplicaConnection) -> None:
+        with self._lock:
+            if not self._closed:
+                idle = self._idle.setdefault(key, [])
+                if len(idle) < self.MAX_IDLE_PER_REPLICA:
+                    idle.append(conn)
+                    return
+        conn.close()
+
+    def idle_count(self) -> int:
+        with self._lock:
+            return sum(len(v) for v in self._idle.values())
+
+    def send(self, replica: ReplicaEndpoint, method: str, target: str, body: bytes,
+             headers: dict[str, str], timeout_s: float) -> tuple[int, list[tuple[str, str]], bytes]:
+        key = (replica.host, replica.port)
+        conn = self._checkout(key)
+        reused = conn is not None
+        while True:
+            try:
+                if conn is None:
+                    conn = _ReplicaConnection(key[0], key[1], timeout_s)
+                else:
+                    conn.settimeout(timeout_s)
+                status, reply_headers, data, will_close, _ = conn.exchange(method, target, body, headers)
+            except (socket.timeout, TimeoutError) as exc:
+                if conn is not None:
+                    conn.close()
+                raise UpstreamTimeout(str(exc)) from exc
+            except (OSError, ValueError, _Incomplete) as exc:
+                if conn is not None:
+                    conn.close()
+                if reused:
+                    # An idle keep-alive connection the replica had already closed: retry once, fresh.
+                    reused, conn = False, None
+                    continue
+                raise UpstreamClosed(str(exc)) from exc
+            if will_close:
+                conn.close()
+            else:
+                self._checkin(key, conn)
+            return status, reply_headers, data
+
+    def close_all(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, {}
+        for conns in idle.values():
+            for conn in conns:
+                conn.close()
