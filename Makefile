@@ -22,6 +22,7 @@ demo: install
 
 bench: install
 	$(BIN)/python bench/control_plane.py
+	$(BIN)/python bench/gateway.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

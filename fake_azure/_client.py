@@ -23,6 +23,8 @@ FAMILY_EXCEPTIONS: dict[str, type[AzureMLException]] = {
     "compute": ComputeTargetException,
     "model": WebserviceException,
     "webservice": WebserviceException,
+    # Webservice._get_operation_state: MMS operations, worded as the Resource Provider's in the SDK.
+    "webservice.operation": WebserviceException,
     "environment": UserErrorException,
     "workspace": ProjectSystemException,
     "admin": UserErrorException,
@@ -33,6 +35,7 @@ FAMILY_BAD_RESPONSE = {
     # ModelsClient.model_error_response_to_webservice_exception says "Correlation" (the request-id headers).
     "model": "Received bad response from Model Management Service:\nResponse Code: {}\nCorrelation: {}\nContent: {}",
     "webservice": "Received bad response from Model Management Service:\nResponse Code: {}\nHeaders: {}\nContent: {}",
+    "webservice.operation": "Received bad response from Resource Provider:\nResponse Code: {}\nHeaders: {}\nContent: {}",
 }
 # Error codes whose message is already the SDK's own text, raised as this class whatever the family.
 CODE_EXCEPTIONS: dict[str, type[AzureMLException]] = {
@@ -44,6 +47,10 @@ CODE_EXCEPTIONS: dict[str, type[AzureMLException]] = {
     "ResourceNotFound": ProjectSystemException,
 }
 SDK_MESSAGE_CODES = set(CODE_EXCEPTIONS) | {"ModelValidation", "ComputeValidation", "WebserviceValidation"}
+# Per family, error codes whose server message the SDK raises as is, as the family's exception without a
+# status code: Model.deploy's pre-create validation calls (/services/validate...) raise the MMS message of a
+# taken name or an unknown compute target as a plain WebserviceException.
+FAMILY_MESSAGE_CODES: dict[str, set[str]] = {"webservice": {"Conflict", "ComputeTargetNotFound"}}
 # Families whose SDK client raises WebserviceException without a status_code (ModelsClient never sets one).
 FAMILIES_WITHOUT_STATUS_CODE = {"model"}
 # The environment service's client (EnvironmentClient) is plain ``requests``: every failure is a bare
@@ -71,6 +78,8 @@ def error_from_response(response: Response, family: str, *context: Any) -> Excep
     code = error.get("code", "")
     message = error.get("message", "")
     exc_class = CODE_EXCEPTIONS.get(code) or FAMILY_EXCEPTIONS.get(family, AzureMLException)
+    if code in FAMILY_MESSAGE_CODES.get(family, ()):
+        return FAMILY_EXCEPTIONS[family](message)
     if code not in SDK_MESSAGE_CODES and family in FAMILY_BAD_RESPONSE:
         message = FAMILY_BAD_RESPONSE[family].format(response.status_code, response.headers, response.content)
     if exc_class is WebserviceException:

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from scoring.layout import ModelFiles, lay_out
 from scoring.probe import ProbeResult, wait_ready
+from scoring.sdk_shim import pythonpath_for
 
 from ..blobs import BlobStore
 from ..operations import Operations
@@ -250,6 +251,11 @@ class DeploymentEngine:
         shutil.rmtree(app_root, ignore_errors=True)
         layout = lay_out(app_root, models, entry, source_directory=source_dir)
         env = {**env_vars, **layout.env(body["name"], ws_id.rsplit("/", 1)[-1], body["scoringTimeoutMs"])}
+        # score.py imports azureml.core.model even where the environment has no azureml-core: give
+        # such replicas the minimal get_model_path shim, as Azure's images carry azureml-defaults.
+        shim_path = pythonpath_for(python, env.get("PYTHONPATH"))
+        if shim_path:
+            env["PYTHONPATH"] = shim_path
         spec = ReplicaSpec(replica_id=replica["id"], service_name=body["name"], app_root=app_root,
                            python=Path(python), entry_script=layout.entry_script,
                            log_path=log_dir / f"{replica['id']}.log", env=env,

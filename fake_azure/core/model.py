@@ -1,7 +1,7 @@
 """Mirror of ``azureml.core.model``: the registered-model object, backed by the local cloud's registry.
 
-Signatures, attribute names, printed lines and exception texts are azureml-core 1.61's. Deployment
-(``Model.deploy``/``package``/``profile``) is not here yet.
+Signatures, attribute names, printed lines and exception texts are azureml-core 1.61's. ``Model.deploy``
+is here (its work is in ``_deploy``); ``package``/``profile`` are not.
 """
 from __future__ import annotations
 
@@ -429,6 +429,21 @@ class Model(object):
                                           '"Image.list(<workspace>, model_id={})"'.format(self.id),
                                           logger=module_logger)
             raise ex
+
+    # --- deployment ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def deploy(workspace, name, models, inference_config=None, deployment_config=None, deployment_target=None,
+               overwrite=False, show_output=False):
+        """Deploy ``models`` as service ``name``; returns the (still Transitioning) Webservice at once.
+
+        The work is in :mod:`fake_azure.core._deploy`; call ``wait_for_deployment`` on the result.
+        """
+        from . import _deploy
+
+        return _deploy.deploy(workspace, name, models, inference_config=inference_config,
+                              deployment_config=deployment_config, deployment_target=deployment_target,
+                              overwrite=overwrite, show_output=show_output)
 
     # --- serialization ----------------------------------------------------------------------------------
 

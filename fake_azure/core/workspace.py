@@ -227,6 +227,13 @@ class Workspace:
         return {model.name: model for model in Model.list(self, latest=True)}
 
     @property
+    def webservices(self) -> dict[str, Any]:
+        """The workspace's services by name."""
+        from .webservice import Webservice
+
+        return {s.name: s for s in Webservice.list(self)}
+
+    @property
     def environments(self) -> dict[str, Any]:
         return {env.name: env for env in self._environments.list()}
 

@@ -49,8 +49,8 @@ def _add_workspace(conn: sqlite3.Connection, ws_id: str) -> None:
 def test_creates_the_schema_and_parent_dirs(tmp_path: Path) -> None:
     store = Store(tmp_path / "a" / "b" / "state.db")
     assert (tmp_path / "a" / "b" / "state.db").exists()
-    assert _tables(store.read()) == ["computes", "environments", "model_files", "models", "operations",
-                                     "workspaces"]
+    assert _tables(store.read()) == ["asset_files", "assets", "computes", "environments", "gateways", "model_files",
+                                     "models", "operations", "services", "workspaces"]
 
 
 def test_committed_transaction_is_visible(store: Store) -> None:

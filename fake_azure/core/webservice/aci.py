@@ -13,6 +13,11 @@ from fake_azure.core.webservice.webservice import (
     ACI_WEBSERVICE_TYPE,
     Webservice,
     WebserviceDeploymentConfiguration,
+    _environment_from_payload,
+    _environment_patch,
+    _models_from_payload,
+    _score,
+    _swagger_uri,
 )
 from fake_azure.exceptions import WebserviceException
 
@@ -40,6 +45,145 @@ class AciWebservice(Webservice):
         ["appInsightsEnabled", "authEnabled", "cname", "containerResourceRequirements",
          "location", "publicIp", "scoringUri", "sslCertificate", "sslEnabled", "sslKey"]
     _webservice_type = ACI_WEBSERVICE_TYPE
+
+    def _initialize(self, workspace, obj_dict):
+        AciWebservice._validate_get_payload(obj_dict)
+        super(AciWebservice, self)._initialize(workspace, obj_dict)
+        self.enable_app_insights = obj_dict.get("appInsightsEnabled")
+        self.cname = obj_dict.get("cname")
+        self.container_resource_requirements = \
+            ContainerResourceRequirements.deserialize(obj_dict.get("containerResourceRequirements"))
+        self.encryption_properties = EncryptionProperties.deserialize(obj_dict.get("encryptionProperties"))
+        self.vnet_configuration = VnetConfiguration.deserialize(obj_dict.get("vnetConfiguration"))
+        self.location = obj_dict.get("location")
+        self.public_ip = obj_dict.get("publicIp")
+        self.scoring_uri = obj_dict.get("scoringUri")
+        self.ssl_certificate = obj_dict.get("sslCertificate")
+        self.ssl_enabled = obj_dict.get("sslEnabled")
+        self.ssl_key = obj_dict.get("sslKey")
+        self.public_fqdn = obj_dict.get("publicFqdn")
+        self.environment = _environment_from_payload(obj_dict)
+        self.models = _models_from_payload(workspace, obj_dict.get("models"))
+        self.swagger_uri = _swagger_uri(self.scoring_uri)
+        self._model_config_map = obj_dict.get("modelConfigMap")
+
+    def __repr__(self):
+        return super().__repr__()
+
+    def run(self, input_data):
+        """POST ``input_data`` to the scoring URI (with the key when auth is on); returns the parsed JSON."""
+        return _score(self, input_data)
+
+    def update(self, image=None, tags=None, properties=None, description=None, auth_enabled=None, ssl_enabled=None,
+               ssl_cert_pem_file=None, ssl_key_pem_file=None, ssl_cname=None, enable_app_insights=None, models=None,
+               inference_config=None):
+        """Update the service; values left None stay as they are."""
+        if image is None and tags is None and properties is None and not description and auth_enabled is None \
+                and ssl_enabled is None and not ssl_cert_pem_file and not ssl_key_pem_file and not ssl_cname \
+                and enable_app_insights is None and models is None and inference_config is None:
+            raise WebserviceException("No parameters provided to update.", logger=module_logger)
+        self._validate_update(image, tags, properties, description, auth_enabled, ssl_enabled, ssl_cert_pem_file,
+                              ssl_key_pem_file, ssl_cname, enable_app_insights, models, inference_config)
+        cert_data = ""
+        key_data = ""
+        for path, target in ((ssl_cert_pem_file, "cert"), (ssl_key_pem_file, "key")):
+            if path:
+                try:
+                    with open(path, "r") as handle:
+                        data = handle.read()
+                except (IOError, OSError) as exc:
+                    raise WebserviceException("Error while reading ssl information:\n{}".format(exc),
+                                              logger=module_logger)
+                if target == "cert":
+                    cert_data = data
+                else:
+                    key_data = data
+        patch_list = _environment_patch(self, models, inference_config)
+        properties = properties or {}
+        if tags is not None:
+            patch_list.append({"op": "replace", "path": "/kvTags", "value": tags})
+        for key in properties:
+            patch_list.append({"op": "add", "path": "/properties/{}".format(key), "value": properties[key]})
+        if description:
+            patch_list.append({"op": "replace", "path": "/description", "value": description})
+        if auth_enabled is not None:
+            patch_list.append({"op": "replace", "path": "/authEnabled", "value": auth_enabled})
+        if ssl_enabled is not None:
+            patch_list.append({"op": "replace", "path": "/sslEnabled", "value": ssl_enabled})
+        if ssl_cert_pem_file:
+            patch_list.append({"op": "replace", "path": "/sslCertificate", "value": cert_data})
+        if ssl_key_pem_file:
+            patch_list.append({"op": "replace", "path": "/sslKey", "value": key_data})
+        if ssl_cname:
+            patch_list.append({"op": "replace", "path": "/cname", "value": ssl_cname})
+        if enable_app_insights is not None:
+            patch_list.append({"op": "replace", "path": "/appInsightsEnabled", "value": enable_app_insights})
+        self._patch(patch_list)
+
+    def _validate_update(self, image, tags, properties, description, auth_enabled, ssl_enabled, ssl_cert_pem_file,
+                         ssl_key_pem_file, ssl_cname, enable_app_insights, models, inference_config):
+        from fake_azure.core.model import Model
+
+        error = ""
+        if image and self.environment:
+            error += "Error, unable to use Image object to update Webservice created with Environment object.\n"
+        if inference_config and inference_config.environment and self.image:
+            error += "Error, unable to use Environment object to update Webservice created with Image object.\n"
+        if image and inference_config:
+            error += "Error, unable to pass both an Image object and an InferenceConfig object to update.\n"
+        if inference_config is None and models and \
+                (len(models) != 1 or models[0].model_framework not in Model._SUPPORTED_FRAMEWORKS_FOR_NO_CODE_DEPLOY):
+            error += 'Error, both "models" and "inference_config" inputs must be provided in order ' \
+                     "to update the models.\n"
+        if (ssl_cert_pem_file or ssl_key_pem_file) and not ssl_enabled and not self.ssl_enabled:
+            error += "Error, SSL must be enabled in order to update SSL cert/key.\n"
+        if ssl_cert_pem_file and not os.path.exists(ssl_cert_pem_file):
+            error += "Error, unable to find ssl_cert_pem_file at provided path: {}\n".format(ssl_cert_pem_file)
+        if ssl_key_pem_file and not os.path.exists(ssl_key_pem_file):
+            error += "Error, unable to find ssl_key_pem_file at provided path: {}\n".format(ssl_key_pem_file)
+        if error:
+            raise WebserviceException(error, logger=module_logger)
+
+    def add_tags(self, tags):
+        """Add key value pairs to this service's tags."""
+        updated_tags = self._add_tags(tags)
+        self.tags = updated_tags
+        self.update(tags=updated_tags)
+        print("Webservice tag add operation complete.")
+
+    def remove_tags(self, tags):
+        """Remove the given keys from this service's tags."""
+        updated_tags = self._remove_tags(tags)
+        self.tags = updated_tags
+        self.update(tags=updated_tags)
+        print("Webservice tag remove operation complete.")
+
+    def add_properties(self, properties):
+        """Add key value pairs to this service's properties."""
+        updated_properties = self._add_properties(properties)
+        self.properties = updated_properties
+        self.update(properties=updated_properties)
+        print("Webservice add properties operation complete.")
+
+    def serialize(self):
+        """This service as the SDK's JSON-serializable dict."""
+        properties = super(AciWebservice, self).serialize()
+        container_resource_requirements = self.container_resource_requirements.serialize() \
+            if self.container_resource_requirements else None
+        encryption_properties = self.encryption_properties.serialize() if self.encryption_properties else None
+        vnet_configuration = self.vnet_configuration.serialize() if self.vnet_configuration else None
+        env_details = self.environment._serialize_to_dict() if self.environment else None
+        model_details = [model.serialize() for model in self.models] if self.models else None
+        aci_properties = {"containerResourceRequirements": container_resource_requirements, "imageId": self.image_id,
+                          "scoringUri": self.scoring_uri, "location": self.location,
+                          "authEnabled": self.auth_enabled, "sslEnabled": self.ssl_enabled,
+                          "appInsightsEnabled": self.enable_app_insights, "sslCertificate": self.ssl_certificate,
+                          "sslKey": self.ssl_key, "cname": self.cname, "publicIp": self.public_ip,
+                          "publicFqdn": self.public_fqdn, "environmentDetails": env_details,
+                          "modelDetails": model_details, "encryptionProperties": encryption_properties,
+                          "vnetConfiguration": vnet_configuration}
+        properties.update(aci_properties)
+        return properties
 
     @staticmethod
     def deploy_configuration(cpu_cores: float | None = None, memory_gb: float | None = None,

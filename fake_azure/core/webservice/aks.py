@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import logging
 import re
+import warnings
 from enum import Enum
 from typing import Any
 
@@ -25,6 +26,14 @@ from fake_azure.core.webservice.webservice import (  # noqa: F401
     WebServiceAccessToken,
     WebserviceDeploymentConfiguration,
     webservice_name_validation,
+)
+from fake_azure.core.webservice.webservice import (  # noqa: E402
+    _environment_from_payload,
+    _environment_patch,
+    _models_from_payload,
+    _score,
+    _service_path,
+    _swagger_uri,
 )
 from fake_azure.exceptions import UserErrorException, WebserviceException
 
@@ -89,6 +98,162 @@ class AksWebservice(Webservice):
                                                                   "scoringUri", "livenessProbeRequirements",
                                                                   "aadAuthEnabled"]
     _webservice_type = AKS_WEBSERVICE_TYPE
+
+    def _initialize(self, workspace, obj_dict):
+        AksWebservice._validate_get_payload(obj_dict)
+        super(AksWebservice, self)._initialize(workspace, obj_dict)
+        self.enable_app_insights = obj_dict.get("appInsightsEnabled")
+        self.autoscaler = AutoScaler.deserialize(obj_dict.get("autoScaler"))
+        self.compute_name = obj_dict.get("computeName")
+        self.container_resource_requirements = \
+            ContainerResourceRequirements.deserialize(obj_dict.get("containerResourceRequirements"))
+        self.liveness_probe_requirements = \
+            LivenessProbeRequirements.deserialize(obj_dict.get("livenessProbeRequirements"))
+        self.data_collection = DataCollection.deserialize(obj_dict.get("dataCollection"))
+        self.max_concurrent_requests_per_container = obj_dict.get("maxConcurrentRequestsPerContainer")
+        self.max_request_wait_time = obj_dict.get("maxQueueWaitMs")
+        self.num_replicas = obj_dict.get("numReplicas")
+        self.scoring_timeout_ms = obj_dict.get("scoringTimeoutMs")
+        self.scoring_uri = obj_dict.get("scoringUri")
+        self.is_default = obj_dict.get("isDefault")
+        self.traffic_percentile = obj_dict.get("trafficPercentile")
+        self.version_type = obj_dict.get("type")
+        self.token_auth_enabled = obj_dict.get("aadAuthEnabled")
+        self.environment = _environment_from_payload(obj_dict)
+        self.models = _models_from_payload(workspace, obj_dict.get("models"))
+        self.deployment_status = obj_dict.get("deploymentStatus")
+        self.namespace = obj_dict.get("namespace")
+        self.swagger_uri = _swagger_uri(self.scoring_uri)
+        self._model_config_map = obj_dict.get("modelConfigMap")
+        self._refresh_token_time = None
+
+    def __repr__(self):
+        return super().__repr__()
+
+    def run(self, input_data):
+        """POST ``input_data`` to the scoring URI (with the key or token); returns the parsed JSON answer."""
+        return _score(self, input_data)
+
+    def update(self, image=None, autoscale_enabled=None, autoscale_min_replicas=None, autoscale_max_replicas=None,
+               autoscale_refresh_seconds=None, autoscale_target_utilization=None, collect_model_data=None,
+               auth_enabled=None, cpu_cores=None, memory_gb=None,
+               enable_app_insights=None, scoring_timeout_ms=None, replica_max_concurrent_requests=None,
+               max_request_wait_time=None, num_replicas=None, tags=None,
+               properties=None, description=None, models=None, inference_config=None, gpu_cores=None,
+               period_seconds=None, initial_delay_seconds=None, timeout_seconds=None, success_threshold=None,
+               failure_threshold=None, namespace=None, token_auth_enabled=None, cpu_cores_limit=None,
+               memory_gb_limit=None, **kwargs):
+        """Update the service; values left None stay as they are. Returns once the update is submitted."""
+        if not AksWebservice._validate_update_args(
+                image, autoscale_enabled, autoscale_min_replicas, autoscale_max_replicas, autoscale_refresh_seconds,
+                autoscale_target_utilization, collect_model_data, auth_enabled, cpu_cores, memory_gb,
+                enable_app_insights, scoring_timeout_ms, replica_max_concurrent_requests, max_request_wait_time,
+                num_replicas, tags, properties, description, models, inference_config, gpu_cores, period_seconds,
+                initial_delay_seconds, timeout_seconds, success_threshold, failure_threshold, namespace,
+                token_auth_enabled, cpu_cores_limit, memory_gb_limit, current=self, **kwargs):
+            raise WebserviceException("Migrating an AKS web service is not supported by the local cloud.",
+                                      logger=module_logger)
+        patch_list = _environment_patch(self, models, inference_config)
+        properties = properties or {}
+        for path, value, present in (
+                ("/autoScaler/autoscaleEnabled", autoscale_enabled, autoscale_enabled is not None),
+                ("/autoScaler/minReplicas", autoscale_min_replicas, bool(autoscale_min_replicas)),
+                ("/autoScaler/maxReplicas", autoscale_max_replicas, bool(autoscale_max_replicas)),
+                ("/autoScaler/refreshPeriodInSeconds", autoscale_refresh_seconds, bool(autoscale_refresh_seconds)),
+                ("/autoScaler/targetUtilization", autoscale_target_utilization,
+                 bool(autoscale_target_utilization)),
+                ("/dataCollection/storageEnabled", collect_model_data, collect_model_data is not None),
+                ("/authEnabled", auth_enabled, auth_enabled is not None),
+                ("/aadAuthEnabled", token_auth_enabled, token_auth_enabled is not None),
+                ("/containerResourceRequirements/cpu", cpu_cores, bool(cpu_cores)),
+                ("/containerResourceRequirements/cpuLimit", cpu_cores_limit, bool(cpu_cores_limit)),
+                ("/containerResourceRequirements/memoryInGB", memory_gb, bool(memory_gb)),
+                ("/containerResourceRequirements/memoryInGBLimit", memory_gb_limit, bool(memory_gb_limit)),
+                ("/containerResourceRequirements/gpu", gpu_cores, bool(gpu_cores)),
+                ("/appInsightsEnabled", enable_app_insights, enable_app_insights is not None),
+                ("/scoringTimeoutMs", scoring_timeout_ms, bool(scoring_timeout_ms)),
+                ("/maxConcurrentRequestsPerContainer", replica_max_concurrent_requests,
+                 bool(replica_max_concurrent_requests)),
+                ("/maxQueueWaitMs", max_request_wait_time, bool(max_request_wait_time)),
+                ("/numReplicas", num_replicas, bool(num_replicas)),
+                ("/livenessProbeRequirements/periodSeconds", period_seconds, bool(period_seconds)),
+                ("/livenessProbeRequirements/initialDelaySeconds", initial_delay_seconds,
+                 bool(initial_delay_seconds)),
+                ("/livenessProbeRequirements/timeoutSeconds", timeout_seconds, bool(timeout_seconds)),
+                ("/livenessProbeRequirements/successThreshold", success_threshold, bool(success_threshold)),
+                ("/livenessProbeRequirements/failureThreshold", failure_threshold, bool(failure_threshold)),
+                ("/namespace", namespace, bool(namespace)),
+                ("/kvTags", tags, tags is not None)):
+            if present:
+                patch_list.append({"op": "replace", "path": path, "value": value})
+        for key in properties:
+            patch_list.append({"op": "add", "path": "/properties/{}".format(key), "value": properties[key]})
+        if description:
+            patch_list.append({"op": "replace", "path": "/description", "value": description})
+        self._patch(patch_list)
+
+    def add_tags(self, tags):
+        """Add key value pairs to this service's tags."""
+        updated_tags = self._add_tags(tags)
+        self.tags = updated_tags
+        self.update(tags=updated_tags)
+        print("Webservice tag add operation complete.")
+
+    def remove_tags(self, tags):
+        """Remove the given keys from this service's tags."""
+        updated_tags = self._remove_tags(tags)
+        self.tags = updated_tags
+        self.update(tags=updated_tags)
+        print("Webservice tag remove operation complete.")
+
+    def add_properties(self, properties):
+        """Add key value pairs to this service's properties."""
+        updated_properties = self._add_properties(properties)
+        self.properties = updated_properties
+        self.update(properties=updated_properties)
+        print("Webservice property add operation complete.")
+
+    def serialize(self):
+        """This service as the SDK's JSON-serializable dict."""
+        properties = super(AksWebservice, self).serialize()
+        autoscaler = self.autoscaler.serialize() if self.autoscaler else None
+        container_resource_requirements = self.container_resource_requirements.serialize() \
+            if self.container_resource_requirements else None
+        liveness_probe_requirements = self.liveness_probe_requirements.serialize() \
+            if self.liveness_probe_requirements else None
+        data_collection = self.data_collection.serialize() if self.data_collection else None
+        env_details = self.environment._serialize_to_dict() if self.environment else None
+        model_details = [model.serialize() for model in self.models] if self.models else None
+        aks_properties = {"appInsightsEnabled": self.enable_app_insights, "authEnabled": self.auth_enabled,
+                          "autoScaler": autoscaler, "computeName": self.compute_name,
+                          "containerResourceRequirements": container_resource_requirements,
+                          "dataCollection": data_collection, "imageId": self.image_id,
+                          "maxConcurrentRequestsPerContainer": self.max_concurrent_requests_per_container,
+                          "maxQueueWaitMs": self.max_request_wait_time,
+                          "livenessProbeRequirements": liveness_probe_requirements,
+                          "numReplicas": self.num_replicas, "deploymentStatus": self.deployment_status,
+                          "scoringTimeoutMs": self.scoring_timeout_ms, "scoringUri": self.scoring_uri,
+                          "aadAuthEnabled": self.token_auth_enabled, "environmentDetails": env_details,
+                          "modelDetails": model_details, "isDefault": self.is_default,
+                          "trafficPercentile": self.traffic_percentile, "versionType": self.version_type}
+        properties.update(aks_properties)
+        return properties
+
+    def get_token(self):
+        """DEPRECATED: use ``get_access_token``. Returns ``(access_token, refresh_after)``."""
+        warnings.warn("get_token() method has been deprecated and will be removed in a future release. "
+                      + "Please migrate to get_access_token() method.", category=DeprecationWarning)
+        service_token = self._internal_get_access_token()
+        return service_token.access_token, service_token.refresh_after
+
+    def get_access_token(self):
+        """The service's current access token (token-auth services)."""
+        return self._internal_get_access_token()
+
+    def _internal_get_access_token(self):
+        auth_token_result = self.workspace._client.json(
+            "POST", _service_path(self.workspace, self.name) + "/token", "webservice")
+        return AksServiceAccessToken.deserialize(auth_token_result)
 
     @staticmethod
     def deploy_configuration(autoscale_enabled: bool | None = None, autoscale_min_replicas: int | None = None,
