@@ -47,7 +47,7 @@ class Cloud:
         return DeploymentEngine(
             store=self.store, blobs=self.blobs, operations=self.operations, runtime=ProcessRuntime(),
             gateways=GatewayPool(self.store), gpus=HostGpus.detect(self.settings.gpu_policy),
-            prepare_python=PythonPreparer(self.settings.home / "envs", self.settings.reuse_interpreter),
+            prepare_python=PythonPreparer(self.settings.env_cache, self.settings.reuse_interpreter),
             work_dir=self.settings.home, scale_down_delay=self.settings.autoscale_down_delay)
 
     def set_progress(self, policy: ProgressPolicy) -> None:

@@ -51,6 +51,7 @@ class Settings:
     gpu_policy: str = "cpu-fallback"
     reuse_interpreter: bool = True
     autoscale_down_delay: float = 60.0
+    env_cache: Path = field(default_factory=lambda: Path.home() / ".cache" / "fake-azure" / "envs")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -89,6 +90,10 @@ class Settings:
             gpu_policy=_choice("FAKE_AZURE_GPU_POLICY", env.get("FAKE_AZURE_GPU_POLICY"), GPU_POLICIES,
                                "cpu-fallback"),
             autoscale_down_delay=numbers["FAKE_AZURE_AUTOSCALE_DOWN_DELAY"],
+            # Built environments are shared by every home, like pip's cache: a fresh home (a test
+            # session, a CI run) reuses what an earlier one built.
+            env_cache=Path(env.get("FAKE_AZURE_ENV_CACHE") or Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+                           / "fake-azure" / "envs").expanduser(),
             reuse_interpreter=_flag("FAKE_AZURE_REUSE_INTERPRETER", env.get("FAKE_AZURE_REUSE_INTERPRETER"), True),
         )
 

@@ -1,29 +1,33 @@
-"""The seed workflow (Azure ML docs: deploy a model to a GPU AKS cluster), unchanged azureml.core code.
+"""The seed workflow (Azure ML docs: deploy a model to a GPU AKS cluster), in unchanged azureml.core code.
 
-Run against the local cloud with:  fake-azure run -- python deploy.py"""
+Run it against the local cloud with:  fake-azure run -- python deploy.py"""
+import json
 import os
+import random
+import time
+
+import requests
 
 from azureml.core import Workspace
 from azureml.core.compute import AksCompute, ComputeTarget
 from azureml.core.compute_target import ComputeTargetException
 from azureml.core.model import InferenceConfig, Model
 from azureml.core.webservice import AksWebservice
+from azureml.exceptions import WebserviceException
 
 here = os.path.dirname(os.path.abspath(__file__))
 os.chdir(here)
+timings = {}
 
 if not os.path.exists(os.path.join(here, ".azureml", "config.json")):
     Workspace.create("demo-ws", subscription_id="00000000-0000-0000-0000-000000000000",
                      resource_group="demo-rg", exist_ok=True, show_output=False).write_config(here)
 ws = Workspace.from_config()
-print("Workspace:", ws.name, ws.location)
-
 model = Model.register(ws, model_path="model", model_name="tf-dnn-mnist", description="seed model")
-print("Registered model", model.name, "version", model.version)
 
 # Choose a name for your cluster
 aks_name = "aks-gpu"
-
+started = time.perf_counter()
 # Check to see if the cluster already exists
 try:
     aks_target = ComputeTarget(workspace=ws, name=aks_name)
@@ -32,19 +36,56 @@ except ComputeTargetException:
     print("Creating a new compute target...")
     # Provision AKS cluster with GPU machine
     prov_config = AksCompute.provisioning_configuration(vm_size="Standard_NC6")
-
     # Create the cluster
     aks_target = ComputeTarget.create(workspace=ws, name=aks_name, provisioning_configuration=prov_config)
-
     aks_target.wait_for_completion(show_output=True)
-print("Cluster:", aks_target.name, aks_target.agent_count, "x", aks_target.agent_vm_size,
-      "state", aks_target.provisioning_state)
+timings["provisioning"] = time.perf_counter() - started
 
+aks_service_name = "aks-dnn-mnist"
 gpu_aks_config = AksWebservice.deploy_configuration(autoscale_enabled=False, num_replicas=3, cpu_cores=2, memory_gb=4)
 model = Model(ws, "tf-dnn-mnist")
 inference_config = InferenceConfig(runtime="python", entry_script="score.py", conda_file="myenv.yml",
                                    enable_gpu=True)
-print("Latest model:", model.id)
-print("Inference config: entry", inference_config.entry_script, "gpu", inference_config.enable_gpu)
-print("Deploy config: replicas", gpu_aks_config.num_replicas, "cpu", gpu_aks_config.cpu_cores,
-      "memory", gpu_aks_config.memory_gb)
+
+started = time.perf_counter()
+aks_service = Model.deploy(ws, models=[model], inference_config=inference_config, deployment_config=gpu_aks_config,
+                           deployment_target=aks_target, name=aks_service_name, overwrite=True)
+aks_service.wait_for_deployment(show_output=True)
+timings["deploy"] = time.perf_counter() - started
+print(aks_service.state)
+print("replicas:", aks_service.deployment_status.get("availableReplicas") if aks_service.deployment_status else "?",
+      "on", aks_target.name)
+gpu_note = [line for line in aks_service.get_logs().splitlines() if "has no NVIDIA GPU" in line]
+if gpu_note:  # the emulated cluster has GPUs; this host may not
+    print("note:", gpu_note[0].split("fake-azure: ", 1)[-1])
+
+# Send a random row from the test set to score.
+test = json.load(open("test_data.json"))
+random_index = random.randint(0, len(test["data"]) - 1)
+input_data = json.dumps({"data": [test["data"][random_index]]})
+api_key = aks_service.get_keys()[0]
+headers = {"Content-Type": "application/json", "Authorization": ("Bearer " + api_key)}
+started = time.perf_counter()
+resp = requests.post(aks_service.scoring_uri, input_data, headers=headers)
+timings["first score"] = time.perf_counter() - started
+print("POST to url", aks_service.scoring_uri)
+print("label:", test["labels"][random_index])
+print("prediction:", resp.text)
+
+# The same deployment on a cluster without GPUs is refused, as Azure refuses it.
+cpu_target = ComputeTarget.create(ws, "aks-cpu", AksCompute.provisioning_configuration(vm_size="Standard_D3_v2"))
+cpu_target.wait_for_completion()
+cpu_service = Model.deploy(ws, models=[model], inference_config=inference_config, deployment_config=gpu_aks_config,
+                           deployment_target=cpu_target, name="aks-dnn-mnist-cpu", overwrite=True)
+try:
+    cpu_service.wait_for_deployment()
+except WebserviceException as exc:
+    unschedulable = [line.strip() for line in exc.message.splitlines() if "nodes are available" in line]
+    print("Refused on the CPU-only cluster:", exc.message.splitlines()[0])
+    print("  ", unschedulable[0] if unschedulable else "")
+
+aks_service.delete()
+cpu_service.delete()
+aks_target.delete()
+cpu_target.delete()
+print("\nTimings: " + ", ".join(f"{name} {seconds:.2f}s" for name, seconds in timings.items()))

@@ -2,16 +2,21 @@
 import json
 import os
 
+import numpy as np
+
 from azureml.core.model import Model
 
 
 def init():
-    global weights
-    model_path = Model.get_model_path("tf-dnn-mnist")
-    with open(os.path.join(model_path, "weights.json")) as handle:
-        weights = json.load(handle)
+    global weights, bias
+    model_root = Model.get_model_path("tf-dnn-mnist")
+    with open(os.path.join(model_root, "weights.json")) as handle:
+        model = json.load(handle)
+    weights, bias = np.array(model["w"]), model["b"]
 
 
 def run(raw_data):
-    rows = json.loads(raw_data)["data"]
-    return [int(sum(w * x for w, x in zip(weights["w"], row)) > weights["threshold"]) for row in rows]
+    data = np.array(json.loads(raw_data)["data"])
+    # make prediction
+    y_hat = (data @ weights + bias > 0).astype(int)
+    return y_hat.tolist()
