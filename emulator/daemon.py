@@ -94,6 +94,7 @@ def serve(settings: Settings) -> None:
     from .progress import ProgressPolicy
     from .store import Store
 
+    check_runtime(settings)
     prepare_home(settings)
     if settings.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"fake-azure: WARNING: binding the control plane to {settings.host}, not loopback; "
@@ -109,7 +110,7 @@ def serve(settings: Settings) -> None:
                            ident="fake-azure", clear_untrusted_proxy_headers=True)
     port = server.effective_port  # type: ignore[attr-defined]
     url = f"http://{settings.host}:{port}"
-    info = {"url": url, "pid": os.getpid(), "home": str(settings.home), "runtime": settings.runtime,
+    info = {"url": url, "pid": os.getpid(), "home": str(settings.home), "runtime": "process",
             "version": __version__, "progress": settings.progress, "started_at": time.time()}
     _write_json_atomic(settings.daemon_info_path, info)
 
@@ -141,8 +142,15 @@ def _start_lock(settings: Settings) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def check_runtime(settings: Settings) -> None:
+    if settings.runtime == "docker":
+        raise DaemonError("FAKE_AZURE_RUNTIME=docker: the docker runtime is not available in this version; "
+                          "unset FAKE_AZURE_RUNTIME or use 'process' (or 'auto', which picks process here).")
+
+
 def ensure_running(settings: Settings) -> tuple[dict[str, Any], bool]:
     """The live daemon for this home, starting one in the background if needed. Returns (info, started)."""
+    check_runtime(settings)
     info = read_info(settings)
     if info and is_healthy(info["url"]):
         return info, False

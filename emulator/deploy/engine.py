@@ -23,6 +23,7 @@ from ..blobs import BlobStore
 from ..operations import Operations
 from ..resources.assets import service as assets
 from ..resources.services import service as services
+from ..resources.services.state import ServiceState
 from ..scheduler import Unschedulable
 from ..runtimes.base import ReplicaHandle, ReplicaRuntime, ReplicaSpec, RuntimeErrorBase
 from ..store import Store
@@ -96,19 +97,32 @@ class DeploymentEngine:
     def restore(self) -> None:
         """After a daemon restart: bring back every service that was serving or deploying."""
         rows = self._store.read().execute("SELECT workspace_id, name, state FROM services").fetchall()
+        rows = [r for r in rows if r["state"] in ("Healthy", "Transitioning", "Unhealthy")]
+        # No replica runs yet: the services read Transitioning until _deploy brings them back (or fails).
+        with self._store.transaction() as conn:
+            for row in rows:
+                body = services.get(conn, row["workspace_id"], row["name"])
+                services.save(conn, row["workspace_id"], body, ServiceState.TRANSITIONING)
         for row in rows:
-            if row["state"] in ("Healthy", "Transitioning", "Unhealthy"):
-                self.deploy(row["workspace_id"], row["name"], None)
+            self.deploy(row["workspace_id"], row["name"], None)
 
     def shutdown(self) -> None:
+        """The daemon is stopping: stop every replica and front end (records stay for restore())."""
         self._stopping.set()
+        self._stop_everything()
+
+    def reset(self) -> None:
+        """Everything is being forgotten: stop every replica and front end, forget what ran."""
+        self._stop_everything()
+        with self._lock:
+            self._services.clear()
+
+    def _stop_everything(self) -> None:
         with self._lock:
             states = list(self._services.values())
         for state in states:
             with state.lock:
-                for handle in state.handles.values():
-                    self._runtime.stop(handle, timeout=5)
-                state.handles.clear()
+                self._stop_handles(state)
         self._gateways.stop_all()
 
     def refresh_auth(self, ws_id: str, name: str) -> None:
@@ -154,6 +168,8 @@ class DeploymentEngine:
                     self._operations.resolve(op_id, {"status": "Failed", "error": failure.error,
                                                      "extra": {"operationDetails": {
                                                          "subOperationType": failure.sub_operation}}})
+                else:  # restored after a restart: no operation to reveal the failure
+                    self._mark_failed(ws_id, name, failure.error)
                 return
             except Exception as exc:  # a bug must still end the operation, never leave it pending
                 self._stop_handles(state)
@@ -322,6 +338,14 @@ class DeploymentEngine:
         for handle in state.handles.values():
             self._runtime.stop(handle, timeout=5)
         state.handles.clear()
+
+    def _mark_failed(self, ws_id: str, name: str, error: dict[str, Any]) -> None:
+        with self._store.transaction() as conn:
+            if services.row(conn, ws_id, name) is None:
+                return
+            current = services.get(conn, ws_id, name)
+            current["error"] = error
+            services.save(conn, ws_id, current, ServiceState.FAILED)
 
     def _record_failure(self, ws_id: str, name: str, failure: DeployFailed) -> None:
         with self._store.transaction() as conn:

@@ -52,7 +52,7 @@ def init():
 
 def run(raw_data):
     rows = json.loads(raw_data)["data"]
-    return [int(sum(w * x for w, x in zip(weights["w"], row)) > weights["threshold"]) for row in rows]
+    return [int(sum(w * x for w, x in zip(weights["w"], row)) + weights["b"] > 0) for row in rows]
 '''
 
 
@@ -112,7 +112,7 @@ def test_seed_deploys_scores_and_deletes(ws, workdir, capsys):
     assert service.scoring_uri and service.swagger_uri.endswith("/swagger.json")
     assert [m.id for m in service.models] == ["tf-dnn-mnist:1"]
 
-    body = json.dumps({"data": [[1, 0, 0], [0, 1, 0]]})
+    body = json.dumps({"data": [[1, 0, 0, 0], [0, 1, 0, 0]]})
     assert service.run(body) == [1, 0]
 
     primary, secondary = service.get_keys()

@@ -12,6 +12,7 @@ blueprint = Blueprint("admin", __name__, url_prefix="/_emulator")
 
 @blueprint.post("/reset")
 def reset():
+    cloud().engine.reset()  # replicas first: nothing may keep serving a service that no longer exists
     cloud().store.reset()
     return jsonify({"reset": True})
 
