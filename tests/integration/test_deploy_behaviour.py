@@ -15,7 +15,6 @@ import sys
 import textwrap
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -517,12 +516,13 @@ def test_service_comes_back_after_daemon_restart(workdir, tmp_path_factory):
     try:
         assert home.cli("up").returncode == 0
         deployed = home.python("""
-            target = ComputeTarget.create(ws, "aks-cpu", AksCompute.provisioning_configuration(vm_size="Standard_D3_v2"))
+            cluster_config = AksCompute.provisioning_configuration(vm_size="Standard_D3_v2")
+            target = ComputeTarget.create(ws, "aks-cpu", cluster_config)
             target.wait_for_completion()
             model = Model.register(ws, model_path="model", model_name="tf-dnn-mnist")
             config = AksWebservice.deploy_configuration(num_replicas=1, autoscale_enabled=False)
-            service = Model.deploy(ws, "restarted-svc", [model], InferenceConfig(runtime="python", entry_script="score.py",
-                                   conda_file="myenv.yml"), config, target)
+            inference_config = InferenceConfig(runtime="python", entry_script="score.py", conda_file="myenv.yml")
+            service = Model.deploy(ws, "restarted-svc", [model], inference_config, config, target)
             service.wait_for_deployment()
             print(json.dumps({"state": service.state, "uri": service.scoring_uri, "keys": service.get_keys(),
                               "run": service.run(%r)}))

@@ -26,6 +26,7 @@ pytestmark = [
 
 RAW_SCORE = '''\
 import hashlib
+import json
 import os
 
 from azureml.contrib.services.aml_request import AMLRequest, rawhttp
