@@ -23,6 +23,7 @@ demo: install
 bench: install
 	$(BIN)/python bench/control_plane.py
 	$(BIN)/python bench/gateway.py
+	$(BIN)/python bench/deploy.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

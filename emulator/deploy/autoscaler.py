@@ -41,6 +41,8 @@ def utilisation(sample: Sample) -> float:
 
 def decide(policy: AutoscalePolicy, state: AutoscaleState, now: float, sample: Sample) -> int | None:
     """The replica count to move to, or None to stay. Call once per sample."""
+    if not state.window:  # a decision needs a full refresh period of samples, not one busy moment
+        state.last_decision = now
     state.window.append((now, utilisation(sample)))
     state.window = [(t, u) for t, u in state.window if now - t <= policy.refresh_seconds]
     if now - state.last_decision < policy.refresh_seconds:

@@ -17,22 +17,28 @@ def run(samples: list[tuple[float, Sample]], policy: AutoscalePolicy = POLICY) -
     return decisions
 
 
+def test_one_busy_moment_does_not_scale() -> None:
+    samples = [(1.0, Sample(busy=1, replicas=1, queued=False))] + [
+        (1.2 + 0.2 * i, Sample(busy=0, replicas=1, queued=False)) for i in range(10)]
+    assert run(samples) == []
+
+
 def test_full_utilisation_scales_up_within_a_refresh_period() -> None:
     samples = [(1.0 + 0.2 * i, Sample(busy=1, replicas=1, queued=False)) for i in range(6)]
-    assert run(samples)[0] == (1.0, 2)
+    assert run(samples)[0] == (2.0, 2)
 
 
 def test_queueing_counts_as_over_full() -> None:
     samples = [(1.0 + 0.2 * i, Sample(busy=2, replicas=2, queued=True)) for i in range(6)]
-    assert run(samples)[0] == (1.0, 5)
+    assert run(samples)[0] == (2.0, 5)
 
 
 def test_scale_up_respects_max_replicas() -> None:
     policy = AutoscalePolicy(1, 3, 70, 1, 60)
     samples = [(1.0 + 0.2 * i, Sample(busy=3, replicas=3, queued=True)) for i in range(6)]
     assert run(samples, policy) == []
-    samples = [(1.0, Sample(busy=2, replicas=2, queued=True))]
-    assert run(samples, policy) == [(1.0, 3)]
+    samples = [(1.0 + 0.5 * i, Sample(busy=2, replicas=2, queued=True)) for i in range(3)]
+    assert run(samples, policy) == [(2.0, 3)]
 
 
 def test_scale_down_waits_for_the_delay() -> None:
