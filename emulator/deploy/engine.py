@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,6 +35,28 @@ from .gpus import HostGpus
 # Kubernetes restarts a crashing container with growing back-off; scaled down so tests don't wait.
 RESTART_BACKOFF_S = (0.2, 0.4)
 REPLICA_READY_TIMEOUT_S = 300.0
+
+
+# The SDK's local-deployment failures (azureml._model_management._util), as operation errors.
+LOCAL_CRASH_ERROR = {"code": "ContainerCrashed", "statusCode": 500,
+                     "message": "Error: Container has crashed. Did your init method fail?"}
+
+
+def local_port_in_use_error(port: int, exc: Exception) -> dict[str, Any]:
+    return {"code": "PortInUse", "statusCode": 409, "message": (
+        "Docker container start has failed, the port you are attempting to use is already in use:\n"
+        f"port {port} is already in use on 127.0.0.1 ({exc})")}
+
+
+def _port_taken(port: int) -> bool:
+    if not port:
+        return False
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
 
 
 class DeployFailed(Exception):
@@ -165,9 +188,10 @@ class DeploymentEngine:
                 self._stop_handles(state)
                 self._record_failure(ws_id, name, failure)
                 if op_id:
-                    self._operations.resolve(op_id, {"status": "Failed", "error": failure.error,
-                                                     "extra": {"operationDetails": {
-                                                         "subOperationType": failure.sub_operation}}})
+                    extra: dict[str, Any] = {"operationDetails": {"subOperationType": failure.sub_operation}}
+                    if failure.sub_operation == "BuildEnvironment":  # the SDK points users at this log
+                        extra["operationLog"] = str(self._service_dir(ws_id, name) / "environment.log")
+                    self._operations.resolve(op_id, {"status": "Failed", "error": failure.error, "extra": extra})
                 else:  # restored after a restart: no operation to reveal the failure
                     self._mark_failed(ws_id, name, failure.error)
                 return
@@ -220,11 +244,17 @@ class DeploymentEngine:
         state.launch = LaunchContext(python, models, source_dir, entry, env_vars, log_dir)
         state.autoscale = AutoscaleState()
         self._start_replicas(ws_id, body, replicas, state)
-        gateway = self._gateways.for_service(ws_id, body)
-        gateway.publish(body, secrets, [state.handles[r["id"]] for r in replicas])
+        if body["computeType"] == services.LOCAL:
+            # A local service is reached straight at its container's port: no gateway, no auth.
+            handle = state.handles[replicas[0]["id"]]
+            scoring_uri = f"http://localhost:{handle.port}/score"
+        else:
+            gateway = self._gateways.for_service(ws_id, body)
+            gateway.publish(body, secrets, [state.handles[r["id"]] for r in replicas])
+            scoring_uri = gateway.scoring_uri(name)
         with self._store.transaction() as conn:
             current = services.get(conn, ws_id, name)
-            current["scoringUri"] = gateway.scoring_uri(name)
+            current["scoringUri"] = scoring_uri
             for replica in current["fakeAzure"]["replicas"]:
                 handle = state.handles.get(replica["id"])
                 if handle is not None:
@@ -272,15 +302,20 @@ class DeploymentEngine:
         shim_path = pythonpath_for(python, env.get("PYTHONPATH"))
         if shim_path:
             env["PYTHONPATH"] = shim_path
+        local = body["computeType"] == services.LOCAL
         spec = ReplicaSpec(replica_id=replica["id"], service_name=body["name"], app_root=app_root,
                            python=Path(python), entry_script=layout.entry_script,
                            log_path=log_dir / f"{replica['id']}.log", env=env,
-                           gpu_ids=self._gpus.for_replica(replica))
-        attempts = 1 + len(RESTART_BACKOFF_S)
+                           gpu_ids=() if local else self._gpus.for_replica(replica),
+                           port=int(body.get("port") or 0) if local else 0)
+        # Docker does not restart a crashed local container; Kubernetes restarts a pod's.
+        attempts = 1 if local else 1 + len(RESTART_BACKOFF_S)
         for attempt in range(attempts):
             try:
                 handle = self._runtime.start(spec)
             except RuntimeErrorBase as exc:
+                if local and _port_taken(spec.port):
+                    raise DeployFailed(local_port_in_use_error(spec.port, exc)) from exc
                 raise DeployFailed({"code": "ReplicaStartFailed", "statusCode": 500,
                                     "message": f"Replica {replica['id']} could not start: {exc}"}) from exc
             result = wait_ready(handle.host, handle.port, time.monotonic() + REPLICA_READY_TIMEOUT_S,
@@ -294,6 +329,8 @@ class DeploymentEngine:
                     "normal time. We are still trying to achieve the desired state for the web service. Please "
                     "check the webservice state for the current webservice health. You can run "
                     "print(service.state) from the python SDK to retrieve the current state of the webservice.")})
+            if local:
+                raise DeployFailed(LOCAL_CRASH_ERROR)
             with open(spec.log_path, "a") as handle_log:
                 handle_log.write(f"\n[fake-azure] replica {replica['id']} exited during init (attempt "
                                  f"{attempt + 1} of {attempts}); Kubernetes would report CrashLoopBackOff\n")

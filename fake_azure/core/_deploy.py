@@ -54,10 +54,7 @@ def deploy(workspace: Any, name: str, models: list, inference_config: Any = None
         print_configuration(models, inference_config, deployment_config, deployment_target)
 
     if deployment_config and isinstance(deployment_config, LocalWebserviceDeploymentConfiguration):
-        raise WebserviceException("Local deployment (LocalWebservice.deploy_configuration) is not supported by the "
-                                  "local cloud yet: deploy to an AKS compute target (AksWebservice."
-                                  "deploy_configuration) or to ACI (AciWebservice.deploy_configuration).",
-                                  logger=module_logger)
+        return _deploy_local(workspace, name, models, inference_config, deployment_config)
 
     if inference_config is None:
         if deployment_config and deployment_config._webservice_type._webservice_type == IOT_WEBSERVICE_TYPE:
@@ -78,6 +75,21 @@ def deploy(workspace: Any, name: str, models: list, inference_config: Any = None
         workspace, name, [model.id for model in models], inference_config, show_output)
     return _deploy_with_environment_image_request(workspace, name, environment_image_request, deployment_config,
                                                   deployment_target, overwrite, show_output)
+
+
+def _deploy_local(workspace: Any, name: str, models: list, inference_config: Any, deployment_config: Any) -> Any:
+    """The SDK's ``LocalWebservice._deploy(..., wait=False)``: returns at once, state 'deploying'.
+
+    No overwrite semantics: a local service of that name is replaced, as the SDK replaces its container.
+    """
+    from .webservice.local import LocalWebservice
+
+    if inference_config is None:
+        _validate_no_code(models)
+        from .webservice.webservice import _deploy_no_code_unsupported
+
+        raise WebserviceException(_deploy_no_code_unsupported(), logger=module_logger)
+    return LocalWebservice._deploy(workspace, name, models, None, deployment_config, False, inference_config)
 
 
 def _validate_no_code(models: list) -> None:

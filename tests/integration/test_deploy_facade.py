@@ -162,12 +162,10 @@ def test_gpu_service_on_cpu_cluster_fails_as_on_azure(ws, workdir):
 
 def test_deploy_errors(ws, workdir):
     from fake_azure.core.model import InferenceConfig, Model
-    from fake_azure.core.webservice import AksWebservice, LocalWebservice
+    from fake_azure.core.webservice import AksWebservice
 
     model = Model.register(ws, model_path="model", model_name="tf-dnn-mnist")
     inference_config = InferenceConfig(entry_script="score.py")
-    with pytest.raises(WebserviceException, match="not supported by the local cloud"):
-        Model.deploy(ws, "local-svc", [model], inference_config, LocalWebservice.deploy_configuration())
     config = AksWebservice.deploy_configuration(compute_target_name="no-such-cluster")
     with pytest.raises(WebserviceException, match="no-such-cluster"):
         Model.deploy(ws, "orphan-svc", [model], inference_config, config)

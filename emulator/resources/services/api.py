@@ -81,8 +81,16 @@ def list_services(sub: str, rg: str, ws: str):
 
 @blueprint.get(SERVICES + "/<name>")
 def get_service(sub: str, rg: str, ws: str, name: str):
+    c = cloud()
     ws_body = _workspace(sub, rg, ws)
-    return jsonify(service.get(cloud().store.read(), ws_body["id"], name))
+    body = service.get(c.store.read(), ws_body["id"], name)
+    if body["computeType"] == service.LOCAL and body["state"] == ServiceState.TRANSITIONING.value:
+        # A local service is looked at, not polled (the SDK inspects its container): reading it
+        # counts as a poll of its pending operation.
+        with c.store.transaction() as conn:
+            c.operations.advance_for_target(conn, ws_body["id"], "service.", name)
+            body = service.get(conn, ws_body["id"], name)
+    return jsonify(body)
 
 
 @blueprint.delete(SERVICES + "/<name>")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import socket
 import sqlite3
 import time
 from datetime import datetime, timezone
@@ -30,6 +31,10 @@ SCHEDULE_FAILED = ("Couldn't schedule because the kubernetes cluster didn't have
                    "https://aka.ms/debugimage#container-cannot-be-scheduled for more information.")
 # ACI has no node pool in the emulator: one roomy virtual node without GPUs.
 ACI_NODE = ("aci-virtual-node", 64, 256.0, 0)
+# A local service (LocalWebservice) is one container on the user's machine: a virtual node without
+# GPUs (the SDK passes no GPU device request to Docker).
+LOCAL_NODE = ("local-virtual-node", 64, 256.0, 0)
+LOCAL = "Local"
 
 
 class WebserviceNotFound(NotFound):
@@ -119,6 +124,8 @@ def replica_request(body: dict[str, Any]) -> ReplicaRequest:
     # A GPU-enabled inference config asks for one GPU per replica when gpu_cores is unset (MMS does
     # the same for GPU images); an explicit gpu_cores, 0 included, is taken as given.
     gpus = int(gpu) if gpu is not None else (1 if wants_gpu else 0)
+    if body.get("computeType") == LOCAL:
+        gpus = 0  # local containers never get GPUs
     return ReplicaRequest(cpu=float(resources.get("cpu") or DEFAULT_CPU),
                           memory_gb=float(resources.get("memoryInGB") or DEFAULT_MEMORY_GB), gpus=gpus)
 
@@ -131,8 +138,8 @@ def desired_replicas(body: dict[str, Any]) -> int:
 
 
 def nodes_of(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any]) -> list[Node]:
-    if body["computeType"] == "ACI":
-        name, vcpus, memory, gpus = ACI_NODE
+    if body["computeType"] in ("ACI", LOCAL):
+        name, vcpus, memory, gpus = ACI_NODE if body["computeType"] == "ACI" else LOCAL_NODE
         return [Node(name, vcpus, memory, gpus)]
     compute = conn.execute("SELECT body FROM computes WHERE workspace_id = ? AND name = ?",
                            (ws_id, body["computeName"])).fetchone()
@@ -195,8 +202,8 @@ def build_body(conn: sqlite3.Connection, ws: dict[str, Any], payload: dict[str, 
                models: list[dict[str, Any]]) -> dict[str, Any]:
     """The service record for a create payload (the SDK's _build_create_payload output)."""
     compute_type = payload.get("computeType")
-    if compute_type not in ("AKS", "ACI"):
-        raise BadRequest(f"computeType {compute_type!r} is not supported by fake-azure (AKS, ACI).",
+    if compute_type not in ("AKS", "ACI", LOCAL):
+        raise BadRequest(f"computeType {compute_type!r} is not supported by fake-azure (AKS, ACI, Local).",
                          code="UnsupportedComputeType")
     compute_name = payload.get("computeName") if compute_type == "AKS" else None
     if compute_type == "AKS":
@@ -252,8 +259,26 @@ def build_body(conn: sqlite3.Connection, ws: dict[str, Any], payload: dict[str, 
         "location": ws["location"],
         "fakeAzure": {"replicas": []},
     }
+    if compute_type == LOCAL:
+        _make_local(body, payload)
     body["deploymentStatus"]["desiredReplicas"] = desired_replicas(body)
     return body
+
+
+def _make_local(body: dict[str, Any], payload: dict[str, Any]) -> None:
+    """A LocalWebservice: one replica on the requested port (0: a free one, chosen now), no auth."""
+    port = payload.get("port") or 0
+    if not isinstance(port, int) or not 0 <= port <= 65535:
+        raise BadRequest("port must be an integer in range [0, 65535] (0: any free port).", code="BadRequest")
+    body.update(authEnabled=False, aadAuthEnabled=False, numReplicas=1, autoScaler=None,
+                port=port or free_port(), localSource=payload.get("localSource"))
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now (Docker's 'random port' for a local service)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def insert(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any], payload: dict[str, Any]) -> None:

@@ -75,6 +75,9 @@ class Webservice(ABC):
     def __new__(cls, workspace=None, name=None):
         if workspace and name:
             service_payload = cls._get(workspace, name)
+            if service_payload and service_payload.get("computeType") == LOCAL_WEBSERVICE_TYPE:
+                # Local services are containers on the user's machine, not cloud services (use LocalWebservice).
+                service_payload = None
             if service_payload:
                 child_class = _child_class_for(service_payload["computeType"])
                 if child_class:
@@ -300,6 +303,8 @@ class Webservice(ABC):
                                       "{}".format(services_payload), logger=module_logger)
         webservices = []
         for service_dict in services_payload["value"]:
+            if service_dict.get("computeType") == LOCAL_WEBSERVICE_TYPE:
+                continue  # not a cloud service: LocalWebservice.list finds these
             child_class = _child_class_for(service_dict["computeType"])
             if child_class:
                 webservices.append(child_class.deserialize(workspace, service_dict))

@@ -1,0 +1,173 @@
+"""LocalWebservice on the local cloud: Model.deploy with a Local config runs one replica straight on
+the chosen port (no gateway, no auth), with the SDK's lower-case states and messages."""
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+import requests
+
+from fake_azure.exceptions import WebserviceException
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED = ROOT / "examples" / "seed-workflow"
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::FutureWarning"),
+    pytest.mark.filterwarnings("ignore:.*been deprecated and will be removed:DeprecationWarning"),
+]
+
+SCORE_PY = '''\
+import json
+import os
+
+
+def init():
+    global weights
+    with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model", "weights.json")) as handle:
+        weights = json.load(handle)
+    print("init: local replica ready", flush=True)
+
+
+def run(raw_data):
+    rows = json.loads(raw_data)["data"]
+    return {"version": VERSION, "result": [int(sum(w * x for w, x in zip(weights["w"], row)) + weights["b"] > 0)
+                                           for row in rows]}
+
+
+VERSION = 1
+'''
+
+CRASHING_SCORE_PY = '''\
+def init():
+    print("init: about to fail", flush=True)
+    raise RuntimeError("weights are missing")
+
+
+def run(raw_data):
+    return raw_data
+'''
+
+BODY = json.dumps({"data": [[1, 0, 0, 0], [0, 1, 0, 0]]})
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def answers(port: int) -> bool:
+    try:
+        requests.get(f"http://127.0.0.1:{port}/", timeout=2)
+        return True
+    except requests.ConnectionError:
+        return False
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shutil.copytree(SEED / "model", tmp_path / "model")
+    shutil.copy(SEED / "myenv.yml", tmp_path / "myenv.yml")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "score.py").write_text(SCORE_PY)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _deploy(ws, name: str, port: int | None, entry_source: str = "src"):
+    from fake_azure.core.model import InferenceConfig, Model
+    from fake_azure.core.webservice import LocalWebservice
+
+    model = Model.register(ws, model_path="model", model_name="tf-dnn-mnist")
+    inference_config = InferenceConfig(runtime="python", entry_script="score.py", source_directory=entry_source,
+                                       conda_file="../myenv.yml")
+    return Model.deploy(ws, name, [model], inference_config, LocalWebservice.deploy_configuration(port=port))
+
+
+def test_local_service_lifecycle(ws, workdir, capsys):
+    from fake_azure.core.webservice import LocalWebservice, Webservice
+
+    port = free_port()
+    service = _deploy(ws, "local-svc", port)
+    assert isinstance(service, LocalWebservice)
+    assert service.state == "deploying"
+    assert service.port == port
+    assert service.scoring_uri == f"http://localhost:{port}/score"
+    assert service.swagger_uri == f"http://localhost:{port}/swagger.json"
+    capsys.readouterr()
+
+    service.wait_for_deployment(show_output=True)
+    assert capsys.readouterr().out == ("Checking container health...\n"
+                                       f"Local webservice is running at http://localhost:{port}\n")
+    assert service.state == "running"
+    assert service.scoring_uri == f"http://localhost:{port}/score"
+
+    assert service.run(BODY) == {"version": 1, "result": [1, 0]}
+    # No key, no token: the replica itself answers, as a local container does.
+    direct = requests.post(service.scoring_uri, data=BODY, headers={"Content-Type": "application/json"})
+    assert direct.status_code == 200 and direct.json()["result"] == [1, 0]
+    with pytest.raises(NotImplementedError, match=r"^Local web services do not support auth keys\.$"):
+        service.get_keys()
+    with pytest.raises(NotImplementedError, match="Token Authentication"):
+        service.get_token()
+    assert "init: local replica ready" in service.get_logs()
+
+    # Found again by name; not a cloud service.
+    again = LocalWebservice(ws, "local-svc")
+    assert again.state == "running" and again.port == port
+    assert [s.name for s in LocalWebservice.list(ws)] == ["local-svc"]
+    assert "local-svc" not in ws.webservices
+    with pytest.raises(WebserviceException, match="WebserviceNotFound"):
+        Webservice(ws, "local-svc")
+
+    # reload(): the edited score.py on disk is copied again and the service restarts on the same port.
+    (workdir / "src" / "score.py").write_text(SCORE_PY.replace("VERSION = 1", "VERSION = 2"))
+    service.reload(wait=True)
+    assert service.state == "running" and service.port == port
+    assert service.run(BODY) == {"version": 2, "result": [1, 0]}
+
+    service.delete()
+    assert service.state == "deleted"
+    assert not answers(port)
+    with pytest.raises(WebserviceException) as info:
+        service.delete()
+    assert info.value.message == "Cannot call delete() when service is deleted."
+    with pytest.raises(WebserviceException) as info:
+        LocalWebservice(ws, "local-svc")
+    assert info.value.message == "WebserviceNotFound: No local container with name local-svc"
+    assert LocalWebservice(ws, "local-svc", must_exist=False).state == "unknown"
+
+
+def test_init_crash_fails_like_a_crashed_container(ws, workdir, capsys):
+    (workdir / "src" / "score.py").write_text(CRASHING_SCORE_PY)
+    service = _deploy(ws, "local-crash", None)
+    assert service.state == "deploying" and service.port
+    capsys.readouterr()
+    with pytest.raises(WebserviceException) as info:
+        service.wait_for_deployment()
+    assert info.value.message == "Error: Container has crashed. Did your init method fail?"
+    assert service.state == "failed"
+    out = capsys.readouterr().out
+    assert out.startswith("Checking container health...\n\nContainer Logs:\n")
+    assert "weights are missing" in out
+    with pytest.raises(WebserviceException) as info:
+        service.run(BODY)
+    assert info.value.message == "Cannot call run() when service is failed."
+    service.delete()
+    assert service.state == "deleted"
+
+
+def test_port_in_use(ws, workdir):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(WebserviceException) as info:
+            _deploy(ws, "local-busy", port)
+    assert info.value.message.startswith("Docker container start has failed, the port you are attempting to use "
+                                         "is already in use:\n")
+    assert f"port {port} is already in use" in info.value.message
