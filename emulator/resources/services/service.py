@@ -124,8 +124,8 @@ def replica_request(body: dict[str, Any]) -> ReplicaRequest:
     # A GPU-enabled inference config asks for one GPU per replica when gpu_cores is unset (MMS does
     # the same for GPU images); an explicit gpu_cores, 0 included, is taken as given.
     gpus = int(gpu) if gpu is not None else (1 if wants_gpu else 0)
-    if body.get("computeType") == LOCAL:
-        gpus = 0  # local containers never get GPUs
+    if body.get("computeType") in (LOCAL, "ACI"):
+        gpus = 0  # local containers get no GPU, and Azure ML does not give ACI containers GPUs
     return ReplicaRequest(cpu=float(resources.get("cpu") or DEFAULT_CPU),
                           memory_gb=float(resources.get("memoryInGB") or DEFAULT_MEMORY_GB), gpus=gpus)
 
@@ -261,6 +261,11 @@ def build_body(conn: sqlite3.Connection, ws: dict[str, Any], payload: dict[str, 
     }
     if compute_type == LOCAL:
         _make_local(body, payload)
+    elif compute_type == "ACI":
+        # The container group's own fields, which the SDK's AciWebservice reads.
+        body.update(cname=payload.get("cname"), sslEnabled=bool(payload.get("sslEnabled")),
+                    sslCertificate=None, sslKey=None, publicIp="127.0.0.1", publicFqdn="localhost",
+                    dnsNameLabel=payload.get("dnsNameLabel"), numReplicas=1)
     body["deploymentStatus"]["desiredReplicas"] = desired_replicas(body)
     return body
 
