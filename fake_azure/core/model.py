@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from ._queries import filter_query as _filter_query
 from ..exceptions import ModelNotFoundException, UserErrorException, WebserviceException
 from ._model_files import MultipartUpload, collect_model_artifact_paths, save_stream
 
@@ -520,19 +521,6 @@ def _check_duplicate_properties(current_properties: dict | None, new_properties:
 def _not_found_details(**kwargs: Any) -> str:
     return ("ModelNotFound: Model with " + ", ".join(["{} {}".format(key, val) for key, val in kwargs.items() if val])
             + " not found in provided workspace")
-
-
-def _filter_query(terms: Any) -> str | None:
-    """The SDK's tags/properties query: ['k', ['k2', 'v2']] -> "k,k2=v2"."""
-    if not terms:
-        return None
-    query = ""
-    for term in terms:
-        if type(term) is list:
-            query = query + term[0] + "=" + term[1] + ","
-        else:
-            query = query + term + ","
-    return query[:-1]
 
 
 def _as_string_map(values: dict | None) -> dict | None:

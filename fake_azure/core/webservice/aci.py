@@ -144,27 +144,6 @@ class AciWebservice(Webservice):
         if error:
             raise WebserviceException(error, logger=module_logger)
 
-    def add_tags(self, tags):
-        """Add key value pairs to this service's tags."""
-        updated_tags = self._add_tags(tags)
-        self.tags = updated_tags
-        self.update(tags=updated_tags)
-        print("Webservice tag add operation complete.")
-
-    def remove_tags(self, tags):
-        """Remove the given keys from this service's tags."""
-        updated_tags = self._remove_tags(tags)
-        self.tags = updated_tags
-        self.update(tags=updated_tags)
-        print("Webservice tag remove operation complete.")
-
-    def add_properties(self, properties):
-        """Add key value pairs to this service's properties."""
-        updated_properties = self._add_properties(properties)
-        self.properties = updated_properties
-        self.update(properties=updated_properties)
-        print("Webservice add properties operation complete.")
-
     def serialize(self):
         """This service as the SDK's JSON-serializable dict."""
         properties = super(AciWebservice, self).serialize()

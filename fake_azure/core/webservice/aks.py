@@ -98,6 +98,7 @@ class AksWebservice(Webservice):
                                                                   "scoringUri", "livenessProbeRequirements",
                                                                   "aadAuthEnabled"]
     _webservice_type = AKS_WEBSERVICE_TYPE
+    _properties_added_message = "Webservice property add operation complete."  # the SDK's words differ by type
 
     def _initialize(self, workspace, obj_dict):
         AksWebservice._validate_get_payload(obj_dict)
@@ -191,27 +192,6 @@ class AksWebservice(Webservice):
         if description:
             patch_list.append({"op": "replace", "path": "/description", "value": description})
         self._patch(patch_list)
-
-    def add_tags(self, tags):
-        """Add key value pairs to this service's tags."""
-        updated_tags = self._add_tags(tags)
-        self.tags = updated_tags
-        self.update(tags=updated_tags)
-        print("Webservice tag add operation complete.")
-
-    def remove_tags(self, tags):
-        """Remove the given keys from this service's tags."""
-        updated_tags = self._remove_tags(tags)
-        self.tags = updated_tags
-        self.update(tags=updated_tags)
-        print("Webservice tag remove operation complete.")
-
-    def add_properties(self, properties):
-        """Add key value pairs to this service's properties."""
-        updated_properties = self._add_properties(properties)
-        self.properties = updated_properties
-        self.update(properties=updated_properties)
-        print("Webservice property add operation complete.")
 
     def serialize(self):
         """This service as the SDK's JSON-serializable dict."""

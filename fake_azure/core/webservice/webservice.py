@@ -21,6 +21,8 @@ from urllib.parse import quote
 
 from fake_azure.exceptions import WebserviceException
 
+from .._queries import filter_query as _filter_query
+
 module_logger = logging.getLogger(__name__)
 
 ACI_WEBSERVICE_TYPE = "ACI"
@@ -309,6 +311,29 @@ class Webservice(ABC):
             if child_class:
                 webservices.append(child_class.deserialize(workspace, service_dict))
         return webservices
+
+    _properties_added_message = "Webservice add properties operation complete."
+
+    def add_tags(self, tags):
+        """Add key value pairs to this service's tags."""
+        updated_tags = self._add_tags(tags)
+        self.tags = updated_tags
+        self.update(tags=updated_tags)
+        print("Webservice tag add operation complete.")
+
+    def remove_tags(self, tags):
+        """Remove the given keys from this service's tags."""
+        updated_tags = self._remove_tags(tags)
+        self.tags = updated_tags
+        self.update(tags=updated_tags)
+        print("Webservice tag remove operation complete.")
+
+    def add_properties(self, properties):
+        """Add key value pairs to this service's properties."""
+        updated_properties = self._add_properties(properties)
+        self.properties = updated_properties
+        self.update(properties=updated_properties)
+        print(self._properties_added_message)
 
     def _add_tags(self, tags):
         updated_tags = self.tags
@@ -759,16 +784,6 @@ def _list_params(compute_type, image_name, image_id, model_name, model_id, tags,
     if image_digest:
         params["imageDigest"] = image_digest
     return params
-
-
-def _filter_query(terms: list) -> str:
-    query = ""
-    for term in terms:
-        if type(term) is list:
-            query = query + term[0] + "=" + term[1] + ","
-        else:
-            query = query + term + ","
-    return query[:-1]
 
 
 def _swagger_uri(scoring_uri: str | None) -> str | None:
