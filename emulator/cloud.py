@@ -39,15 +39,14 @@ class Cloud:
 
     def _build_engine(self) -> "DeploymentEngine":
         from .deploy.engine import DeploymentEngine
-        from .deploy.environments import PythonPreparer
         from .deploy.gateways import GatewayPool
         from .deploy.gpus import HostGpus
         from .runtimes.process import ProcessRuntime
 
         return DeploymentEngine(
-            store=self.store, blobs=self.blobs, operations=self.operations, runtime=ProcessRuntime(),
+            store=self.store, blobs=self.blobs, operations=self.operations,
+            runtime=ProcessRuntime(self.settings.env_cache, self.settings.reuse_interpreter),
             gateways=GatewayPool(self.store), gpus=HostGpus.detect(self.settings.gpu_policy),
-            prepare_python=PythonPreparer(self.settings.env_cache, self.settings.reuse_interpreter),
             work_dir=self.settings.home, scale_down_delay=self.settings.autoscale_down_delay)
 
     def set_progress(self, policy: ProgressPolicy) -> None:

@@ -18,9 +18,9 @@ from typing import Any, Callable
 
 from scoring.layout import ModelFiles, lay_out
 from scoring.probe import ProbeResult, wait_ready
-from scoring.sdk_shim import pythonpath_for
 
 from ..blobs import BlobStore
+from ..environments import EnvironmentBuildError
 from ..operations import Operations
 from ..resources.assets import service as assets
 from ..resources.services import service as services
@@ -69,7 +69,7 @@ class DeployFailed(Exception):
 @dataclass
 class LaunchContext:
     """What every replica of a deployed service starts from (kept for scaling out later)."""
-    python: str
+    environment: str  # what the runtime's prepare() returned: an interpreter, an image
     models: list[ModelFiles]
     source_dir: Path | None
     entry: str
@@ -86,13 +86,11 @@ class ServiceRuntimeState:
     queue_waits_seen: int = 0
 
 
-# Prepares the interpreter for an environment: (environment image request, log) -> python path.
-PreparePython = Callable[[dict[str, Any], Callable[[str], None]], str]
 
 
 class DeploymentEngine:
     def __init__(self, store: Store, blobs: BlobStore, operations: Operations, runtime: ReplicaRuntime,
-                 gateways: GatewayPool, gpus: HostGpus, prepare_python: PreparePython, work_dir: Path,
+                 gateways: GatewayPool, gpus: HostGpus, work_dir: Path,
                  scale_down_delay: float = 60.0) -> None:
         self._store = store
         self._blobs = blobs
@@ -100,7 +98,6 @@ class DeploymentEngine:
         self._runtime = runtime
         self._gateways = gateways
         self._gpus = gpus
-        self._prepare_python = prepare_python
         self._work_dir = work_dir
         self._services: dict[tuple[str, str], ServiceRuntimeState] = {}
         self._lock = threading.Lock()
@@ -226,7 +223,12 @@ class DeploymentEngine:
             with open(build_log, "a") as handle:
                 handle.write(line.rstrip("\n") + "\n")
 
-        python = self._prepare_python(request, log)
+        try:
+            environment = self._runtime.prepare(request.get("environment") or {}, log)
+        except EnvironmentBuildError as exc:
+            raise DeployFailed({"code": "EnvironmentBuildFailed", "statusCode": 400,
+                                "message": f"Failed to build the environment for the service:\n{exc.message}"},
+                               sub_operation="BuildEnvironment") from exc
         warning = self._gpus.shortfall_warning(sum(len(r["gpuIds"]) for r in body["fakeAzure"]["replicas"]))
         if warning and self._gpus.policy == "require":
             raise DeployFailed({"code": "GpuUnavailable", "statusCode": 400, "message": (
@@ -241,7 +243,7 @@ class DeploymentEngine:
                     replica_log.write(warning + "\n")
         env_vars = {k: str(v) for k, v in ((request.get("environment") or {}).get("environmentVariables")
                                            or {}).items()}
-        state.launch = LaunchContext(python, models, source_dir, entry, env_vars, log_dir)
+        state.launch = LaunchContext(environment, models, source_dir, entry, env_vars, log_dir)
         state.autoscale = AutoscaleState()
         self._start_replicas(ws_id, body, replicas, state)
         if body["computeType"] == services.LOCAL:
@@ -291,20 +293,15 @@ class DeploymentEngine:
 
     def _start_replica(self, ws_id: str, body: dict[str, Any], replica: dict[str, Any],
                        launch: LaunchContext) -> ReplicaHandle:
-        python, models, source_dir, entry = launch.python, launch.models, launch.source_dir, launch.entry
+        models, source_dir, entry = launch.models, launch.source_dir, launch.entry
         env_vars, log_dir = launch.env_vars, launch.log_dir
         app_root = self._service_dir(ws_id, body["name"]) / "replicas" / replica["id"]
         shutil.rmtree(app_root, ignore_errors=True)
         layout = lay_out(app_root, models, entry, source_directory=source_dir)
         env = {**env_vars, **layout.env(body["name"], ws_id.rsplit("/", 1)[-1], body["scoringTimeoutMs"])}
-        # score.py imports azureml.core.model even where the environment has no azureml-core: give
-        # such replicas the minimal get_model_path shim, as Azure's images carry azureml-defaults.
-        shim_path = pythonpath_for(python, env.get("PYTHONPATH"))
-        if shim_path:
-            env["PYTHONPATH"] = shim_path
         local = body["computeType"] == services.LOCAL
         spec = ReplicaSpec(replica_id=replica["id"], service_name=body["name"], app_root=app_root,
-                           python=Path(python), entry_script=layout.entry_script,
+                           environment=launch.environment, entry_script=layout.entry_script,
                            log_path=log_dir / f"{replica['id']}.log", env=env,
                            gpu_ids=() if local else self._gpus.for_replica(replica),
                            port=int(body.get("port") or 0) if local else 0)

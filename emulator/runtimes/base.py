@@ -8,7 +8,7 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 
 class RuntimeErrorBase(Exception):
@@ -27,14 +27,16 @@ class ReplicaStartFailed(RuntimeErrorBase):
 class ReplicaSpec:
     """Everything needed to start one replica of a service.
 
-    ``entry_script`` is relative to ``app_root`` (as ``AZUREML_ENTRY_SCRIPT``); ``gpu_ids`` are host
-    GPU indices, empty for a CPU replica; ``port`` 0 lets the runtime pick a free loopback port.
+    ``environment`` is what :meth:`ReplicaRuntime.prepare` returned (an interpreter path for the
+    process runtime, an image for a container runtime); ``entry_script`` is relative to ``app_root``
+    (as ``AZUREML_ENTRY_SCRIPT``); ``gpu_ids`` are host GPU indices, empty for a CPU replica;
+    ``port`` 0 lets the runtime pick a free loopback port.
     """
 
     replica_id: str
     service_name: str
     app_root: Path
-    python: Path
+    environment: str
     entry_script: str
     log_path: Path
     env: Mapping[str, str] = field(default_factory=dict)
@@ -65,6 +67,14 @@ class ReplicaRuntime(abc.ABC):
     """Starts scoring replicas and reports on them; one implementation per isolation technology."""
 
     name: str = "abstract"
+
+    @abc.abstractmethod
+    def prepare(self, environment: Mapping[str, Any], log: Callable[[str], None]) -> str:
+        """Make the service's environment runnable (build or reuse it) and return its reference.
+
+        ``environment`` is the facade's ``Environment._serialize_to_dict()``. Raises
+        ``emulator.environments.EnvironmentBuildError`` when it cannot be resolved or built.
+        """
 
     @abc.abstractmethod
     def start(self, spec: ReplicaSpec) -> ReplicaHandle:

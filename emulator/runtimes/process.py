@@ -14,6 +14,9 @@ import socket
 import subprocess
 from collections import deque
 from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from scoring.sdk_shim import pythonpath_for
 
 from .base import ReplicaHandle, ReplicaRuntime, ReplicaSpec, ReplicaStartFailed, RuntimeUnavailable
 
@@ -56,6 +59,11 @@ def replica_environ(spec: ReplicaSpec) -> dict[str, str]:
     env.update(spec.env)
     # "" (not unset) hides every GPU, so a CPU replica never grabs one by accident.
     env["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in spec.gpu_ids)
+    # score.py imports azureml.core.model even where the environment has no azureml-core: such
+    # replicas get the minimal get_model_path shim, as Azure's images carry azureml-defaults.
+    shim_path = pythonpath_for(spec.environment, env.get("PYTHONPATH"))
+    if shim_path:
+        env["PYTHONPATH"] = shim_path
     return {k: v for k, v in env.items() if not k.startswith(_DROPPED_PREFIXES)}
 
 
@@ -73,20 +81,37 @@ def _bind_loopback(port: int) -> socket.socket:
 
 
 class ProcessRuntime(ReplicaRuntime):
-    """Replicas as child processes, each in its own session/process group."""
+    """Replicas as child processes, each in its own session/process group.
+
+    Environments are virtual environments (or the daemon's own interpreter, when it satisfies
+    the spec and ``reuse_host`` is on) built by :class:`~emulator.environments.EnvironmentBuilder`.
+    """
 
     name = "process"
 
+    def __init__(self, env_cache: Path | None = None, reuse_host: bool = True) -> None:
+        self._env_cache = env_cache
+        self._reuse_host = reuse_host
+
+    def prepare(self, environment: Mapping[str, Any], log: Callable[[str], None]) -> str:
+        from ..environments import EnvironmentBuilder, resolve_spec
+
+        if self._env_cache is None:
+            raise RuntimeUnavailable("this ProcessRuntime was created without an environment cache")
+        spec = resolve_spec(environment or {})
+        return EnvironmentBuilder(self._env_cache, self._reuse_host).prepare(spec, log).python
+
     def start(self, spec: ReplicaSpec) -> ReplicaHandle:
-        if not Path(spec.python).exists():
-            raise RuntimeUnavailable(f"interpreter {spec.python} does not exist")
-        command = server_command(Path(spec.python))
+        python = Path(spec.environment)
+        if not python.exists():
+            raise RuntimeUnavailable(f"interpreter {python} does not exist")
+        command = server_command(python)
         app_root = Path(spec.app_root).absolute()
         sock = _bind_loopback(spec.port)
         port = sock.getsockname()[1]
         fd = sock.fileno()
         # -I: the launcher must not be affected by the replica's PYTHONPATH or cwd.
-        argv = [str(spec.python), "-I", "-c", _ACTIVATE, str(fd),
+        argv = [str(python), "-I", "-c", _ACTIVATE, str(fd),
                 *command, "--entry_script", str(app_root / spec.entry_script), "--port", str(port)]
         spec.log_path.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -54,7 +54,7 @@ def replica(runtime: ReplicaRuntime, tmp_path: Path, score: str, gpu_ids: tuple[
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     env.update(extra_env or {})
-    spec = ReplicaSpec(replica_id="r1", service_name="svc", app_root=app.path, python=Path(sys.executable),
+    spec = ReplicaSpec(replica_id="r1", service_name="svc", app_root=app.path, environment=sys.executable,
                        entry_script=app.entry_script, log_path=tmp_path / "replica.log", env=env, gpu_ids=gpu_ids)
     handle = runtime.start(spec)
     try:
