@@ -67,6 +67,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         "progress": (info or {}).get("progress", settings.progress),
         "version": __version__,
     }
+    status["gpus"] = (info or {}).get("gpus")
+    status["gpu_policy"] = (info or {}).get("gpuPolicy", settings.gpu_policy)
+    status["notes"] = (info or {}).get("notes", []) if running else []
     if args.json:
         print(json.dumps(status, indent=2))
     elif running:
@@ -74,6 +77,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"  home:     {status['home']}")
         print(f"  runtime:  {status['runtime']}")
         print(f"  progress: {status['progress']}")
+        print(f"  GPUs:     {status['gpus']} on this host (policy {status['gpu_policy']})")
+        for note in status["notes"]:
+            print(f"  note:     {note}")
     else:
         print(f"fake-azure {__version__}: not running (home {status['home']})")
     return 0 if running else 3
@@ -90,6 +96,46 @@ def cmd_reset(args: argparse.Namespace) -> int:
         for path in (settings.db_path, Path(str(settings.db_path) + "-wal"), Path(str(settings.db_path) + "-shm")):
             path.unlink(missing_ok=True)
     print("fake-azure: state reset", file=sys.stderr)
+    return 0
+
+
+def _in_use(settings: Settings) -> list[str]:
+    info = daemon.read_info(settings)
+    if not (info and daemon.is_healthy(info["url"])):
+        return []
+    from fake_azure._client import CloudClient
+
+    return CloudClient.connect(settings).admin("GET", "/_emulator/runtime")["environmentsInUse"]
+
+
+def cmd_images(args: argparse.Namespace) -> int:
+    from .runtimes.inventory import list_environments
+
+    settings = _settings()
+    entries = list_environments(settings)
+    in_use = _in_use(settings)
+    for entry in entries:
+        entry["in_use"] = any(entry["digest"] in reference for reference in in_use)
+    if args.json:
+        print(json.dumps(entries, indent=2))
+        return 0
+    if not entries:
+        print("no built environments (the daemon's own interpreter serves replicas that it satisfies)")
+    for entry in entries:
+        used = "in use" if entry["in_use"] else "unused"
+        detail = f"python {entry.get('python')}" if entry["kind"] == "venv" else entry.get("tag", "")
+        print(f"{entry['kind']:<6}{entry['digest']:<20}{detail:<28}{entry.get('size_mb', '?'):>8} MB  {used}")
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from .runtimes.inventory import prune
+
+    settings = _settings()
+    removed = prune(settings, _in_use(settings))
+    for line in removed:
+        print(f"removed {line}")
+    print(f"fake-azure: pruned {len(removed)} environment(s)", file=sys.stderr)
     return 0
 
 
@@ -127,6 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(func=cmd_status)
     sub.add_parser("reset", help="forget every workspace, model and cluster").set_defaults(func=cmd_reset)
+    images = sub.add_parser("images", help="list built replica environments (venvs, images)")
+    images.add_argument("--json", action="store_true", help="machine-readable output")
+    images.set_defaults(func=cmd_images)
+    sub.add_parser("prune", help="remove built environments no running service uses").set_defaults(func=cmd_prune)
     run = sub.add_parser("run", help="run a program with azureml.core resolved to the emulator")
     run.add_argument("command", nargs=argparse.REMAINDER)
     run.set_defaults(func=cmd_run)

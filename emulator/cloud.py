@@ -27,6 +27,7 @@ class Cloud:
     clock: Callable[[], float] = time.time
     operations: Operations = field(init=False)
     engine: "DeploymentEngine" = field(init=False)
+    runtime_note: str = field(init=False, default="")
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
@@ -41,13 +42,17 @@ class Cloud:
         from .deploy.engine import DeploymentEngine
         from .deploy.gateways import GatewayPool
         from .deploy.gpus import HostGpus
-        from .runtimes.process import ProcessRuntime
+        from .runtimes.select import select_runtime
 
+        runtime, self.runtime_note = select_runtime(self.settings)
         return DeploymentEngine(
-            store=self.store, blobs=self.blobs, operations=self.operations,
-            runtime=ProcessRuntime(self.settings.env_cache, self.settings.reuse_interpreter),
+            store=self.store, blobs=self.blobs, operations=self.operations, runtime=runtime,
             gateways=GatewayPool(self.store), gpus=HostGpus.detect(self.settings.gpu_policy),
             work_dir=self.settings.home, scale_down_delay=self.settings.autoscale_down_delay)
+
+    @property
+    def runtime_name(self) -> str:
+        return self.engine.runtime.name
 
     def set_progress(self, policy: ProgressPolicy) -> None:
         with self._lock:

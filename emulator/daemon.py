@@ -110,7 +110,10 @@ def serve(settings: Settings) -> None:
                            ident="fake-azure", clear_untrusted_proxy_headers=True)
     port = server.effective_port  # type: ignore[attr-defined]
     url = f"http://{settings.host}:{port}"
-    info = {"url": url, "pid": os.getpid(), "home": str(settings.home), "runtime": "process",
+    gpus = cloud.engine.gpus
+    notes = [n for n in (cloud.runtime_note, gpus.host_note()) if n]
+    info = {"url": url, "pid": os.getpid(), "home": str(settings.home), "runtime": cloud.runtime_name,
+            "gpus": gpus.count, "gpuPolicy": gpus.policy, "notes": notes,
             "version": __version__, "progress": settings.progress, "started_at": time.time()}
     _write_json_atomic(settings.daemon_info_path, info)
 
@@ -121,11 +124,13 @@ def serve(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     print(f"fake-azure: serving {url} (home {settings.home})", file=sys.stderr, flush=True)
+    cloud.engine.sweep_orphans()  # containers a crashed daemon of this home left behind
     cloud.engine.restore()  # services that were serving before a restart come back
     try:
         server.run()
     finally:
         cloud.engine.shutdown()
+        cloud.engine.sweep_orphans()
         current = read_info(settings)
         if current is None or current.get("pid") == os.getpid():
             settings.daemon_info_path.unlink(missing_ok=True)
@@ -143,9 +148,17 @@ def _start_lock(settings: Settings) -> Iterator[None]:
 
 
 def check_runtime(settings: Settings) -> None:
-    if settings.runtime == "docker":
-        raise DaemonError("FAKE_AZURE_RUNTIME=docker: the docker runtime is not available in this version; "
-                          "unset FAKE_AZURE_RUNTIME or use 'process' (or 'auto', which picks process here).")
+    """Refuse before starting anything when FAKE_AZURE_RUNTIME=docker cannot work here."""
+    if settings.runtime != "docker":
+        return
+    from .runtimes.base import RuntimeUnavailable
+    from .runtimes.select import docker_runtime
+
+    try:
+        docker_runtime(settings)
+    except RuntimeUnavailable as exc:
+        raise DaemonError(f"FAKE_AZURE_RUNTIME=docker, but {exc}. Start a Docker engine (and point DOCKER_HOST "
+                          "at it), or use FAKE_AZURE_RUNTIME=process or auto.") from exc
 
 
 def ensure_running(settings: Settings) -> tuple[dict[str, Any], bool]:

@@ -51,6 +51,7 @@ class Settings:
     gpu_policy: str = "cpu-fallback"
     reuse_interpreter: bool = True
     autoscale_down_delay: float = 60.0
+    base_image: str = "python:3.11-slim"
     env_cache: Path = field(default_factory=lambda: Path.home() / ".cache" / "fake-azure" / "envs")
 
     @classmethod
@@ -94,6 +95,7 @@ class Settings:
             # session, a CI run) reuses what an earlier one built.
             env_cache=Path(env.get("FAKE_AZURE_ENV_CACHE") or Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
                            / "fake-azure" / "envs").expanduser(),
+            base_image=env.get("FAKE_AZURE_BASE_IMAGE") or "python:3.11-slim",
             reuse_interpreter=_flag("FAKE_AZURE_REUSE_INTERPRETER", env.get("FAKE_AZURE_REUSE_INTERPRETER"), True),
         )
 

@@ -136,6 +136,7 @@ class DeploymentEngine:
         self._stop_everything()
         with self._lock:
             self._services.clear()
+        self.sweep_orphans()
 
     def _stop_everything(self) -> None:
         with self._lock:
@@ -144,6 +145,29 @@ class DeploymentEngine:
             with state.lock:
                 self._stop_handles(state)
         self._gateways.stop_all()
+
+    @property
+    def runtime(self) -> ReplicaRuntime:
+        return self._runtime
+
+    @property
+    def gpus(self) -> HostGpus:
+        return self._gpus
+
+    def environments_in_use(self) -> list[str]:
+        """The environment references (interpreters, images) that live replicas run on."""
+        with self._lock:
+            return sorted({state.launch.environment for state in self._services.values()
+                           if state.launch is not None and state.handles})
+
+    def sweep_orphans(self) -> None:
+        """Remove what a runtime left behind that no live replica owns (containers of a crashed daemon)."""
+        sweep = getattr(self._runtime, "sweep", None)
+        if sweep is None:
+            return
+        with self._lock:
+            live = {rid for state in self._services.values() for rid in state.handles}
+        sweep(keep_replica_ids=live)
 
     def refresh_auth(self, ws_id: str, name: str) -> None:
         """Keys, token auth or request limits changed: update the gateway's route in place."""

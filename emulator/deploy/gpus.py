@@ -36,6 +36,15 @@ class HostGpus:
         base = replica.get("nodeIndex", 0) * replica.get("gpusPerNode", 1)
         return tuple(sorted({(base + gpu) % self.count for gpu in replica["gpuIds"]}))
 
+    def host_note(self) -> str | None:
+        """What `fake-azure status` says about GPUs, when there is something to say."""
+        if self.count:
+            return None
+        if self.policy == "require":
+            return "this host has no NVIDIA GPU: deployments given GPUs fail (FAKE_AZURE_GPU_POLICY=require)"
+        return ("this host has no NVIDIA GPU: replicas given GPUs run on the CPU, with a warning in their logs "
+                "(FAKE_AZURE_GPU_POLICY=cpu-fallback)")
+
     def shortfall_warning(self, replica_gpus: int) -> str | None:
         if replica_gpus and self.count == 0:
             return ("fake-azure: the emulated cluster gives this service GPUs but this host has no NVIDIA GPU; "

@@ -31,3 +31,8 @@ def put_progress():
         raise BadRequest(str(exc)) from exc
     cloud().set_progress(policy)
     return jsonify({"policy": str(policy)})
+
+
+@blueprint.get("/runtime")
+def runtime():
+    return jsonify({"runtime": cloud().runtime_name, "environmentsInUse": cloud().engine.environments_in_use()})

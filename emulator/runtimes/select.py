@@ -1,0 +1,41 @@
+"""Choosing the replica runtime from the settings (process, docker, or auto = docker when an engine answers)."""
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from fake_azure.settings import Settings
+
+from .base import ReplicaRuntime, RuntimeUnavailable
+from .process import ProcessRuntime
+
+
+def instance_id(settings: Settings) -> str:
+    """A stable id for this FAKE_AZURE_HOME: every container it starts carries it as a label."""
+    path = settings.home / "instance-id"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(uuid.uuid4().hex)
+    return path.read_text().strip()
+
+
+def docker_runtime(settings: Settings) -> ReplicaRuntime:
+    """The docker runtime, or RuntimeUnavailable saying why not (SDK missing, engine not answering)."""
+    try:
+        from .docker import DockerRuntime
+    except ImportError as exc:
+        raise RuntimeUnavailable("the docker runtime needs the docker SDK: pip install 'fake-azure[docker]'") from exc
+    return DockerRuntime(instance_id(settings), settings.base_image, Path(settings.env_cache))
+
+
+def select_runtime(settings: Settings) -> tuple[ReplicaRuntime, str]:
+    """(runtime, note): the note says why ``auto`` chose what it chose."""
+    process = ProcessRuntime(settings.env_cache, settings.reuse_interpreter)
+    if settings.runtime == "process":
+        return process, ""
+    try:
+        return docker_runtime(settings), ""
+    except RuntimeUnavailable as exc:
+        if settings.runtime == "docker":
+            raise
+        return process, f"FAKE_AZURE_RUNTIME=auto chose the process runtime: {exc}"
