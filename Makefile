@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install test demo bench clean
+.PHONY: install test demo bench gpu-check clean
 
 install: $(STAMP)
 
@@ -24,6 +24,9 @@ bench: install
 	$(BIN)/python bench/control_plane.py
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/deploy.py
+
+gpu-check: install
+	$(BIN)/python scripts/gpu_check.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
