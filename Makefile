@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install test demo bench gpu-check clean
+.PHONY: install test test-docker demo bench gpu-check clean
 
 install: $(STAMP)
 
@@ -16,6 +16,12 @@ $(STAMP): pyproject.toml
 
 test: install
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+# The deploy acceptance tests again, with replicas in containers (needs an engine: docs/docker.md).
+test-docker: install
+	FAKE_AZURE_RUNTIME=docker $(BIN)/pytest -q -p no:cacheprovider tests/integration/test_deploy_facade.py \
+		tests/integration/test_deploy_behaviour.py tests/integration/test_gpu_notebook_shape.py \
+		tests/integration/test_local_webservice.py tests/integration/test_aci_and_schema.py
 
 demo: install
 	$(BIN)/python examples/run_demo.py

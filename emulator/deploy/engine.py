@@ -326,6 +326,8 @@ class DeploymentEngine:
         local = body["computeType"] == services.LOCAL
         spec = ReplicaSpec(replica_id=replica["id"], service_name=body["name"], app_root=app_root,
                            environment=launch.environment, entry_script=layout.entry_script,
+                           cpu_limit=body["containerResourceRequirements"].get("cpuLimit"),
+                           memory_limit_gb=body["containerResourceRequirements"].get("memoryInGBLimit"),
                            log_path=log_dir / f"{replica['id']}.log", env=env,
                            gpu_ids=() if local else self._gpus.for_replica(replica),
                            port=int(body.get("port") or 0) if local else 0)

@@ -42,6 +42,10 @@ class ReplicaSpec:
     env: Mapping[str, str] = field(default_factory=dict)
     gpu_ids: tuple[int, ...] = ()
     port: int = 0
+    # Resource limits (the deployment's cpu_cores_limit / memory_gb_limit); applied by container
+    # runtimes, ignored by the process runtime. None: no limit.
+    cpu_limit: float | None = None
+    memory_limit_gb: float | None = None
 
 
 @dataclass

@@ -32,7 +32,8 @@ def _images(settings: Settings) -> list[dict[str, Any]]:
         runtime = docker_runtime(settings)
     except RuntimeUnavailable:
         return []
-    return [{"kind": "image", **image} for image in runtime.list_images()]
+    return [{"kind": "image", **image, "size_mb": round((image.get("size") or 0) / 1e6, 1)}
+            for image in runtime.list_images()]
 
 
 def list_environments(settings: Settings) -> list[dict[str, Any]]:
@@ -60,5 +61,5 @@ def prune(settings: Settings, in_use: Iterable[str]) -> list[str]:
     except RuntimeUnavailable:
         return removed
     keep = [image["digest"] for image in runtime.list_images() if _in_use(image, in_use)]
-    removed += [f"image {tag}" for tag in runtime.prune(keep_digests=keep)]
+    removed += [f"image {tag}" for tag in runtime.prune_images(keep=keep)]
     return removed

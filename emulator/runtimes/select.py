@@ -25,7 +25,8 @@ def docker_runtime(settings: Settings) -> ReplicaRuntime:
         from .docker import DockerRuntime
     except ImportError as exc:
         raise RuntimeUnavailable("the docker runtime needs the docker SDK: pip install 'fake-azure[docker]'") from exc
-    return DockerRuntime(instance_id(settings), settings.base_image, Path(settings.env_cache))
+    return DockerRuntime(instance_id(settings), settings.base_image, Path(settings.env_cache).parent / "images",
+                         gpu_policy=settings.gpu_policy)
 
 
 def select_runtime(settings: Settings) -> tuple[ReplicaRuntime, str]:

@@ -10,8 +10,10 @@ import os
 import shutil
 import socket
 import sys
+import tempfile
 import textwrap
 import time
+import uuid
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -23,16 +25,56 @@ from scoring import sdk_shim
 from scoring.layout import ModelFiles, lay_out
 from scoring.probe import ProbeResult, wait_ready
 
-RUNTIMES: dict[str, Callable[[], ReplicaRuntime]] = {"process": ProcessRuntime}
+
+
+def _docker_runtime() -> ReplicaRuntime:
+    """A DockerRuntime on DOCKER_HOST, from FAKE_AZURE_BASE_IMAGE (default: the local base image)."""
+    from emulator.runtimes.docker import DockerRuntime
+
+    base = os.environ.get("FAKE_AZURE_BASE_IMAGE") or "fake-azure-base:bookworm"
+    cache = Path(tempfile.gettempdir()) / "fake-azure-contract-images"
+    return DockerRuntime(f"contract-{uuid.uuid4().hex[:10]}", base, cache)
+
+
+RUNTIMES: dict[str, Callable[[], ReplicaRuntime]] = {"process": ProcessRuntime, "docker": _docker_runtime}
+RUNTIME_MARKS = {"docker": [pytest.mark.requires_docker]}
+# Runtimes built once per session (an engine connection and a prepared image): all but process.
+_SHARED = {"docker"}
 READY_TIMEOUT_S = 120.0
 RUN_FAILED = "An unexpected error occurred in scoring script. Check the logs for more info."
 
 requires_gpu = pytest.mark.skipif(shutil.which("nvidia-smi") is None, reason="nvidia-smi not found: no NVIDIA GPU")
 
 
-@pytest.fixture(params=sorted(RUNTIMES))
-def runtime(request: pytest.FixtureRequest) -> ReplicaRuntime:
-    return RUNTIMES[request.param]()
+@pytest.fixture(scope="session")
+def _shared_runtimes() -> Iterator[dict[str, ReplicaRuntime]]:
+    shared: dict[str, ReplicaRuntime] = {}
+    yield shared
+    for rt in shared.values():
+        sweep = getattr(rt, "sweep", None)
+        if sweep is not None:
+            sweep()  # no container of this session may outlive it
+
+
+@pytest.fixture(params=[pytest.param(name, marks=RUNTIME_MARKS.get(name, ())) for name in sorted(RUNTIMES)])
+def runtime(request: pytest.FixtureRequest, _shared_runtimes: dict[str, ReplicaRuntime]) -> ReplicaRuntime:
+    if request.param not in _SHARED:
+        return RUNTIMES[request.param]()
+    if request.param not in _shared_runtimes:
+        _shared_runtimes[request.param] = RUNTIMES[request.param]()
+    return _shared_runtimes[request.param]
+
+
+_ENVIRONMENTS: dict[int, str] = {}
+
+
+def environment_for(runtime: ReplicaRuntime) -> str:
+    """The process runtime runs the test interpreter; others prepare the scoring server's environment once."""
+    if isinstance(runtime, ProcessRuntime):
+        return sys.executable
+    if id(runtime) not in _ENVIRONMENTS:
+        _ENVIRONMENTS[id(runtime)] = runtime.prepare({}, lambda line: None)
+    return _ENVIRONMENTS[id(runtime)]
 
 
 @contextlib.contextmanager
@@ -54,7 +96,7 @@ def replica(runtime: ReplicaRuntime, tmp_path: Path, score: str, gpu_ids: tuple[
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     env.update(extra_env or {})
-    spec = ReplicaSpec(replica_id="r1", service_name="svc", app_root=app.path, environment=sys.executable,
+    spec = ReplicaSpec(replica_id="r1", service_name="svc", app_root=app.path, environment=environment_for(runtime),
                        entry_script=app.entry_script, log_path=tmp_path / "replica.log", env=env, gpu_ids=gpu_ids)
     handle = runtime.start(spec)
     try:
@@ -198,6 +240,9 @@ def test_replica_never_sees_control_plane_variables(runtime: ReplicaRuntime, tmp
 def test_cuda_visible_devices(runtime: ReplicaRuntime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                               gpu_ids: tuple[int, ...], expected: str) -> None:
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3")  # the daemon's own view must not leak
+    if hasattr(runtime, "cuda_visible_devices"):
+        # A container sees only its GPUs, numbered from 0 (none at all without an nvidia runtime).
+        expected = runtime.cuda_visible_devices(gpu_ids)
     with replica(runtime, tmp_path, ENV_ECHO, gpu_ids=gpu_ids) as handle:
         body = requests.post(score_url(runtime, handle), data="x", timeout=30).json()
         assert body["cvd"] == expected
@@ -222,6 +267,9 @@ def test_server_listens_on_loopback_only(runtime: ReplicaRuntime, tmp_path: Path
         if isinstance(runtime, ProcessRuntime):
             # 0100007F is 127.0.0.1 in /proc/net/tcp's little-endian hex; no 0.0.0.0 or :: listener.
             assert _listening_addresses(port) == {"0100007F"}
+        if runtime.name == "docker":
+            bindings = handle.native.container.attrs["NetworkSettings"]["Ports"]["5001/tcp"]
+            assert {b["HostIp"] for b in bindings} == {"127.0.0.1"}
         assert requests.get(f"http://{host}:{port}/", timeout=30).text == "Healthy"
 
 
@@ -267,6 +315,8 @@ CUDA_COUNT = """
 def test_cpu_replica_sees_no_gpu_and_gpu_replica_sees_its_gpu(runtime: ReplicaRuntime, tmp_path: Path) -> None:
     if ctypes.util.find_library("cuda") is None:
         pytest.skip("libcuda not found")
+    if getattr(runtime, "has_nvidia_runtime", lambda: True)() is False:
+        pytest.skip("the Docker engine has no nvidia runtime: GPU replicas fall back to CPU")
     (tmp_path / "cpu").mkdir()
     (tmp_path / "gpu").mkdir()
     with replica(runtime, tmp_path / "cpu", CUDA_COUNT) as handle:

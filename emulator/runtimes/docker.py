@@ -1,0 +1,333 @@
+"""``DockerRuntime``: each replica is a container running the real scoring server ``azmlinfsrv``.
+
+* Images: one per environment digest (:mod:`emulator.runtimes.images`), built once from
+  ``base_image`` (``FAKE_AZURE_BASE_IMAGE``) and reused.
+* Code and models reach the container without bind mounts: the laid-out app root is copied to
+  ``/var/azureml-app`` with ``put_archive`` between create and start, so a remote engine works.
+* The server listens on 5001 inside; only ``127.0.0.1:<port>`` is published on the engine's host.
+* Environment: the spec's variables (never the daemon's own, never ``FAKE_AZURE_*``), with host paths
+  rewritten into the container (``AML_APP_ROOT=/var/azureml-app``; ``AZUREML_MODEL_DIR`` and
+  ``AZUREML_ENTRY_SCRIPT`` relative to it).
+* GPUs: a replica given host GPUs gets exactly those through an nvidia ``DeviceRequest`` with
+  device ids, when the engine has the nvidia runtime; inside, they are numbered from 0, so
+  ``CUDA_VISIBLE_DEVICES`` is ``0..n-1``. Without the nvidia runtime the GPU policy decides:
+  ``cpu-fallback`` (default) runs the replica without GPUs (``CUDA_VISIBLE_DEVICES=""``), ``fail``
+  refuses to start it.
+* Every container carries ``fake-azure.instance=<instance_id>``; :meth:`DockerRuntime.sweep`
+  removes those of this instance that no live replica owns.
+* The container's output is followed into ``spec.log_path`` by a thread, so the log files work as
+  for the process runtime (and outlive the container).
+
+Only this module and :mod:`emulator.runtimes.images` import the docker SDK; its errors become
+``RuntimeUnavailable``/``ReplicaStartFailed`` in :func:`_engine_errors`.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tarfile
+import tempfile
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable, Iterator, Mapping
+
+from scoring.sdk_shim import SHIM_DIR
+
+from .base import ReplicaHandle, ReplicaRuntime, ReplicaSpec, ReplicaStartFailed, RuntimeUnavailable
+from .images import CONTAINER_SHIM_DIR, LABEL_SHIM, ImageBuilder
+
+try:
+    import docker
+    import docker.errors
+    import docker.types
+    import requests.exceptions
+except ImportError:  # pragma: no cover - the docker extra is not installed
+    docker = None  # type: ignore[assignment]
+
+LOOPBACK = "127.0.0.1"
+CONTAINER_APP_ROOT = "/var/azureml-app"
+CONTAINER_PORT = 5001
+LABEL_INSTANCE = "fake-azure.instance"
+LABEL_SERVICE = "fake-azure.service"
+LABEL_REPLICA = "fake-azure.replica"
+GPU_POLICIES = ("cpu-fallback", "require")
+_DROPPED_PREFIXES = ("FAKE_AZURE_",)
+_DROPPED_VARS = ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET")
+_RELATIVE_VARS = ("AZUREML_MODEL_DIR", "AZUREML_ENTRY_SCRIPT")
+_NAME_SAFE = re.compile(r"[^a-zA-Z0-9_.-]+")
+
+
+@contextlib.contextmanager
+def _engine_errors(what: str, failure: type[Exception] = ReplicaStartFailed) -> Iterator[None]:
+    """Turn the docker SDK's errors into the runtime's: engine unreachable -> RuntimeUnavailable."""
+    try:
+        yield
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+        raise RuntimeUnavailable(f"{what}: the Docker engine does not answer ({exc})") from exc
+    except docker.errors.APIError as exc:
+        message = exc.explanation or str(exc)
+        raise failure(f"{what}: {message}") from exc
+    except docker.errors.DockerException as exc:
+        raise RuntimeUnavailable(f"{what}: {exc}") from exc
+
+
+@dataclass
+class _Container:
+    """What a handle's ``native`` holds: the container and the thread following its logs."""
+
+    container: Any
+    follower: threading.Thread | None = None
+    exit_code: int | None = None
+    removed: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _tar_app_root(app_root: Path) -> tempfile.SpooledTemporaryFile:
+    """A tar of ``app_root``'s contents under ``var/azureml-app`` (files dereferenced)."""
+    buffer = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)
+    root = CONTAINER_APP_ROOT.lstrip("/")
+
+    def owned_by_root(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        info.uid = info.gid = 0
+        info.uname = info.gname = "root"
+        return info
+
+    with tarfile.open(fileobj=buffer, mode="w", dereference=True) as tar:
+        for parent in ("var", root):
+            info = tarfile.TarInfo(parent)
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(info)
+        for entry in sorted(app_root.iterdir()):
+            tar.add(str(entry), arcname=f"{root}/{entry.name}", filter=owned_by_root)
+    buffer.seek(0)
+    return buffer
+
+
+class DockerRuntime(ReplicaRuntime):
+    """Replicas as containers on a Docker engine (``DOCKER_HOST`` or ``client``)."""
+
+    name = "docker"
+
+    def __init__(self, instance_id: str, base_image: str, cache_dir: Path, client: Any = None, *,
+                 gpu_policy: str = "cpu-fallback", pip_strategy: str | None = None) -> None:
+        if docker is None:
+            raise RuntimeUnavailable("the docker runtime needs the docker SDK: pip install 'fake-azure[docker]'")
+        if gpu_policy not in GPU_POLICIES:
+            raise ValueError(f"gpu_policy {gpu_policy!r}: expected one of {', '.join(GPU_POLICIES)}")
+        self.instance_id = instance_id
+        self.base_image = base_image
+        self.cache_dir = Path(cache_dir)
+        self.gpu_policy = gpu_policy
+        with _engine_errors("connecting to the Docker engine", RuntimeUnavailable):
+            self.client = client if client is not None else docker.from_env(timeout=600)
+            self.client.ping()
+        self.images = ImageBuilder(self.client, base_image, self.cache_dir, strategy=pip_strategy)
+        self._nvidia: bool | None = None
+
+    # --- environments -------------------------------------------------------------------------------
+
+    def prepare(self, environment: Mapping[str, Any], log: Callable[[str], None]) -> str:
+        from ..environments import resolve_spec
+
+        with _engine_errors("preparing the environment image", RuntimeUnavailable):
+            # The container's interpreter is the base image's: it is the default Python, and any
+            # version is "available" here (ImageBuilder checks it against the base image).
+            spec = resolve_spec(environment or {}, host_python_version=self.images.base_python(),
+                                python_available=lambda version: True)
+            return self.images.prepare(spec, log)
+
+    # --- GPUs ---------------------------------------------------------------------------------------
+
+    def has_nvidia_runtime(self) -> bool:
+        if self._nvidia is None:
+            with _engine_errors("asking the Docker engine for its runtimes", RuntimeUnavailable):
+                self._nvidia = "nvidia" in (self.client.info().get("Runtimes") or {})
+        return self._nvidia
+
+    def gpus_for(self, gpu_ids: tuple[int, ...]) -> tuple[int, ...]:
+        """The host GPUs a replica asking for ``gpu_ids`` actually gets (GPU policy applied)."""
+        if not gpu_ids or self.has_nvidia_runtime():
+            return tuple(gpu_ids)
+        if self.gpu_policy == "require":
+            raise ReplicaStartFailed(f"the replica needs GPUs {list(gpu_ids)} but the Docker engine has no "
+                                     f"nvidia runtime (install the NVIDIA Container Toolkit)")
+        return ()
+
+    def cuda_visible_devices(self, gpu_ids: tuple[int, ...]) -> str:
+        """``CUDA_VISIBLE_DEVICES`` inside the container: its GPUs are renumbered from 0."""
+        return ",".join(str(i) for i in range(len(self.gpus_for(tuple(gpu_ids)))))
+
+    # --- starting -----------------------------------------------------------------------------------
+
+    def container_environ(self, spec: ReplicaSpec, image_has_shim: bool) -> dict[str, str]:
+        app_root = str(Path(spec.app_root).absolute())
+        env: dict[str, str] = {"PYTHONUNBUFFERED": "1"}
+        for key, value in spec.env.items():
+            if key.startswith(_DROPPED_PREFIXES) or key in _DROPPED_VARS:
+                continue
+            value = str(value)
+            if key in _RELATIVE_VARS and os.path.isabs(value):
+                with contextlib.suppress(ValueError):
+                    value = os.path.relpath(value, app_root) if value.startswith(app_root) else value
+            elif value == app_root or value.startswith(app_root + "/"):
+                value = CONTAINER_APP_ROOT + value[len(app_root):]
+            env[key] = value
+        env["AML_APP_ROOT"] = CONTAINER_APP_ROOT
+        # Host directories mean nothing in the container: the shim lives in the image instead.
+        entries = [p for p in env.pop("PYTHONPATH", "").split(os.pathsep)
+                   if p and p != str(SHIM_DIR) and not (p.startswith("/") and not p.startswith(CONTAINER_APP_ROOT))]
+        if entries:
+            env["PYTHONPATH"] = os.pathsep.join(entries + ([CONTAINER_SHIM_DIR] if image_has_shim else []))
+        env["CUDA_VISIBLE_DEVICES"] = self.cuda_visible_devices(spec.gpu_ids)
+        if not env["CUDA_VISIBLE_DEVICES"]:
+            env["NVIDIA_VISIBLE_DEVICES"] = "void"  # even where nvidia is the engine's default runtime
+        return env
+
+    def container_name(self, spec: ReplicaSpec) -> str:
+        return _NAME_SAFE.sub("-", f"fake-azure-{self.instance_id}-{spec.service_name}-{spec.replica_id}")[:200]
+
+    def start(self, spec: ReplicaSpec) -> ReplicaHandle:
+        app_root = Path(spec.app_root).absolute()
+        entry = PurePosixPath(CONTAINER_APP_ROOT) / PurePosixPath(spec.entry_script)
+        spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with _engine_errors(f"cannot start replica {spec.replica_id}"):
+            try:
+                image = self.client.images.get(spec.environment)
+            except docker.errors.ImageNotFound:
+                raise RuntimeUnavailable(f"image {spec.environment} is not on the Docker engine "
+                                         f"(prepare the environment first)") from None
+            gpus = self.gpus_for(tuple(spec.gpu_ids))
+            kwargs: dict[str, Any] = {}
+            if gpus:
+                kwargs["device_requests"] = [docker.types.DeviceRequest(
+                    driver="nvidia", device_ids=[str(i) for i in gpus], capabilities=[["gpu"]])]
+            if spec.cpu_limit:
+                kwargs["nano_cpus"] = int(spec.cpu_limit * 1e9)
+            if spec.memory_limit_gb:
+                kwargs["mem_limit"] = int(spec.memory_limit_gb * 1024 ** 3)
+            name = self.container_name(spec)
+            with contextlib.suppress(docker.errors.NotFound):
+                self.client.containers.get(name).remove(force=True)  # a leftover of a crashed daemon
+            container = self.client.containers.create(
+                spec.environment,
+                ["azmlinfsrv", "--entry_script", str(entry), "--port", str(CONTAINER_PORT)],
+                name=name, working_dir=CONTAINER_APP_ROOT,
+                environment=self.container_environ(spec, (image.labels or {}).get(LABEL_SHIM) == "1"),
+                ports={f"{CONTAINER_PORT}/tcp": (LOOPBACK, spec.port or None)},
+                labels={LABEL_INSTANCE: self.instance_id, LABEL_SERVICE: spec.service_name,
+                        LABEL_REPLICA: spec.replica_id},
+                stdin_open=False, tty=False, detach=True, **kwargs)
+            try:
+                with _tar_app_root(app_root) as archive:
+                    if not container.put_archive("/", archive):
+                        raise ReplicaStartFailed(f"cannot copy {app_root} into the container")
+                container.start()
+                container.reload()
+                port = int(container.attrs["NetworkSettings"]["Ports"][f"{CONTAINER_PORT}/tcp"][0]["HostPort"])
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    container.remove(force=True)
+                raise
+        state = _Container(container)
+        state.follower = threading.Thread(target=self._follow, args=(container, spec.log_path),
+                                          name=f"logs-{name}", daemon=True)
+        state.follower.start()
+        return ReplicaHandle(spec=spec, host=LOOPBACK, port=port, pid=None, native=state)
+
+    @staticmethod
+    def _follow(container: Any, log_path: Path) -> None:
+        with contextlib.suppress(Exception), open(log_path, "ab") as log:
+            for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=True):
+                log.write(chunk)
+                log.flush()
+
+    # --- observing ----------------------------------------------------------------------------------
+
+    def _refresh(self, state: _Container) -> str:
+        """The container's status ("running", "exited"...); records the exit code once ended."""
+        with state.lock:
+            if state.removed:
+                return "removed"
+            try:
+                state.container.reload()
+            except docker.errors.NotFound:
+                state.removed = True
+                return "removed"
+            except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+                raise RuntimeUnavailable(f"the Docker engine does not answer: {exc}") from exc
+            status = state.container.status
+            if status in ("exited", "dead") and state.exit_code is None:
+                state.exit_code = int(state.container.attrs["State"]["ExitCode"])
+            return status
+
+    def address(self, handle: ReplicaHandle) -> tuple[str, int]:
+        return handle.host, handle.port
+
+    def is_alive(self, handle: ReplicaHandle) -> bool:
+        return self._refresh(handle.native) in ("running", "created", "restarting")
+
+    def exit_code(self, handle: ReplicaHandle) -> int | None:
+        state: _Container = handle.native
+        if self._refresh(state) in ("running", "created", "restarting", "paused"):
+            return None
+        return state.exit_code
+
+    def logs(self, handle: ReplicaHandle, tail_lines: int | None = None) -> str:
+        state: _Container = handle.native
+        if state.follower is not None and state.follower.is_alive() and not self.is_alive(handle):
+            state.follower.join(timeout=5)  # the container ended: let the last lines land
+        try:
+            with open(handle.log_path, encoding="utf-8", errors="replace") as f:
+                if tail_lines is None:
+                    return f.read()
+                return "".join(deque(f, maxlen=tail_lines)) if tail_lines > 0 else ""
+        except FileNotFoundError:
+            return ""
+
+    # --- stopping -----------------------------------------------------------------------------------
+
+    def stop(self, handle: ReplicaHandle, timeout: float = 10.0) -> None:
+        state: _Container = handle.native
+        if self._refresh(state) == "removed":
+            return
+        with _engine_errors(f"stopping replica {handle.replica_id}", RuntimeUnavailable):
+            with contextlib.suppress(docker.errors.NotFound):
+                state.container.stop(timeout=max(0, int(round(timeout))))
+            self._refresh(state)
+            if state.follower is not None:
+                state.follower.join(timeout=5)
+            with state.lock, contextlib.suppress(docker.errors.NotFound):
+                state.container.remove(force=True)
+            state.removed = True
+
+    def cleanup(self, handle: ReplicaHandle) -> None:
+        # Logs and the app root belong to the caller; the container is removed by stop().
+        self.stop(handle)
+
+    def sweep(self, keep_replica_ids: Any = ()) -> list[str]:
+        """Remove this instance's containers that no live replica (``keep_replica_ids``) owns."""
+        keep = set(keep_replica_ids)
+        removed = []
+        with _engine_errors("sweeping orphaned containers", RuntimeUnavailable):
+            for container in self.client.containers.list(all=True, filters={"label": f"{LABEL_INSTANCE}={self.instance_id}"}):
+                if (container.labels or {}).get(LABEL_REPLICA) in keep:
+                    continue
+                with contextlib.suppress(docker.errors.NotFound):
+                    container.remove(force=True)
+                    removed.append(container.name)
+        return removed
+
+    # --- images -------------------------------------------------------------------------------------
+
+    def list_images(self) -> list[dict[str, Any]]:
+        with _engine_errors("listing images", RuntimeUnavailable):
+            return self.images.list_images()
+
+    def prune_images(self, keep: Any = ()) -> list[str]:
+        """Remove our images except those of ``keep`` (digests or ``fake-azure-env:<digest>`` tags)."""
+        digests = {str(k).rsplit(":", 1)[-1] for k in keep}
+        with _engine_errors("pruning images", RuntimeUnavailable):
+            return self.images.prune(keep_digests=digests)
