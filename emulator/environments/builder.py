@@ -71,6 +71,7 @@ class EnvironmentBuilder:
         self.reuse_host = reuse_host
         self.host_python = host_python
         self.timeout_s = timeout_s
+        self._host_satisfied: set[str] = set()
 
     # --- paths ---------------------------------------------------------------------------------------
 
@@ -93,7 +94,7 @@ class EnvironmentBuilder:
         """
         emit = log or (lambda line: None)
         digest = spec.digest
-        if self.reuse_host and interpreter_satisfies(self.host_python, spec):
+        if self.reuse_host and self._host_satisfies(spec):
             emit(f"Environment {digest}: using the daemon's interpreter {self.host_python} "
                  f"(it already satisfies the environment)")
             return PreparedEnvironment(self.host_python, digest, True, None, None)
@@ -108,6 +109,16 @@ class EnvironmentBuilder:
                 return self._build(spec, emit)
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _host_satisfies(self, spec: BuildSpec) -> bool:
+        # Asking the interpreter costs a subprocess; a yes is remembered (packages are rarely
+        # uninstalled under a running daemon), a no is asked again (one may have been installed).
+        if spec.digest in self._host_satisfied:
+            return True
+        if interpreter_satisfies(self.host_python, spec):
+            self._host_satisfied.add(spec.digest)
+            return True
+        return False
 
     def _cached(self, digest: str, emit: LogFn) -> PreparedEnvironment:
         venv = self.venv_dir(digest)

@@ -90,16 +90,16 @@ class ProcessRuntime(ReplicaRuntime):
     name = "process"
 
     def __init__(self, env_cache: Path | None = None, reuse_host: bool = True) -> None:
-        self._env_cache = env_cache
-        self._reuse_host = reuse_host
+        from ..environments import EnvironmentBuilder
+
+        self._builder = EnvironmentBuilder(env_cache, reuse_host) if env_cache is not None else None
 
     def prepare(self, environment: Mapping[str, Any], log: Callable[[str], None]) -> str:
-        from ..environments import EnvironmentBuilder, resolve_spec
+        from ..environments import resolve_spec
 
-        if self._env_cache is None:
+        if self._builder is None:
             raise RuntimeUnavailable("this ProcessRuntime was created without an environment cache")
-        spec = resolve_spec(environment or {})
-        return EnvironmentBuilder(self._env_cache, self._reuse_host).prepare(spec, log).python
+        return self._builder.prepare(resolve_spec(environment or {}), log).python
 
     def start(self, spec: ReplicaSpec) -> ReplicaHandle:
         python = Path(spec.environment)

@@ -1,6 +1,6 @@
 """Building environments for real: venvs from the host's pip configuration (offline local index).
 
-The build test installs azureml-inference-server-http and termcolor into a fresh venv (about 20-30 s).
+The build test installs azureml-inference-server-http and pyjokes into a fresh venv (about 20-30 s).
 """
 from __future__ import annotations
 
@@ -33,8 +33,8 @@ def _pip_config(python: str) -> list[str]:
 
 def test_build_once_then_reuse_the_cache(tmp_path):
     cache = tmp_path / "envs"
-    spec = resolve_spec({"python_version": HOST, "pip": ["termcolor"]}, HOST)
-    # reuse_host=True too: the daemon's venv has no termcolor, so the fast path must not be taken.
+    spec = resolve_spec({"python_version": HOST, "pip": ["pyjokes"]}, HOST)
+    # reuse_host=True too: the daemon's venv has no pyjokes, so the fast path must not be taken.
     assert not interpreter_satisfies(sys.executable, spec)
     builder = EnvironmentBuilder(cache, reuse_host=True)
     results = []
@@ -57,7 +57,7 @@ def test_build_once_then_reuse_the_cache(tmp_path):
     marker = venv / ".complete"
     mtime = marker.stat().st_mtime_ns
     log_text = built.log_path.read_text()
-    assert "Successfully installed" in log_text and "termcolor" in log_text
+    assert "Successfully installed" in log_text and "pyjokes" in log_text
     assert any("Successfully installed" in line for line in logs[0] + logs[1])
 
     again = EnvironmentBuilder(cache, reuse_host=False).prepare(spec)
@@ -66,7 +66,7 @@ def test_build_once_then_reuse_the_cache(tmp_path):
 
     # The venv's pip sees the host's pip configuration (local index, find-links, constraints).
     assert _pip_config(built.python) == _pip_config(sys.executable)
-    check = subprocess.run([built.python, "-c", "import termcolor, azureml_inference_server_http"], capture_output=True)
+    check = subprocess.run([built.python, "-c", "import pyjokes, azureml_inference_server_http"], capture_output=True)
     assert check.returncode == 0, check.stderr
 
 
