@@ -266,8 +266,9 @@ def azure_auth() -> tuple[Any, str] | None:
     return None
 
 
-AZURE_HELP = ("Tests marked `azure` run against real Azure with FAKE_AZURE_TARGET=azure or "
-              "--fake-azure-target=azure; run them against the emulator with --fake-azure-target=emulator.")
+AZURE_HELP = ("With FAKE_AZURE_TARGET=azure (or --fake-azure-target=azure) the tests that use the fake-azure "
+              "fixtures run against real Azure; run them against the emulator with --fake-azure-target=emulator, "
+              "or mark a test emulator_only.")
 
 
 def real_workspace(start: Path) -> Any:

@@ -31,7 +31,10 @@ MARKERS = (
     "FAKE_AZURE_REQUIRE_DOCKER=1 makes that a failure)",
     "requires_gpu: needs an NVIDIA GPU (fake-azure skips it visibly without one)",
     "azure: runs against the fake-azure emulator, or against real Azure with FAKE_AZURE_TARGET=azure / "
-    "--fake-azure-target=azure (aml_workspace is then Workspace.from_config())",
+    "--fake-azure-target=azure (aml_workspace is then Workspace.from_config()); documents that the test "
+    "is meant for both targets",
+    "emulator_only: stays on the emulator even with target azure (for tests of emulator-only features "
+    "such as fault injection or progress policies)",
 )
 
 _probe_key = pytest.StashKey[dict]()
@@ -168,9 +171,11 @@ def azureml_emulator(request: pytest.FixtureRequest, tmp_path_factory: pytest.Te
 
 
 def _test_target(request: pytest.FixtureRequest) -> str:
-    if request.node.get_closest_marker("azure") is not None:
-        return _target(request.config)
-    return "emulator"  # only tests marked `azure` ever reach real Azure
+    # The target switch moves every test that uses the fixtures, as a user who sets it expects;
+    # tests that need emulator-only features (faults, progress policies) opt out with emulator_only.
+    if request.node.get_closest_marker("emulator_only") is not None:
+        return "emulator"
+    return _target(request.config)
 
 
 @pytest.fixture

@@ -185,14 +185,21 @@ def test_target_azure_with_config_but_no_credentials_fails_fast(pytester: pytest
     assert "Refusing to start an interactive login" in result.stdout.str()
 
 
-def test_unmarked_tests_stay_on_the_emulator_with_target_azure(pytester: pytest.Pytester,
-                                                               no_azure_credentials: None) -> None:
-    pytester.makepyfile(test_unmarked='''
+def test_target_azure_moves_every_fixture_user_but_emulator_only(pytester: pytest.Pytester,
+                                                                 no_azure_credentials: None) -> None:
+    pytester.makepyfile(test_targets='''
+        import pytest
+
         def test_unmarked(aml_workspace):
+            pass
+
+        @pytest.mark.emulator_only
+        def test_emulator_only(aml_workspace):
             assert type(aml_workspace).__module__.startswith("fake_azure.")
     ''')
     result = run(pytester, "--fake-azure-target=azure")
-    result.assert_outcomes(passed=1)
+    result.assert_outcomes(passed=1, errors=1)
+    assert "could not be found" in result.stdout.str() or "config" in result.stdout.str()
     assert_no_leftovers(pytester)
 
 
