@@ -30,6 +30,8 @@ bench: install
 	$(BIN)/python bench/control_plane.py
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/deploy.py
+	$(BIN)/python bench/fixtures.py
+	$(BIN)/python bench/runtimes.py
 
 gpu-check: install
 	$(BIN)/python scripts/gpu_check.py

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from fake_azure.settings import Settings
 
 from .blobs import BlobStore
+from .faults import Faults
 from .operations import Operations
 from .progress import ProgressPolicy
 from .store import Store
@@ -26,6 +27,7 @@ class Cloud:
     progress: ProgressPolicy
     clock: Callable[[], float] = time.time
     operations: Operations = field(init=False)
+    faults: Faults = field(init=False, default_factory=Faults)  # test-only injected faults (/_emulator/faults)
     engine: "DeploymentEngine" = field(init=False)
     runtime_note: str = field(init=False, default="")
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
@@ -47,8 +49,9 @@ class Cloud:
         runtime, self.runtime_note = select_runtime(self.settings)
         return DeploymentEngine(
             store=self.store, blobs=self.blobs, operations=self.operations, runtime=runtime,
-            gateways=GatewayPool(self.store), gpus=HostGpus.detect(self.settings.gpu_policy),
-            work_dir=self.settings.home, scale_down_delay=self.settings.autoscale_down_delay)
+            gateways=GatewayPool(self.store, self.faults), gpus=HostGpus.detect(self.settings.gpu_policy),
+            work_dir=self.settings.home, scale_down_delay=self.settings.autoscale_down_delay, faults=self.faults,
+            probe_delay_scale=self.settings.probe_delay_scale)
 
     @property
     def runtime_name(self) -> str:

@@ -6,7 +6,11 @@ from typing import Any
 from flask import current_app, request
 
 from .cloud import Cloud
-from .errors import BadRequest
+from .errors import BadRequest, PayloadTooLarge
+
+# JSON bodies are small; only the multipart upload routes (models, assets) take Flask's large limit
+# (app.MAX_BODY_BYTES). A big JSON body would only cost the daemon memory and time to parse.
+MAX_JSON_BYTES = 16 * 1024 * 1024
 
 WORKSPACE_PREFIX = ("/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.MachineLearningServices"
                     "/workspaces/<ws>")
@@ -16,22 +20,37 @@ def cloud() -> Cloud:
     return current_app.config["CLOUD"]
 
 
-def body_json(required: bool = True) -> dict[str, Any]:
-    """The request's JSON object, or a 400 that says what is wrong with it."""
+def json_value(default: Any = None) -> Any:
+    """The request's parsed JSON (``default`` when the body is empty); 400 if malformed, 413 if too large."""
+    if (request.content_length or 0) > MAX_JSON_BYTES:  # refused before reading it
+        raise _too_large(request.content_length or 0)
     raw = request.get_data(cache=True)
+    if len(raw) > MAX_JSON_BYTES:  # a chunked body has no Content-Length
+        raise _too_large(len(raw))
     if not raw:
-        if required:
-            raise BadRequest("The request body is empty; a JSON object was expected.")
-        return {}
+        return default
     import json
 
     try:
-        parsed = json.loads(raw)
+        return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"The request body is not valid JSON: {exc}") from exc
+
+
+def body_json(required: bool = True) -> dict[str, Any]:
+    """The request's JSON object, or a 400 that says what is wrong with it (413 when it is too large)."""
+    parsed = json_value()
+    if parsed is None and not request.get_data(cache=True):
+        if required:
+            raise BadRequest("The request body is empty; a JSON object was expected.")
+        return {}
     if not isinstance(parsed, dict):
         raise BadRequest("The request body must be a JSON object.")
     return parsed
+
+
+def _too_large(size: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"The JSON request body of {size} bytes exceeds the limit of {MAX_JSON_BYTES} bytes.")
 
 
 def workspace_scope(sub: str, rg: str, ws: str) -> str:

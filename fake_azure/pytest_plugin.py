@@ -208,12 +208,15 @@ def _fake_azure_workspace(request: pytest.FixtureRequest) -> Iterator[Any]:
         errors: list[str] = []
         try:
             if resources is not None:
-                errors = resources.cleanup(everything=everything)
                 if everything:
+                    # The test's own workspace on the emulator: deleting it stops its services'
+                    # replicas and removes its models and clusters in one call.
                     try:
                         resources.workspace.delete()
                     except Exception as exc:  # noqa: BLE001
                         errors.append(f"deleting workspace {resources.workspace.name}: {exc}")
+                else:
+                    errors = resources.cleanup(everything=False)
         finally:
             if activated:
                 import fake_azure

@@ -33,6 +33,12 @@ def _choice(name: str, value: str | None, allowed: tuple[str, ...], default: str
     return chosen
 
 
+def _non_negative(name: str, value: float) -> float:
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative, got {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved configuration; build it with :meth:`from_env` (or pass values directly in tests)."""
@@ -51,6 +57,8 @@ class Settings:
     gpu_policy: str = "cpu-fallback"
     reuse_interpreter: bool = True
     autoscale_down_delay: float = 60.0
+    # Multiplies livenessProbeRequirements.initialDelaySeconds (Azure: 310 s); 0 starts probing at once.
+    probe_delay_scale: float = 0.0
     base_image: str = "python:3.11-slim"
     env_cache: Path = field(default_factory=lambda: Path.home() / ".cache" / "fake-azure" / "envs")
 
@@ -63,7 +71,7 @@ class Settings:
             raise SettingsError(f"FAKE_AZURE_PORT must be a port number from 0 to 65535, got {raw_port!r}")
         numbers: dict[str, float] = {}
         for name, default in (("FAKE_AZURE_POLL_INTERVAL", "0.02"), ("FAKE_AZURE_STARTUP_TIMEOUT", "15"),
-                              ("FAKE_AZURE_AUTOSCALE_DOWN_DELAY", "60")):
+                              ("FAKE_AZURE_AUTOSCALE_DOWN_DELAY", "60"), ("FAKE_AZURE_PROBE_DELAY_SCALE", "0")):
             raw = env.get(name) or default
             try:
                 numbers[name] = float(raw)
@@ -91,6 +99,7 @@ class Settings:
             gpu_policy=_choice("FAKE_AZURE_GPU_POLICY", env.get("FAKE_AZURE_GPU_POLICY"), GPU_POLICIES,
                                "cpu-fallback"),
             autoscale_down_delay=numbers["FAKE_AZURE_AUTOSCALE_DOWN_DELAY"],
+            probe_delay_scale=_non_negative("FAKE_AZURE_PROBE_DELAY_SCALE", numbers["FAKE_AZURE_PROBE_DELAY_SCALE"]),
             # Built environments are shared by every home, like pip's cache: a fresh home (a test
             # session, a CI run) reuses what an earlier one built.
             env_cache=Path(env.get("FAKE_AZURE_ENV_CACHE") or Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")

@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from scoring.layout import ModelFiles, lay_out
-from scoring.probe import ProbeResult, wait_ready
+from scoring.probe import ProbeResult, probe_once, wait_ready
 
 from ..blobs import BlobStore
+from ..faults import Faults
 from ..environments import EnvironmentBuildError
 from ..operations import Operations
 from ..resources.assets import service as assets
@@ -31,9 +32,12 @@ from ..store import Store
 from .autoscaler import AutoscalePolicy, AutoscaleState, Sample, decide
 from .gateways import GatewayPool
 from .gpus import HostGpus
+from .supervisor import ProbePolicy, RestartOutcome, ServiceKey, Supervisor, Target
 
 # Kubernetes restarts a crashing container with growing back-off; scaled down so tests don't wait.
+# (During a deployment; once a service serves, deploy/supervisor.py restarts its replicas.)
 RESTART_BACKOFF_S = (0.2, 0.4)
+SUPERVISED_STATES = ("Healthy", "Unhealthy")
 REPLICA_READY_TIMEOUT_S = 300.0
 
 
@@ -91,7 +95,8 @@ class ServiceRuntimeState:
 class DeploymentEngine:
     def __init__(self, store: Store, blobs: BlobStore, operations: Operations, runtime: ReplicaRuntime,
                  gateways: GatewayPool, gpus: HostGpus, work_dir: Path,
-                 scale_down_delay: float = 60.0) -> None:
+                 scale_down_delay: float = 60.0, faults: Faults | None = None,
+                 probe_delay_scale: float = 0.0, supervise: bool = True) -> None:
         self._store = store
         self._blobs = blobs
         self._operations = operations
@@ -103,7 +108,12 @@ class DeploymentEngine:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self.scale_down_delay = scale_down_delay
+        self._faults = faults or Faults()
+        self.probe_delay_scale = probe_delay_scale
         threading.Thread(target=self._autoscale_loop, daemon=True, name="autoscaler").start()
+        self.supervisor = Supervisor(self)
+        if supervise:
+            self.supervisor.start()
 
     # --- entry points (called by the API after the transaction that recorded the request) ----------
     def deploy(self, ws_id: str, name: str, op_id: str | None) -> None:
@@ -129,6 +139,7 @@ class DeploymentEngine:
     def shutdown(self) -> None:
         """The daemon is stopping: stop every replica and front end (records stay for restore())."""
         self._stopping.set()
+        self.supervisor.stop()
         self._stop_everything()
 
     def reset(self) -> None:
@@ -137,6 +148,20 @@ class DeploymentEngine:
         with self._lock:
             self._services.clear()
         self.sweep_orphans()
+
+    def forget_workspace(self, ws_id: str) -> None:
+        """A workspace is being deleted: stop its services' replicas and take them off the gateways."""
+        with self._lock:
+            mine = [(key, state) for key, state in self._services.items() if key[0] == ws_id]
+        for (_, name), state in mine:
+            with state.lock:
+                gateway = self._gateways.existing_for(ws_id, name)
+                if gateway is not None:
+                    gateway.unpublish(name)
+                self._stop_handles(state)
+        with self._lock:
+            for key, _ in mine:
+                self._services.pop(key, None)
 
     def _stop_everything(self) -> None:
         with self._lock:
@@ -248,6 +273,9 @@ class DeploymentEngine:
                 handle.write(line.rstrip("\n") + "\n")
 
         try:
+            if self._faults.take("fail_next_build", ws_id):
+                log("fake-azure: environment build failed (fault injected through /_emulator/faults)")
+                raise EnvironmentBuildError("Image build failed: fault injected by fake-azure (fail_next_build).")
             environment = self._runtime.prepare(request.get("environment") or {}, log)
         except EnvironmentBuildError as exc:
             raise DeployFailed({"code": "EnvironmentBuildFailed", "statusCode": 400,
@@ -316,7 +344,7 @@ class DeploymentEngine:
             raise failures[0]
 
     def _start_replica(self, ws_id: str, body: dict[str, Any], replica: dict[str, Any],
-                       launch: LaunchContext) -> ReplicaHandle:
+                       launch: LaunchContext, attempts: int | None = None) -> ReplicaHandle:
         models, source_dir, entry = launch.models, launch.source_dir, launch.entry
         env_vars, log_dir = launch.env_vars, launch.log_dir
         app_root = self._service_dir(ws_id, body["name"]) / "replicas" / replica["id"]
@@ -332,7 +360,8 @@ class DeploymentEngine:
                            gpu_ids=() if local else self._gpus.for_replica(replica),
                            port=int(body.get("port") or 0) if local else 0)
         # Docker does not restart a crashed local container; Kubernetes restarts a pod's.
-        attempts = 1 if local else 1 + len(RESTART_BACKOFF_S)
+        if attempts is None:
+            attempts = 1 if local else 1 + len(RESTART_BACKOFF_S)
         for attempt in range(attempts):
             try:
                 handle = self._runtime.start(spec)
@@ -357,8 +386,8 @@ class DeploymentEngine:
             with open(spec.log_path, "a") as handle_log:
                 handle_log.write(f"\n[fake-azure] replica {replica['id']} exited during init (attempt "
                                  f"{attempt + 1} of {attempts}); Kubernetes would report CrashLoopBackOff\n")
-            if attempt < len(RESTART_BACKOFF_S):
-                time.sleep(RESTART_BACKOFF_S[attempt])
+            if attempt + 1 < attempts:
+                time.sleep(RESTART_BACKOFF_S[min(attempt, len(RESTART_BACKOFF_S) - 1)])
         raise DeployFailed(services.crash_loop_error(body["name"]))
 
     def _model_files(self, conn: Any, ws_id: str, body: dict[str, Any]) -> list[ModelFiles]:
@@ -534,3 +563,140 @@ class DeploymentEngine:
         path = self._service_dir(ws_id, name) / "autoscaler.log"
         with open(path, "a") as log:
             log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} autoscaler: {message}\n")
+
+    # --- supervision (deploy/supervisor.py decides, these act) ----------------------------------------
+    def supervised(self) -> list[Target]:
+        """Serving services whose replicas the supervisor watches (paused while a restart or scaling runs)."""
+        with self._lock:
+            items = list(self._services.items())
+        targets = []
+        conn = self._store.read()
+        for key, state in items:
+            if state.launch is None:
+                continue
+            found = services.row(conn, *key)
+            if found is None or found["state"] not in SUPERVISED_STATES:
+                continue
+            body = json.loads(found["body"])
+            if body["computeType"] == services.LOCAL:
+                continue  # Docker does not restart a local container (and the SDK does not expect it)
+            policy = ProbePolicy.from_body(body.get("livenessProbeRequirements") or {}, self.probe_delay_scale)
+            targets.append(Target(key, policy, {r["id"]: state.handles.get(r["id"])
+                                                for r in body["fakeAzure"]["replicas"]}, state.lock.locked()))
+        return targets
+
+    def is_alive(self, handle: ReplicaHandle) -> bool:
+        return self._runtime.is_alive(handle)
+
+    def is_busy(self, key: ServiceKey, replica_id: str) -> bool:
+        gateway = self._gateways.existing_for(*key)
+        return gateway is not None and gateway.gateway.replica_in_flight(key[1], replica_id) > 0
+
+    def probe(self, handle: ReplicaHandle, timeout_s: float) -> bool:
+        return probe_once(handle.host, handle.port, timeout_s)
+
+    def take_down(self, key: ServiceKey, replica_id: str, handle: ReplicaHandle, reason: str) -> bool:
+        """Take a dead or hung replica off the gateway and stop it; the service is Unhealthy until it is back."""
+        ws_id, name = key
+        state = self._state(ws_id, name)
+        with state.lock:
+            if state.handles.get(replica_id) is not handle:
+                return False
+            with self._store.transaction() as conn:
+                found = services.row(conn, ws_id, name)
+                if found is None or found["state"] not in SUPERVISED_STATES:
+                    return False
+                state.handles.pop(replica_id)
+                self._republish(ws_id, name, state)  # off the gateway first: no new request reaches it
+                body = json.loads(found["body"])
+                for replica in body["fakeAzure"]["replicas"]:
+                    if replica["id"] == replica_id:
+                        replica.update(state="CrashLoopBackOff", port=None)
+                body["deploymentStatus"]["availableReplicas"] = len(state.handles)
+                services.save(conn, ws_id, body, ServiceState.UNHEALTHY if found["state"] != "Unhealthy" else None)
+            self._runtime.stop(handle, timeout=2)
+            with open(handle.log_path, "a") as replica_log:
+                replica_log.write(f"\n[fake-azure] replica {replica_id} {reason}; restarting it with back-off "
+                                  "(Kubernetes: Back-off restarting failed container)\n")
+        return True
+
+    def restart(self, key: ServiceKey, replica_id: str) -> RestartOutcome:
+        """Start a replica the supervisor took down; Healthy again once every replica is back."""
+        ws_id, name = key
+        state = self._state(ws_id, name)
+        with state.lock:
+            conn = self._store.read()
+            found = services.row(conn, ws_id, name)
+            if found is None or found["state"] not in SUPERVISED_STATES or state.launch is None \
+                    or replica_id in state.handles:
+                return "stale"
+            body = json.loads(found["body"])
+            replica = next((r for r in body["fakeAzure"]["replicas"] if r["id"] == replica_id), None)
+            if replica is None:
+                return "stale"
+            try:
+                handle = self._start_replica(ws_id, body, replica, state.launch, attempts=1)
+            except DeployFailed:
+                handle = None
+            with self._store.transaction() as conn:
+                body = services.get(conn, ws_id, name)
+                if body["state"] not in SUPERVISED_STATES:  # deleted or failed meanwhile
+                    if handle is not None:
+                        self._runtime.stop(handle, timeout=2)
+                    return "stale"
+                if handle is not None:
+                    state.handles[replica_id] = handle
+                    self._republish(ws_id, name, state)
+                replicas = body["fakeAzure"]["replicas"]
+                for entry in replicas:
+                    if entry["id"] == replica_id:
+                        entry["restarts"] = int(entry.get("restarts") or 0) + 1
+                        entry.update(state="Running", port=handle.port) if handle is not None \
+                            else entry.update(state="CrashLoopBackOff")
+                body["deploymentStatus"]["availableReplicas"] = len(state.handles)
+                everyone_back = all(r["id"] in state.handles for r in replicas)
+                back_to_healthy = everyone_back and body["state"] != ServiceState.HEALTHY.value
+                services.save(conn, ws_id, body, ServiceState.HEALTHY if back_to_healthy else None)
+        return "ok" if handle is not None else "crashed"
+
+    def give_up(self, key: ServiceKey, replica_id: str) -> None:
+        """A replica kept crashing after its restarts: the service fails with Azure's CrashLoopBackOff."""
+        ws_id, name = key
+        state = self._state(ws_id, name)
+        with state.lock:
+            found = services.row(self._store.read(), ws_id, name)
+            if found is None or found["state"] not in SUPERVISED_STATES:
+                return
+            self._stop_handles(state)
+            failure = DeployFailed(services.crash_loop_error(name))
+            self._record_failure(ws_id, name, failure)
+            self._mark_failed(ws_id, name, failure.error)
+
+    def _republish(self, ws_id: str, name: str, state: ServiceRuntimeState) -> None:
+        gateway = self._gateways.existing_for(ws_id, name)
+        if gateway is not None:
+            conn = self._store.read()
+            body = services.get(conn, ws_id, name)
+            gateway.publish(body, services.secrets_of(conn, ws_id, name),
+                            [state.handles[r["id"]] for r in body["fakeAzure"]["replicas"] if r["id"] in state.handles])
+
+    # --- fault injection ---------------------------------------------------------------------------------
+    def kill_replica(self, name: str, ws_id: str | None = None) -> dict[str, Any]:
+        """Kill one replica process of a running service, as a node or OOM kill would (the supervisor restarts it)."""
+        from ..errors import BadRequest, NotFound
+
+        with self._lock:
+            matches = [(key, state) for key, state in self._services.items()
+                       if key[1] == name and (ws_id is None or key[0].lower() == ws_id.lower()) and state.handles]
+        if not matches:
+            raise NotFound(f"No running replica of service {name} to kill.", code="WebserviceNotFound")
+        if len(matches) > 1:
+            raise BadRequest(f"Several workspaces run a service named {name}; give the fault a 'workspace'.")
+        (key, state), = matches
+        with state.lock:
+            if not state.handles:
+                raise NotFound(f"No running replica of service {name} to kill.", code="WebserviceNotFound")
+            replica_id, handle = sorted(state.handles.items())[0]
+            # Not through take_down: the supervisor must notice the death by itself, as the kubelet does.
+            self._runtime.stop(handle, timeout=0)
+        return {"kind": "kill_replica", "service": name, "workspace": key[0], "replica": replica_id}

@@ -5,12 +5,15 @@ The port a cluster's gateway got is remembered in the ``gateways`` table, so a s
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from ..gateway import AuthPolicy, Gateway, ReplicaEndpoint, ServiceRoute
 from ..runtimes.base import ReplicaHandle
 from ..store import Store
 from . import tokens
+
+if TYPE_CHECKING:
+    from ..faults import Faults
 
 ACI_CLUSTER = "~aci"  # ACI services share one front end per workspace
 
@@ -59,8 +62,9 @@ class ClusterGateway:
 
 
 class GatewayPool:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, faults: "Faults | None" = None) -> None:
         self._store = store
+        self._faults = faults
         self._gateways: dict[tuple[str, str], ClusterGateway] = {}
         self._lock = threading.Lock()
 
@@ -72,11 +76,11 @@ class GatewayPool:
                 return existing
             row = self._store.read().execute("SELECT port FROM gateways WHERE workspace_id = ? AND cluster = ?",
                                              key).fetchone()
-            gateway = Gateway(port=row["port"] if row else 0)
+            gateway = Gateway(port=row["port"] if row else 0, faults=self._faults, scope=ws_id)
             try:
                 gateway.start()
             except OSError:  # the remembered port is taken now: take another, the URI changes
-                gateway = Gateway(port=0)
+                gateway = Gateway(port=0, faults=self._faults, scope=ws_id)
                 gateway.start()
             with self._store.transaction() as conn:
                 conn.execute("INSERT OR REPLACE INTO gateways (workspace_id, cluster, port) VALUES (?, ?, ?)",

@@ -13,10 +13,13 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Callable, Optional, Protocol
+from typing import TYPE_CHECKING, Callable, Optional, Protocol
 
 from .model import ReplicaEndpoint, Registry, ServiceRoute, ServiceState
 from .proxy import UpstreamClosed, UpstreamTimeout, strip_hop_by_hop
+
+if TYPE_CHECKING:
+    from ..faults import Faults
 
 log = logging.getLogger("emulator.gateway")
 
@@ -65,6 +68,9 @@ class Context:
     registry: Registry
     pool: Pool
     clock: Callable[[], float] = time.monotonic
+    faults: Optional["Faults"] = None  # injected faults (test-only admin API); None: never any
+    scope: Optional[str] = None  # the workspace ARM id this gateway serves (faults are workspace-scoped)
+    sleep: Callable[[float], None] = time.sleep  # injectable so slow_requests is unit-testable
     started: float = 0.0
     request_id: str = ""
     service: Optional[ServiceState] = None
@@ -137,6 +143,23 @@ def authenticate(ctx: Context) -> Optional[Response]:
             ok = False
     if not ok:
         return json_error(401, f"Invalid authorization {'key' if policy.mode == 'key' else 'token'} for service {ctx.route.name}")
+    return None
+
+
+def inject_fault(ctx: Context) -> Optional[Response]:
+    """Injected faults: answer with a failure without calling a replica, or delay the request.
+
+    Placed after ``authenticate`` so a rejected caller never consumes a fault meant for a real call."""
+    if ctx.faults is None or ctx.route is None:
+        return None
+    fault = ctx.faults.take_request(ctx.scope, ctx.route.name)
+    if fault is None:
+        return None
+    if fault.kind == "fail_requests":
+        from ..faults import gateway_text
+
+        return text_error(fault.status, gateway_text(fault.status, ctx.route.name))
+    ctx.sleep(fault.delay_ms / 1000.0)
     return None
 
 
@@ -303,6 +326,7 @@ def build_chain() -> Chain:
             assign_request_id,
             resolve_service,
             authenticate,
+            inject_fault,
             read_body,
             admit,
             pick_replica,

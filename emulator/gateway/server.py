@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from .chain import Context, build_chain
 from .frontend import FrontEndThread
 from .model import Registry, ReplicaEndpoint, ServiceRoute, ServiceState, ServiceStats
 from .proxy import ConnectionPool
+
+if TYPE_CHECKING:
+    from ..faults import Faults
 
 STOP_POLL_S = 0.05  # how often an idle loop looks at its stop flag (requests never wait on it)
 
@@ -17,7 +20,10 @@ STOP_POLL_S = 0.05  # how often an idle loop looks at its stop flag (requests ne
 class Gateway:
     """One azureml-fe-like front end. All public methods are thread-safe."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, clock: Callable[[], float] = time.monotonic,
+                 faults: Optional["Faults"] = None, scope: Optional[str] = None) -> None:
+        self._faults = faults
+        self._scope = scope
         self._host = host
         self._requested_port = port
         self._clock = clock
@@ -82,6 +88,14 @@ class Gateway:
     def stats(self, name: str) -> ServiceStats:
         return self._state(name).snapshot()
 
+    def replica_in_flight(self, name: str, replica_id: str) -> int:
+        """Requests being proxied to one replica now (the supervisor does not probe a busy replica)."""
+        state = self._registry.get(name)
+        if state is None:
+            return 0
+        with state.cond:
+            return state.in_flight.get(replica_id, 0)
+
     def _state(self, name: str) -> ServiceState:
         state = self._registry.get(name)
         if state is None:
@@ -91,7 +105,8 @@ class Gateway:
     def _make_context(self, method: str, path: str, query: str, headers: dict[str, str],
                       content_length: Optional[int], read_body: Callable[[int], bytes]) -> Context:
         return Context(method=method, path=path, query=query, headers=headers, content_length=content_length,
-                       read_body=read_body, registry=self._registry, pool=self._pool, clock=self._clock)
+                       read_body=read_body, registry=self._registry, pool=self._pool, clock=self._clock,
+                       faults=self._faults, scope=self._scope)
 
 
 def _serve(server: Any, stopping: threading.Event) -> None:

@@ -67,6 +67,15 @@ def replica_environ(spec: ReplicaSpec) -> dict[str, str]:
     return {k: v for k, v in env.items() if not k.startswith(_DROPPED_PREFIXES)}
 
 
+def _start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot (/proc), "" where /proc is not available."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[-1].split()[19]  # field 22; the command name may contain spaces
+
+
 def _bind_loopback(port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
@@ -89,10 +98,13 @@ class ProcessRuntime(ReplicaRuntime):
 
     name = "process"
 
-    def __init__(self, env_cache: Path | None = None, reuse_host: bool = True) -> None:
+    def __init__(self, env_cache: Path | None = None, reuse_host: bool = True, pid_dir: Path | None = None) -> None:
         from ..environments import EnvironmentBuilder
 
         self._builder = EnvironmentBuilder(env_cache, reuse_host) if env_cache is not None else None
+        # One file per live replica ("<pid> <start time>"): replicas run in their own sessions and
+        # outlive a daemon killed with SIGKILL; the next daemon's sweep() stops what they left.
+        self._pid_dir = pid_dir
 
     def prepare(self, environment: Mapping[str, Any], log: Callable[[str], None]) -> str:
         from ..environments import resolve_spec
@@ -125,7 +137,40 @@ class ProcessRuntime(ReplicaRuntime):
             raise ReplicaStartFailed(f"cannot start replica {spec.replica_id}: {exc}") from exc
         finally:
             sock.close()  # the child holds it now; our copy would keep the port alive after it dies
+        self._record_pid(spec.replica_id, proc.pid)
         return ReplicaHandle(spec=spec, host=LOOPBACK, port=port, pid=proc.pid, native=proc)
+
+    def _record_pid(self, replica_id: str, pid: int) -> None:
+        if self._pid_dir is None:
+            return
+        self._pid_dir.mkdir(parents=True, exist_ok=True)
+        (self._pid_dir / f"{replica_id}.pid").write_text(f"{pid} {_start_time(pid)}\n")
+
+    def sweep(self, keep_replica_ids: set[str]) -> list[str]:
+        """Kill replica process groups a dead daemon left running (not in ``keep_replica_ids``)."""
+        swept: list[str] = []
+        if self._pid_dir is None or not self._pid_dir.is_dir():
+            return swept
+        for path in self._pid_dir.glob("*.pid"):
+            if path.stem in keep_replica_ids:
+                continue
+            try:
+                pid_text, _, started = path.read_text().strip().partition(" ")
+                pid = int(pid_text)
+            except (OSError, ValueError):
+                path.unlink(missing_ok=True)
+                continue
+            # Only the same process: a session leader (pgid == pid) with the recorded start time, so a
+            # reused pid never gets killed.
+            try:
+                same = os.getpgid(pid) == pid and _start_time(pid) == started
+            except OSError:
+                same = False
+            if same:
+                self._signal_group(pid, signal.SIGKILL)
+                swept.append(path.stem)
+            path.unlink(missing_ok=True)
+        return swept
 
     def stop(self, handle: ReplicaHandle, timeout: float = 10.0) -> None:
         proc: subprocess.Popen = handle.native
@@ -140,6 +185,8 @@ class ProcessRuntime(ReplicaRuntime):
         # Sweep stragglers (a worker that outlived its master): while any group member exists
         # the pgid cannot be reused, so this cannot hit an unrelated process.
         self._signal_group(pgid, signal.SIGKILL)
+        if self._pid_dir is not None:
+            (self._pid_dir / f"{handle.replica_id}.pid").unlink(missing_ok=True)
 
     @staticmethod
     def _signal_group(pgid: int | None, sig: signal.Signals) -> None:

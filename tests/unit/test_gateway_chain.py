@@ -60,7 +60,8 @@ def resolved(ctx: c.Context) -> c.Context:
 def test_build_chain_order_is_explicit():
     chain = c.build_chain()
     assert [s.__name__ for s in chain.steps] == [
-        "assign_request_id", "resolve_service", "authenticate", "read_body", "admit", "pick_replica", "proxy"]
+        "assign_request_id", "resolve_service", "authenticate", "inject_fault", "read_body", "admit", "pick_replica",
+        "proxy"]
     assert [s.__name__ for s in chain.always] == ["release_slot", "echo_request_ids", "record_metrics"]
 
 

@@ -166,3 +166,11 @@ def test_settings_are_frozen() -> None:
     s = Settings()
     with pytest.raises(Exception):
         s.port = 1  # type: ignore[misc]
+
+
+def test_probe_delay_scale_defaults_to_no_delay_and_rejects_bad_values() -> None:
+    assert Settings.from_env({}).probe_delay_scale == 0.0
+    assert Settings.from_env({"FAKE_AZURE_PROBE_DELAY_SCALE": "0.5"}).probe_delay_scale == 0.5
+    for bad in ("-1", "soon"):
+        with pytest.raises(SettingsError):
+            Settings.from_env({"FAKE_AZURE_PROBE_DELAY_SCALE": bad})

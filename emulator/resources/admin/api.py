@@ -12,6 +12,7 @@ blueprint = Blueprint("admin", __name__, url_prefix="/_emulator")
 
 @blueprint.post("/reset")
 def reset():
+    cloud().faults.clear()
     cloud().engine.reset()  # replicas first: nothing may keep serving a service that no longer exists
     cloud().store.reset()
     return jsonify({"reset": True})
@@ -31,6 +32,26 @@ def put_progress():
         raise BadRequest(str(exc)) from exc
     cloud().set_progress(policy)
     return jsonify({"policy": str(policy)})
+
+
+@blueprint.post("/faults")
+def add_fault():
+    """Inject a fault (docs/reliability.md). ``kill_replica`` acts at once; the others wait for their event."""
+    payload = body_json()
+    fault = cloud().faults.add(payload)  # validates every kind, kill_replica included
+    if fault.kind == "kill_replica":
+        return jsonify(cloud().engine.kill_replica(fault.service or "", fault.workspace)), 201
+    return jsonify(fault.to_body()), 201
+
+
+@blueprint.get("/faults")
+def list_faults():
+    return jsonify({"value": cloud().faults.pending()})
+
+
+@blueprint.delete("/faults")
+def clear_faults():
+    return jsonify({"cleared": cloud().faults.clear()})
 
 
 @blueprint.get("/runtime")

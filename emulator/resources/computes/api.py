@@ -38,7 +38,8 @@ def put_compute(sub: str, rg: str, ws: str, name: str):
     payload = body_json()
     with c.store.transaction() as conn:
         ws_body = workspaces.get(conn, workspaces.workspace_id(sub, rg, ws))
-        body, op_id = service.create_or_update(conn, c.operations, ws_body, name, payload)
+        body, op_id = service.create_or_update(conn, c.operations, ws_body, name, payload,
+                                               lambda: c.faults.take("fail_provisioning", ws_body["id"]))
     response = jsonify(body)
     response.status_code = 201
     response.headers["Azure-AsyncOperation"] = _operation_url(sub, rg, ws, op_id)

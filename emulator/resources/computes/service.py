@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 import time
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 from ... import catalog
 from ...errors import BadRequest, Conflict, NotFound
@@ -20,6 +21,14 @@ FAST_PROD = "FastProd"
 DEV_TEST = "DevTest"
 FAST_PROD_MIN_VCPUS = 12
 SUPPORTED_TYPES = ("AKS",)
+# Azure ML's rule for compute names (docs: 2-16 characters, letters, digits and '-', starting with a
+# letter); the message is ours (docs/parity.md). The type check runs first, as Azure's does.
+COMPUTE_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,15}$")
+INVALID_COMPUTE_NAME = ("Compute name {name!r} is invalid: it should start with a letter, be between 2 and 16 "
+                        "characters, and only include letters (a-zA-Z), numbers (0-9) and '-'.")
+PROVISIONING_FAULT = {"code": "ProvisioningFailed", "statusCode": 400, "message": (
+    "Compute provisioning failed: the AKS cluster could not be created (fault injected by fake-azure through "
+    "/_emulator/faults: fail_provisioning).")}
 
 
 def _now_iso() -> str:
@@ -84,14 +93,23 @@ def _plan_provisioning(vm_size: str, agent_count: int, purpose: str, location: s
     return {"status": "Succeeded"}
 
 
+def validate_name(name: str) -> str:
+    if not COMPUTE_NAME.match(name):
+        raise BadRequest(INVALID_COMPUTE_NAME.format(name=name), code="InvalidComputeName")
+    return name
+
+
 def create_or_update(conn: sqlite3.Connection, operations: Operations, ws: dict[str, Any], name: str,
-                     payload: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """Handle the ARM PUT. Returns (compute body, operation id)."""
+                     payload: dict[str, Any], fail_provisioning: Callable[[], bool] = lambda: False,
+                     ) -> tuple[dict[str, Any], str]:
+    """Handle the ARM PUT. Returns (compute body, operation id). ``fail_provisioning`` consumes an
+    injected fault (asked only for a new cluster, so an update never uses it up)."""
     properties = payload.get("properties") or {}
     compute_type = properties.get("computeType")
     if compute_type not in SUPPORTED_TYPES:
         raise BadRequest(f"Compute type {compute_type!r} is not supported by fake-azure; supported: AKS.",
                          code="UnsupportedComputeType")
+    validate_name(name)
     existing = _row(conn, ws["id"], name)
     if existing is not None:
         return _update(conn, operations, ws, existing, properties)
@@ -140,6 +158,8 @@ def create_or_update(conn: sqlite3.Connection, operations: Operations, ws: dict[
     conn.execute("INSERT INTO computes (workspace_id, name, state, body, created_at) VALUES (?, ?, ?, ?, ?)",
                  (ws["id"], name, ProvisioningState.CREATING.value, json.dumps(body), time.time()))
     outcome = _plan_provisioning(vm_size, agent_count, purpose, location, ws["subscriptionId"])
+    if outcome.get("status") != "Failed" and fail_provisioning():
+        outcome = {"status": "Failed", "error": dict(PROVISIONING_FAULT)}
     outcome["runningStatus"] = ProvisioningState.CREATING.value
     return body, operations.start(conn, ws["id"], "compute.create", name, outcome)
 

@@ -6,12 +6,11 @@ filename is the file's relative path inside the model, percent-encoded (UTF-8).
 """
 from __future__ import annotations
 
-import json
 
 from flask import Blueprint, jsonify, request, send_file
 
 from ...errors import BadRequest
-from ...http import WORKSPACE_PREFIX, cloud, workspace_scope
+from ...http import WORKSPACE_PREFIX, cloud, json_value, workspace_scope
 from ...uploads import Upload, parse_multipart
 from . import service
 
@@ -92,11 +91,7 @@ def _parse_upload() -> tuple[dict, list[Upload]]:
 
 
 def _json_list() -> list:
-    raw = request.get_data(cache=True)
-    try:
-        parsed = json.loads(raw or b"null")
-    except ValueError as exc:
-        raise BadRequest(f"The request body is not valid JSON: {exc}") from exc
+    parsed = json_value()
     if not isinstance(parsed, list):
         raise BadRequest("The request body must be a JSON-patch list.")
     return parsed

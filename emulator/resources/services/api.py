@@ -1,14 +1,13 @@
 """REST routes for webservices (docs/rest-services.md)."""
 from __future__ import annotations
 
-import json
 import secrets
 
 from flask import Blueprint, jsonify, request
 
 from ...deploy import tokens
 from ...errors import BadRequest, Conflict
-from ...http import WORKSPACE_PREFIX, body_json, cloud
+from ...http import WORKSPACE_PREFIX, body_json, cloud, json_value
 from ...scheduler import Unschedulable
 from ..models import service as models
 from ..workspaces import service as workspaces
@@ -110,7 +109,7 @@ def delete_service(sub: str, rg: str, ws: str, name: str):
 def patch_service(sub: str, rg: str, ws: str, name: str):
     c = cloud()
     ws_body = _workspace(sub, rg, ws)
-    patch = json.loads(request.get_data() or b"null")
+    patch = json_value()
     if not isinstance(patch, list):
         raise BadRequest("Send a JSON Patch document: a list of {op, path, value} objects.")
     with c.store.transaction() as conn:

@@ -42,6 +42,9 @@ def put_workspace(sub: str, rg: str, ws: str):
 
 @blueprint.delete(ROUTE + "/<ws>")
 def delete_workspace(sub: str, rg: str, ws: str):
-    with cloud().store.transaction() as conn:
-        service.delete(conn, service.workspace_id(sub, rg, ws))
+    c = cloud()
+    ws_id = service.get(c.store.read(), service.workspace_id(sub, rg, ws))["id"]
+    c.engine.forget_workspace(ws_id)  # its replicas stop before its records go
+    with c.store.transaction() as conn:
+        service.delete(conn, ws_id)
     return "", 204
