@@ -23,12 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "examples" / "seed-workflow"
 
 
-def services_api_available() -> bool:
-    return (ROOT / "emulator" / "resources" / "services" / "api.py").exists()
-
-
 pytestmark = [
-    pytest.mark.skipif(not services_api_available(), reason="daemon services API not yet implemented"),
     pytest.mark.filterwarnings("ignore::FutureWarning"),
     pytest.mark.filterwarnings("ignore:.*been deprecated and will be removed:DeprecationWarning"),
 ]

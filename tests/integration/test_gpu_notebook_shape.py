@@ -18,8 +18,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "examples" / "seed-workflow"
 
 pytestmark = [
-    pytest.mark.skipif(not (ROOT / "emulator" / "resources" / "services" / "api.py").exists(),
-                       reason="daemon services API not yet implemented"),
     pytest.mark.filterwarnings("ignore::FutureWarning"),
     pytest.mark.filterwarnings("ignore:.*been deprecated and will be removed:DeprecationWarning"),
 ]

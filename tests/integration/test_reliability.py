@@ -24,35 +24,20 @@ from fake_azure import faults
 from fake_azure._client import CloudClient
 from fake_azure.exceptions import WebserviceException
 
+from echo_service import BODY, ECHO_SCORE, ECHOED, lay_out_echo_project  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[2]
-SEED = ROOT / "examples" / "seed-workflow"
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::FutureWarning"),
     pytest.mark.filterwarnings("ignore:.*been deprecated and will be removed:DeprecationWarning"),
 ]
 
-ECHO_SCORE = '''\
-import json
-
-
-def init():
-    print("init: ready", flush=True)
-
-
-def run(raw_data):
-    return {"echo": json.loads(raw_data)}
-'''
-BODY = json.dumps({"data": [[1, 2, 3]]})
-ECHOED = {"echo": {"data": [[1, 2, 3]]}}
 
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    shutil.copytree(SEED / "model", tmp_path / "model")
-    shutil.copy(SEED / "myenv.yml", tmp_path / "myenv.yml")
-    (tmp_path / "score.py").write_text(ECHO_SCORE)
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(lay_out_echo_project(tmp_path))
     return tmp_path
 
 
