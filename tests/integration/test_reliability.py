@@ -34,7 +34,6 @@ pytestmark = [
 ]
 
 
-
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(lay_out_echo_project(tmp_path))
