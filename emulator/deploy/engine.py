@@ -88,6 +88,7 @@ class ServiceRuntimeState:
     launch: LaunchContext | None = None
     autoscale: AutoscaleState = field(default_factory=AutoscaleState)
     queue_waits_seen: int = 0
+    kills: int = 0  # injected kill_replica faults so far (they rotate over the replicas)
 
 
 
@@ -696,7 +697,12 @@ class DeploymentEngine:
         with state.lock:
             if not state.handles:
                 raise NotFound(f"No running replica of service {name} to kill.", code="WebserviceNotFound")
-            replica_id, handle = sorted(state.handles.items())[0]
+            # Round-robin over the live replicas: repeated kills spread over the service, as node
+            # failures would, instead of crash-looping one replica into Failed.
+            alive = [(rid, h) for rid, h in sorted(state.handles.items()) if self._runtime.is_alive(h)]
+            candidates = alive or sorted(state.handles.items())
+            replica_id, handle = candidates[state.kills % len(candidates)]
+            state.kills += 1
             # Not through take_down: the supervisor must notice the death by itself, as the kubelet does.
             self._runtime.stop(handle, timeout=0)
         return {"kind": "kill_replica", "service": name, "workspace": key[0], "replica": replica_id}

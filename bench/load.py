@@ -1,0 +1,290 @@
+"""Load test under replica kills (loopback only, bounded, in its own temporary FAKE_AZURE_HOME).
+
+A 3-replica AKS service (autoscale off, replica_max_concurrent_requests=1, max_request_wait_time=2000)
+of a score.py that sleeps 5 ms; BENCH_LOAD_SECONDS (default 30) of POSTs from 32 keep-alive
+http.client threads to its scoring_uri (key auth) while ``fake_azure.faults.kill_replica`` kills one
+replica every BENCH_LOAD_KILL_EVERY seconds (default 5). Every request's outcome is counted by status
+(200, 502, 503, 504, other) or by exception. Checks: every request got an answer (no exception, no
+request still in flight at the end) and every failure is a 502 or 503; the service is Healthy again
+afterwards. Results: bench/results/load.json; exit status 1 when a check fails.
+Run: .venv/bin/python bench/load.py
+tests/integration/test_reliability_load.py runs ``run_load`` for 8 s with a kill every 2 s."""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "30"))
+KILL_EVERY_S = float(os.environ.get("BENCH_LOAD_KILL_EVERY", "5"))
+CONCURRENCY = 32
+REPLICAS = 3
+CLIENT_TIMEOUT_S = 30.0
+READY_DEADLINE_S = 120.0
+EXPECTED_FAILURES = (502, 503)
+COUNTED = (200, 502, 503, 504)
+PAYLOAD = b'{"data": [[1.0, 2.0, 3.0]]}'
+
+SCORE_PY = '''\
+import json
+import time
+
+
+def init():
+    print("init: ready", flush=True)
+
+
+def run(raw_data):
+    time.sleep(0.005)
+    return {"echo": json.loads(raw_data)}
+'''
+
+
+def lay_out_project(folder: Path) -> Path:
+    """The seed's model and conda file with the 5 ms score.py, in ``folder``."""
+    seed = ROOT / "examples" / "seed-workflow"
+    shutil.copytree(seed / "model", folder / "model", dirs_exist_ok=True)
+    shutil.copy(seed / "myenv.yml", folder / "myenv.yml")
+    (folder / "score.py").write_text(SCORE_PY)
+    return folder
+
+
+def _percentile(sorted_values: list[float], fraction: float) -> float | None:
+    if not sorted_values:
+        return None
+    return round(1000 * sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * fraction))], 2)
+
+
+class _Tally:
+    """Outcomes of every request, shared by the client threads."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.started = 0
+        self.statuses: dict[str, int] = {}
+        self.exceptions: dict[str, int] = {}
+        self.latencies: list[float] = []
+        self.served_latencies: list[float] = []
+
+    def answer(self, status: int, elapsed: float) -> None:
+        label = str(status) if status in COUNTED else "other"
+        with self.lock:
+            self.statuses[label] = self.statuses.get(label, 0) + 1
+            if label == "other":
+                self.statuses[f"other:{status}"] = self.statuses.get(f"other:{status}", 0) + 1
+            self.latencies.append(elapsed)
+            if status == 200:
+                self.served_latencies.append(elapsed)
+
+    def exception(self, exc: BaseException) -> None:
+        with self.lock:
+            name = type(exc).__name__
+            self.exceptions[name] = self.exceptions.get(name, 0) + 1
+
+
+def _client(uri: str, key: str, stop_at: float, tally: _Tally) -> None:
+    parts = urlsplit(uri)
+    headers = {"Content-Type": "application/json", "Authorization": "Bearer " + key}
+
+    def connect() -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(parts.hostname, parts.port, timeout=CLIENT_TIMEOUT_S)
+
+    conn = connect()
+    try:
+        while time.monotonic() < stop_at:
+            with tally.lock:
+                tally.started += 1
+            t0 = time.perf_counter()
+            try:
+                conn.request("POST", parts.path, body=PAYLOAD, headers=headers)
+                response = conn.getresponse()
+                response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                tally.exception(exc)
+                conn.close()
+                conn = connect()
+                continue
+            tally.answer(response.status, time.perf_counter() - t0)
+            if response.will_close:
+                conn.close()
+                conn = connect()
+    finally:
+        conn.close()
+
+
+def _killer(ws: Any, name: str, every: float, started: float, stop_at: float, stop: threading.Event,
+            log: dict[str, Any]) -> None:
+    """Kill a replica at started + every, + 2 * every, ... (a fixed schedule: a slow kill call does not
+    push the next one back), until the load stops."""
+    from fake_azure import faults
+
+    n = 1
+    while not stop.wait(max(0.0, started + n * every - time.monotonic())):
+        n += 1
+        if time.monotonic() >= stop_at:
+            return
+        try:
+            faults.kill_replica(name, ws)
+            log["kills"] += 1
+        except Exception as exc:  # noqa: BLE001 - e.g. 404 while every replica is restarting
+            log["kill_errors"].append(str(exc)[:200])
+
+
+def run_load(ws: Any, seconds: float = SECONDS, kill_every: float = KILL_EVERY_S, concurrency: int = CONCURRENCY,
+             name: str = "load-svc", cluster: str = "aks-load") -> dict[str, Any]:
+    """Deploy the service (the current directory holds score.py, myenv.yml and model/), load it while killing
+    replicas, delete the service and its cluster; returns the figures with ``problems`` (empty when it held)."""
+    from fake_azure.core.compute import AksCompute, ComputeTarget
+    from fake_azure.core.model import InferenceConfig, Model
+    from fake_azure.core.webservice import AksWebservice, Webservice
+
+    target = ComputeTarget.create(ws, cluster, AksCompute.provisioning_configuration(vm_size="Standard_D3_v2"))
+    service = None
+    try:
+        target.wait_for_completion()
+        model = Model.register(ws, model_path="model", model_name="load-model")
+        config = AksWebservice.deploy_configuration(num_replicas=REPLICAS, autoscale_enabled=False,
+                                                    replica_max_concurrent_requests=1, max_request_wait_time=2000)
+        inference = InferenceConfig(runtime="python", entry_script="score.py", conda_file="myenv.yml")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            service = Model.deploy(ws, name, [model], inference, config, target, overwrite=True)
+        service.wait_for_deployment()
+        if service.state != "Healthy":
+            raise RuntimeError(f"{name} is {service.state}: {service.get_logs()}")
+        uri, key = service.scoring_uri, service.get_keys()[0]
+
+        tally = _Tally()
+        kill_log: dict[str, Any] = {"kills": 0, "kill_errors": []}
+        stop = threading.Event()
+        started = time.monotonic()
+        stop_at = started + seconds
+        killer = threading.Thread(target=_killer, args=(ws, name, kill_every, started, stop_at, stop, kill_log),
+                                  daemon=True)
+        clients = [threading.Thread(target=_client, args=(uri, key, stop_at, tally), daemon=True)
+                   for _ in range(concurrency)]
+        for thread in clients:
+            thread.start()
+        killer.start()
+        deadline = stop_at + CLIENT_TIMEOUT_S + 10
+        for thread in clients:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        elapsed = time.monotonic() - started
+        stop.set()
+        killer.join(30)
+        stuck = sum(thread.is_alive() for thread in clients)
+
+        # The service heals once the kills stop.
+        healed_deadline = time.monotonic() + READY_DEADLINE_S
+        state = None
+        while time.monotonic() < healed_deadline:
+            state = Webservice(ws, name).state
+            if state == "Healthy":
+                break
+            stop.wait(0.2)
+
+        with tally.lock:
+            answered = sum(v for k, v in tally.statuses.items() if not k.startswith("other:"))
+            failed = {k: v for k, v in sorted(tally.statuses.items()) if k != "200"}
+            exceptions = dict(tally.exceptions)
+            unanswered = tally.started - answered - sum(exceptions.values())
+            latencies = sorted(tally.latencies)
+            served_latencies = sorted(tally.served_latencies)
+            served = tally.statuses.get("200", 0)
+            total = tally.started
+        problems = []
+        if exceptions:
+            problems.append(f"requests without an answer (client exceptions): {exceptions}")
+        if unanswered or stuck:
+            problems.append(f"{unanswered} request(s) still in flight at the end ({stuck} client thread(s) stuck)")
+        unexpected = {k: v for k, v in failed.items() if k not in {str(s) for s in EXPECTED_FAILURES}}
+        if unexpected:
+            problems.append(f"unexpected statuses: {unexpected}")
+        if served == 0:
+            problems.append("no request was served")
+        if kill_log["kills"] == 0:
+            problems.append(f"no replica was killed: {kill_log['kill_errors']}")
+        if state != "Healthy":
+            problems.append(f"the service did not heal after the load: {state}")
+        return {
+            "seconds": round(elapsed, 2), "concurrency": concurrency, "replicas": REPLICAS,
+            "kill_interval_s": kill_every, "kills": kill_log["kills"], "kill_errors": kill_log["kill_errors"],
+            "score_sleep_ms": 5, "requests": total, "served": served, "failed": failed,
+            "exceptions": exceptions, "unanswered": unanswered,
+            "throughput_rps": round(answered / elapsed, 1) if elapsed else None,
+            "p50_ms": _percentile(latencies, 0.50), "p99_ms": _percentile(latencies, 0.99),
+            "served_p50_ms": _percentile(served_latencies, 0.50),
+            "served_p99_ms": _percentile(served_latencies, 0.99),
+            "healed_state": state, "problems": problems, "ok": not problems,
+        }
+    finally:
+        if service is not None:
+            try:
+                service.delete()
+            except Exception:  # noqa: BLE001 - best-effort cleanup
+                pass
+        try:
+            target.delete()
+        except Exception:  # noqa: BLE001 - best-effort cleanup
+            pass
+
+
+def report(result: dict[str, Any]) -> str:
+    failed = ", ".join(f"{k}: {v}" for k, v in result["failed"].items()) or "none"
+    lines = [
+        f"load: {result['seconds']} s at concurrency {result['concurrency']}, {result['replicas']} replicas, "
+        f"a replica killed every {result['kill_interval_s']} s ({result['kills']} kills)",
+        f"  requests {result['requests']}, served (200) {result['served']}, failed {failed}, "
+        f"exceptions {result['exceptions'] or 'none'}, unanswered {result['unanswered']}",
+        f"  {result['throughput_rps']} answers/s; latency p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms "
+        f"(200 only: p50 {result['served_p50_ms']} ms, p99 {result['served_p99_ms']} ms)",
+        "  checks: " + ("every request answered, failures only 502/503, service healed"
+                        if result["ok"] else "FAILED: " + "; ".join(result["problems"])),
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    base = Path(tempfile.mkdtemp(prefix="fake-azure-bench-load-"))
+    workdir = lay_out_project(base / "work")  # copytree creates work/
+    for key in [k for k in os.environ if k.startswith("FAKE_AZURE_")]:
+        del os.environ[key]
+    os.environ["FAKE_AZURE_HOME"] = str(base / "home")
+    os.chdir(workdir)
+
+    from emulator import daemon
+    from fake_azure.core import Workspace
+    from fake_azure.settings import Settings
+
+    settings = Settings.from_env()
+    daemon.ensure_running(settings)
+    try:
+        ws = Workspace("00000000-0000-0000-0000-0000000000be", "rg-bench", "ws-bench-load")
+        result = run_load(ws)
+    finally:
+        daemon.stop(settings)
+        os.chdir(ROOT)
+        shutil.rmtree(base, ignore_errors=True)
+    print(report(result), flush=True)
+    out = ROOT / "bench" / "results" / "load.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"results written to {out.relative_to(ROOT)}")
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
