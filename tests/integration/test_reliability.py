@@ -166,6 +166,9 @@ def test_a_replica_failing_its_liveness_probe_is_restarted(ws, workdir, created)
     assert response.status_code == 200 and response.json() == ECHOED
 
 
+@pytest.mark.skipif(os.environ.get("FAKE_AZURE_RUNTIME") == "docker",
+                    reason="the score.py below keeps its 'started once' marker on the host file system, "
+                           "which a container does not see")
 def test_a_replica_that_keeps_crashing_after_restarts_fails_the_service(ws, workdir, created):
     marker = workdir / "started-once"
     (workdir / "score.py").write_text(
