@@ -20,6 +20,18 @@ _CHUNK = 1024 * 1024
 _BOUNDARY = uuid.uuid4().hex
 
 
+def refuse_escaping_links(file_names: list[str], root: str) -> None:
+    """Files reached through symlinks must still live under ``root`` (the working directory).
+
+    The SDK only checks the path it is given; a link inside a model folder to, say, ~/.ssh would be
+    uploaded. We refuse it with the SDK's own message for paths outside the working directory."""
+    real_root = os.path.realpath(root)
+    for file_name in file_names:
+        real = os.path.realpath(file_name)
+        if real != real_root and not real.startswith(real_root + os.sep):
+            raise PermissionError("Unauthorized access: Path outside current working directory")
+
+
 def collect_model_artifact_paths(model_path: str, child_paths: list[str] | None) -> tuple[list[str], list[str]]:
     """Port of ``Model._collect_model_artifact_paths``: local files and their names inside the model.
 

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from ._queries import filter_query as _filter_query
 from ..exceptions import ModelNotFoundException, UserErrorException, WebserviceException
-from ._model_files import MultipartUpload, collect_model_artifact_paths, save_stream
+from ._model_files import MultipartUpload, collect_model_artifact_paths, refuse_escaping_links, save_stream
 
 module_logger = logging.getLogger(__name__)
 # As in the SDK, fixed when the module is imported: a replica sets AML_APP_ROOT before it starts.
@@ -141,6 +141,7 @@ class Model(object):
                                       logger=module_logger)
         Model._validate_model_path(model_path, child_paths)
         file_names, artifact_names = collect_model_artifact_paths(model_path, child_paths)
+        refuse_escaping_links(file_names, os.getcwd())
         # The SDK sizes its upload timeout with max() of the file sizes: an empty folder fails here.
         max(os.path.getsize(name) for name in file_names)
 

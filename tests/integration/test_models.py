@@ -384,3 +384,22 @@ def _raw_register(ws, metadata: dict, files: dict[str, bytes], ok=(200,)) -> dic
 
 def _blob_files(root: Path) -> set[str]:
     return {p.name for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")}
+
+
+def test_a_symlink_escaping_the_working_directory_is_refused(ws, tmp_path, monkeypatch):
+    from fake_azure.core.model import Model
+
+    secret = tmp_path / "outside" / "id_rsa"
+    secret.parent.mkdir()
+    secret.write_text("not for upload")
+    project = tmp_path / "project"
+    (project / "model").mkdir(parents=True)
+    (project / "model" / "weights.bin").write_bytes(b"w")
+    (project / "model" / "key").symlink_to(secret)
+    (project / "model" / "inside").symlink_to(project / "model" / "weights.bin")
+    monkeypatch.chdir(project)
+    with pytest.raises(PermissionError, match="Unauthorized access: Path outside current working directory"):
+        Model.register(ws, model_path="model", model_name="leaky")
+    (project / "model" / "key").unlink()
+    model = Model.register(ws, model_path="model", model_name="leaky")  # a link inside the tree is fine
+    assert model.version == 1
