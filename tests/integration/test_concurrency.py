@@ -21,6 +21,7 @@ import requests
 from fake_azure.exceptions import ComputeTargetException, WebserviceException
 
 from echo_service import BODY, ECHOED, lay_out_echo_project
+from polling import poll
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::FutureWarning"),
@@ -62,16 +63,6 @@ def cleanup(ws, emulator_home: Path) -> Iterator[list[Any]]:
                 thing.delete()
             except Exception:  # noqa: BLE001 - best-effort cleanup
                 pass
-
-
-def _poll(check: Callable[[], Any], timeout: float, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    pause = threading.Event()
-    while True:
-        result = check()
-        if result or time.monotonic() >= deadline:
-            return result
-        pause.wait(interval)
 
 
 def _post(uri: str, key: str) -> requests.Response:
@@ -123,7 +114,7 @@ def _devtest_cluster(ws) -> None:
             target.wait_for_completion()
         except ComputeTargetException:
             pass  # another thread's create got there first: read it below
-    assert _poll(lambda: ComputeTarget(ws, DEVTEST).provisioning_state == "Succeeded", 60), \
+    assert poll(lambda: ComputeTarget(ws, DEVTEST).provisioning_state == "Succeeded", 60), \
         ComputeTarget(ws, DEVTEST).provisioning_state
 
 
@@ -168,7 +159,7 @@ def test_twenty_clients_mixing_control_plane_calls(ws, workdir, cleanup):
     try:
         errors = _run_threads(client, THREADS, JOIN_DEADLINE_S)
     finally:
-        if _poll(lambda: ComputeTarget.list(ws) and any(t.name == DEVTEST for t in ComputeTarget.list(ws)), 1):
+        if poll(lambda: ComputeTarget.list(ws) and any(t.name == DEVTEST for t in ComputeTarget.list(ws)), 1):
             cleanup.append(ComputeTarget(ws, DEVTEST))
     assert not errors, "\n".join(getattr(exc, "formatted", repr(exc)) for exc in errors.values())
 

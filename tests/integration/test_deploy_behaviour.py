@@ -25,6 +25,7 @@ import requests
 from fake_azure.exceptions import WebserviceException
 
 from echo_service import BODY, ECHO_SCORE, ECHOED, lay_out_echo_project  # noqa: F401
+from polling import poll
 
 ROOT = Path(__file__).resolve().parents[2]
 _SCRIPT = Path(sys.executable).parent / "fake-azure"
@@ -60,14 +61,7 @@ def _post(uri: str, data: Any = BODY, token: str | None = None, content_type: st
 
 
 def _poll(check: Callable[[], Any], timeout: float, interval: float = 0.2) -> Any:
-    """Call ``check`` until it returns something truthy or the deadline passes (then its last answer)."""
-    deadline = time.monotonic() + timeout
-    pause = threading.Event()
-    while True:
-        result = check()
-        if result or time.monotonic() >= deadline:
-            return result
-        pause.wait(interval)
+    return poll(check, timeout, interval)
 
 
 def _cluster(ws, name: str = "aks-cpu", vm_size: str = "Standard_D3_v2", **kwargs):

@@ -25,6 +25,7 @@ from fake_azure._client import CloudClient
 from fake_azure.exceptions import WebserviceException
 
 from echo_service import BODY, ECHO_SCORE, ECHOED, lay_out_echo_project  # noqa: F401
+from polling import poll
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,16 +54,6 @@ def created(emulator_home: Path) -> Iterator[list[Any]]:
                 thing.delete()
             except Exception:  # noqa: BLE001 - best-effort cleanup
                 pass
-
-
-def _poll(check: Callable[[], Any], timeout: float, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    pause = threading.Event()
-    while True:
-        result = check()
-        if result or time.monotonic() >= deadline:
-            return result
-        pause.wait(interval)
 
 
 def _post(uri: str, key: str | None, data: str = BODY, timeout: float = 30) -> requests.Response:
@@ -122,8 +113,8 @@ def test_a_killed_replica_is_restarted_and_the_service_heals(ws, workdir, create
     killed = faults.kill_replica("kill-svc", ws)
     assert killed["replica"] == _raw(ws, "kill-svc")["fakeAzure"]["replicas"][0]["id"]
     # While its only replica is down the service is Unhealthy (the back-off is 0.5 s, so this is seen).
-    assert _poll(lambda: _raw(ws, "kill-svc")["state"] == "Unhealthy", 10), _raw(ws, "kill-svc")
-    assert _poll(lambda: _raw(ws, "kill-svc")["state"] == "Healthy", 60), service.get_logs()
+    assert poll(lambda: _raw(ws, "kill-svc")["state"] == "Unhealthy", 10), _raw(ws, "kill-svc")
+    assert poll(lambda: _raw(ws, "kill-svc")["state"] == "Healthy", 60), service.get_logs()
     assert _restarts(ws, "kill-svc") == [1]
     body = _raw(ws, "kill-svc")
     assert body["fakeAzure"]["replicas"][0]["state"] == "Running"
@@ -159,7 +150,7 @@ def test_a_replica_failing_its_liveness_probe_is_restarted(ws, workdir, created)
                       failure_threshold=2)
     key = service.get_keys()[0]
     assert _post(service.scoring_uri, key, data=json.dumps({"hang": True})).status_code == 200
-    assert _poll(lambda: _restarts(ws, "hang-svc") == [1] and _raw(ws, "hang-svc")["state"] == "Healthy",
+    assert poll(lambda: _restarts(ws, "hang-svc") == [1] and _raw(ws, "hang-svc")["state"] == "Healthy",
                  60), (_raw(ws, "hang-svc"), service.get_logs())
     assert "failed 2 liveness probes in a row" in service.get_logs()
     response = _post(service.scoring_uri, key)
@@ -179,7 +170,7 @@ def test_a_replica_that_keeps_crashing_after_restarts_fails_the_service(ws, work
         "def run(raw_data):\n    return raw_data\n")
     _deploy(ws, _cluster(ws, created), "loop-svc", created)
     faults.kill_replica("loop-svc", ws)
-    assert _poll(lambda: _raw(ws, "loop-svc")["state"] == "Failed", 90), _raw(ws, "loop-svc")
+    assert poll(lambda: _raw(ws, "loop-svc")["state"] == "Failed", 90), _raw(ws, "loop-svc")
     body = _raw(ws, "loop-svc")
     assert body["error"]["code"] == "KubernetesDeploymentFailed"
     assert body["error"]["details"][0]["code"] == "CrashLoopBackOff"
@@ -352,7 +343,7 @@ def test_after_a_daemon_kill_services_return_and_stale_replicas_are_stopped(work
         daemon_pid = json.loads((home / "daemon.json").read_text())["pid"]
 
         os.kill(daemon_pid, signal.SIGKILL)
-        assert _poll(lambda: not _alive(daemon_pid), 10)
+        assert poll(lambda: not _alive(daemon_pid), 10)
         assert _alive(replica_pid)  # replicas run in their own sessions: they outlive the daemon
 
         assert cli("up").returncode == 0
@@ -365,7 +356,7 @@ def test_after_a_daemon_kill_services_return_and_stale_replicas_are_stopped(work
             print(json.dumps({"state": service.state, "uri": service.scoring_uri, "keys": service.get_keys()}))
             """)
         assert after == before
-        assert _poll(lambda: not _alive(replica_pid), 10), "the dead daemon's replica is still running"
+        assert poll(lambda: not _alive(replica_pid), 10), "the dead daemon's replica is still running"
         response = _post(after["uri"], after["keys"][1])
         assert response.status_code == 200 and response.json() == ECHOED
     finally:
