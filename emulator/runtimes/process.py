@@ -59,6 +59,10 @@ def replica_environ(spec: ReplicaSpec) -> dict[str, str]:
     env.update(spec.env)
     # "" (not unset) hides every GPU, so a CPU replica never grabs one by accident.
     env["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in spec.gpu_ids)
+    if spec.gpu_ids:
+        # Host GPU indices are nvidia-smi's (PCI bus order); CUDA's default order is fastest first,
+        # which on a mixed host names other devices by the same numbers.
+        env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
     # score.py imports azureml.core.model even where the environment has no azureml-core: such
     # replicas get the minimal get_model_path shim, as Azure's images carry azureml-defaults.
     shim_path = pythonpath_for(spec.environment, env.get("PYTHONPATH"))
