@@ -77,7 +77,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"  home:     {status['home']}")
         print(f"  runtime:  {status['runtime']}")
         print(f"  progress: {status['progress']}")
-        print(f"  GPUs:     {status['gpus']} on this host (policy {status['gpu_policy']})")
+        print(f"  GPUs:     {status['gpus']} on the replicas' host (policy {status['gpu_policy']})")
         for note in status["notes"]:
             print(f"  note:     {note}")
     else:

@@ -47,11 +47,14 @@ class Cloud:
         from .runtimes.select import select_runtime
 
         runtime, self.runtime_note = select_runtime(self.settings)
+        remote_gpus = runtime.remote_gpu_count()
+        gpus = (HostGpus.detect(self.settings.gpu_policy) if remote_gpus is None
+                else HostGpus(remote_gpus, self.settings.gpu_policy))
         return DeploymentEngine(
             store=self.store, blobs=self.blobs, operations=self.operations, runtime=runtime,
-            gateways=GatewayPool(self.store, self.faults), gpus=HostGpus.detect(self.settings.gpu_policy),
+            gateways=GatewayPool(self.store, self.faults), gpus=gpus,
             work_dir=self.settings.home, scale_down_delay=self.settings.autoscale_down_delay, faults=self.faults,
-            probe_delay_scale=self.settings.probe_delay_scale)
+            probe_delay_scale=self.settings.probe_delay_scale, runtime_note=self.runtime_note)
 
     @property
     def runtime_name(self) -> str:

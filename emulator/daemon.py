@@ -111,7 +111,7 @@ def serve(settings: Settings) -> None:
     port = server.effective_port  # type: ignore[attr-defined]
     url = f"http://{settings.host}:{port}"
     gpus = cloud.engine.gpus
-    notes = [n for n in (cloud.runtime_note, gpus.host_note()) if n]
+    notes = [n for n in (cloud.runtime_note, cloud.engine.runtime.location(), gpus.host_note()) if n]
     info = {"url": url, "pid": os.getpid(), "home": str(settings.home), "runtime": cloud.runtime_name,
             "gpus": gpus.count, "gpuPolicy": gpus.policy, "notes": notes,
             "version": __version__, "progress": settings.progress, "started_at": time.time()}

@@ -61,6 +61,10 @@ class Settings:
     probe_delay_scale: float = 0.0
     base_image: str = "python:3.11-slim"
     env_cache: Path = field(default_factory=lambda: Path.home() / ".cache" / "fake-azure" / "envs")
+    # The docker SDK's own variables (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH...), handed to it.
+    docker_env: tuple[tuple[str, str], ...] = ()
+    # Where a remote tcp:// engine publishes replicas (default: its address as resolved here).
+    docker_publish_address: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -106,7 +110,13 @@ class Settings:
                            / "fake-azure" / "envs").expanduser(),
             base_image=env.get("FAKE_AZURE_BASE_IMAGE") or "python:3.11-slim",
             reuse_interpreter=_flag("FAKE_AZURE_REUSE_INTERPRETER", env.get("FAKE_AZURE_REUSE_INTERPRETER"), True),
+            docker_env=tuple(sorted((k, v) for k, v in env.items() if k.startswith("DOCKER_"))),
+            docker_publish_address=env.get("FAKE_AZURE_DOCKER_PUBLISH_ADDRESS") or None,
         )
+
+    @property
+    def docker_host(self) -> str | None:
+        return dict(self.docker_env).get("DOCKER_HOST") or None
 
     # Files under home, named once here so the daemon and the facade agree.
     @property

@@ -97,11 +97,14 @@ class DeploymentEngine:
     def __init__(self, store: Store, blobs: BlobStore, operations: Operations, runtime: ReplicaRuntime,
                  gateways: GatewayPool, gpus: HostGpus, work_dir: Path,
                  scale_down_delay: float = 60.0, faults: Faults | None = None,
-                 probe_delay_scale: float = 0.0, supervise: bool = True) -> None:
+                 probe_delay_scale: float = 0.0, supervise: bool = True, runtime_note: str = "") -> None:
         self._store = store
         self._blobs = blobs
         self._operations = operations
         self._runtime = runtime
+        # The first line of every deployment log: which runtime runs the replicas, and why or where.
+        detail = runtime_note or runtime.location()
+        self._runtime_line = f"fake-azure: replicas run on the {runtime.name} runtime" + (f" ({detail})" if detail else "")
         self._gateways = gateways
         self._gpus = gpus
         self._work_dir = work_dir
@@ -273,6 +276,7 @@ class DeploymentEngine:
             with open(build_log, "a") as handle:
                 handle.write(line.rstrip("\n") + "\n")
 
+        log(self._runtime_line)
         try:
             if self._faults.take("fail_next_build", ws_id):
                 log("fake-azure: environment build failed (fault injected through /_emulator/faults)")

@@ -111,3 +111,11 @@ class ReplicaRuntime(abc.ABC):
     @abc.abstractmethod
     def cleanup(self, handle: ReplicaHandle) -> None:
         """Release what the runtime holds for the replica (stopping it first if still running)."""
+
+    def remote_gpu_count(self) -> int | None:
+        """NVIDIA GPUs on the machine that runs the replicas when that is not this one; None here."""
+        return None
+
+    def location(self) -> str | None:
+        """Where replicas run, when that needs saying (`fake-azure status`); None for this machine."""
+        return None

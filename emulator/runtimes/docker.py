@@ -4,7 +4,8 @@
   ``base_image`` (``FAKE_AZURE_BASE_IMAGE``) and reused.
 * Code and models reach the container without bind mounts: the laid-out app root is copied to
   ``/var/azureml-app`` with ``put_archive`` between create and start, so a remote engine works.
-* The server listens on 5001 inside; only ``127.0.0.1:<port>`` is published on the engine's host.
+* The server listens on 5001 inside; it is published on the engine host's loopback (a remote tcp
+  engine: on its address) and reached directly or through an ssh tunnel (:mod:`.engine_host`).
 * Environment: the spec's variables (never the daemon's own, never ``FAKE_AZURE_*``), with host paths
   rewritten into the container (``AML_APP_ROOT=/var/azureml-app``; ``AZUREML_MODEL_DIR`` and
   ``AZUREML_ENTRY_SCRIPT`` relative to it).
@@ -37,6 +38,7 @@ from typing import Any, Callable, Iterator, Mapping
 from scoring.sdk_shim import SHIM_DIR
 
 from .base import ReplicaHandle, ReplicaRuntime, ReplicaSpec, ReplicaStartFailed, RuntimeUnavailable
+from .engine_host import EngineHost, SshTunnel
 from .images import CONTAINER_SHIM_DIR, LABEL_SHIM, ImageBuilder
 
 try:
@@ -47,7 +49,6 @@ try:
 except ImportError:  # pragma: no cover - the docker extra is not installed
     docker = None  # type: ignore[assignment]
 
-LOOPBACK = "127.0.0.1"
 CONTAINER_APP_ROOT = "/var/azureml-app"
 CONTAINER_PORT = 5001
 LABEL_INSTANCE = "fake-azure.instance"
@@ -80,6 +81,7 @@ class _Container:
 
     container: Any
     follower: threading.Thread | None = None
+    tunnel: SshTunnel | None = None
     exit_code: int | None = None
     removed: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -107,12 +109,17 @@ def _tar_app_root(app_root: Path) -> tempfile.SpooledTemporaryFile:
 
 
 class DockerRuntime(ReplicaRuntime):
-    """Replicas as containers on a Docker engine (``DOCKER_HOST`` or ``client``)."""
+    """Replicas as containers on a Docker engine (``client``, or one made from ``docker_env``).
+
+    ``engine`` says where that engine runs and so how replicas are published and reached; it
+    defaults to what ``docker_env``'s ``DOCKER_HOST`` names.
+    """
 
     name = "docker"
 
     def __init__(self, instance_id: str, base_image: str, cache_dir: Path, client: Any = None, *,
-                 gpu_policy: str = "cpu-fallback", pip_strategy: str | None = None) -> None:
+                 gpu_policy: str = "cpu-fallback", pip_strategy: str | None = None,
+                 docker_env: Mapping[str, str] | None = None, engine: EngineHost | None = None) -> None:
         if docker is None:
             raise RuntimeUnavailable("the docker runtime needs the docker SDK: pip install 'fake-azure[docker]'")
         if gpu_policy not in GPU_POLICIES:
@@ -122,8 +129,12 @@ class DockerRuntime(ReplicaRuntime):
         self.cache_dir = Path(cache_dir)
         self.gpu_policy = gpu_policy
         with _engine_errors("connecting to the Docker engine", RuntimeUnavailable):
-            self.client = client if client is not None else docker.from_env(timeout=600)
+            # use_ssh_client: an ssh:// engine is reached with the ssh command, as the docker CLI
+            # reaches it (ssh config, agent, jump hosts), not with paramiko.
+            self.client = client if client is not None else docker.from_env(
+                timeout=600, use_ssh_client=True, environment=dict(docker_env) if docker_env is not None else None)
             self.client.ping()
+        self.engine = engine if engine is not None else EngineHost.from_docker_host((docker_env or {}).get("DOCKER_HOST"))
         self.images = ImageBuilder(self.client, base_image, self.cache_dir, strategy=pip_strategy)
         self._nvidia: bool | None = None
 
@@ -146,6 +157,22 @@ class DockerRuntime(ReplicaRuntime):
             with _engine_errors("asking the Docker engine for its runtimes", RuntimeUnavailable):
                 self._nvidia = "nvidia" in (self.client.info().get("Runtimes") or {})
         return self._nvidia
+
+    def remote_gpu_count(self) -> int | None:
+        """A remote engine's GPUs, listed by nvidia-smi in a throwaway container given all of them."""
+        if self.engine.kind == "local":
+            return None
+        if not self.has_nvidia_runtime():
+            return 0
+        with _engine_errors("listing the Docker host's GPUs", RuntimeUnavailable):
+            listing = self.client.containers.run(
+                self.base_image, ["nvidia-smi", "-L"], remove=True, stdout=True, stderr=False,
+                environment={"NVIDIA_DRIVER_CAPABILITIES": "utility"},
+                device_requests=[docker.types.DeviceRequest(driver="nvidia", count=-1, capabilities=[["gpu"]])])
+        return sum(1 for line in listing.decode(errors="replace").splitlines() if line.startswith("GPU "))
+
+    def location(self) -> str | None:
+        return None if self.engine.kind == "local" else f"docker: {self.engine.describe()}"
 
     def gpus_for(self, gpu_ids: tuple[int, ...]) -> tuple[int, ...]:
         """The host GPUs a replica asking for ``gpu_ids`` actually gets (GPU policy applied)."""
@@ -216,7 +243,9 @@ class DockerRuntime(ReplicaRuntime):
                 ["azmlinfsrv", "--entry_script", str(entry), "--port", str(CONTAINER_PORT)],
                 name=name, working_dir=CONTAINER_APP_ROOT,
                 environment=self.container_environ(spec, (image.labels or {}).get(LABEL_SHIM) == "1"),
-                ports={f"{CONTAINER_PORT}/tcp": (LOOPBACK, spec.port or None)},
+                # A tunnelled replica keeps spec.port for the tunnel's local end: the engine picks.
+                ports={f"{CONTAINER_PORT}/tcp": (self.engine.publish_address,
+                                                 None if self.engine.tunnelled else spec.port or None)},
                 labels={LABEL_INSTANCE: self.instance_id, LABEL_SERVICE: spec.service_name,
                         LABEL_REPLICA: spec.replica_id},
                 stdin_open=False, tty=False, detach=True, **kwargs)
@@ -226,16 +255,17 @@ class DockerRuntime(ReplicaRuntime):
                         raise ReplicaStartFailed(f"cannot copy {app_root} into the container")
                 container.start()
                 container.reload()
-                port = int(container.attrs["NetworkSettings"]["Ports"][f"{CONTAINER_PORT}/tcp"][0]["HostPort"])
+                published = int(container.attrs["NetworkSettings"]["Ports"][f"{CONTAINER_PORT}/tcp"][0]["HostPort"])
+                reached = self.engine.reach(published, local_port=spec.port if self.engine.tunnelled else 0)
             except BaseException:
                 with contextlib.suppress(Exception):
                     container.remove(force=True)
                 raise
-        state = _Container(container)
+        state = _Container(container, tunnel=reached.tunnel)
         state.follower = threading.Thread(target=self._follow, args=(container, spec.log_path),
                                           name=f"logs-{name}", daemon=True)
         state.follower.start()
-        return ReplicaHandle(spec=spec, host=LOOPBACK, port=port, pid=None, native=state)
+        return ReplicaHandle(spec=spec, host=reached.host, port=reached.port, pid=None, native=state)
 
     @staticmethod
     def _follow(container: Any, log_path: Path) -> None:
@@ -267,7 +297,10 @@ class DockerRuntime(ReplicaRuntime):
         return handle.host, handle.port
 
     def is_alive(self, handle: ReplicaHandle) -> bool:
-        return self._refresh(handle.native) in ("running", "created", "restarting")
+        state: _Container = handle.native
+        if state.tunnel is not None and not state.tunnel.alive():
+            return False  # unreachable: the supervisor replaces it, tunnel included
+        return self._refresh(state) in ("running", "created", "restarting")
 
     def exit_code(self, handle: ReplicaHandle) -> int | None:
         state: _Container = handle.native
@@ -291,6 +324,8 @@ class DockerRuntime(ReplicaRuntime):
 
     def stop(self, handle: ReplicaHandle, timeout: float = 10.0) -> None:
         state: _Container = handle.native
+        if state.tunnel is not None:
+            state.tunnel.close()
         if self._refresh(state) == "removed":
             return
         with _engine_errors(f"stopping replica {handle.replica_id}", RuntimeUnavailable):

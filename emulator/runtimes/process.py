@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import time
 from collections import deque
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -25,6 +26,7 @@ _SERVER_MODULE = "azureml_inference_server_http.amlserver"
 # Never leak the control plane (token, home) or our own service manager into a replica.
 _DROPPED_PREFIXES = ("FAKE_AZURE_",)
 _DROPPED_VARS = ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET")
+_GROUP_EXIT_WAIT_S = 5.0
 # A tiny launcher moves the socket to fd 3 and sets LISTEN_PID to its own pid, which ``execv``
 # hands to azmlinfsrv and so to gunicorn's master. (Not sh: dash only redirects fds 0-9.)
 _ACTIVATE = (
@@ -78,6 +80,19 @@ def _start_time(pid: int) -> str:
     except OSError:
         return ""
     return stat.rsplit(")", 1)[-1].split()[19]  # field 22; the command name may contain spaces
+
+
+def _running_members(pgid: int) -> list[int]:
+    """Processes of group ``pgid`` that still run (zombies excluded); [] where /proc is not available."""
+    members = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            members.append(int(entry.name))
+    return members
 
 
 def _bind_loopback(port: int) -> socket.socket:
@@ -189,6 +204,12 @@ class ProcessRuntime(ReplicaRuntime):
         # Sweep stragglers (a worker that outlived its master): while any group member exists
         # the pgid cannot be reused, so this cannot hit an unrelated process.
         self._signal_group(pgid, signal.SIGKILL)
+        if pgid is not None:
+            # SIGKILL lands asynchronously; a replica counts as stopped once none of its processes
+            # runs, so a restart never meets the old one's GPU memory or files still held.
+            deadline = time.monotonic() + _GROUP_EXIT_WAIT_S
+            while _running_members(pgid) and time.monotonic() < deadline:
+                time.sleep(0.01)
         if self._pid_dir is not None:
             (self._pid_dir / f"{handle.replica_id}.pid").unlink(missing_ok=True)
 

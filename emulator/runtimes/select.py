@@ -25,8 +25,11 @@ def docker_runtime(settings: Settings) -> ReplicaRuntime:
         from .docker import DockerRuntime
     except ImportError as exc:
         raise RuntimeUnavailable("the docker runtime needs the docker SDK: pip install 'fake-azure[docker]'") from exc
+    from .engine_host import EngineHost
+
+    engine = EngineHost.from_docker_host(settings.docker_host, settings.docker_publish_address)
     return DockerRuntime(instance_id(settings), settings.base_image, Path(settings.env_cache).parent / "images",
-                         gpu_policy=settings.gpu_policy)
+                         gpu_policy=settings.gpu_policy, docker_env=dict(settings.docker_env), engine=engine)
 
 
 def select_runtime(settings: Settings) -> tuple[ReplicaRuntime, str]:
@@ -35,7 +38,11 @@ def select_runtime(settings: Settings) -> tuple[ReplicaRuntime, str]:
     if settings.runtime == "process":
         return process, ""
     try:
-        return docker_runtime(settings), ""
+        chosen = docker_runtime(settings)
+        if settings.runtime == "auto":
+            where = settings.docker_host or "the default socket"
+            return chosen, f"FAKE_AZURE_RUNTIME=auto chose the docker runtime: an engine answers at {where}"
+        return chosen, ""
     except RuntimeUnavailable as exc:
         if settings.runtime == "docker":
             raise

@@ -20,6 +20,7 @@ from typing import Callable, Iterator
 import pytest
 import requests
 
+import ssh_engine
 from emulator.runtimes import ProcessRuntime, ReplicaHandle, ReplicaRuntime, ReplicaSpec
 from scoring import sdk_shim
 from scoring.layout import ModelFiles, lay_out
@@ -27,19 +28,38 @@ from scoring.probe import ProbeResult, wait_ready
 
 
 
-def _docker_runtime() -> ReplicaRuntime:
+_SESSION_RESOURCES = contextlib.ExitStack()  # closed by _shared_runtimes at the end of the session
+
+
+def _docker_runtime(docker_env: dict[str, str] | None = None) -> ReplicaRuntime:
     """A DockerRuntime on DOCKER_HOST, from FAKE_AZURE_BASE_IMAGE (default: the local base image)."""
     from emulator.runtimes.docker import DockerRuntime
 
     base = os.environ.get("FAKE_AZURE_BASE_IMAGE") or "fake-azure-base:bookworm"
     cache = Path(tempfile.gettempdir()) / "fake-azure-contract-images"
-    return DockerRuntime(f"contract-{uuid.uuid4().hex[:10]}", base, cache)
+    return DockerRuntime(f"contract-{uuid.uuid4().hex[:10]}", base, cache, docker_env=docker_env)
 
 
-RUNTIMES: dict[str, Callable[[], ReplicaRuntime]] = {"process": ProcessRuntime, "docker": _docker_runtime}
-RUNTIME_MARKS = {"docker": [pytest.mark.requires_docker]}
+def _docker_over_ssh_runtime() -> ReplicaRuntime:
+    """The same engine reached as a remote one: DOCKER_HOST=ssh://..., replicas through ssh tunnels."""
+    reason = ssh_engine.ssh_unavailable_reason()
+    if reason is not None:
+        if os.environ.get("FAKE_AZURE_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"FAKE_AZURE_REQUIRE_DOCKER=1 but the docker-over-ssh runtime {reason}", pytrace=False)
+        pytest.skip(f"docker over ssh: {reason}")
+    folder = Path(tempfile.mkdtemp(prefix="fa-ssh-engine-"))
+    _SESSION_RESOURCES.callback(shutil.rmtree, folder, ignore_errors=True)
+    url = _SESSION_RESOURCES.enter_context(ssh_engine.ssh_docker_host(folder))
+    runtime = _docker_runtime({"DOCKER_HOST": url})
+    _SESSION_RESOURCES.callback(runtime.client.close)
+    return runtime
+
+
+RUNTIMES: dict[str, Callable[[], ReplicaRuntime]] = {
+    "process": ProcessRuntime, "docker": _docker_runtime, "docker-over-ssh": _docker_over_ssh_runtime}
+RUNTIME_MARKS = {"docker": [pytest.mark.requires_docker], "docker-over-ssh": [pytest.mark.requires_docker]}
 # Runtimes built once per session (an engine connection and a prepared image): all but process.
-_SHARED = {"docker"}
+_SHARED = {"docker", "docker-over-ssh"}
 READY_TIMEOUT_S = 120.0
 RUN_FAILED = "An unexpected error occurred in scoring script. Check the logs for more info."
 
@@ -49,11 +69,12 @@ requires_gpu = pytest.mark.skipif(shutil.which("nvidia-smi") is None, reason="nv
 @pytest.fixture(scope="session")
 def _shared_runtimes() -> Iterator[dict[str, ReplicaRuntime]]:
     shared: dict[str, ReplicaRuntime] = {}
-    yield shared
-    for rt in shared.values():
-        sweep = getattr(rt, "sweep", None)
-        if sweep is not None:
-            sweep()  # no container of this session may outlive it
+    with _SESSION_RESOURCES:
+        yield shared
+        for rt in shared.values():
+            sweep = getattr(rt, "sweep", None)
+            if sweep is not None:
+                sweep()  # no container of this session may outlive it
 
 
 @pytest.fixture(params=[pytest.param(name, marks=RUNTIME_MARKS.get(name, ())) for name in sorted(RUNTIMES)])
@@ -323,3 +344,22 @@ def test_cpu_replica_sees_no_gpu_and_gpu_replica_sees_its_gpu(runtime: ReplicaRu
         assert requests.post(score_url(runtime, handle), data="x", timeout=60).json() == {"count": 0}
     with replica(runtime, tmp_path / "gpu", CUDA_COUNT, gpu_ids=(0,)) as handle:
         assert requests.post(score_url(runtime, handle), data="x", timeout=60).json() == {"count": 1}
+
+
+@pytest.mark.requires_docker
+def test_docker_replicas_are_published_and_reached_on_the_publish_address(tmp_path: Path) -> None:
+    """FAKE_AZURE_DOCKER_PUBLISH_ADDRESS (for a remote tcp engine): bound there, reached there."""
+    from emulator.runtimes.engine_host import EngineHost
+
+    runtime = _docker_runtime()
+    runtime.engine = EngineHost.from_docker_host(os.environ.get("DOCKER_HOST"), "127.0.0.2")
+    try:
+        with replica(runtime, tmp_path, ENV_ECHO) as handle:
+            assert runtime.address(handle) == ("127.0.0.2", handle.port)
+            bindings = handle.native.container.attrs["NetworkSettings"]["Ports"]["5001/tcp"]
+            assert {b["HostIp"] for b in bindings} == {"127.0.0.2"}
+            assert requests.post(score_url(runtime, handle), data="x", timeout=30).json()["cvd"] == ""
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", handle.port), timeout=2):
+                pytest.fail("the replica answers on 127.0.0.1 too")
+    finally:
+        runtime.sweep()

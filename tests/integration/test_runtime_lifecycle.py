@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+import ssh_engine
+
 SEED = Path(__file__).resolve().parents[2] / "examples" / "seed-workflow"
 CLI = str(Path(sys.executable).with_name("fake-azure"))
 
@@ -40,6 +42,9 @@ DEPLOY = textwrap.dedent('''
             print(json.dumps({"state": service.state, "logs": service.get_logs()}))
         except WebserviceException as exc:
             print(json.dumps({"state": service.state, "error": exc.message}))
+    elif action == "score":
+        service = Webservice(ws, "life-svc")
+        print(json.dumps({"answer": service.run(open("test_data.json").read()), "state": service.state}))
     elif action == "delete":
         Webservice(ws, "life-svc").delete()
         print(json.dumps({"deleted": True}))
@@ -61,12 +66,13 @@ def project(tmp_path: Path) -> Path:
     shutil.copytree(SEED / "model", workdir / "model")
     shutil.copy(SEED / "myenv.yml", workdir / "myenv.yml")
     shutil.copy(SEED / "score.py", workdir / "score.py")
+    shutil.copy(SEED / "test_data.json", workdir / "test_data.json")
     return workdir
 
 
-def _down(home: Path) -> None:
-    subprocess.run([CLI, "down"], env={**os.environ, "FAKE_AZURE_HOME": str(home)}, capture_output=True,
-                   timeout=120)
+def _down(home: Path, env_extra: dict[str, str] | None = None) -> None:
+    subprocess.run([CLI, "down"], env={**os.environ, **(env_extra or {}), "FAKE_AZURE_HOME": str(home)},
+                   capture_output=True, timeout=120)
 
 
 def _host_has_gpu() -> bool:
@@ -85,6 +91,7 @@ def test_gpu_policy_require_fails_and_fallback_warns(tmp_path: Path, project: Pa
         served = _run(lenient, project, {"FAKE_AZURE_RUNTIME": "process"}, "deploy")
         assert served["state"] == "Healthy"
         assert "this host has no NVIDIA GPU; its replicas run on the CPU" in served["logs"]
+        assert "fake-azure: replicas run on the process runtime" in served["logs"]
         status = subprocess.run([CLI, "status", "--json"], env={**os.environ, "FAKE_AZURE_HOME": str(lenient)},
                                 capture_output=True, text=True, timeout=60)
         assert any("no NVIDIA GPU" in note for note in json.loads(status.stdout)["notes"])
@@ -117,3 +124,52 @@ def test_docker_containers_are_labelled_and_go_away_on_delete_and_down(tmp_path:
         assert _our_containers(home) == []
     finally:
         _down(home)
+
+
+@pytest.mark.requires_docker
+def test_a_remote_engine_over_ssh_serves_through_tunnels_and_cleans_up(tmp_path: Path, project: Path) -> None:
+    """DOCKER_HOST=ssh://...: the engine is driven over ssh and each replica reached through an ssh tunnel."""
+    reason = ssh_engine.ssh_unavailable_reason()
+    if reason is not None:
+        if os.environ.get("FAKE_AZURE_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"FAKE_AZURE_REQUIRE_DOCKER=1 but the ssh engine test {reason}", pytrace=False)
+        pytest.skip(reason)
+    home = tmp_path / "home-ssh"
+    with ssh_engine.ssh_docker_host(tmp_path / "ssh") as docker_host:
+        env = {"FAKE_AZURE_RUNTIME": "docker", "DOCKER_HOST": docker_host}
+        try:
+            deployed = _run(home, project, env, "deploy")
+            assert deployed["state"] == "Healthy", deployed
+            assert "replicas run on the docker runtime (docker: an engine on " in deployed["logs"]
+            assert "over ssh; replicas reached through ssh tunnels)" in deployed["logs"]
+            model = json.loads((project / "model" / "weights.json").read_text())
+            rows = json.loads((project / "test_data.json").read_text())["data"]
+            expected = [int(sum(x * w for x, w in zip(row, model["w"])) + model["b"] > 0) for row in rows]
+            scored = _run(home, project, env, "score")
+            assert scored["state"] == "Healthy" and scored["answer"] == expected
+            status = json.loads(subprocess.run([CLI, "status", "--json"], capture_output=True, text=True, timeout=60,
+                                               env={**os.environ, **env, "FAKE_AZURE_HOME": str(home)}).stdout)
+            assert any("over ssh" in note for note in status["notes"]), status
+            [container] = _our_containers(home)  # the engine behind sshd is the local one
+            published = int(container.attrs["NetworkSettings"]["Ports"]["5001/tcp"][0]["HostPort"])
+            tunnels = _tunnels_to(published)
+            assert len(tunnels) == 1, tunnels  # the replica is reached through exactly one ssh forward
+            assert _run(home, project, env, "delete") == {"deleted": True}
+            assert _our_containers(home) == [] and _tunnels_to(published) == []
+        finally:
+            _down(home, env)
+        assert _our_containers(home) == []
+
+
+def _tunnels_to(remote_port: int) -> list[str]:
+    """Command lines of live `ssh -N -L ...:127.0.0.1:<remote_port>` processes."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"ssh") and b"-N" in argv and any(
+                a.endswith(f":127.0.0.1:{remote_port}".encode()) for a in argv):
+            found.append(b" ".join(argv).decode(errors="replace"))
+    return found

@@ -174,3 +174,12 @@ def test_probe_delay_scale_defaults_to_no_delay_and_rejects_bad_values() -> None
     for bad in ("-1", "soon"):
         with pytest.raises(SettingsError):
             Settings.from_env({"FAKE_AZURE_PROBE_DELAY_SCALE": bad})
+
+
+def test_the_docker_sdks_variables_are_carried_and_the_publish_address_read() -> None:
+    s = Settings.from_env({"DOCKER_HOST": "ssh://ml@gpu-box", "DOCKER_CERT_PATH": "/certs", "PATH": "/bin",
+                           "FAKE_AZURE_DOCKER_PUBLISH_ADDRESS": "0.0.0.0"})
+    assert dict(s.docker_env) == {"DOCKER_HOST": "ssh://ml@gpu-box", "DOCKER_CERT_PATH": "/certs"}
+    assert s.docker_host == "ssh://ml@gpu-box"
+    assert s.docker_publish_address == "0.0.0.0"
+    assert Settings.from_env({}).docker_host is None and Settings.from_env({}).docker_publish_address is None

@@ -1,0 +1,38 @@
+"""FAKE_AZURE_RUNTIME=auto: docker when an engine answers, else process, and the note says which and why."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from emulator.runtimes.process import ProcessRuntime
+from emulator.runtimes.select import select_runtime
+from fake_azure.settings import Settings
+
+
+def _settings(tmp_path: Path, **env: str) -> Settings:
+    return Settings.from_env({"FAKE_AZURE_HOME": str(tmp_path / "home"), "FAKE_AZURE_ENV_CACHE": str(tmp_path / "envs"),
+                              **env})
+
+
+def test_auto_without_an_engine_chooses_process_and_says_why(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, FAKE_AZURE_RUNTIME="auto", DOCKER_HOST=f"unix://{tmp_path}/no-engine.sock")
+    runtime, note = select_runtime(settings)
+    assert isinstance(runtime, ProcessRuntime)
+    assert note.startswith("FAKE_AZURE_RUNTIME=auto chose the process runtime: ")
+
+
+@pytest.mark.requires_docker
+def test_auto_with_an_engine_chooses_docker_and_says_where(tmp_path: Path) -> None:
+    docker_host = os.environ.get("DOCKER_HOST", "")
+    runtime, note = select_runtime(_settings(tmp_path, FAKE_AZURE_RUNTIME="auto", DOCKER_HOST=docker_host))
+    assert runtime.name == "docker"
+    assert note == f"FAKE_AZURE_RUNTIME=auto chose the docker runtime: an engine answers at {docker_host or 'the default socket'}"
+
+
+def test_docker_without_an_engine_is_an_error_not_a_fallback(tmp_path: Path) -> None:
+    from emulator.runtimes.base import RuntimeUnavailable
+
+    with pytest.raises(RuntimeUnavailable):
+        select_runtime(_settings(tmp_path, FAKE_AZURE_RUNTIME="docker", DOCKER_HOST=f"unix://{tmp_path}/none.sock"))
