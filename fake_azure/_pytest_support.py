@@ -223,9 +223,11 @@ CONFIG_LOCATIONS = ((".azureml", "config.json"), ("aml_config", "config.json"), 
 
 def find_workspace_config(start: Path) -> Path | None:
     """The config.json ``Workspace.from_config()`` would find from ``start`` (walking up), or None."""
-    explicit = os.environ.get("FAKE_AZURE_WORKSPACE_CONFIG")
-    if explicit:
-        return Path(explicit) if Path(explicit).is_file() else None
+    from fake_azure.settings import Settings
+
+    explicit = Settings.from_env().workspace_config
+    if explicit is not None:
+        return explicit if explicit.is_file() else None
     for directory in [start, *start.parents]:
         for sub, name in CONFIG_LOCATIONS:
             candidate = directory / sub / name if sub else directory / name

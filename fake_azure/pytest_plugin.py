@@ -17,7 +17,6 @@ Nothing here starts a daemon or imports the emulator unless a test asks for one 
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -55,20 +54,23 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_probe_key] = {}
 
 
+def _settings() -> Any:
+    """fake-azure's settings (the one reader of FAKE_AZURE_*); a bad value is a usage error."""
+    from fake_azure.settings import Settings, SettingsError
+
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
 def _target(config: pytest.Config) -> str:
-    chosen = config.getoption("fake_azure_target", None) or os.environ.get("FAKE_AZURE_TARGET") or "emulator"
-    chosen = chosen.strip().lower()
-    if chosen not in TARGETS:
-        raise pytest.UsageError(f"FAKE_AZURE_TARGET={chosen!r} is not one of {', '.join(TARGETS)}")
-    return chosen
+    # The command-line option wins over FAKE_AZURE_TARGET (argparse has checked its choices).
+    return config.getoption("fake_azure_target", None) or _settings().target
 
 
 def _runtime(config: pytest.Config) -> str:
-    chosen = config.getoption("fake_azure_runtime", None) or os.environ.get("FAKE_AZURE_RUNTIME") or "process"
-    chosen = chosen.strip().lower()
-    if chosen not in RUNTIMES:
-        raise pytest.UsageError(f"FAKE_AZURE_RUNTIME={chosen!r} is not one of {', '.join(RUNTIMES)}")
-    return chosen
+    return config.getoption("fake_azure_runtime", None) or _settings().runtime
 
 
 def pytest_report_header(config: pytest.Config) -> "str | None":
@@ -86,7 +88,7 @@ def pytest_report_header(config: pytest.Config) -> "str | None":
 def _docker_unavailable_reason(cache: dict) -> "str | None":
     """None when a Docker engine answers a ping, else why not."""
     if "docker" not in cache:
-        where = os.environ.get("DOCKER_HOST") or "the default socket (DOCKER_HOST unset)"
+        where = _settings().docker_host or "the default socket (DOCKER_HOST unset)"
         try:
             import docker  # lazily: the docker SDK is optional
         except ImportError:
@@ -129,7 +131,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("requires_docker") is not None:
         reason = _docker_unavailable_reason(cache)
         if reason is not None:
-            if os.environ.get("FAKE_AZURE_REQUIRE_DOCKER", "") == "1":
+            if _settings().require_docker:
                 pytest.fail(f"FAKE_AZURE_REQUIRE_DOCKER=1 but {reason}. Start a Docker engine and export the "
                             "DOCKER_HOST it listens on (see fake-azure's docs/docker.md).", pytrace=False)
             pytest.skip(f"requires_docker: {reason}")

@@ -9,6 +9,7 @@ from typing import Mapping
 TARGETS = ("emulator", "azure")
 RUNTIMES = ("process", "docker", "auto")
 GPU_POLICIES = ("cpu-fallback", "require")
+DOCKER_PIP_STRATEGIES = ("auto", "online", "wheelhouse")
 
 
 class SettingsError(ValueError):
@@ -65,6 +66,12 @@ class Settings:
     docker_env: tuple[tuple[str, str], ...] = ()
     # Where a remote tcp:// engine publishes replicas (default: its address as resolved here).
     docker_publish_address: str | None = None
+    # How docker image builds get packages: pip inside the build, or wheels downloaded here first.
+    docker_pip: str = "auto"
+    # Test support (the pytest plugin): requires_docker tests fail instead of skipping without an
+    # engine; the config.json that tests marked `azure` use instead of searching for one.
+    require_docker: bool = False
+    workspace_config: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -112,6 +119,10 @@ class Settings:
             reuse_interpreter=_flag("FAKE_AZURE_REUSE_INTERPRETER", env.get("FAKE_AZURE_REUSE_INTERPRETER"), True),
             docker_env=tuple(sorted((k, v) for k, v in env.items() if k.startswith("DOCKER_"))),
             docker_publish_address=env.get("FAKE_AZURE_DOCKER_PUBLISH_ADDRESS") or None,
+            require_docker=_flag("FAKE_AZURE_REQUIRE_DOCKER", env.get("FAKE_AZURE_REQUIRE_DOCKER"), False),
+            workspace_config=Path(env["FAKE_AZURE_WORKSPACE_CONFIG"]).expanduser()
+            if env.get("FAKE_AZURE_WORKSPACE_CONFIG") else None,
+            docker_pip=_choice("FAKE_AZURE_DOCKER_PIP", env.get("FAKE_AZURE_DOCKER_PIP"), DOCKER_PIP_STRATEGIES, "auto"),
         )
 
     @property

@@ -208,7 +208,7 @@ class ImageBuilder:
         self.client = client
         self.base_image = base_image
         self.log_dir = Path(log_dir) if log_dir is not None else Path(tempfile.gettempdir()) / "fake-azure-images"
-        requested = (strategy or os.environ.get("FAKE_AZURE_DOCKER_PIP") or "auto").strip().lower()
+        requested = (strategy or "auto").strip().lower()
         if requested not in STRATEGIES:
             raise SpecError(f"FAKE_AZURE_DOCKER_PIP={requested!r}: expected one of {', '.join(STRATEGIES)}")
         self.requested_strategy = requested

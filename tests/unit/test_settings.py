@@ -183,3 +183,17 @@ def test_the_docker_sdks_variables_are_carried_and_the_publish_address_read() ->
     assert s.docker_host == "ssh://ml@gpu-box"
     assert s.docker_publish_address == "0.0.0.0"
     assert Settings.from_env({}).docker_host is None and Settings.from_env({}).docker_publish_address is None
+
+
+def test_the_pytest_plugins_option_choices_are_the_settings_choices() -> None:
+    from fake_azure import pytest_plugin
+
+    assert (pytest_plugin.TARGETS, pytest_plugin.RUNTIMES) == (TARGETS, RUNTIMES)
+
+
+def test_test_support_knobs_are_read() -> None:
+    s = Settings.from_env({"FAKE_AZURE_REQUIRE_DOCKER": "1", "FAKE_AZURE_WORKSPACE_CONFIG": "/cfg/config.json",
+                           "FAKE_AZURE_DOCKER_PIP": "wheelhouse"})
+    assert (s.require_docker, s.workspace_config, s.docker_pip) == (True, Path("/cfg/config.json"), "wheelhouse")
+    with pytest.raises(SettingsError, match="FAKE_AZURE_DOCKER_PIP='conda' is not one of auto, online, wheelhouse"):
+        Settings.from_env({"FAKE_AZURE_DOCKER_PIP": "conda"})
