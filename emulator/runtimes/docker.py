@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import signal
 import tarfile
 import tempfile
 import threading
@@ -39,6 +40,7 @@ from scoring.sdk_shim import SHIM_DIR
 
 from .base import ReplicaHandle, ReplicaRuntime, ReplicaSpec, ReplicaStartFailed, RuntimeUnavailable
 from .engine_host import EngineHost, SshTunnel
+from .pidfiles import PidFiles
 from .images import CONTAINER_SHIM_DIR, LABEL_SHIM, ImageBuilder
 
 try:
@@ -119,7 +121,8 @@ class DockerRuntime(ReplicaRuntime):
 
     def __init__(self, instance_id: str, base_image: str, cache_dir: Path, client: Any = None, *,
                  gpu_policy: str = "cpu-fallback", pip_strategy: str | None = None,
-                 docker_env: Mapping[str, str] | None = None, engine: EngineHost | None = None) -> None:
+                 docker_env: Mapping[str, str] | None = None, engine: EngineHost | None = None,
+                 tunnel_pid_dir: Path | None = None) -> None:
         if docker is None:
             raise RuntimeUnavailable("the docker runtime needs the docker SDK: pip install 'fake-azure[docker]'")
         if gpu_policy not in GPU_POLICIES:
@@ -135,6 +138,8 @@ class DockerRuntime(ReplicaRuntime):
                 timeout=600, use_ssh_client=True, environment=dict(docker_env) if docker_env is not None else None)
             self.client.ping()
         self.engine = engine if engine is not None else EngineHost.from_docker_host((docker_env or {}).get("DOCKER_HOST"))
+        # ssh tunnels outlive a daemon killed with SIGKILL; sweep() ends those a dead daemon left.
+        self._tunnel_pids = PidFiles(tunnel_pid_dir)
         self.images = ImageBuilder(self.client, base_image, self.cache_dir, strategy=pip_strategy)
         self._nvidia: bool | None = None
 
@@ -262,6 +267,8 @@ class DockerRuntime(ReplicaRuntime):
                     container.remove(force=True)
                 raise
         state = _Container(container, tunnel=reached.tunnel)
+        if reached.tunnel is not None and reached.tunnel.process is not None:
+            self._tunnel_pids.record(spec.replica_id, reached.tunnel.process.pid)
         state.follower = threading.Thread(target=self._follow, args=(container, spec.log_path),
                                           name=f"logs-{name}", daemon=True)
         state.follower.start()
@@ -326,6 +333,7 @@ class DockerRuntime(ReplicaRuntime):
         state: _Container = handle.native
         if state.tunnel is not None:
             state.tunnel.close()
+            self._tunnel_pids.forget(handle.replica_id)
         if self._refresh(state) == "removed":
             return
         with _engine_errors(f"stopping replica {handle.replica_id}", RuntimeUnavailable):
@@ -346,6 +354,9 @@ class DockerRuntime(ReplicaRuntime):
         """Remove this instance's containers that no live replica (``keep_replica_ids``) owns."""
         keep = set(keep_replica_ids)
         removed = []
+        for _, pid in self._tunnel_pids.orphans(keep):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
         with _engine_errors("sweeping orphaned containers", RuntimeUnavailable):
             for container in self.client.containers.list(all=True, filters={"label": f"{LABEL_INSTANCE}={self.instance_id}"}):
                 if (container.labels or {}).get(LABEL_REPLICA) in keep:

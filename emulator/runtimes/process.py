@@ -20,6 +20,7 @@ from typing import Any, Callable, Mapping
 from scoring.sdk_shim import pythonpath_for
 
 from .base import ReplicaHandle, ReplicaRuntime, ReplicaSpec, ReplicaStartFailed, RuntimeUnavailable
+from .pidfiles import PidFiles
 
 LOOPBACK = "127.0.0.1"
 _SERVER_MODULE = "azureml_inference_server_http.amlserver"
@@ -73,15 +74,6 @@ def replica_environ(spec: ReplicaSpec) -> dict[str, str]:
     return {k: v for k, v in env.items() if not k.startswith(_DROPPED_PREFIXES)}
 
 
-def _start_time(pid: int) -> str:
-    """The process's start time in clock ticks since boot (/proc), "" where /proc is not available."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    return stat.rsplit(")", 1)[-1].split()[19]  # field 22; the command name may contain spaces
-
-
 def _running_members(pgid: int) -> list[int]:
     """Processes of group ``pgid`` that still run (zombies excluded); [] where /proc is not available."""
     members = []
@@ -121,9 +113,9 @@ class ProcessRuntime(ReplicaRuntime):
         from ..environments import EnvironmentBuilder
 
         self._builder = EnvironmentBuilder(env_cache, reuse_host) if env_cache is not None else None
-        # One file per live replica ("<pid> <start time>"): replicas run in their own sessions and
-        # outlive a daemon killed with SIGKILL; the next daemon's sweep() stops what they left.
-        self._pid_dir = pid_dir
+        # Replicas run in their own sessions and outlive a daemon killed with SIGKILL; the next
+        # daemon's sweep() stops what they left.
+        self._pids = PidFiles(pid_dir)
 
     def prepare(self, environment: Mapping[str, Any], log: Callable[[str], None]) -> str:
         from ..environments import resolve_spec
@@ -156,39 +148,21 @@ class ProcessRuntime(ReplicaRuntime):
             raise ReplicaStartFailed(f"cannot start replica {spec.replica_id}: {exc}") from exc
         finally:
             sock.close()  # the child holds it now; our copy would keep the port alive after it dies
-        self._record_pid(spec.replica_id, proc.pid)
+        self._pids.record(spec.replica_id, proc.pid)
         return ReplicaHandle(spec=spec, host=LOOPBACK, port=port, pid=proc.pid, native=proc)
-
-    def _record_pid(self, replica_id: str, pid: int) -> None:
-        if self._pid_dir is None:
-            return
-        self._pid_dir.mkdir(parents=True, exist_ok=True)
-        (self._pid_dir / f"{replica_id}.pid").write_text(f"{pid} {_start_time(pid)}\n")
 
     def sweep(self, keep_replica_ids: set[str]) -> list[str]:
         """Kill replica process groups a dead daemon left running (not in ``keep_replica_ids``)."""
         swept: list[str] = []
-        if self._pid_dir is None or not self._pid_dir.is_dir():
-            return swept
-        for path in self._pid_dir.glob("*.pid"):
-            if path.stem in keep_replica_ids:
-                continue
+        for replica_id, pid in self._pids.orphans(keep_replica_ids):
+            # Only a session leader is one of ours: the replica's whole group goes.
             try:
-                pid_text, _, started = path.read_text().strip().partition(" ")
-                pid = int(pid_text)
-            except (OSError, ValueError):
-                path.unlink(missing_ok=True)
-                continue
-            # Only the same process: a session leader (pgid == pid) with the recorded start time, so a
-            # reused pid never gets killed.
-            try:
-                same = os.getpgid(pid) == pid and _start_time(pid) == started
+                leader = os.getpgid(pid) == pid
             except OSError:
-                same = False
-            if same:
+                leader = False
+            if leader:
                 self._signal_group(pid, signal.SIGKILL)
-                swept.append(path.stem)
-            path.unlink(missing_ok=True)
+                swept.append(replica_id)
         return swept
 
     def stop(self, handle: ReplicaHandle, timeout: float = 10.0) -> None:
@@ -210,8 +184,7 @@ class ProcessRuntime(ReplicaRuntime):
             deadline = time.monotonic() + _GROUP_EXIT_WAIT_S
             while _running_members(pgid) and time.monotonic() < deadline:
                 time.sleep(0.01)
-        if self._pid_dir is not None:
-            (self._pid_dir / f"{handle.replica_id}.pid").unlink(missing_ok=True)
+        self._pids.forget(handle.replica_id)
 
     @staticmethod
     def _signal_group(pgid: int | None, sig: signal.Signals) -> None:

@@ -30,7 +30,7 @@ def docker_runtime(settings: Settings) -> ReplicaRuntime:
     engine = EngineHost.from_docker_host(settings.docker_host, settings.docker_publish_address)
     return DockerRuntime(instance_id(settings), settings.base_image, Path(settings.env_cache).parent / "images",
                          gpu_policy=settings.gpu_policy, pip_strategy=settings.docker_pip, docker_env=dict(settings.docker_env),
-                         engine=engine)
+                         engine=engine, tunnel_pid_dir=settings.home / "tunnel-pids")
 
 
 def select_runtime(settings: Settings) -> tuple[ReplicaRuntime, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import ssh_engine
+from polling import poll
 
 SEED = Path(__file__).resolve().parents[2] / "examples" / "seed-workflow"
 CLI = str(Path(sys.executable).with_name("fake-azure"))
@@ -44,7 +46,10 @@ DEPLOY = textwrap.dedent('''
             print(json.dumps({"state": service.state, "error": exc.message}))
     elif action == "score":
         service = Webservice(ws, "life-svc")
-        print(json.dumps({"answer": service.run(open("test_data.json").read()), "state": service.state}))
+        try:
+            print(json.dumps({"answer": service.run(open("test_data.json").read()), "state": service.state}))
+        except Exception as exc:  # a service still coming back: the caller polls
+            print(json.dumps({"error": repr(exc), "state": service.state}))
     elif action == "delete":
         Webservice(ws, "life-svc").delete()
         print(json.dumps({"deleted": True}))
@@ -154,11 +159,33 @@ def test_a_remote_engine_over_ssh_serves_through_tunnels_and_cleans_up(tmp_path:
             published = int(container.attrs["NetworkSettings"]["Ports"]["5001/tcp"][0]["HostPort"])
             tunnels = _tunnels_to(published)
             assert len(tunnels) == 1, tunnels  # the replica is reached through exactly one ssh forward
+
+            # A daemon killed outright leaves its container and tunnel; the next one ends both and
+            # brings the service back through a tunnel of its own.
+            os.kill(status["pid"], signal.SIGKILL)
+            assert poll(lambda: _is_zombie(status["pid"]), timeout=30)
+            assert len(_tunnels_to(published)) == 1
+            subprocess.run([CLI, "up"], env={**os.environ, **env, "FAKE_AZURE_HOME": str(home)}, check=True,
+                           capture_output=True, timeout=120)
+            assert poll(lambda: _tunnels_to(published) == [], timeout=10)  # SIGTERM lands asynchronously
+            back = poll(lambda: _run(home, project, env, "score").get("answer"), timeout=120, interval=0.5)
+            assert back == expected
+            [container] = _our_containers(home)
+            published = int(container.attrs["NetworkSettings"]["Ports"]["5001/tcp"][0]["HostPort"])
+            assert len(_tunnels_to(published)) == 1
+
             assert _run(home, project, env, "delete") == {"deleted": True}
             assert _our_containers(home) == [] and _tunnels_to(published) == []
         finally:
             _down(home, env)
         assert _our_containers(home) == []
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
 
 
 def _tunnels_to(remote_port: int) -> list[str]:
