@@ -53,7 +53,7 @@ MEASURE = textwrap.dedent('''
 ''')
 
 
-def measure(runtime: str) -> list[float]:
+def measure(runtime: str, extra_env: dict[str, str] | None = None) -> list[float]:
     home = Path(tempfile.mkdtemp(prefix=f"fa-bench-{runtime}-"))
     work = home / "work"
     shutil.copytree(ROOT / "examples" / "seed-workflow", work, ignore=shutil.ignore_patterns(".azureml"))
@@ -61,6 +61,7 @@ def measure(runtime: str) -> list[float]:
     env.update(FAKE_AZURE_HOME=str(home / "home"), FAKE_AZURE_RUNTIME=runtime)
     if "FAKE_AZURE_BASE_IMAGE" in os.environ:
         env["FAKE_AZURE_BASE_IMAGE"] = os.environ["FAKE_AZURE_BASE_IMAGE"]
+    env.update(extra_env or {})
     try:
         result = subprocess.run([sys.executable, "-c", MEASURE, str(ROUNDS)], cwd=work, env=env,
                                 capture_output=True, text=True, timeout=900)
@@ -69,6 +70,23 @@ def measure(runtime: str) -> list[float]:
         return json.loads(result.stdout.strip().splitlines()[-1])
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def measure_over_ssh() -> list[float] | None:
+    """The docker runtime driving the same engine as a remote one, through a local sshd (tests/ssh_engine.py)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import ssh_engine
+
+    reason = ssh_engine.ssh_unavailable_reason()
+    if reason is not None:
+        print(f"docker over ssh: skipped ({reason})")
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="fa-bench-ssh-"))
+    try:
+        with ssh_engine.ssh_docker_host(folder) as docker_host:
+            return measure("docker", {"DOCKER_HOST": docker_host})
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def docker_available() -> bool:
@@ -94,6 +112,12 @@ def main() -> int:
     report.update(extra_s=extra, target_extra_s=TARGET_EXTRA_S, met=extra <= TARGET_EXTRA_S)
     print(f"docker runtime:  deploy -> Healthy {report['docker_s']:.2f} s (median of {len(docker_times)}); "
           f"{extra:+.2f} s vs process (target <= +{TARGET_EXTRA_S:.0f} s): {'OK' if report['met'] else 'MISSED'}")
+    over_ssh = measure_over_ssh()
+    if over_ssh is not None:
+        report.update(docker_over_ssh_s=statistics.median(over_ssh), docker_over_ssh_runs=over_ssh)
+        print(f"docker over ssh: deploy -> Healthy {report['docker_over_ssh_s']:.2f} s (median of {len(over_ssh)}; "
+              f"the same engine behind a local sshd, DOCKER_HOST=ssh://..., replicas through ssh tunnels; "
+              f"no target)")
     out = ROOT / "bench" / "results" / "runtimes.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
