@@ -17,10 +17,11 @@ from __future__ import annotations
 import ipaddress
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.parse
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import IO, Callable
 
 from .base import ReplicaStartFailed, RuntimeUnavailable
 
@@ -55,6 +56,9 @@ class SshTunnel:
         self.remote_port = remote_port
         self.local_port = local_port
         self.process: subprocess.Popen[bytes] | None = None
+        # ssh reports every refused channel (each probe before the server listens): a pipe nobody
+        # drains would fill and stall the tunnel, so its messages go to a file read on failure.
+        self._messages: IO[bytes] | None = None
 
     def open(self, timeout: float = TUNNEL_OPEN_TIMEOUT_S) -> int:
         """Start the forward; the local port once it accepts connections."""
@@ -66,9 +70,11 @@ class SshTunnel:
             argv = ["ssh", "-N", "-o", "ControlPath=none", "-o", "ExitOnForwardFailure=yes", "-o", "BatchMode=yes",
                     "-o", "ServerAliveInterval=15", "-L", f"{LOOPBACK}:{port}:{LOOPBACK}:{self.remote_port}",
                     *self.destination]
+            self._close_messages()
+            self._messages = tempfile.TemporaryFile()
             try:
                 self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                                stderr=subprocess.PIPE)
+                                                stderr=self._messages)
             except OSError as exc:
                 raise RuntimeUnavailable(f"cannot start ssh for a tunnel to the Docker host: {exc}") from exc
             deadline = time.monotonic() + timeout
@@ -89,19 +95,19 @@ class SshTunnel:
 
     def _stop_and_read_error(self) -> str:
         assert self.process is not None
-        if self.process.poll() is None:
-            self.process.terminate()
-        try:
-            _, err = self.process.communicate(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            _, err = self.process.communicate()
-        return (err or b"").decode(errors="replace").strip()[-800:]
+        self._end_process()
+        assert self._messages is not None
+        self._messages.seek(0)
+        return self._messages.read().decode(errors="replace").strip()[-800:]
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
     def close(self) -> None:
+        self._end_process()
+        self._close_messages()
+
+    def _end_process(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -109,8 +115,11 @@ class SshTunnel:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process is not None and self.process.stderr is not None:
-            self.process.stderr.close()
+
+    def _close_messages(self) -> None:
+        if self._messages is not None:
+            self._messages.close()
+            self._messages = None
 
 
 @dataclass

@@ -1,6 +1,9 @@
 """Where a Docker engine publishes replicas and how they are reached, from DOCKER_HOST."""
 from __future__ import annotations
 
+import shutil
+import socket
+
 import pytest
 
 from emulator.runtimes.base import RuntimeUnavailable
@@ -54,3 +57,18 @@ def test_an_ssh_engine_tunnels_with_the_docker_sdks_ssh_arguments() -> None:
 def test_an_unusable_docker_host_is_refused_with_the_reason(docker_host: str, words: str) -> None:
     with pytest.raises(RuntimeUnavailable, match=words):
         EngineHost.from_docker_host(docker_host, resolve=resolver({}))
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="needs the ssh client")
+def test_a_tunnel_that_cannot_connect_fails_the_replica_start_with_ssh_s_reason() -> None:
+    from emulator.runtimes.base import ReplicaStartFailed
+    from emulator.runtimes.engine_host import SshTunnel
+
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]  # nothing listens there once closed
+    tunnel = SshTunnel(["-o", "ConnectTimeout=5", "-p", str(port), "--", "127.0.0.1"], remote_port=5001)
+    with pytest.raises(ReplicaStartFailed, match=r"did not open: .*(refused|onnect)"):
+        tunnel.open(timeout=20)
+    assert not tunnel.alive()
+    tunnel.close()
