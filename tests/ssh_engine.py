@@ -17,9 +17,10 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import Iterator
+
+from polling import poll
 
 SSHD = "/usr/sbin/sshd"
 
@@ -72,14 +73,12 @@ def ssh_docker_host(folder: Path) -> Iterator[str]:
     old_path = os.environ["PATH"]
     os.environ["PATH"] = f"{bin_dir}{os.pathsep}{old_path}"
     try:
-        deadline = time.monotonic() + 15
-        while True:
+        def listening() -> bool:
             with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if sshd.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"sshd did not start: {(folder / 'sshd.log').read_text()[-2000:]}")
-            time.sleep(0.05)
+                return probe.connect_ex(("127.0.0.1", port)) == 0 or sshd.poll() is not None
+
+        if not poll(listening, timeout=15) or sshd.poll() is not None:
+            raise RuntimeError(f"sshd did not start: {(folder / 'sshd.log').read_text()[-2000:]}")
         yield f"ssh://{getpass.getuser()}@127.0.0.1:{port}"
     finally:
         os.environ["PATH"] = old_path

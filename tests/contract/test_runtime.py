@@ -232,7 +232,7 @@ def test_stop_kills_the_whole_process_group(runtime: ReplicaRuntime, tmp_path: P
             # A grandchild that ignores the graceful shutdown: only a group kill removes it.
             global child
             child = subprocess.Popen([sys.executable, "-c", "import signal, time; "
-                                      "signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"])
+                                      "signal.signal(signal.SIGTERM, signal.SIG_IGN); signal.pause()"])
         def run(raw_data):
             return {"child": child.pid, "worker": os.getpid()}
     """

@@ -11,10 +11,11 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
+
+from polling import poll
 
 pytest_plugins = ["pytester"]
 
@@ -73,13 +74,8 @@ def _leftover_processes(marker: str) -> list[str]:
 
 def assert_no_leftovers(pytester: pytest.Pytester) -> None:
     # Deadline, not a timing assertion: replicas exit asynchronously after the daemon's SIGTERM.
-    deadline = time.monotonic() + 20
-    while True:
-        left = _leftover_processes(str(pytester.path))
-        if not left or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
-    assert left == []
+    assert poll(lambda: _leftover_processes(str(pytester.path)) == [], timeout=20, interval=0.1), \
+        _leftover_processes(str(pytester.path))
 
 
 def run(pytester: pytest.Pytester, *args: str, subprocess: bool = False) -> pytest.RunResult:
