@@ -369,6 +369,20 @@ def test_update_replicas_and_tags(ws, workdir, services):
     assert service.run(BODY) == ECHOED
 
 
+def test_an_update_that_redeploys_nothing_completes_and_leaves_the_service_healthy(ws, workdir, services):
+    from fake_azure.core.webservice import Webservice
+
+    service = _healthy(services.add(_deploy(ws, _cluster(ws), "tagged-svc")))
+    earlier = service._operation_endpoint
+    service.update(tags={"team": "vision"})
+    assert service._operation_endpoint != earlier
+    operation = ws._client.json("GET", service._operation_endpoint, "webservice.operation")
+    assert operation["state"] == "Succeeded"
+    service.wait_for_deployment()
+    assert service.state == "Healthy" and Webservice(ws, "tagged-svc").state == "Healthy"
+    assert service.run(BODY) == ECHOED
+
+
 def test_deleting_a_service_frees_its_gpu(ws, workdir, services):
     from fake_azure.core.compute import AksCompute
 

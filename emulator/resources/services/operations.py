@@ -14,6 +14,8 @@ def _finish_deploy(conn: sqlite3.Connection, op: sqlite3.Row, outcome: dict[str,
     if found is None:
         return
     body = json.loads(found["body"])
+    if body["state"] != ServiceState.TRANSITIONING.value:
+        return  # an update that redeployed nothing (tags, keys, auth): the service's state stands
     if outcome["status"] == "Succeeded":
         body["error"] = None
         service.save(conn, op["workspace_id"], body, ServiceState.HEALTHY)
