@@ -61,6 +61,7 @@ class Operations:
         With ``wait_seconds`` the poll is held open until the operation ends or that time passes, so
         a client can follow a long deployment without polling in a tight loop."""
         deadline = time.monotonic() + max(0.0, min(wait_seconds, 30.0))
+        counted = False
         while True:
             with self._changed:
                 with self._store.transaction() as conn:
@@ -68,11 +69,15 @@ class Operations:
                                        (op_id, workspace_id)).fetchone()
                     if row is None:
                         raise NotFound(f"Operation {op_id} not found", code="OperationNotFound")
-                    row = self._advance(conn, row)
+                    # A held poll is one poll: wake-ups re-check the outcome without counting again.
+                    row = self._advance(conn, row, count=not counted)
+                counted = True
                 remaining = deadline - time.monotonic()
                 if OperationStatus(row["status"]).terminal or remaining <= 0:
                     return self.render(row)
-                self._changed.wait(remaining)
+                due = self._policy().seconds_until_done(self._clock() - row["created_at"])
+                # Nothing notifies when a seconds:S policy's time comes: wake for it.
+                self._changed.wait(remaining if due is None else min(remaining, due + 0.001))
 
     def resolve(self, op_id: str, outcome: dict[str, Any]) -> None:
         """Give a pending operation its outcome (a deployment knows it only once replicas start or fail)."""
@@ -95,10 +100,10 @@ class Operations:
         for row in rows:
             self._advance(conn, row)
 
-    def _advance(self, conn: sqlite3.Connection, row: sqlite3.Row) -> sqlite3.Row:
+    def _advance(self, conn: sqlite3.Connection, row: sqlite3.Row, count: bool = True) -> sqlite3.Row:
         if OperationStatus(row["status"]).terminal:
             return row
-        polls = row["polls"] + 1
+        polls = row["polls"] + (1 if count else 0)
         now = self._clock()
         outcome = json.loads(row["outcome"])
         if outcome.get("pending") or not self._policy().is_done(polls, now - row["created_at"]):

@@ -48,3 +48,7 @@ class ProgressPolicy:
         if self.kind == "polls":
             return polls_seen > self.amount
         return elapsed_seconds >= self.amount
+
+    def seconds_until_done(self, elapsed_seconds: float) -> float | None:
+        """How long until time alone finishes an operation (``seconds:S``); None when time does not."""
+        return max(0.0, self.amount - elapsed_seconds) if self.kind == "seconds" else None
