@@ -334,6 +334,10 @@ class DeploymentEngine:
                 results[replica["id"]] = self._start_replica(ws_id, body, replica, state.launch)
             except DeployFailed as failure:
                 results[replica["id"]] = failure
+            except Exception as exc:  # a runtime's unexpected error: the deployment fails with it, not the thread
+                results[replica["id"]] = DeployFailed({
+                    "code": "ReplicaStartFailed", "statusCode": 500,
+                    "message": f"Replica {replica['id']} could not start: {type(exc).__name__}: {exc}"})
 
         threads = [threading.Thread(target=start_one, args=(r,), daemon=True) for r in replicas]
         for thread in threads:

@@ -148,7 +148,12 @@ class ProcessRuntime(ReplicaRuntime):
             raise ReplicaStartFailed(f"cannot start replica {spec.replica_id}: {exc}") from exc
         finally:
             sock.close()  # the child holds it now; our copy would keep the port alive after it dies
-        self._pids.record(spec.replica_id, proc.pid)
+        try:
+            self._pids.record(spec.replica_id, proc.pid)
+        except OSError as exc:  # untracked, it would outlive a crashed daemon: stop it now
+            self._signal_group(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise ReplicaStartFailed(f"cannot record replica {spec.replica_id}'s process: {exc}") from exc
         return ReplicaHandle(spec=spec, host=LOOPBACK, port=port, pid=proc.pid, native=proc)
 
     def sweep(self, keep_replica_ids: set[str]) -> list[str]:
@@ -176,8 +181,10 @@ class ProcessRuntime(ReplicaRuntime):
                 self._signal_group(pgid, signal.SIGKILL)
                 proc.wait()
         # Sweep stragglers (a worker that outlived its master): while any group member exists
-        # the pgid cannot be reused, so this cannot hit an unrelated process.
-        self._signal_group(pgid, signal.SIGKILL)
+        # the pgid cannot be reused, so this cannot hit an unrelated process. Without one (a second
+        # stop of the same handle) the pgid may already name another group: leave it alone.
+        if pgid is not None and _running_members(pgid):
+            self._signal_group(pgid, signal.SIGKILL)
         if pgid is not None:
             # SIGKILL lands asynchronously; a replica counts as stopped once none of its processes
             # runs, so a restart never meets the old one's GPU memory or files still held.

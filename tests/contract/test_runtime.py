@@ -363,3 +363,22 @@ def test_docker_replicas_are_published_and_reached_on_the_publish_address(tmp_pa
                 pytest.fail("the replica answers on 127.0.0.1 too")
     finally:
         runtime.sweep()
+
+
+def test_a_replica_whose_pid_cannot_be_recorded_fails_to_start_and_leaves_nothing(tmp_path: Path) -> None:
+    from emulator.runtimes.base import ReplicaStartFailed
+
+    blocker = tmp_path / "replica-pids"
+    blocker.write_text("a file where the pid folder should be")
+    runtime = ProcessRuntime(pid_dir=blocker)
+    (tmp_path / "r").mkdir()
+    with pytest.raises(ReplicaStartFailed, match="cannot record replica r1's process"):
+        with replica(runtime, tmp_path / "r", ENV_ECHO):
+            pass
+    app_root = str(tmp_path / "r").encode()
+    running = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            if app_root in cmdline.read_bytes():
+                running.append(cmdline.parent.name)
+    assert running == []
