@@ -92,20 +92,23 @@ def serve(settings: Settings) -> None:
     from .blobs import BlobStore
     from .cloud import Cloud
     from .progress import ProgressPolicy
+    from .runtimes.base import RuntimeUnavailable
     from .store import Store
 
-    check_runtime(settings)
     prepare_home(settings)
     if settings.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"fake-azure: WARNING: binding the control plane to {settings.host}, not loopback; "
               "anyone who can reach it and holds the token can run code on this machine.", file=sys.stderr)
-    cloud = Cloud(
-        settings=settings,
-        store=Store(settings.db_path),
-        blobs=BlobStore(settings.blob_dir),
-        token=load_or_create_token(settings.token_path),
-        progress=ProgressPolicy.parse(settings.progress),
-    )
+    try:  # the runtime is chosen (and a docker engine reached) once, here
+        cloud = Cloud(
+            settings=settings,
+            store=Store(settings.db_path),
+            blobs=BlobStore(settings.blob_dir),
+            token=load_or_create_token(settings.token_path),
+            progress=ProgressPolicy.parse(settings.progress),
+        )
+    except RuntimeUnavailable as exc:
+        raise DaemonError(_docker_refused(exc)) from exc
     server = create_server(create_app(cloud), host=settings.host, port=settings.port, threads=16,
                            ident="fake-azure", clear_untrusted_proxy_headers=True)
     port = server.effective_port  # type: ignore[attr-defined]
@@ -157,13 +160,16 @@ def check_runtime(settings: Settings) -> None:
     try:
         docker_runtime(settings)
     except RuntimeUnavailable as exc:
-        raise DaemonError(f"FAKE_AZURE_RUNTIME=docker, but {exc}. Start a Docker engine (and point DOCKER_HOST "
-                          "at it), or use FAKE_AZURE_RUNTIME=process or auto.") from exc
+        raise DaemonError(_docker_refused(exc)) from exc
+
+
+def _docker_refused(exc: Exception) -> str:
+    return (f"FAKE_AZURE_RUNTIME=docker, but {exc}. Start a Docker engine (and point DOCKER_HOST at it), or use "
+            "FAKE_AZURE_RUNTIME=process or auto.")
 
 
 def ensure_running(settings: Settings) -> tuple[dict[str, Any], bool]:
     """The live daemon for this home, starting one in the background if needed. Returns (info, started)."""
-    check_runtime(settings)
     info = read_info(settings)
     if info and is_healthy(info["url"]):
         return info, False
@@ -171,6 +177,7 @@ def ensure_running(settings: Settings) -> tuple[dict[str, Any], bool]:
         info = read_info(settings)  # another process may have started it while we waited
         if info and is_healthy(info["url"]):
             return info, False
+        check_runtime(settings)  # refused here, with the reason, rather than in the daemon's log
         return _spawn(settings), True
 
 

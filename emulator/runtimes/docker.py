@@ -51,6 +51,8 @@ try:
 except ImportError:  # pragma: no cover - the docker extra is not installed
     docker = None  # type: ignore[assignment]
 
+CONNECT_TIMEOUT_S = 15
+API_TIMEOUT_S = 600
 CONTAINER_APP_ROOT = "/var/azureml-app"
 CONTAINER_PORT = 5001
 LABEL_INSTANCE = "fake-azure.instance"
@@ -134,14 +136,21 @@ class DockerRuntime(ReplicaRuntime):
         with _engine_errors("connecting to the Docker engine", RuntimeUnavailable):
             # use_ssh_client: an ssh:// engine is reached with the ssh command, as the docker CLI
             # reaches it (ssh config, agent, jump hosts), not with paramiko.
-            self.client = client if client is not None else docker.from_env(
-                timeout=600, use_ssh_client=True, environment=dict(docker_env) if docker_env is not None else None)
-            self.client.ping()
+            if client is None:
+                # A short timeout while connecting (from_env asks the engine its API version), so a
+                # DOCKER_HOST that swallows connections fails in seconds; long builds get the long one.
+                client = docker.from_env(timeout=CONNECT_TIMEOUT_S, use_ssh_client=True,
+                                         environment=dict(docker_env) if docker_env is not None else None)
+                client.api.timeout = API_TIMEOUT_S
+            else:
+                client.ping()
+            self.client = client
         self.engine = engine if engine is not None else EngineHost.from_docker_host((docker_env or {}).get("DOCKER_HOST"))
         # ssh tunnels outlive a daemon killed with SIGKILL; sweep() ends those a dead daemon left.
         self._tunnel_pids = PidFiles(tunnel_pid_dir)
         self.images = ImageBuilder(self.client, base_image, self.cache_dir, strategy=pip_strategy)
         self._nvidia: bool | None = None
+        self._remote_gpus: int | None = None
 
     # --- environments -------------------------------------------------------------------------------
 
@@ -167,14 +176,19 @@ class DockerRuntime(ReplicaRuntime):
         """A remote engine's GPUs, listed by nvidia-smi in a throwaway container given all of them."""
         if self.engine.kind == "local":
             return None
-        if not self.has_nvidia_runtime():
-            return 0
-        with _engine_errors("listing the Docker host's GPUs", RuntimeUnavailable):
-            listing = self.client.containers.run(
-                self.base_image, ["nvidia-smi", "-L"], remove=True, stdout=True, stderr=False,
-                environment={"NVIDIA_DRIVER_CAPABILITIES": "utility"},
-                device_requests=[docker.types.DeviceRequest(driver="nvidia", count=-1, capabilities=[["gpu"]])])
-        return sum(1 for line in listing.decode(errors="replace").splitlines() if line.startswith("GPU "))
+        if self._remote_gpus is None:
+            if not self.has_nvidia_runtime():
+                self._remote_gpus = 0
+            else:
+                with _engine_errors("listing the Docker host's GPUs", RuntimeUnavailable):
+                    listing = self.client.containers.run(
+                        self.base_image, ["nvidia-smi", "-L"], remove=True, stdout=True, stderr=False,
+                        environment={"NVIDIA_DRIVER_CAPABILITIES": "utility"},
+                        device_requests=[docker.types.DeviceRequest(driver="nvidia", count=-1,
+                                                                    capabilities=[["gpu"]])])
+                self._remote_gpus = sum(1 for line in listing.decode(errors="replace").splitlines()
+                                        if line.startswith("GPU "))
+        return self._remote_gpus
 
     def location(self) -> str | None:
         return None if self.engine.kind == "local" else f"docker: {self.engine.describe()}"

@@ -28,9 +28,12 @@ def docker_runtime(settings: Settings) -> ReplicaRuntime:
     from .engine_host import EngineHost
 
     engine = EngineHost.from_docker_host(settings.docker_host, settings.docker_publish_address)
-    return DockerRuntime(instance_id(settings), settings.base_image, Path(settings.env_cache).parent / "images",
-                         gpu_policy=settings.gpu_policy, pip_strategy=settings.docker_pip, docker_env=dict(settings.docker_env),
-                         engine=engine, tunnel_pid_dir=settings.home / "tunnel-pids")
+    runtime = DockerRuntime(instance_id(settings), settings.base_image, Path(settings.env_cache).parent / "images",
+                            gpu_policy=settings.gpu_policy, pip_strategy=settings.docker_pip,
+                            docker_env=dict(settings.docker_env), engine=engine,
+                            tunnel_pid_dir=settings.home / "tunnel-pids")
+    runtime.remote_gpu_count()  # a remote host's GPUs, counted (and cached) now: a failure is "unavailable"
+    return runtime
 
 
 def select_runtime(settings: Settings) -> tuple[ReplicaRuntime, str]:
