@@ -5,6 +5,7 @@ import sys
 import threading
 from typing import Any, Callable
 
+import urllib3
 
 from .exceptions import (
     AzureMLException,
@@ -97,6 +98,8 @@ class CloudClient:
 
     _instances: dict[str, "CloudClient"] = {}
     _instances_lock = threading.Lock()
+    # Seconds to wait for the daemon's answer (a timeout is never retried: the daemon has the request).
+    read_timeout = 60.0
 
     def __init__(self, settings: Settings, resolve: Callable[[Settings], dict[str, Any]]) -> None:
         self.settings = settings
@@ -123,7 +126,7 @@ class CloudClient:
             self._transport.close()
         # Loopback only and never through a proxy: the transport ignores proxy environment variables.
         token = self.settings.token_path.read_text().strip()
-        self._transport = Transport(self.base_url, {"Authorization": "Bearer " + token})
+        self._transport = Transport(self.base_url, {"Authorization": "Bearer " + token}, timeout=self.read_timeout)
 
     def request(self, method: str, path: str, family: str, *, ok: tuple[int, ...] = (200, 201, 202, 204),
                 error_context: tuple[Any, ...] = (), **kwargs: Any) -> Response:
@@ -131,13 +134,32 @@ class CloudClient:
         assert self._transport is not None
         try:
             response = self._transport.request(method, path, **kwargs)
-        except TransportError:
+        except TransportError as exc:
+            if not _never_reached(exc, method):
+                raise self._unavailable(method, path, exc) from exc
             # The daemon was restarted (new port) or stopped: find or start it once, then retry.
             self._connect()
-            response = self._transport.request(method, path, **kwargs)
+            try:
+                response = self._transport.request(method, path, **kwargs)
+            except TransportError as again:
+                raise self._unavailable(method, path, again) from again
         if response.status_code not in ok:
             raise error_from_response(response, family, *error_context)
         return response
+
+    def _unavailable(self, method: str, path: str, exc: TransportError) -> CloudUnavailable:
+        cause = exc.__cause__
+        if isinstance(cause, urllib3.exceptions.MaxRetryError) and cause.reason is not None:
+            cause = cause.reason
+        if isinstance(cause, urllib3.exceptions.ConnectTimeoutError):
+            what = "could not be reached"
+        elif isinstance(cause, urllib3.exceptions.ReadTimeoutError):
+            what = "did not answer in time; the request may still have been carried out"
+        elif isinstance(cause, urllib3.exceptions.ProtocolError):
+            what = "dropped the connection before answering; the request may have been carried out"
+        else:
+            what = "could not be used"
+        return CloudUnavailable(f"The fake-azure daemon at {self.base_url} {what} ({method} {path}): {exc}")
 
     def json(self, method: str, path: str, family: str, **kwargs: Any) -> Any:
         response = self.request(method, path, family, **kwargs)
@@ -145,6 +167,28 @@ class CloudClient:
 
     def admin(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.json(method, path, "admin", **kwargs)
+
+
+# Methods a repeat leaves as one call would (urllib3's Retry.DEFAULT_ALLOWED_METHODS, less TRACE).
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+def _never_reached(exc: TransportError, method: str) -> bool:
+    """Whether a failed call certainly left the daemon untouched, so sending it again cannot do it twice.
+
+    Only a failure to connect (refused, no route, connect timeout: urllib3's NewConnectionError and
+    ConnectTimeoutError) proves the request was never sent. A connection dropped before any response
+    (urllib3's ProtocolError: a reset, a close) is also what a stale keep-alive connection gives, but
+    equally what a daemon that died mid-request gives, so it counts only for idempotent methods, as in
+    urllib3's own Retry; a POST (a model register, a deploy) is never sent twice. A read timeout means the
+    daemon has the request: never retried.
+    """
+    cause = exc.__cause__
+    if isinstance(cause, urllib3.exceptions.MaxRetryError) and cause.reason is not None:
+        cause = cause.reason
+    if isinstance(cause, urllib3.exceptions.ConnectTimeoutError):  # NewConnectionError is one too
+        return True
+    return isinstance(cause, urllib3.exceptions.ProtocolError) and method.upper() in IDEMPOTENT_METHODS
 
 
 def _resolve_daemon(settings: Settings) -> dict[str, Any]:

@@ -5,6 +5,7 @@ import json
 import os
 import re
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from .._client import CloudClient
 from ..exceptions import ProjectSystemException, UserErrorException, WorkspaceException
@@ -28,6 +29,10 @@ _NOT_FOUND_CONFIG = (
     "an argument. You can download a configuration file for your workspace, via http://ml.azure.com and clicking on "
     "the name of your workspace in the right top."
 )
+
+# The SDK's check_valid_resource_name text (the daemon refuses such names with the same words).
+WORKSPACE_NAME_RULE = ("Workspace name must be between 3 and 33 characters long. Its first character has to be "
+                       "alphanumeric, and the rest may contain hyphens and underscores. No whitespace is allowed.")
 
 
 class Workspace:
@@ -57,9 +62,24 @@ class Workspace:
         return self._client.json("PUT", self._arm_path, "workspace", json=body)
 
     @property
-    def _arm_path(self) -> str:
+    def _arm_scope(self) -> str:
+        """The workspace's ARM resource id, names as they are (what ``write_config`` records)."""
         return (f"/subscriptions/{self._subscription_id}/resourceGroups/{self._resource_group}"
                 f"/providers/Microsoft.MachineLearningServices/workspaces/{self._workspace_name}")
+
+    @property
+    def _arm_path(self) -> str:
+        """The workspace's URL path: each name escaped, so a '#' or '?' in one cannot cut it short."""
+        parts = (self._subscription_id, self._resource_group, self._workspace_name)
+        if any("/" in str(x) for x in parts):
+            # Escaped, '/' is '%2F', which the daemon's WSGI server decodes back into a separator (the path
+            # would reach another route, e.g. 'ws/computes' the compute list). No ARM name holds a '/'.
+            if "/" in str(self._workspace_name):
+                raise UserErrorException(WORKSPACE_NAME_RULE)
+            raise UserErrorException("Subscription ids and resource group names cannot contain '/': "
+                                     "{!r}, {!r}.".format(self._subscription_id, self._resource_group))
+        sub, rg, name = (quote(str(x), safe="") for x in parts)
+        return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices/workspaces/{name}"
 
     # --- discovery -------------------------------------------------------------------------------
     @staticmethod
@@ -113,9 +133,7 @@ class Workspace:
                v1_legacy_mode=None):
         """Create a workspace; an existing one is an error unless ``exist_ok``."""
         if not name or not re.match(r"^[a-zA-Z0-9][\w\-]{2,32}$", name):
-            raise UserErrorException("Workspace name must be between 3 and 33 characters long. Its first character "
-                                     "has to be alphanumeric, and the rest may contain hyphens and underscores. No "
-                                     "whitespace is allowed.")
+            raise UserErrorException(WORKSPACE_NAME_RULE)
         subscription_id = subscription_id or DEFAULT_SUBSCRIPTION_ID
         resource_group = resource_group or DEFAULT_RESOURCE_GROUP
         client = CloudClient.connect()
@@ -172,7 +190,7 @@ class Workspace:
             file_name += ".json"
         target = os.path.normpath(os.path.join(config_dir, file_name))
         with open(target, "w") as handle:
-            handle.write(json.dumps({"Id": None, "Scope": self._arm_path}))
+            handle.write(json.dumps({"Id": None, "Scope": self._arm_scope}))
 
     def delete(self, delete_dependent_resources=False, no_wait=False):
         self._client.request("DELETE", self._arm_path, "workspace")
@@ -204,7 +222,11 @@ class Workspace:
 
     @property
     def sku(self) -> str:
-        return self._sku
+        # As azureml-core: the stored workspace's ``sku.tier`` (its autorest model maps ``sku`` to it).
+        sku = self._details.get("sku") or {}
+        if isinstance(sku, str):
+            return sku
+        return sku.get("tier") or sku.get("name") or self._sku
 
     @property
     def tags(self) -> dict:

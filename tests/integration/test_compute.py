@@ -249,6 +249,23 @@ def test_same_name_with_another_vm_size_is_a_conflict(ws) -> None:
     assert ComputeTarget(ws, "aks-dup").agent_vm_size == "Standard_NC6"
 
 
+@pytest.mark.parametrize("name", ["ab#c", "ab?c=1", "ab/c", "ab%2Fc"])
+def test_names_reach_the_cloud_whole(ws, name: str) -> None:
+    # Pasted into the URL unescaped, "ab#c" created (and later bound to) the target "ab".
+    with pytest.raises(ComputeTargetException) as info:
+        _create(ws, name)
+    message = info.value.message
+    if "/" in name:  # the daemon's server decodes %2F: no route has a name with a '/' (nor does Azure)
+        assert "Response Code: 404" in message
+    else:
+        assert "Response Code: 400" in message and "InvalidComputeName" in message
+    with pytest.raises(ComputeTargetException, match="ComputeTargetNotFound"):
+        ComputeTarget(ws, "ab")
+    with pytest.raises(ComputeTargetException, match="ComputeTargetNotFound"):
+        ComputeTarget(ws, name)
+    assert ComputeTarget.list(ws) == []
+
+
 def test_same_name_with_another_agent_count_is_a_conflict(ws) -> None:
     _provisioned(ws, "aks-dup2", agent_count=3)
     with pytest.raises(ComputeTargetException, match="Response Code: 409"):

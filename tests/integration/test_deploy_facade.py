@@ -122,6 +122,9 @@ def test_seed_deploys_scores_and_deletes(ws, workdir, capsys):
     assert "init: loaded weights from" in service.get_logs()
     assert "aks-seed-svc" in ws.webservices
     assert [s.name for s in Webservice.list(ws, compute_type="AKS")] == ["aks-seed-svc"]
+    # The SDK sends the caller's spelling; Azure matches compute types case-insensitively.
+    assert [s.name for s in Webservice.list(ws, compute_type="aks")] == ["aks-seed-svc"]
+    assert Webservice.list(ws, compute_type="aci") == []
 
     # Another process (a later script) finds the service by name.
     script = ("import sys\nfrom fake_azure.core import Workspace\nfrom fake_azure.core.webservice import Webservice\n"

@@ -122,6 +122,21 @@ def test_invalid_workspace_names_are_refused_with_the_sdk_text(emulator_home, ba
     assert bad not in Workspace.list(SUB)
 
 
+@pytest.mark.parametrize("suffix", ["#evil", "?api-version=1", "/computes", "%2Fevil"])
+def test_names_reach_the_cloud_whole(emulator_home, suffix: str) -> None:
+    # Pasted into the URL unescaped, "wsx#evil" bound to the workspace "wsx".
+    name, group = _name("wsx"), _name("rg-esc")
+    existing = Workspace(SUB, group, name)
+    for load in (lambda: Workspace(SUB, group, name + suffix),
+                 lambda: Workspace.get(name + suffix, subscription_id=SUB, resource_group=group),
+                 lambda: Workspace.create(name + suffix, subscription_id=SUB, resource_group=group, exist_ok=True)):
+        with pytest.raises(UserErrorException) as info:
+            load()
+        assert info.value.message == SDK_BAD_NAME
+    assert list(Workspace.list(SUB, resource_group=group)) == [name]
+    assert Workspace(SUB, group, name) == existing
+
+
 @pytest.mark.parametrize("good", ["abc", "a_b-c", "Ab1", "x" * 33, "9lives"])
 def test_names_the_sdk_accepts_are_accepted(emulator_home, good: str) -> None:
     from azureml._base_sdk_common.common import _valid_workspace_name
@@ -387,6 +402,18 @@ def test_create_existing_with_exist_ok_returns_it(emulator_home, capsys: pytest.
     again = Workspace.create(name, subscription_id=SUB, resource_group="rg-ok", exist_ok=True)
     assert again == first and again.location == "westus"
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("sku", ["basic", "enterprise"])
+def test_sku_is_the_stored_workspaces(emulator_home, sku: str) -> None:
+    name = _name()
+    created = Workspace.create(name, subscription_id=SUB, resource_group="rg-sku", sku=sku, show_output=False)
+    assert created.sku == sku and created.get_details()["sku"] == sku
+    # A later load reads the sku from the cloud (the SDK: the autorest workspace's sku.tier), not its default.
+    for loaded in (Workspace.get(name, subscription_id=SUB, resource_group="rg-sku"), Workspace(SUB, "rg-sku", name),
+                   Workspace.list(SUB, resource_group="rg-sku")[name][0]):
+        assert loaded.sku == sku
+        assert loaded.get_details()["sku"] == sku
 
 
 def test_create_defaults(emulator_home) -> None:

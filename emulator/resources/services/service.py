@@ -79,7 +79,8 @@ def list_all(conn: sqlite3.Connection, ws_id: str, compute_type: str | None = No
         "SELECT body FROM services WHERE workspace_id = ? ORDER BY created_at", (ws_id,))]
     result = []
     for body in bodies:
-        if compute_type and body["computeType"] != compute_type:
+        # Case-insensitive, as Azure's: the SDK sends the caller's spelling ("aks") as is.
+        if compute_type and body["computeType"].lower() != compute_type.lower():
             continue
         model_ids = [m["id"] for m in body.get("models", [])]
         if model_id and model_id not in model_ids:

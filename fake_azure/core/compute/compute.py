@@ -6,6 +6,7 @@ import time
 from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from ...exceptions import ComputeTargetException, UserErrorException
 
@@ -72,7 +73,8 @@ class ComputeTarget(ABC):
     # --- REST -------------------------------------------------------------------------------------
     @staticmethod
     def _compute_path(workspace, name: str) -> str:
-        return "{}/computes/{}".format(workspace._arm_path, name)
+        # Escaped as one segment: 'ab#c' must reach the cloud whole, not as the target 'ab'.
+        return "{}/computes/{}".format(workspace._arm_path, quote(str(name), safe=""))
 
     @staticmethod
     def _get(workspace, name):
