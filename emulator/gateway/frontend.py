@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional
 
 from .chain import MAX_BODY_BYTES, Chain, Context, Response, json_error
+from .chunked import ChunkedBodyTooLarge, read_chunked
 
 STOP_POLL_S = 0.05
 MAX_LINE = 65536
@@ -23,27 +24,6 @@ def _reason(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Unknown"
-
-
-class _ChunkedBodyTooLarge(Exception):
-    pass
-
-
-def _read_chunked(rfile: Any, limit: int) -> bytes:
-    parts: list[bytes] = []
-    size_total = 0
-    while True:
-        line = rfile.readline(65537)
-        size = int(line.split(b";", 1)[0].strip() or b"0", 16)
-        if size == 0:
-            while rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                pass  # trailers
-            return b"".join(parts)
-        size_total += size
-        if size_total > limit:
-            raise _ChunkedBodyTooLarge(size_total)
-        parts.append(rfile.read(size))
-        rfile.readline(3)
 
 
 class FrontEnd(ThreadingHTTPServer):
@@ -145,8 +125,8 @@ class _Handler(BaseHTTPRequestHandler):
         read_body: Callable[[int], bytes] = self.rfile.read
         if chunked:
             try:
-                data = _read_chunked(self.rfile, MAX_BODY_BYTES)
-            except _ChunkedBodyTooLarge:
+                data = read_chunked(self.rfile, MAX_BODY_BYTES)
+            except ChunkedBodyTooLarge:
                 self._write(json_error(413, f"Request body exceeds the limit of {MAX_BODY_BYTES} bytes"), close=True)
                 return
             except ValueError:

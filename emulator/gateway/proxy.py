@@ -5,6 +5,7 @@ import socket
 import threading
 from typing import Optional
 
+from .chunked import read_chunked
 from .model import ReplicaEndpoint
 
 HOP_BY_HOP = frozenset({
@@ -88,22 +89,7 @@ class _ReplicaConnection:
         if method == "HEAD" or status in (204, 304):
             data = b""
         elif "chunked" in lower.get("transfer-encoding", "").lower():
-            parts = []
-            while True:
-                size_line = rfile.readline(65537)
-                if not size_line:
-                    raise _Incomplete("chunked reply cut short")
-                size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    while rfile.readline(65537) not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                chunk = rfile.read(size)
-                if len(chunk) != size:
-                    raise _Incomplete("chunk cut short")
-                parts.append(chunk)
-                rfile.readline(3)
-            data = b"".join(parts)
+            data = read_chunked(rfile)  # cut short: ChunkedBodyError, a ValueError, so a 502
         elif "content-length" in lower:
             length = int(lower["content-length"])
             data = rfile.read(length) if length else b""
