@@ -94,6 +94,11 @@ CREATE TABLE IF NOT EXISTS operations (
 """
 
 
+# Tables whose rows belong to one workspace (a workspace_id column): a workspace's delete empties them.
+WORKSPACE_TABLES = ("operations", "gateways", "services", "assets", "environments", "computes", "model_files",
+                    "models")
+
+
 class Store:
     """One SQLite file; one connection per thread (sqlite3 connections are not shareable)."""
 
@@ -134,6 +139,5 @@ class Store:
     def reset(self) -> None:
         """Forget every resource (the admin API's reset)."""
         with self.transaction() as conn:
-            for table in ("operations", "gateways", "services", "asset_files", "assets", "environments", "computes",
-                          "model_files", "models", "workspaces"):
+            for table in (*WORKSPACE_TABLES, "asset_files", "workspaces"):
                 conn.execute(f"DELETE FROM {table}")

@@ -463,10 +463,12 @@ class DeploymentEngine:
     def _delete(self, ws_id: str, name: str, op_id: str) -> None:
         state = self._state(ws_id, name)
         with state.lock:
-            self._stop_handles(state)
+            # Off the gateway first, as everywhere else: a request arriving now gets the deleted
+            # service's 404, never a 502 from a replica being stopped.
             gateway = self._gateways.existing_for(ws_id, name)
             if gateway is not None:
                 gateway.unpublish(name)
+            self._stop_handles(state)
             shutil.rmtree(self._service_dir(ws_id, name) / "replicas", ignore_errors=True)
         with self._lock:
             self._services.pop((ws_id, name), None)

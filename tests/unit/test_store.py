@@ -151,3 +151,27 @@ def test_rows_are_addressable_by_column_name(store: Store) -> None:
         _add_workspace(conn, "/ws/row")
     row = store.read().execute("SELECT * FROM workspaces").fetchone()
     assert row["id"] == "/ws/row" and row["location"] == "eastus"
+
+
+def test_workspace_tables_are_every_table_with_a_workspace_id(store: Store) -> None:
+    from emulator.store import WORKSPACE_TABLES
+
+    conn = store.read()
+    with_column = {t for t in _tables(conn) if t != "workspaces"
+                   and any(c["name"] == "workspace_id" for c in conn.execute(f"PRAGMA table_info({t})"))}
+    assert set(WORKSPACE_TABLES) == with_column
+
+
+def test_deleting_a_workspace_deletes_every_row_of_it(store: Store) -> None:
+    from emulator.resources.workspaces import service as workspaces
+    from emulator.store import WORKSPACE_TABLES
+
+    with store.transaction() as conn:
+        _add_workspace(conn, "/ws/1")
+        for table in WORKSPACE_TABLES:
+            _insert_dummy_row(conn, table, "gone")
+            conn.execute(f"UPDATE {table} SET workspace_id = '/ws/1'")
+    with store.transaction() as conn:
+        workspaces.delete(conn, "/ws/1")
+    assert {table: _count(store, table) for table in (*WORKSPACE_TABLES, "workspaces")} == \
+        {table: 0 for table in (*WORKSPACE_TABLES, "workspaces")}

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from ...errors import NotFound, ValidationFailed
+from ...store import WORKSPACE_TABLES
 
 ARM_PROVIDER = "Microsoft.MachineLearningServices"
 # The SDK's check_valid_resource_name text; the same rule guards the daemon for every client.
@@ -72,7 +73,7 @@ def delete(conn: sqlite3.Connection, ws_id: str) -> None:
     get(conn, ws_id)
     conn.execute("DELETE FROM asset_files WHERE asset_id IN (SELECT id FROM assets WHERE workspace_id = ?)",
                  (ws_id,))
-    for table in ("operations", "services", "assets", "environments", "computes", "model_files", "models"):
+    for table in WORKSPACE_TABLES:
         conn.execute(f"DELETE FROM {table} WHERE workspace_id = ?", (ws_id,))
     conn.execute("DELETE FROM workspaces WHERE id = ?", (ws_id,))
 
