@@ -218,22 +218,16 @@ def reap_stale_daemons(basetemp: Path, log: Callable[[str], None] = lambda _: No
 
 # --- real Azure ----------------------------------------------------------------------------------
 
-CONFIG_LOCATIONS = ((".azureml", "config.json"), ("aml_config", "config.json"), ("", "config.json"))
-
-
 def find_workspace_config(start: Path) -> Path | None:
-    """The config.json ``Workspace.from_config()`` would find from ``start`` (walking up), or None."""
+    """The config file ``Workspace.from_config()`` would load from ``start`` (FAKE_AZURE_WORKSPACE_CONFIG wins)."""
+    from fake_azure.core.workspace import find_config
     from fake_azure.settings import Settings
 
     explicit = Settings.from_env().workspace_config
     if explicit is not None:
         return explicit if explicit.is_file() else None
-    for directory in [start, *start.parents]:
-        for sub, name in CONFIG_LOCATIONS:
-            candidate = directory / sub / name if sub else directory / name
-            if candidate.is_file():
-                return candidate
-    return None
+    found = find_config(os.path.normpath(os.path.abspath(start)))
+    return Path(found) if found else None
 
 
 def azure_auth() -> tuple[Any, str] | None:

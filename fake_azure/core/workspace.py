@@ -35,6 +35,18 @@ WORKSPACE_NAME_RULE = ("Workspace name must be between 3 and 33 characters long.
                        "alphanumeric, and the rest may contain hyphens and underscores. No whitespace is allowed.")
 
 
+def find_config(start: str, file_name: str | None = None) -> str:
+    """The config file ``from_config`` loads from the folder ``start`` ("" if none), searched as the SDK
+    does: ``.azureml/`` walking up to the root, then ``aml_config/``, then the folders themselves."""
+    files_to_look = [file_name] if file_name else [CONFIG_FILENAME, LEGACY_PROJECT_FILENAME]
+    for directory in (AZUREML_DIR, AML_CONFIG_DIR, None):
+        for name in files_to_look:
+            found = _traverse_up(start, name, directory)
+            if found:
+                return found
+    return ""
+
+
 class Workspace:
     """A workspace in the local cloud, created on first use unless FAKE_AZURE_STRICT_WORKSPACES is set."""
 
@@ -86,20 +98,9 @@ class Workspace:
     def from_config(path=None, auth=None, _logger=None, _file_name=None):
         """Find ``config.json`` (in .azureml/, aml_config/ or the folder itself, walking up) and load it."""
         normalized_path = os.path.normpath(os.path.abspath(os.path.expanduser(path if path is not None else ".")))
-        if os.path.isfile(normalized_path):
-            found_path = normalized_path
-        else:
-            files_to_look = [_file_name] if _file_name else [CONFIG_FILENAME, LEGACY_PROJECT_FILENAME]
-            found_path = ""
-            for directory in (AZUREML_DIR, AML_CONFIG_DIR, None):
-                for file_name in files_to_look:
-                    found_path = _traverse_up(normalized_path, file_name, directory)
-                    if found_path:
-                        break
-                if found_path:
-                    break
-            if not found_path:
-                raise UserErrorException(_NOT_FOUND_CONFIG.format(normalized_path))
+        found_path = normalized_path if os.path.isfile(normalized_path) else find_config(normalized_path, _file_name)
+        if not found_path:
+            raise UserErrorException(_NOT_FOUND_CONFIG.format(normalized_path))
         subscription_id, resource_group, workspace_name = _read_config(found_path)
         return Workspace.get(workspace_name, auth=auth, subscription_id=subscription_id,
                              resource_group=resource_group)
