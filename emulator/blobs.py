@@ -50,6 +50,3 @@ class BlobStore:
             if os.path.exists(tmp_name):
                 os.unlink(tmp_name)
             raise
-
-    def open(self, digest: str) -> BinaryIO:
-        return open(self.path_for(digest), "rb")

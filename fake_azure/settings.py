@@ -158,7 +158,3 @@ class Settings:
     def model_cache_dir(self) -> Path:
         return self.home / "model-cache"
 
-
-def current() -> Settings:
-    """Settings as the environment says now (read fresh each call: tests change the environment)."""
-    return Settings.from_env()

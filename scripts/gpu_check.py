@@ -265,10 +265,13 @@ def check_runtime(runtime: str, host_uuids: list[str], report: list[str], rehear
 
 
 def docker_has_nvidia() -> bool:
+    from fake_azure.settings import Settings
+
     try:
         import docker
 
-        return "nvidia" in (docker.from_env().info().get("Runtimes") or {})
+        client = docker.from_env(environment=dict(Settings.from_env().docker_env), use_ssh_client=True, timeout=15)
+        return "nvidia" in (client.info().get("Runtimes") or {})
     except Exception:  # no SDK, no engine, no permission: no docker half
         return False
 

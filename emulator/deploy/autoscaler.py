@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable
 
 
 @dataclass
@@ -66,4 +65,3 @@ def decide(policy: AutoscalePolicy, state: AutoscaleState, now: float, sample: S
     return None
 
 
-Scaler = Callable[[int, str], None]  # (new replica count, reason) -> None

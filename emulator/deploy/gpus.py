@@ -9,13 +9,14 @@ import shutil
 import subprocess
 from typing import Any
 
-POLICIES = ("cpu-fallback", "require")
+from fake_azure.settings import GPU_POLICIES
+
 
 
 class HostGpus:
     def __init__(self, count: int, policy: str = "cpu-fallback") -> None:
-        if policy not in POLICIES:
-            raise ValueError(f"GPU policy {policy!r} is not one of {', '.join(POLICIES)}")
+        if policy not in GPU_POLICIES:
+            raise ValueError(f"GPU policy {policy!r} is not one of {', '.join(GPU_POLICIES)}")
         self.count = count
         self.policy = policy
 

@@ -23,10 +23,6 @@ def major_minor(version: str) -> str:
     return f"{int(match.group(1))}.{int(match.group(2))}"
 
 
-def host_version() -> str:
-    return f"{sys.version_info[0]}.{sys.version_info[1]}"
-
-
 @functools.lru_cache(maxsize=None)
 def interpreter_version(python_exe: str) -> str | None:
     """The major.minor of ``python_exe``, or None when it does not run."""

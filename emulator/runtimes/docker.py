@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterator, Mapping
 
+from fake_azure.settings import GPU_POLICIES
 from scoring.sdk_shim import SHIM_DIR
 
 from .base import ReplicaHandle, ReplicaRuntime, ReplicaSpec, ReplicaStartFailed, RuntimeUnavailable
@@ -58,7 +59,6 @@ CONTAINER_PORT = 5001
 LABEL_INSTANCE = "fake-azure.instance"
 LABEL_SERVICE = "fake-azure.service"
 LABEL_REPLICA = "fake-azure.replica"
-GPU_POLICIES = ("cpu-fallback", "require")
 _DROPPED_PREFIXES = ("FAKE_AZURE_",)
 _DROPPED_VARS = ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET")
 _RELATIVE_VARS = ("AZUREML_MODEL_DIR", "AZUREML_ENTRY_SCRIPT")

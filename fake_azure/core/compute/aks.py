@@ -40,8 +40,6 @@ _SSL_WITH_LEAF = ("Invalid configuration. When cname, cert pem file, and key pem
 _SSL_WITH_OVERWRITE = ("Invalid configuration. Overwrite existing domain only applies to leaf domain label. When "
                        "cname, cert pem file, and key pem file is provided, Overwrite existing domain should not be "
                        "provided.")
-_LEAF_WITH_SSL = ("Invalid configuration. When leaf domain label is provided, cname, cert pem file, or key pem file "
-                  "should not be provided.")
 
 
 def _validate_ssl(cname: Any, cert: Any, key: Any, leaf_domain_label: Any, overwrite_existing_domain: Any) -> None:
@@ -52,8 +50,6 @@ def _validate_ssl(cname: Any, cert: Any, key: Any, leaf_domain_label: Any, overw
             raise ComputeTargetException(_SSL_WITH_LEAF)
         if overwrite_existing_domain:
             raise ComputeTargetException(_SSL_WITH_OVERWRITE)
-    elif leaf_domain_label and (cname or cert or key):
-        raise ComputeTargetException(_LEAF_WITH_SSL)
 
 
 class AksCompute(ComputeTarget):
