@@ -321,6 +321,10 @@ class DockerRuntime(ReplicaRuntime):
         state: _Container = handle.native
         if state.tunnel is not None and not state.tunnel.alive():
             return False  # unreachable: the supervisor replaces it, tunnel included
+        if state.follower is not None and state.follower.is_alive():
+            # The followed log stream ends when the container does: while it is open the container
+            # runs, and probes polling this many times a second cost no engine round trip.
+            return True
         return self._refresh(state) in ("running", "created", "restarting")
 
     def exit_code(self, handle: ReplicaHandle) -> int | None:
