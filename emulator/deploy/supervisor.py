@@ -155,7 +155,11 @@ class Supervisor:
         if watch.restart_at is not None or handle is None:
             return
         if not self._host.is_alive(handle):
-            self._down(target.key, replica_id, watch, now, "exited")
+            # Off the tick thread, as probes are: a take-down waits for the service's lock, which a
+            # deployment can hold for minutes, and every other service must stay supervised meanwhile.
+            with self._lock:
+                watch.busy = True
+            self._spawn(lambda: self._down_and_release(target.key, replica_id, watch, now, "exited"))
             return
         if now < watch.next_probe:
             return
@@ -184,6 +188,13 @@ class Supervisor:
             if failed:
                 self._down(target.key, replica_id, watch, self._clock(),
                            f"failed {watch.failures} liveness probes in a row")
+        finally:
+            with self._lock:
+                watch.busy = False
+
+    def _down_and_release(self, key: ServiceKey, replica_id: str, watch: Watch, now: float, reason: str) -> None:
+        try:
+            self._down(key, replica_id, watch, now, reason)
         finally:
             with self._lock:
                 watch.busy = False

@@ -229,3 +229,17 @@ def test_watches_survive_while_the_engine_works_on_the_service():
     for now in (5.1, 5.2, 7.0, 9.0):
         sup.tick(now)
     assert host.events[-1] == ("failed", "r0")  # the crash count was kept across the pause
+
+
+def test_a_take_down_that_waits_does_not_hold_up_the_tick() -> None:
+    """take_down may wait for a deployment's lock: the tick hands it off and goes on with the others."""
+    host = FakeHost(replicas=1)
+    deferred: list = []
+    sup = Supervisor(host, clock=lambda: 0.0, spawn=deferred.append)  # work held back, as if blocked
+    host.handles["r0"].alive = False
+    for now in (0.0, 0.5, 0.6):
+        sup.tick(now)
+    assert host.events == []  # nothing was done on the tick thread
+    for work in list(deferred):
+        work()
+    assert host.events.count(("down", "r0", "exited")) == 1  # one take-down, not one per tick
