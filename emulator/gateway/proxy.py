@@ -163,6 +163,16 @@ class ConnectionPool:
                 self._checkin(key, conn)
             return status, reply_headers, data
 
+    def retain(self, addresses: set[tuple[str, int]]) -> None:
+        """Close idle connections to every replica address not in ``addresses`` (replicas gone)."""
+        with self._lock:
+            gone = {key: conns for key, conns in self._idle.items() if key not in addresses}
+            for key in gone:
+                del self._idle[key]
+        for conns in gone.values():
+            for conn in conns:
+                conn.close()
+
     def close_all(self) -> None:
         with self._lock:
             self._closed = True

@@ -75,6 +75,7 @@ class Gateway:
             with state.cond:
                 state.removed = True
                 state.cond.notify_all()
+        self._forget_idle_connections()
 
     def set_replicas(self, name: str, replicas: list[ReplicaEndpoint]) -> None:
         state = self._state(name)
@@ -84,6 +85,17 @@ class Gateway:
         with state.cond:
             state.replicas = list(unique.values())
             state.cond.notify_all()
+        self._forget_idle_connections()
+
+    def _forget_idle_connections(self) -> None:
+        """Idle keep-alive connections to replicas no service routes to any more are closed."""
+        with self._registry.lock:
+            states = list(self._registry.services.values())
+        live: set[tuple[str, int]] = set()
+        for state in states:
+            with state.cond:
+                live.update((r.host, r.port) for r in state.replicas)
+        self._pool.retain(live)
 
     def stats(self, name: str) -> ServiceStats:
         return self._state(name).snapshot()

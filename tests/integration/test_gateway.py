@@ -445,6 +445,20 @@ def test_replica_restart_on_same_port_is_transparent():
             first.stop()
 
 
+def test_idle_connections_to_replicas_no_longer_routed_are_closed():
+    with upstreams(json_app({"ok": 1}), json_app({"ok": 2})) as (a, b), gateway() as gw:
+        gw.upsert_service(route(AuthPolicy("none")))
+        gw.set_replicas("svc", [a.endpoint("r0")])
+        call(gw)
+        assert gw._pool.idle_count() == 1
+        gw.set_replicas("svc", [b.endpoint("r1")])  # r0 scaled in or replaced
+        assert gw._pool.idle_count() == 0
+        call(gw)
+        assert gw._pool.idle_count() == 1
+        gw.remove_service("svc")
+        assert gw._pool.idle_count() == 0
+
+
 def test_upsert_during_in_flight_request_keeps_it_working():
     entered, release = threading.Event(), threading.Event()
     with upstreams(blocking_app(entered, release)) as (up,), gateway() as gw:
