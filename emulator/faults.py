@@ -5,7 +5,6 @@ deploy engine (``fail_next_build``) and compute provisioning (``fail_provisionin
 ``kill_replica`` is not stored: it acts at once through the engine, so it is not listed here."""
 from __future__ import annotations
 
-import http
 import itertools
 import threading
 from dataclasses import asdict, dataclass
@@ -60,19 +59,6 @@ def parse(payload: dict[str, Any], fault_id: int = 0) -> Fault:
     if kind == "slow_requests":
         fault.delay_ms = _int(payload, "delay_ms", 1000, 0, MAX_DELAY_MS)
     return fault
-
-
-def gateway_text(status: int, service: str) -> str:
-    """The body the front end sends for an injected failure: Azure's words where known."""
-    known = {502: "Replica closed connection before replying",
-             503: f"Too many requests for service {service} (overloaded)",
-             504: "Request exceeded scoring timeout"}
-    if status in known:
-        return known[status]
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return f"Injected failure {status}"
 
 
 class Faults:

@@ -8,6 +8,7 @@ Nothing here touches sockets except ``proxy`` through ``ctx.pool``, so each step
 from __future__ import annotations
 
 import hmac
+import http
 import json
 import logging
 import time
@@ -156,9 +157,7 @@ def inject_fault(ctx: Context) -> Optional[Response]:
     if fault is None:
         return None
     if fault.kind == "fail_requests":
-        from ..faults import gateway_text
-
-        return text_error(fault.status, gateway_text(fault.status, ctx.route.name))
+        return gateway_failure(fault.status, ctx.route)
     ctx.sleep(fault.delay_ms / 1000.0)
     return None
 
@@ -186,7 +185,7 @@ def admit(ctx: Context) -> Optional[Response]:
         if st.free_slots() <= 0:
             if not st.replicas:
                 return text_error(503, f"No ready replicas for service {route.name}")
-            return text_error(503, f"Too many requests for service {route.name} (overloaded)")
+            return gateway_failure(503, route)
         st.reserved += 1
         ctx.reserved = True
     return None
@@ -235,10 +234,25 @@ def proxy(ctx: Context) -> Optional[Response]:
         status, headers, body = ctx.pool.send(ctx.replica, ctx.method, target, ctx.body,
                                               forward_headers(ctx.headers, ctx.request_id), timeout_ms / 1000.0)
     except UpstreamTimeout:
-        return json_error(504, f"Request exceeded scoring timeout of {timeout_ms} ms")
+        return gateway_failure(504, ctx.route)
     except UpstreamClosed:
-        return text_error(502, "Replica closed connection before replying")
+        return gateway_failure(502, ctx.route)
     return Response(status, strip_hop_by_hop(headers, _NOT_PASSED_BACK), body)
+
+
+def gateway_failure(status: int, route: ServiceRoute) -> Response:
+    """The front end's own failure answers (Azure's words where known); injected faults use them too,
+    so a client cannot tell an injected 502, 503 or 504 from a real one."""
+    if status == 502:
+        return text_error(502, "Replica closed connection before replying")
+    if status == 503:
+        return text_error(503, f"Too many requests for service {route.name} (overloaded)")
+    if status == 504:
+        return json_error(504, f"Request exceeded scoring timeout of {route.scoring_timeout_ms} ms")
+    try:
+        return text_error(status, http.HTTPStatus(status).phrase)
+    except ValueError:
+        return text_error(status, f"Injected failure {status}")
 
 
 # --- always-run steps ----------------------------------------------------------------------------------

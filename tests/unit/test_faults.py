@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from emulator.errors import BadRequest
-from emulator.faults import Faults, gateway_text, parse
+from emulator.faults import Faults, parse
 from emulator.gateway import AuthPolicy, ReplicaEndpoint, ServiceRoute
 from emulator.gateway import chain as c
 from emulator.gateway.model import Registry, ServiceState
@@ -55,7 +55,20 @@ def test_fail_requests_uses_the_given_status_and_its_text():
     response, pool, _ = run_chain(faults)
     assert (response.status, response.body.decode(), pool.calls) == (
         502, "Replica closed connection before replying", 0)
-    assert gateway_text(500, "svc") == "Internal Server Error"
+    faults.add({"kind": "fail_requests", "service": "svc", "status": 500})
+    assert run_chain(faults)[0].body.decode() == "Internal Server Error"
+
+
+def test_an_injected_504_is_the_real_504() -> None:
+    from emulator.gateway.chain import gateway_failure
+
+    faults = Faults()
+    faults.add({"kind": "fail_requests", "service": "svc", "status": 504})
+    response, pool, _ = run_chain(faults)
+    assert pool.calls == 0
+    real = gateway_failure(504, ServiceRoute("svc", AuthPolicy("none")))
+    assert (response.status, response.body) == (real.status, real.body)
+    assert dict(response.headers)["Content-Type"] == dict(real.headers)["Content-Type"] == "application/json"
 
 
 def test_slow_requests_delay_then_reach_the_replica():
