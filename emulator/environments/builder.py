@@ -135,7 +135,7 @@ class EnvironmentBuilder:
                             f"(looked for python{spec.python} on PATH and in ~/.pyenv/versions)")
         if venv.exists():
             shutil.rmtree(venv)  # an interrupted build
-        env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+        env = scrubbed_environ()
         started = time.monotonic()
         with open(log_path, "w", encoding="utf-8") as log_file:
             def out(line: str) -> None:
@@ -164,37 +164,48 @@ class EnvironmentBuilder:
         return PreparedEnvironment(str(venv / "bin" / "python"), digest, False, log_path, venv)
 
     def _run(self, command: list[str], env: dict[str, str], out: LogFn) -> tuple[int, list[str]]:
-        lines: list[str] = []
-        try:
-            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                       stdin=subprocess.DEVNULL, env=env, cwd=str(self.cache_dir),
-                                       text=True, errors="replace", bufsize=1)
-        except OSError as exc:
-            out(f"cannot run {command[0]}: {exc}")
-            return 127, [f"ERROR: cannot run {command[0]}: {exc}"]
-        timed_out = threading.Event()
+        return run_logged(command, env, out, cwd=self.cache_dir, timeout_s=self.timeout_s)
 
-        def kill() -> None:
-            timed_out.set()
-            process.kill()
 
-        timer = threading.Timer(self.timeout_s, kill)
-        timer.daemon = True
-        timer.start()
-        try:
-            assert process.stdout is not None
-            for raw in process.stdout:
-                line = raw.rstrip("\n")
-                lines.append(line)
-                out(line)
-            returncode = process.wait()
-        finally:
-            timer.cancel()
-        if timed_out.is_set():
-            message = f"ERROR: the build took longer than {self.timeout_s:.0f}s and was stopped"
-            out(message)
-            lines.append(message)
-        return returncode, lines
+def scrubbed_environ() -> dict[str, str]:
+    """Our environment without what would make pip or a new interpreter look at another environment."""
+    return {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+
+
+def run_logged(command: list[str], env: dict[str, str], out: LogFn, cwd: Path | None,
+               timeout_s: float) -> tuple[int, list[str]]:
+    """Run ``command``, each output line to ``out``; killed after ``timeout_s``. (exit status, lines)."""
+    lines: list[str] = []
+    try:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, env=env, cwd=str(cwd) if cwd else None,
+                                   text=True, errors="replace", bufsize=1)
+    except OSError as exc:
+        out(f"cannot run {command[0]}: {exc}")
+        return 127, [f"ERROR: cannot run {command[0]}: {exc}"]
+    timed_out = threading.Event()
+
+    def kill() -> None:
+        timed_out.set()
+        process.kill()
+
+    timer = threading.Timer(timeout_s, kill)
+    timer.daemon = True
+    timer.start()
+    try:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            line = raw.rstrip("\n")
+            lines.append(line)
+            out(line)
+        returncode = process.wait()
+    finally:
+        timer.cancel()
+    if timed_out.is_set():
+        message = f"ERROR: the build took longer than {timeout_s:.0f}s and was stopped"
+        out(message)
+        lines.append(message)
+    return returncode, lines
 
 
 def summarise_pip_error(lines: Iterable[str], returncode: int = 1) -> str:

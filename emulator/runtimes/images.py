@@ -42,8 +42,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from emulator.environments.builder import summarise_pip_error
+from emulator.environments.builder import run_logged, scrubbed_environ, summarise_pip_error
 from emulator.environments.errors import BuildFailed, SpecError
+from emulator.environments.interpreters import interpreter_version
 from emulator.environments.spec import BuildSpec
 from scoring.sdk_shim import SHIM_DIR
 
@@ -99,7 +100,7 @@ _KEYS = ("index-url", "extra-index-url", "find-links", "trusted-host", "cert", "
 
 def host_pip_config(python: str = sys.executable) -> dict[str, str]:
     """The values of ``pip config list`` that matter for a build (environment variables winning)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env = scrubbed_environ()
     try:
         out = subprocess.run([python, "-m", "pip", "config", "list"], capture_output=True, text=True,
                              env=env, timeout=60).stdout
@@ -339,28 +340,16 @@ class ImageBuilder:
 
     def _download(self, spec: BuildSpec, dest: Path, out: LogFn, log_path: Path, started: float) -> None:
         dest.mkdir(parents=True, exist_ok=True)
-        host = f"{sys.version_info[0]}.{sys.version_info[1]}"
         command = [self.host_python, "-m", "pip", "download", "--disable-pip-version-check", "--no-input",
                    "--progress-bar", "off", "--dest", str(dest)]
-        if host != spec.python:
+        if interpreter_version(self.host_python) != spec.python:
             command += ["--python-version", spec.python, "--only-binary=:all:"]
         command += list(spec.requirements)
         out("$ " + " ".join(command))
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-        lines: list[str] = []
-        try:
-            proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, text=True, errors="replace", env=env)
-        except OSError as exc:
-            raise BuildFailed(f"ERROR: cannot run pip download: {exc}", log_path) from None
-        assert proc.stdout is not None
-        for raw in proc.stdout:
-            line = raw.rstrip("\n")
-            lines.append(line)
-            out(line)
-        if proc.wait() != 0:
-            out(f"Build failed (pip download exit status {proc.returncode}) after {time.monotonic() - started:.1f}s")
-            raise BuildFailed(summarise_pip_error(lines, proc.returncode), log_path)
+        returncode, lines = run_logged(command, scrubbed_environ(), out, cwd=None, timeout_s=self.timeout_s)
+        if returncode != 0:
+            out(f"Build failed (pip download exit status {returncode}) after {time.monotonic() - started:.1f}s")
+            raise BuildFailed(summarise_pip_error(lines, returncode), log_path)
 
     def _dockerfile(self, spec: BuildSpec, strategy: str, shim: bool) -> str:
         requirements = " ".join(_quote(r) for r in spec.requirements)
