@@ -35,14 +35,11 @@ from fake_azure.core.webservice.webservice import (  # noqa: E402
     _service_path,
     _swagger_uri,
 )
-from fake_azure.exceptions import UserErrorException, WebserviceException
+from fake_azure.exceptions import WebserviceException
 
 module_logger = logging.getLogger(__name__)
 
 NAMESPACE_REGEX = "^[a-z0-9]([a-z0-9-]{,61}[a-z0-9])?$"
-
-# ``Model._SUPPORTED_FRAMEWORKS_FOR_NO_CODE_DEPLOY`` (Onnx, ScikitLearn, TensorFlow, Multi).
-_NO_CODE_DEPLOY_FRAMEWORKS = ["Onnx", "ScikitLearn", "TensorFlow", "Multi"]
 
 _EXPERIMENTAL_CLASS_WARNING = ("Class {0}: This is an experimental class, and may change at any time. "
                                "Please see https://aka.ms/azuremlexperimental for more information.")
@@ -348,19 +345,13 @@ class AksWebservice(Webservice):
         if error:
             raise WebserviceException(error, logger=module_logger)
         if inference_config is None and models is not None:
-            # update() then builds a no-code image request, whose prerequisites are checked client-side.
-            _validate_no_code_models(models)
+            # update() then builds a no-code image request, whose prerequisites are checked client-side. A
+            # single model of an unsupported framework is already an error above; what is left to catch
+            # here is an empty list (falsy, so skipped above): "zero or multiple models".
+            from fake_azure.core._deploy import _validate_no_code
+
+            _validate_no_code(models)
         return True
-
-
-def _validate_no_code_models(models: list[Any]) -> None:
-    """Port of the checks in ``build_and_validate_no_code_environment_image_request``."""
-    if len(models) != 1:
-        raise UserErrorException("You must provide an InferenceConfig when deploying zero or multiple models.")
-    if models[0].model_framework not in _NO_CODE_DEPLOY_FRAMEWORKS:
-        raise UserErrorException("You must provide an InferenceConfig when deploying a model with model_framework "
-                                 "set to {}. Default environments are only provided for these frameworks: {}."
-                                 .format(models[0].model_framework, _NO_CODE_DEPLOY_FRAMEWORKS))
 
 
 def _update_validation_errors(current: Any, *, image: Any, autoscale_enabled: Any, autoscale_min_replicas: Any,
@@ -372,6 +363,8 @@ def _update_validation_errors(current: Any, *, image: Any, autoscale_enabled: An
                               success_threshold: Any, failure_threshold: Any, namespace: Any, auth_enabled: Any,
                               token_auth_enabled: Any, cpu_cores_limit: Any, memory_gb_limit: Any) -> str:
     """The accumulated ``Error, ...`` lines of ``AksWebservice._validate_update``, in the SDK's order."""
+    from fake_azure.core.model import Model
+
     current_environment = getattr(current, "environment", None)
     current_image = getattr(current, "image", None)
     resources = getattr(current, "container_resource_requirements", None)
@@ -460,7 +453,7 @@ def _update_validation_errors(current: Any, *, image: Any, autoscale_enabled: An
         if autoscale_target_utilization:
             error += "Error, autoscale_target_utilization provided without enabling autoscaling.\n"
     if inference_config is None and models and \
-            (len(models) != 1 or models[0].model_framework not in _NO_CODE_DEPLOY_FRAMEWORKS):
+            (len(models) != 1 or models[0].model_framework not in Model._SUPPORTED_FRAMEWORKS_FOR_NO_CODE_DEPLOY):
         error += 'Error, both "models" and "inference_config" inputs must be provided in order ' \
                  "to update the models.\n"
     if token_auth_enabled and auth_enabled:
