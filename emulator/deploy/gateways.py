@@ -36,29 +36,25 @@ def route_for(body: dict[str, Any], secret_values: dict[str, Any]) -> ServiceRou
 
 
 class ClusterGateway:
-    """A started Gateway and the services it fronts."""
+    """A started Gateway, publishing services from their records and replica handles."""
 
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
-        self.services: set[str] = set()
 
     def scoring_uri(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.gateway.port}/api/v1/service/{name}/score"
+        return self.gateway.scoring_uri(name)
 
     def publish(self, body: dict[str, Any], secret_values: dict[str, Any],
                 handles: Iterable[ReplicaHandle]) -> None:
         self.gateway.upsert_service(route_for(body, secret_values))
         self.gateway.set_replicas(body["name"], [ReplicaEndpoint(h.replica_id, h.host, h.port) for h in handles])
-        self.services.add(body["name"])
 
     def refresh_auth(self, body: dict[str, Any], secret_values: dict[str, Any]) -> None:
-        if body["name"] in self.services:
+        if self.gateway.routes(body["name"]):
             self.gateway.upsert_service(route_for(body, secret_values))
 
     def unpublish(self, name: str) -> None:
-        if name in self.services:
-            self.gateway.remove_service(name)
-            self.services.discard(name)
+        self.gateway.remove_service(name)
 
 
 class GatewayPool:
@@ -91,7 +87,7 @@ class GatewayPool:
     def existing_for(self, ws_id: str, name: str) -> ClusterGateway | None:
         with self._lock:
             for (gateway_ws, _), cluster_gateway in self._gateways.items():
-                if gateway_ws == ws_id and name in cluster_gateway.services:
+                if gateway_ws == ws_id and cluster_gateway.gateway.routes(name):
                     return cluster_gateway
         return None
 

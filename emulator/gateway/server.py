@@ -58,6 +58,10 @@ class Gateway:
         return f"http://{self._host}:{self.port}/api/v1/service/{name}/score"
 
     # --- services ---
+    def routes(self, name: str) -> bool:
+        """Whether requests for ``name`` are routed here."""
+        return self._registry.get(name) is not None
+
     def upsert_service(self, route: ServiceRoute) -> None:
         with self._registry.lock:
             existing = self._registry.services.get(route.name)
