@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 
-from ...errors import InvalidTransition
+from .. import states
 
 
 class ProvisioningState(str, enum.Enum):
@@ -28,9 +28,5 @@ _ALLOWED: dict[ProvisioningState, set[ProvisioningState]] = {
 
 
 def check_transition(current: str, new: ProvisioningState, name: str) -> ProvisioningState:
-    state = ProvisioningState(current)
-    if new not in _ALLOWED[state]:
-        raise InvalidTransition(
-            f"Compute {name} is in provisioning state {state.value}; it cannot move to {new.value} now.",
-            code="Conflict")
-    return new
+    return states.check_transition(_ALLOWED, current, new, lambda state, new: (
+        f"Compute {name} is in provisioning state {state.value}; it cannot move to {new.value} now."))

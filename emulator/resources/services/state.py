@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 
-from ...errors import InvalidTransition
+from .. import states
 
 
 class ServiceState(str, enum.Enum):
@@ -25,8 +25,5 @@ _ALLOWED: dict[ServiceState, set[ServiceState]] = {
 
 
 def check_transition(current: str, new: ServiceState, name: str) -> ServiceState:
-    state = ServiceState(current)
-    if new not in _ALLOWED[state]:
-        raise InvalidTransition(f"Service {name} is {state.value}; it cannot become {new.value}.",
-                                code="Conflict")
-    return new
+    return states.check_transition(_ALLOWED, current, new, lambda state, new: (
+        f"Service {name} is {state.value}; it cannot become {new.value}."))
