@@ -60,9 +60,29 @@ class Workspace:
         self._tags = tags
         self._settings = Settings.from_env()
         self._client = CloudClient.connect(self._settings)
-        self._details = self._fetch_or_create(_location, sku, tags)
-        self._location = self._details.get("location")
-        self._workspace_id = self._details["properties"]["workspaceId"]
+        self._take_details(self._fetch_or_create(_location, sku, tags))
+
+    @classmethod
+    def _from_details(cls, client: CloudClient, details: dict[str, Any], auth: Any = None, *,
+                      names: tuple[str, str, str] | None = None, sku: str = "basic", tags: dict | None = None,
+                      settings: Settings | None = None) -> "Workspace":
+        """A Workspace over ``details``, the service's workspace body (from a GET, a PUT or a list), with no
+        request of its own. ``names``: (subscription, resource group, workspace) as the caller spelled them
+        (the service matches them case-insensitively), the body's by default; ``settings``: the client's by
+        default."""
+        workspace = cls.__new__(cls)
+        workspace._subscription_id, workspace._resource_group, workspace._workspace_name = names or (
+            details["subscriptionId"], details["resourceGroup"], details["name"])
+        workspace._auth, workspace._sku, workspace._tags = auth, sku, tags
+        workspace._settings = settings or client.settings
+        workspace._client = client
+        workspace._take_details(details)
+        return workspace
+
+    def _take_details(self, details: dict[str, Any]) -> None:
+        self._details = details
+        self._location = details.get("location")
+        self._workspace_id = details["properties"]["workspaceId"]
 
     def _fetch_or_create(self, location: str | None, sku: str, tags: dict | None) -> dict[str, Any]:
         response = self._client.request("GET", self._arm_path, "workspace", ok=(200, 404))
@@ -81,17 +101,7 @@ class Workspace:
 
     @property
     def _arm_path(self) -> str:
-        """The workspace's URL path: each name escaped, so a '#' or '?' in one cannot cut it short."""
-        parts = (self._subscription_id, self._resource_group, self._workspace_name)
-        if any("/" in str(x) for x in parts):
-            # Escaped, '/' is '%2F', which the daemon's WSGI server decodes back into a separator (the path
-            # would reach another route, e.g. 'ws/computes' the compute list). No ARM name holds a '/'.
-            if "/" in str(self._workspace_name):
-                raise UserErrorException(WORKSPACE_NAME_RULE)
-            raise UserErrorException("Subscription ids and resource group names cannot contain '/': "
-                                     "{!r}, {!r}.".format(self._subscription_id, self._resource_group))
-        sub, rg, name = (quote(str(x), safe="") for x in parts)
-        return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices/workspaces/{name}"
+        return _arm_path(self._subscription_id, self._resource_group, self._workspace_name)
 
     # --- discovery -------------------------------------------------------------------------------
     @staticmethod
@@ -110,7 +120,8 @@ class Workspace:
             id=None):
         """The workspace ``name``; without a subscription or group, the only one of that name (or a default)."""
         if subscription_id is None or resource_group is None:
-            client = CloudClient.connect()
+            settings = Settings.from_env()
+            client = CloudClient.connect(settings)
             matches = [w for w in Workspace._list_bodies(client, subscription_id, resource_group)
                        if w["name"].lower() == name.lower()]
             if len(matches) > 1:
@@ -118,7 +129,10 @@ class Workspace:
                     "Multiple workspaces with name {} found; specify subscription_id and resource_group.".format(name),
                     found_multiple=True)
             if matches:
-                subscription_id, resource_group = matches[0]["subscriptionId"], matches[0]["resourceGroup"]
+                # The list's body is the workspace's GET body: no second request for it.
+                match = matches[0]
+                return Workspace._from_details(client, match, auth, settings=settings,
+                                               names=(match["subscriptionId"], match["resourceGroup"], name))
             subscription_id = subscription_id or DEFAULT_SUBSCRIPTION_ID
             resource_group = resource_group or DEFAULT_RESOURCE_GROUP
         return Workspace(subscription_id, resource_group, name, auth=auth, _location=location)
@@ -143,16 +157,10 @@ class Workspace:
         if existing and not exist_ok:
             raise WorkspaceException("Workspace with name '{}' already exists under resource group with name "
                                      "'{}'.".format(name, resource_group))
-        workspace = Workspace.__new__(Workspace)
-        workspace._subscription_id, workspace._resource_group, workspace._workspace_name = (
-            subscription_id, resource_group, name)
-        workspace._auth, workspace._sku, workspace._tags = auth, sku, tags
-        workspace._settings = client.settings
-        workspace._client = client
+        names = (subscription_id, resource_group, name)
         body = {"location": location or client.settings.default_location, "sku": sku, "tags": tags or {}}
-        workspace._details = client.json("PUT", workspace._arm_path, "workspace", json=body)
-        workspace._location = workspace._details["location"]
-        workspace._workspace_id = workspace._details["properties"]["workspaceId"]
+        details = client.json("PUT", _arm_path(*names), "workspace", json=body)
+        workspace = Workspace._from_details(client, details, auth, names=names, sku=sku, tags=tags)
         if show_output and not existing:
             print("Deployed Workspace with name {}.".format(name))
         return workspace
@@ -160,10 +168,12 @@ class Workspace:
     @staticmethod
     def list(subscription_id, auth=None, resource_group=None):
         """All workspaces of a subscription: ``{name: [Workspace, ...]}`` as the SDK returns."""
-        client = CloudClient.connect()
+        settings = Settings.from_env()
+        client = CloudClient.connect(settings)
         result: dict[str, list[Workspace]] = {}
         for body in Workspace._list_bodies(client, subscription_id, resource_group):
-            ws = Workspace(body["subscriptionId"], body["resourceGroup"], body["name"], auth=auth)
+            # Each body is the workspace's GET body: no request per workspace.
+            ws = Workspace._from_details(client, body, auth, settings=settings)
             result.setdefault(body["name"], []).append(ws)
         return result
 
@@ -275,6 +285,20 @@ class Workspace:
     def __repr__(self) -> str:
         return ("Workspace.create(name='{}', subscription_id='{}', resource_group='{}')"
                 .format(self.name, self.subscription_id, self.resource_group))
+
+
+def _arm_path(subscription_id: str, resource_group: str, workspace_name: str) -> str:
+    """A workspace's URL path: each name escaped, so a '#' or '?' in one cannot cut it short."""
+    parts = (subscription_id, resource_group, workspace_name)
+    if any("/" in str(x) for x in parts):
+        # Escaped, '/' is '%2F', which the daemon's WSGI server decodes back into a separator (the path
+        # would reach another route, e.g. 'ws/computes' the compute list). No ARM name holds a '/'.
+        if "/" in str(workspace_name):
+            raise UserErrorException(WORKSPACE_NAME_RULE)
+        raise UserErrorException("Subscription ids and resource group names cannot contain '/': "
+                                 "{!r}, {!r}.".format(subscription_id, resource_group))
+    sub, rg, name = (quote(str(x), safe="") for x in parts)
+    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices/workspaces/{name}"
 
 
 def _traverse_up(start: str, file_name: str, directory: str | None) -> str:
