@@ -207,15 +207,12 @@ class DeploymentEngine:
         gateway.refresh_auth(services.get(conn, ws_id, name), services.secrets_of(conn, ws_id, name))
 
     def logs(self, ws_id: str, name: str, tail_lines: int) -> str:
-        state = self._services.get((ws_id, name))
         paths = sorted(self._service_dir(ws_id, name).glob("*.log"))
         chunks = []
         for path in paths:
             text = path.read_text(errors="replace")
             chunks.append(f"===== replica {path.stem} =====\n{text}")
         content = "\n".join(chunks)
-        if state is None and not content:
-            return ""
         lines = content.splitlines()
         return "\n".join(lines[-tail_lines:]) if tail_lines else content
 
@@ -233,7 +230,7 @@ class DeploymentEngine:
         with state.lock:
             try:
                 self._stop_handles(state)
-                body = self._run_replicas(ws_id, name, state)
+                self._run_replicas(ws_id, name, state)
             except DeployFailed as failure:
                 self._stop_handles(state)
                 self._record_failure(ws_id, name, failure)
@@ -255,13 +252,13 @@ class DeploymentEngine:
                 raise
         if op_id:
             self._operations.resolve(op_id, {"status": "Succeeded"})
-        elif body is not None:  # restored after a restart: no operation to reveal the state
+        else:  # restored after a restart: no operation to reveal the state
             with self._store.transaction() as conn:
                 current = services.get(conn, ws_id, name)
                 if current["state"] != "Healthy":
                     services.save(conn, ws_id, current, services.ServiceState.HEALTHY)
 
-    def _run_replicas(self, ws_id: str, name: str, state: ServiceRuntimeState) -> dict[str, Any] | None:
+    def _run_replicas(self, ws_id: str, name: str, state: ServiceRuntimeState) -> None:
         conn = self._store.read()
         body = services.get(conn, ws_id, name)
         secrets = services.secrets_of(conn, ws_id, name)
@@ -272,20 +269,21 @@ class DeploymentEngine:
             old.unlink()
         build_log = log_dir / "environment.log"
 
-        def log(line: str) -> None:
-            with open(build_log, "a") as handle:
-                handle.write(line.rstrip("\n") + "\n")
+        with open(build_log, "a") as build_file:  # once: a build sends every pip output line here
+            def log(line: str) -> None:
+                build_file.write(line.rstrip("\n") + "\n")
+                build_file.flush()  # get_logs() shows the build as it goes
 
-        log(self._runtime_line)
-        try:
-            if self._faults.take("fail_next_build", ws_id):
-                log("fake-azure: environment build failed (fault injected through /_emulator/faults)")
-                raise EnvironmentBuildError("Image build failed: fault injected by fake-azure (fail_next_build).")
-            environment = self._runtime.prepare(request.get("environment") or {}, log)
-        except EnvironmentBuildError as exc:
-            raise DeployFailed({"code": "EnvironmentBuildFailed", "statusCode": 400,
-                                "message": f"Failed to build the environment for the service:\n{exc.message}"},
-                               sub_operation="BuildEnvironment") from exc
+            log(self._runtime_line)
+            try:
+                if self._faults.take("fail_next_build", ws_id):
+                    log("fake-azure: environment build failed (fault injected through /_emulator/faults)")
+                    raise EnvironmentBuildError("Image build failed: fault injected by fake-azure (fail_next_build).")
+                environment = self._runtime.prepare(request.get("environment") or {}, log)
+            except EnvironmentBuildError as exc:
+                raise DeployFailed({"code": "EnvironmentBuildFailed", "statusCode": 400,
+                                    "message": f"Failed to build the environment for the service:\n{exc.message}"},
+                                   sub_operation="BuildEnvironment") from exc
         warning = self._gpus.shortfall_warning(sum(len(r["gpuIds"]) for r in body["fakeAzure"]["replicas"]))
         if warning and self._gpus.policy == "require":
             raise DeployFailed({"code": "GpuUnavailable", "statusCode": 400, "message": (
@@ -320,9 +318,9 @@ class DeploymentEngine:
                     replica.update(state="Running", port=handle.port)
             current["deploymentStatus"].update(availableReplicas=len(replicas), updatedReplicas=len(replicas),
                                                desiredReplicas=len(replicas), error=None)
-            current["numReplicas"] = current["numReplicas"] if current.get("autoScaler") is None else len(replicas)
+            if current.get("autoScaler") is not None:  # an autoscaled service reports what runs
+                current["numReplicas"] = len(replicas)
             services.save(conn, ws_id, current)
-        return current
 
     def _start_replicas(self, ws_id: str, body: dict[str, Any], replicas: list[dict[str, Any]],
                         state: ServiceRuntimeState) -> None:
@@ -411,11 +409,11 @@ class DeploymentEngine:
     def _materialize_source(self, conn: Any, ws_id: str, request: dict[str, Any]) -> tuple[Path | None, str]:
         """The uploaded source, as a folder lay_out can copy: (source dir or None, entry script)."""
         asset_id = (request.get("assets") or [{}])[0].get("id")
-        files = assets.files(conn, ws_id, asset_id)
         folder_name = request.get("sourceDirectory")
         root = self._work_dir / "assets" / asset_id
         target = root / folder_name if folder_name else root
-        if not root.exists():
+        if not root.exists():  # assets are immutable: one copy serves every later deployment
+            files = assets.files(conn, ws_id, asset_id)
             staging = self._work_dir / "assets" / f".{asset_id}.{os.getpid()}.{threading.get_ident()}"
             shutil.rmtree(staging, ignore_errors=True)
             base = staging / folder_name if folder_name else staging
