@@ -142,6 +142,14 @@ def test_list_and_its_filters(ws, workdir):
     assert Model(ws, "alpha", model_framework="PyTorch").id == a2.id
 
 
+def test_list_filter_with_an_empty_term(ws, workdir):
+    # tags=["team", ""] reaches the daemon as "team,": the empty term filters nothing.
+    _write(workdir / "m.pkl", b"x")
+    tagged = Model.register(ws, "m.pkl", "gamma", tags={"team": "ml"}, properties={"acc": "0.9"})
+    Model.register(ws, "m.pkl", "delta")
+    assert [m.id for m in Model.list(ws, tags=["team", ""])] == [tagged.id]
+    assert [m.id for m in Model.list(ws, properties=["acc", ""])] == [tagged.id]
+
 def test_list_validates_its_arguments_client_side(ws):
     with pytest.raises(UserErrorException) as caught:
         Model.list(ws, page_count=5)

@@ -20,6 +20,7 @@ from ...blobs import BlobStore
 from ...errors import BadRequest, NotFound, ValidationFailed
 from ...store import Store
 from ...uploads import Upload, normalize_relpath
+from ..filters import kv_match
 
 # azureml._model_management._util.model_name_validation: the same rule and text, enforced here too.
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9\-\._]{0,254}$"
@@ -206,18 +207,7 @@ def _matches(body: dict[str, Any], q: Query) -> bool:
         return False
     if q.dataset_id is not None and not any(d.get("id") == q.dataset_id for d in body.get("datasets") or []):
         return False
-    return _kv_match(body.get("kvTags") or {}, q.tags) and _kv_match(body.get("properties") or {}, q.properties)
-
-
-def _kv_match(values: dict[str, Any], expression: str | None) -> bool:
-    # The SDK joins ['k', ['k2', 'v2']] into "k,k2=v2": every term must hold.
-    if not expression:
-        return True
-    for term in expression.split(","):
-        key, sep, value = term.partition("=")
-        if key not in values or (sep and values[key] != value):
-            return False
-    return True
+    return kv_match(body.get("kvTags") or {}, q.tags) and kv_match(body.get("properties") or {}, q.properties)
 
 
 def files(conn: sqlite3.Connection, ws_id: str, model_id: str) -> list[dict[str, Any]]:

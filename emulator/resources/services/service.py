@@ -17,6 +17,7 @@ from typing import Any
 from ...errors import BadRequest, Conflict, NotFound, ValidationFailed
 from ...scheduler import Allocation, Node, ReplicaRequest, Unschedulable, place
 from ..computes.state import ProvisioningState
+from ..filters import kv_match
 from .state import ServiceState, check_transition
 
 NAME_PATTERN = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
@@ -87,20 +88,10 @@ def list_all(conn: sqlite3.Connection, ws_id: str, compute_type: str | None = No
             continue
         if model_name and model_name not in [m["name"] for m in body.get("models", [])]:
             continue
-        if not _kv_match(body.get("kvTags") or {}, tags) or not _kv_match(body.get("properties") or {}, properties):
+        if not kv_match(body.get("kvTags") or {}, tags) or not kv_match(body.get("properties") or {}, properties):
             continue
         result.append(body)
     return result
-
-
-def _kv_match(values: dict[str, Any], expression: str | None) -> bool:
-    for term in (expression or "").split(","):
-        if not term:
-            continue
-        key, sep, value = term.partition("=")
-        if key not in values or (sep and values[key] != value):
-            return False
-    return True
 
 
 def save(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any], state: ServiceState | None = None) -> None:
