@@ -16,7 +16,6 @@ from typing import Any
 
 from ..exceptions import UserErrorException, WebserviceException
 from ._model_files import MultipartUpload
-from .environment import _is_gpu_image
 
 module_logger = logging.getLogger(__name__)
 
@@ -162,8 +161,7 @@ def build_environment_image_request(workspace: Any, service_name: str, model_ids
     asset_id = upload_source_asset(workspace, inference_config)
     gpu = bool(inference_config.enable_gpu)
     if environment is not None:
-        gpu = gpu or bool(environment.docker is not None and environment.docker._gpu_support) \
-            or _is_gpu_image(environment.docker.base_image if environment.docker is not None else None)
+        gpu = gpu or environment._uses_gpu()
     return {
         "driverProgram": driver_program,
         "assets": [{"id": asset_id}],

@@ -504,9 +504,8 @@ class Environment(_RunConfigElement):
             conda = [str(p) for p in conda_dependencies.conda_packages
                      if not (str(p).startswith("python") and CondaDependencies._get_package_name(str(p)) == "python")]
             channels = [str(c) for c in conda_dependencies.conda_channels]
-        requested_gpu = bool(self.docker is not None and self.docker._gpu_support)
         base_image = self.docker.base_image if self.docker is not None else None
-        gpu = requested_gpu or _is_gpu_image(base_image)
+        gpu = self._uses_gpu()
         if not base_image:
             base_image = DEFAULT_GPU_IMAGE if gpu else DEFAULT_CPU_IMAGE
         return {
@@ -518,6 +517,13 @@ class Environment(_RunConfigElement):
             "gpu": gpu,
             "environment_variables": dict(self.environment_variables or {}),
         }
+
+    def _uses_gpu(self) -> bool:
+        """Whether this environment runs on a GPU: ``docker.gpu_support`` was set or the base image is a
+        CUDA/GPU image (the build spec's ``gpu``; deployments' image requests ask for one on it too)."""
+        if self.docker is None:
+            return False
+        return bool(self.docker._gpu_support) or _is_gpu_image(self.docker.base_image)
 
 
 def _is_gpu_image(image: str | None) -> bool:
