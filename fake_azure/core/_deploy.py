@@ -111,7 +111,7 @@ def print_configuration(models: list, inference_config: Any, deployment_config: 
     if deployment_target:
         print("Compute target: {}".format(deployment_target.name))
     if inference_config:
-        scoring_base_name, script_location = _entry_script_path(inference_config)
+        scoring_base_name, script_location = inference_config._get_entry_script_path()
         print("Entry script: {}".format(os.path.join(scoring_base_name, script_location)))
         if inference_config.base_image:
             print("Base image: {}".format(inference_config.base_image))
@@ -132,17 +132,6 @@ def print_configuration(models: list, inference_config: Any, deployment_config: 
         deployment_config.print_deploy_configuration()
 
 
-def _entry_script_path(inference_config: Any) -> tuple[str, str]:
-    """``InferenceConfig._get_entry_script_path``: (source directory basename or '', script location)."""
-    inference_config.entry_script = inference_config.entry_script.rstrip(os.sep)
-    scoring_base_name = ""
-    script_location = os.path.basename(inference_config.entry_script)
-    if inference_config.source_directory:
-        scoring_base_name = os.path.basename(inference_config.source_directory)
-        script_location = inference_config.entry_script
-    return scoring_base_name, script_location
-
-
 def build_environment_image_request(workspace: Any, service_name: str, model_ids: list[str], inference_config: Any,
                                     show_output: bool = False) -> dict[str, Any]:
     """``InferenceConfig._build_environment_image_request`` for the local cloud (see docs/rest-services.md).
@@ -150,7 +139,7 @@ def build_environment_image_request(workspace: Any, service_name: str, model_ids
     ``inference_config`` is already converted (``_convert_parts``). As in the SDK, the entry-script
     variables are added to the config's Environment object itself.
     """
-    scoring_base_name, script_location = _entry_script_path(inference_config)
+    scoring_base_name, script_location = inference_config._get_entry_script_path()
     environment = inference_config.environment
     if environment is not None:
         if environment.environment_variables is None:

@@ -198,6 +198,20 @@ class InferenceConfig:
         config, _ = self._convert_parts(service_name)
         return config.environment
 
+    def _get_entry_script_path(self) -> tuple[str, str]:
+        """The SDK's: (the source directory's basename or '', the script's location).
+
+        The location is ``entry_script`` with a source directory, its basename without one. As in
+        the SDK, a trailing separator is stripped off ``entry_script`` itself.
+        """
+        self.entry_script = self.entry_script.rstrip(os.sep)
+        scoring_base_name = ""
+        script_location = os.path.basename(self.entry_script)
+        if self.source_directory:
+            scoring_base_name = os.path.basename(self.source_directory)
+            script_location = self.entry_script
+        return scoring_base_name, script_location
+
     def _entry_script_env(self) -> dict[str, str]:
         """The variables the SDK adds to the environment at deploy time.
 
@@ -205,13 +219,9 @@ class InferenceConfig:
         or the entry script's basename without a source directory; ``AZUREML_SOURCE_DIRECTORY`` is
         the source directory's basename and only present with one.
         """
-        entry_script = self.entry_script.rstrip(os.sep)
-        scoring_base_name = ""
-        script_location = os.path.basename(entry_script)
+        scoring_base_name, script_location = self._get_entry_script_path()
         variables: dict[str, str] = {}
         if self.source_directory:
-            scoring_base_name = os.path.basename(self.source_directory)
-            script_location = entry_script
             variables["AZUREML_SOURCE_DIRECTORY"] = scoring_base_name
         variables["AZUREML_ENTRY_SCRIPT"] = os.path.join(scoring_base_name, script_location).replace(os.sep, "/")
         return variables
