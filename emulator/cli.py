@@ -109,13 +109,13 @@ def _in_use(settings: Settings) -> list[str]:
 
 
 def cmd_images(args: argparse.Namespace) -> int:
-    from .runtimes.inventory import list_environments
+    from .runtimes.inventory import is_in_use, list_environments
 
     settings = _settings()
     entries = list_environments(settings)
     in_use = _in_use(settings)
     for entry in entries:
-        entry["in_use"] = any(entry["digest"] in reference for reference in in_use)
+        entry["in_use"] = is_in_use(entry, in_use)
     if args.json:
         print(json.dumps(entries, indent=2))
         return 0
