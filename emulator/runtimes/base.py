@@ -6,9 +6,25 @@ GPU assignment are decided by the caller and handed over in a ``ReplicaSpec``.
 from __future__ import annotations
 
 import abc
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
+
+# Never leak the control plane (token, home) or our own service manager into a replica.
+DROPPED_ENV_PREFIXES = ("FAKE_AZURE_",)
+DROPPED_ENV_VARS = ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET")
+
+
+def read_log(path: Path, tail_lines: int | None = None) -> str:
+    """A replica's log file, or only its last ``tail_lines`` lines; "" while it does not exist."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            if tail_lines is None:
+                return f.read()
+            return "".join(deque(f, maxlen=tail_lines)) if tail_lines > 0 else ""
+    except FileNotFoundError:
+        return ""
 
 
 class RuntimeErrorBase(Exception):
@@ -92,9 +108,9 @@ class ReplicaRuntime(abc.ABC):
     def stop(self, handle: ReplicaHandle, timeout: float = 10.0) -> None:
         """Terminate the replica and everything it spawned: graceful first, forced after ``timeout``."""
 
-    @abc.abstractmethod
     def address(self, handle: ReplicaHandle) -> tuple[str, int]:
         """The ``(host, port)`` the daemon reaches the replica's scoring server at."""
+        return handle.host, handle.port
 
     @abc.abstractmethod
     def is_alive(self, handle: ReplicaHandle) -> bool:
@@ -104,13 +120,22 @@ class ReplicaRuntime(abc.ABC):
     def exit_code(self, handle: ReplicaHandle) -> int | None:
         """The exit status once the replica has ended, else ``None`` (negative: killed by signal)."""
 
-    @abc.abstractmethod
     def logs(self, handle: ReplicaHandle, tail_lines: int | None = None) -> str:
         """The replica's combined stdout/stderr, optionally only the last ``tail_lines`` lines."""
+        return read_log(handle.log_path, tail_lines)
 
-    @abc.abstractmethod
     def cleanup(self, handle: ReplicaHandle) -> None:
-        """Release what the runtime holds for the replica (stopping it first if still running)."""
+        """Release what the runtime holds for the replica (stopping it first if still running).
+
+        Logs and the app root belong to the caller; by default stopping releases everything else.
+        """
+        self.stop(handle)
+
+    def sweep(self, keep_replica_ids: Iterable[str] = ()) -> list[str]:
+        """Remove what a dead daemon left running that no live replica (``keep_replica_ids``) owns.
+
+        Returns the ids or names of what was removed; nothing to do (``[]``) by default."""
+        return []
 
     def remote_gpu_count(self) -> int | None:
         """NVIDIA GPUs on the machine that runs the replicas when that is not this one; None here."""

@@ -31,15 +31,15 @@ import signal
 import tarfile
 import tempfile
 import threading
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from fake_azure.settings import GPU_POLICIES
 from scoring.sdk_shim import SHIM_DIR
 
-from .base import ReplicaHandle, ReplicaRuntime, ReplicaSpec, ReplicaStartFailed, RuntimeUnavailable
+from .base import (DROPPED_ENV_PREFIXES, DROPPED_ENV_VARS, ReplicaHandle, ReplicaRuntime, ReplicaSpec,
+                   ReplicaStartFailed, RuntimeUnavailable)
 from .engine_host import EngineHost, SshTunnel
 from .pidfiles import PidFiles
 from .images import CONTAINER_SHIM_DIR, LABEL_SHIM, ImageBuilder
@@ -59,10 +59,10 @@ CONTAINER_PORT = 5001
 LABEL_INSTANCE = "fake-azure.instance"
 LABEL_SERVICE = "fake-azure.service"
 LABEL_REPLICA = "fake-azure.replica"
-_DROPPED_PREFIXES = ("FAKE_AZURE_",)
-_DROPPED_VARS = ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET")
 _RELATIVE_VARS = ("AZUREML_MODEL_DIR", "AZUREML_ENTRY_SCRIPT")
 _NAME_SAFE = re.compile(r"[^a-zA-Z0-9_.-]+")
+# Container states in which the replica has not ended (yet).
+_NOT_ENDED = ("running", "created", "restarting", "paused")
 
 
 @contextlib.contextmanager
@@ -77,6 +77,15 @@ def _engine_errors(what: str, failure: type[Exception] = ReplicaStartFailed) -> 
         raise failure(f"{what}: {message}") from exc
     except docker.errors.DockerException as exc:
         raise RuntimeUnavailable(f"{what}: {exc}") from exc
+
+
+def _missing_image(tag: str) -> str:
+    return f"image {tag} is not on the Docker engine (prepare the environment first)"
+
+
+def _renumbered(gpus: tuple[int, ...]) -> str:
+    """``CUDA_VISIBLE_DEVICES`` for a container given host GPUs ``gpus``: they are numbered from 0 inside."""
+    return ",".join(str(i) for i in range(len(gpus)))
 
 
 @dataclass
@@ -151,6 +160,8 @@ class DockerRuntime(ReplicaRuntime):
         self.images = ImageBuilder(self.client, base_image, self.cache_dir, strategy=pip_strategy)
         self._nvidia: bool | None = None
         self._remote_gpus: int | None = None
+        # Whether an image (by tag) carries the azureml.core shim: fixed when the image is built.
+        self._image_shim: dict[str, bool] = {}
 
     # --- environments -------------------------------------------------------------------------------
 
@@ -204,15 +215,17 @@ class DockerRuntime(ReplicaRuntime):
 
     def cuda_visible_devices(self, gpu_ids: tuple[int, ...]) -> str:
         """``CUDA_VISIBLE_DEVICES`` inside the container: its GPUs are renumbered from 0."""
-        return ",".join(str(i) for i in range(len(self.gpus_for(tuple(gpu_ids)))))
+        return _renumbered(self.gpus_for(tuple(gpu_ids)))
 
     # --- starting -----------------------------------------------------------------------------------
 
-    def container_environ(self, spec: ReplicaSpec, image_has_shim: bool) -> dict[str, str]:
+    def container_environ(self, spec: ReplicaSpec, image_has_shim: bool,
+                          gpus: tuple[int, ...] | None = None) -> dict[str, str]:
+        """The container's environment; ``gpus``: what :meth:`gpus_for` gave (asked here if None)."""
         app_root = str(Path(spec.app_root).absolute())
         env: dict[str, str] = {"PYTHONUNBUFFERED": "1"}
         for key, value in spec.env.items():
-            if key.startswith(_DROPPED_PREFIXES) or key in _DROPPED_VARS:
+            if key.startswith(DROPPED_ENV_PREFIXES) or key in DROPPED_ENV_VARS:
                 continue
             value = str(value)
             if key in _RELATIVE_VARS and os.path.isabs(value):
@@ -227,7 +240,7 @@ class DockerRuntime(ReplicaRuntime):
                    if p and p != str(SHIM_DIR) and not (p.startswith("/") and not p.startswith(CONTAINER_APP_ROOT))]
         if entries:
             env["PYTHONPATH"] = os.pathsep.join(entries + ([CONTAINER_SHIM_DIR] if image_has_shim else []))
-        env["CUDA_VISIBLE_DEVICES"] = self.cuda_visible_devices(spec.gpu_ids)
+        env["CUDA_VISIBLE_DEVICES"] = _renumbered(self.gpus_for(tuple(spec.gpu_ids)) if gpus is None else gpus)
         if not env["CUDA_VISIBLE_DEVICES"]:
             env["NVIDIA_VISIBLE_DEVICES"] = "void"  # even where nvidia is the engine's default runtime
         return env
@@ -240,11 +253,7 @@ class DockerRuntime(ReplicaRuntime):
         entry = PurePosixPath(CONTAINER_APP_ROOT) / PurePosixPath(spec.entry_script)
         spec.log_path.parent.mkdir(parents=True, exist_ok=True)
         with _engine_errors(f"cannot start replica {spec.replica_id}"):
-            try:
-                image = self.client.images.get(spec.environment)
-            except docker.errors.ImageNotFound:
-                raise RuntimeUnavailable(f"image {spec.environment} is not on the Docker engine "
-                                         f"(prepare the environment first)") from None
+            image_has_shim = self._image_has_shim(spec.environment)
             gpus = self.gpus_for(tuple(spec.gpu_ids))
             kwargs: dict[str, Any] = {}
             if gpus:
@@ -257,17 +266,21 @@ class DockerRuntime(ReplicaRuntime):
             name = self.container_name(spec)
             with contextlib.suppress(docker.errors.NotFound):
                 self.client.containers.get(name).remove(force=True)  # a leftover of a crashed daemon
-            container = self.client.containers.create(
-                spec.environment,
-                ["azmlinfsrv", "--entry_script", str(entry), "--port", str(CONTAINER_PORT)],
-                name=name, working_dir=CONTAINER_APP_ROOT,
-                environment=self.container_environ(spec, (image.labels or {}).get(LABEL_SHIM) == "1"),
-                # A tunnelled replica keeps spec.port for the tunnel's local end: the engine picks.
-                ports={f"{CONTAINER_PORT}/tcp": (self.engine.publish_address,
-                                                 None if self.engine.tunnelled else spec.port or None)},
-                labels={LABEL_INSTANCE: self.instance_id, LABEL_SERVICE: spec.service_name,
-                        LABEL_REPLICA: spec.replica_id},
-                stdin_open=False, tty=False, detach=True, **kwargs)
+            try:
+                container = self.client.containers.create(
+                    spec.environment,
+                    ["azmlinfsrv", "--entry_script", str(entry), "--port", str(CONTAINER_PORT)],
+                    name=name, working_dir=CONTAINER_APP_ROOT,
+                    environment=self.container_environ(spec, image_has_shim, gpus),
+                    # A tunnelled replica keeps spec.port for the tunnel's local end: the engine picks.
+                    ports={f"{CONTAINER_PORT}/tcp": (self.engine.publish_address,
+                                                     None if self.engine.tunnelled else spec.port or None)},
+                    labels={LABEL_INSTANCE: self.instance_id, LABEL_SERVICE: spec.service_name,
+                            LABEL_REPLICA: spec.replica_id},
+                    stdin_open=False, tty=False, detach=True, **kwargs)
+            except docker.errors.ImageNotFound:  # removed since its label was cached (pruned)
+                self._image_shim.pop(spec.environment, None)
+                raise RuntimeUnavailable(_missing_image(spec.environment)) from None
             try:
                 with _tar_app_root(app_root) as archive:
                     if not container.put_archive("/", archive):
@@ -287,6 +300,16 @@ class DockerRuntime(ReplicaRuntime):
                                           name=f"logs-{name}", daemon=True)
         state.follower.start()
         return ReplicaHandle(spec=spec, host=reached.host, port=reached.port, pid=None, native=state)
+
+    def _image_has_shim(self, tag: str) -> bool:
+        """Whether image ``tag`` carries the azureml.core shim (asked of the engine once per tag)."""
+        if tag not in self._image_shim:
+            try:
+                image = self.client.images.get(tag)
+            except docker.errors.ImageNotFound:
+                raise RuntimeUnavailable(_missing_image(tag)) from None
+            self._image_shim[tag] = (image.labels or {}).get(LABEL_SHIM) == "1"
+        return self._image_shim[tag]
 
     @staticmethod
     def _follow(container: Any, log_path: Path) -> None:
@@ -314,9 +337,6 @@ class DockerRuntime(ReplicaRuntime):
                 state.exit_code = int(state.container.attrs["State"]["ExitCode"])
             return status
 
-    def address(self, handle: ReplicaHandle) -> tuple[str, int]:
-        return handle.host, handle.port
-
     def is_alive(self, handle: ReplicaHandle) -> bool:
         state: _Container = handle.native
         if state.tunnel is not None and not state.tunnel.alive():
@@ -329,21 +349,23 @@ class DockerRuntime(ReplicaRuntime):
 
     def exit_code(self, handle: ReplicaHandle) -> int | None:
         state: _Container = handle.native
-        if self._refresh(state) in ("running", "created", "restarting", "paused"):
+        if self._refresh(state) in _NOT_ENDED:
             return None
         return state.exit_code
 
     def logs(self, handle: ReplicaHandle, tail_lines: int | None = None) -> str:
         state: _Container = handle.native
-        if state.follower is not None and state.follower.is_alive() and not self.is_alive(handle):
+        if state.follower is not None and state.follower.is_alive() and self._has_ended(state):
             state.follower.join(timeout=5)  # the container ended: let the last lines land
+        return super().logs(handle, tail_lines)
+
+    def _has_ended(self, state: _Container) -> bool:
+        """Whether the container itself has ended (not is_alive: a replica whose tunnel died is not
+        alive, yet its container runs and its log stream stays open). False if the engine is mute."""
         try:
-            with open(handle.log_path, encoding="utf-8", errors="replace") as f:
-                if tail_lines is None:
-                    return f.read()
-                return "".join(deque(f, maxlen=tail_lines)) if tail_lines > 0 else ""
-        except FileNotFoundError:
-            return ""
+            return self._refresh(state) not in _NOT_ENDED
+        except RuntimeUnavailable:
+            return False
 
     # --- stopping -----------------------------------------------------------------------------------
 
@@ -364,11 +386,9 @@ class DockerRuntime(ReplicaRuntime):
                 state.container.remove(force=True)
             state.removed = True
 
-    def cleanup(self, handle: ReplicaHandle) -> None:
-        # Logs and the app root belong to the caller; the container is removed by stop().
-        self.stop(handle)
+    # cleanup() is ReplicaRuntime's: stop() removes the container.
 
-    def sweep(self, keep_replica_ids: Any = ()) -> list[str]:
+    def sweep(self, keep_replica_ids: Iterable[str] = ()) -> list[str]:
         """Remove this instance's containers that no live replica (``keep_replica_ids``) owns."""
         keep = set(keep_replica_ids)
         removed = []

@@ -8,25 +8,24 @@ race-free: the port is known before the child starts.
 """
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import socket
 import subprocess
 import time
-from collections import deque
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from scoring.sdk_shim import pythonpath_for
 
-from .base import ReplicaHandle, ReplicaRuntime, ReplicaSpec, ReplicaStartFailed, RuntimeUnavailable
+from .base import (DROPPED_ENV_PREFIXES, DROPPED_ENV_VARS, ReplicaHandle, ReplicaRuntime, ReplicaSpec,
+                   ReplicaStartFailed, RuntimeUnavailable)
 from .pidfiles import PidFiles
 
 LOOPBACK = "127.0.0.1"
 _SERVER_MODULE = "azureml_inference_server_http.amlserver"
-# Never leak the control plane (token, home) or our own service manager into a replica.
-_DROPPED_PREFIXES = ("FAKE_AZURE_",)
-_DROPPED_VARS = ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET")
+_PROBE_TIMEOUT_S = 60
 _GROUP_EXIT_WAIT_S = 5.0
 # A tiny launcher moves the socket to fd 3 and sets LISTEN_PID to its own pid, which ``execv``
 # hands to azmlinfsrv and so to gunicorn's master. (Not sh: dash only redirects fds 0-9.)
@@ -46,18 +45,31 @@ def server_command(python: Path) -> list[str]:
     script = Path(python).parent / "azmlinfsrv"
     if script.is_file() and os.access(script, os.X_OK):
         return [str(script)]
-    probe = subprocess.run([str(python), "-c", f"import importlib.util as u, sys; "
-                            f"sys.exit(0 if u.find_spec('{_SERVER_MODULE}') else 1)"],
-                           capture_output=True, timeout=60)
+    _require_server_module(str(python))
+    return [str(python), "-m", _SERVER_MODULE]
+
+
+@functools.lru_cache(maxsize=None)
+def _require_server_module(python: str) -> None:
+    """Raise unless ``python`` can import the scoring server. Only a success is cached (a failure
+    raises), so an interpreter is probed once per daemon, and again after a failed probe."""
+    try:
+        probe = subprocess.run([python, "-c", f"import importlib.util as u, sys; "
+                                f"sys.exit(0 if u.find_spec('{_SERVER_MODULE}') else 1)"],
+                               capture_output=True, timeout=_PROBE_TIMEOUT_S)
+    except subprocess.TimeoutExpired as exc:
+        raise ReplicaStartFailed(f"{python} did not answer whether azureml-inference-server-http is "
+                                 f"installed within {_PROBE_TIMEOUT_S} s") from exc
+    except (subprocess.SubprocessError, OSError) as exc:
+        raise RuntimeUnavailable(f"cannot run {python}: {exc}") from exc
     if probe.returncode != 0:
         raise RuntimeUnavailable(f"azureml-inference-server-http is not installed for {python}")
-    return [str(python), "-m", _SERVER_MODULE]
 
 
 def replica_environ(spec: ReplicaSpec) -> dict[str, str]:
     """A clean copy of our environment, minus control-plane variables, plus the spec's."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(_DROPPED_PREFIXES) and k not in _DROPPED_VARS}
+           if not k.startswith(DROPPED_ENV_PREFIXES) and k not in DROPPED_ENV_VARS}
     env.setdefault("PYTHONUNBUFFERED", "1")  # so logs() sees prints as they happen
     env.update(spec.env)
     # "" (not unset) hides every GPU, so a CPU replica never grabs one by accident.
@@ -71,7 +83,7 @@ def replica_environ(spec: ReplicaSpec) -> dict[str, str]:
     shim_path = pythonpath_for(spec.environment, env.get("PYTHONPATH"))
     if shim_path:
         env["PYTHONPATH"] = shim_path
-    return {k: v for k, v in env.items() if not k.startswith(_DROPPED_PREFIXES)}
+    return {k: v for k, v in env.items() if not k.startswith(DROPPED_ENV_PREFIXES)}
 
 
 def _running_members(pgid: int) -> list[int]:
@@ -156,10 +168,10 @@ class ProcessRuntime(ReplicaRuntime):
             raise ReplicaStartFailed(f"cannot record replica {spec.replica_id}'s process: {exc}") from exc
         return ReplicaHandle(spec=spec, host=LOOPBACK, port=port, pid=proc.pid, native=proc)
 
-    def sweep(self, keep_replica_ids: set[str]) -> list[str]:
+    def sweep(self, keep_replica_ids: Iterable[str] = ()) -> list[str]:
         """Kill replica process groups a dead daemon left running (not in ``keep_replica_ids``)."""
         swept: list[str] = []
-        for replica_id, pid in self._pids.orphans(keep_replica_ids):
+        for replica_id, pid in self._pids.orphans(set(keep_replica_ids)):
             # Only a session leader is one of ours: the replica's whole group goes.
             try:
                 leader = os.getpgid(pid) == pid
@@ -202,24 +214,11 @@ class ProcessRuntime(ReplicaRuntime):
         except (ProcessLookupError, PermissionError):
             pass
 
-    def address(self, handle: ReplicaHandle) -> tuple[str, int]:
-        return handle.host, handle.port
-
     def is_alive(self, handle: ReplicaHandle) -> bool:
         return handle.native.poll() is None
 
     def exit_code(self, handle: ReplicaHandle) -> int | None:
         return handle.native.poll()
 
-    def logs(self, handle: ReplicaHandle, tail_lines: int | None = None) -> str:
-        try:
-            with open(handle.log_path, encoding="utf-8", errors="replace") as f:
-                if tail_lines is None:
-                    return f.read()
-                return "".join(deque(f, maxlen=tail_lines)) if tail_lines > 0 else ""
-        except FileNotFoundError:
-            return ""
-
-    def cleanup(self, handle: ReplicaHandle) -> None:
-        # Logs and the app root belong to the caller; a process leaves nothing else behind.
-        self.stop(handle)
+    # address(), logs() (the log file) and cleanup() (stop: a process leaves nothing else behind)
+    # are ReplicaRuntime's.

@@ -1,0 +1,266 @@
+"""What the process and docker runtimes share (base.py), and their cached engine/interpreter look-ups."""
+from __future__ import annotations
+
+import subprocess
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from emulator.runtimes import inventory, process
+from emulator.runtimes.base import (ReplicaHandle, ReplicaRuntime, ReplicaSpec, ReplicaStartFailed,
+                                    RuntimeUnavailable, read_log)
+
+
+def _spec(tmp_path: Path, **overrides: Any) -> ReplicaSpec:
+    values: dict[str, Any] = dict(replica_id="r1", service_name="svc", app_root=tmp_path, environment="env",
+                                  entry_script="score.py", log_path=tmp_path / "r1.log")
+    values.update(overrides)
+    return ReplicaSpec(**values)
+
+
+# --- base.py ---------------------------------------------------------------------------------------------
+
+def test_read_log_whole_tail_and_missing(tmp_path: Path) -> None:
+    log = tmp_path / "r.log"
+    assert read_log(log) == ""
+    log.write_text("one\ntwo\nthree\n")
+    assert read_log(log) == "one\ntwo\nthree\n"
+    assert read_log(log, 2) == "two\nthree\n"
+    assert read_log(log, 0) == ""
+
+
+class _Minimal(ReplicaRuntime):
+    name = "minimal"
+
+    def __init__(self) -> None:
+        self.stopped: list[str] = []
+
+    def prepare(self, environment, log):  # type: ignore[no-untyped-def]
+        return "env"
+
+    def start(self, spec: ReplicaSpec) -> ReplicaHandle:
+        return ReplicaHandle(spec=spec, host="127.0.0.1", port=1234)
+
+    def stop(self, handle: ReplicaHandle, timeout: float = 10.0) -> None:
+        self.stopped.append(handle.replica_id)
+
+    def is_alive(self, handle: ReplicaHandle) -> bool:
+        return False
+
+    def exit_code(self, handle: ReplicaHandle) -> int | None:
+        return 0
+
+
+def test_runtime_defaults(tmp_path: Path) -> None:
+    runtime = _Minimal()
+    handle = runtime.start(_spec(tmp_path))
+    handle.log_path.write_text("a\nb\n")
+    assert runtime.address(handle) == ("127.0.0.1", 1234)
+    assert runtime.logs(handle, tail_lines=1) == "b\n"
+    assert runtime.sweep(keep_replica_ids={"r1"}) == []
+    runtime.cleanup(handle)
+    assert runtime.stopped == ["r1"]
+
+
+# --- process.py: the scoring server probe ------------------------------------------------------------------
+
+@pytest.fixture()
+def probe_calls(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    process._require_server_module.cache_clear()
+    calls: list[Any] = []
+    yield calls
+    process._require_server_module.cache_clear()
+
+
+def _fake_run(calls: list[Any], outcome: Any):  # type: ignore[no-untyped-def]
+    def run(argv, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(argv)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return subprocess.CompletedProcess(argv, outcome)
+    return run
+
+
+def test_server_module_probe_runs_once_per_interpreter(tmp_path: Path, probe_calls: list[Any],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    python = tmp_path / "python"  # no azmlinfsrv beside it
+    monkeypatch.setattr(process.subprocess, "run", _fake_run(probe_calls, 0))
+    expected = [str(python), "-m", "azureml_inference_server_http.amlserver"]
+    assert process.server_command(python) == expected
+    assert process.server_command(python) == expected
+    assert len(probe_calls) == 1
+
+
+def test_server_module_missing_is_not_cached(tmp_path: Path, probe_calls: list[Any],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(process.subprocess, "run", _fake_run(probe_calls, 1))
+    for _ in range(2):
+        with pytest.raises(RuntimeUnavailable, match="not installed"):
+            process.server_command(tmp_path / "python")
+    assert len(probe_calls) == 2
+
+
+@pytest.mark.parametrize("error, expected", [
+    (subprocess.TimeoutExpired(["python"], 60), ReplicaStartFailed),
+    (subprocess.SubprocessError("broken"), RuntimeUnavailable),
+    (PermissionError("denied"), RuntimeUnavailable),
+])
+def test_server_module_probe_errors_are_runtime_errors(tmp_path: Path, probe_calls: list[Any],
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       error: BaseException, expected: type) -> None:
+    monkeypatch.setattr(process.subprocess, "run", _fake_run(probe_calls, error))
+    with pytest.raises(expected):
+        process.server_command(tmp_path / "python")
+
+
+# --- docker.py: cached image labels, GPUs asked once, logs() and a dead tunnel ------------------------------
+
+docker_sdk = pytest.importorskip("docker")
+
+
+class _FakeImages:
+    def __init__(self, labels: dict[str, str] | None) -> None:
+        self.labels = labels
+        self.gets = 0
+
+    def get(self, tag: str) -> Any:
+        self.gets += 1
+        if self.labels is None:
+            raise docker_sdk.errors.ImageNotFound(f"No such image: {tag}")
+        return SimpleNamespace(labels=self.labels)
+
+
+class _FakeClient:
+    def __init__(self, labels: dict[str, str] | None = None) -> None:
+        self.images = _FakeImages(labels)
+        self.infos = 0
+
+    def ping(self) -> bool:
+        return True
+
+    def info(self) -> dict[str, Any]:
+        self.infos += 1
+        return {"Runtimes": {"runc": {}}}
+
+
+def _docker_runtime(tmp_path: Path, client: _FakeClient, gpu_policy: str = "cpu-fallback") -> Any:
+    from emulator.runtimes.docker import DockerRuntime
+
+    return DockerRuntime("inst", "base", tmp_path / "images", client=client, gpu_policy=gpu_policy)
+
+
+def test_image_shim_label_is_asked_once_per_tag(tmp_path: Path) -> None:
+    client = _FakeClient({"fake-azure.shim": "1"})
+    runtime = _docker_runtime(tmp_path, client)
+    assert runtime._image_has_shim("fake-azure-env:abc") is True
+    assert runtime._image_has_shim("fake-azure-env:abc") is True
+    assert client.images.gets == 1
+
+
+def test_missing_image_is_runtime_unavailable(tmp_path: Path) -> None:
+    runtime = _docker_runtime(tmp_path, _FakeClient(None))
+    with pytest.raises(RuntimeUnavailable, match="prepare the environment first"):
+        runtime.start(_spec(tmp_path, environment="fake-azure-env:gone"))
+
+
+def test_container_environ_uses_the_gpus_given(tmp_path: Path) -> None:
+    client = _FakeClient()
+    runtime = _docker_runtime(tmp_path, client)
+    spec = _spec(tmp_path, gpu_ids=(2, 3))
+    assert runtime.container_environ(spec, False, (2, 3))["CUDA_VISIBLE_DEVICES"] == "0,1"
+    assert client.infos == 0  # the GPU policy was not applied a second time
+    env = runtime.container_environ(spec, False)  # without them: cpu-fallback (no nvidia runtime)
+    assert env["CUDA_VISIBLE_DEVICES"] == "" and env["NVIDIA_VISIBLE_DEVICES"] == "void"
+    assert runtime.cuda_visible_devices((2, 3)) == ""
+
+
+class _FakeContainer:
+    def __init__(self, status: str) -> None:
+        self.status = status
+        self.attrs = {"State": {"ExitCode": 3}}
+
+    def reload(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("status, waits", [("running", False), ("exited", True)])
+def test_logs_wait_for_the_follower_only_once_the_container_ended(tmp_path: Path, status: str, waits: bool) -> None:
+    from emulator.runtimes.docker import _Container
+
+    runtime = _docker_runtime(tmp_path, _FakeClient())
+    spec = _spec(tmp_path)
+    spec.log_path.write_text("first\n")
+    release = threading.Event()
+    joined = threading.Event()
+
+    def follow() -> None:  # a log stream still open (the container's last lines may be on their way)
+        release.wait(2)
+        joined.set()
+
+    follower = threading.Thread(target=follow, daemon=True)
+    follower.start()
+    # The ssh tunnel died: the replica is not alive, whatever its container does.
+    state = _Container(_FakeContainer(status), follower=follower, tunnel=SimpleNamespace(alive=lambda: False))
+    handle = ReplicaHandle(spec=spec, host="127.0.0.1", port=1, native=state)
+    assert runtime.is_alive(handle) is False
+    if waits:
+        release.set()
+    assert runtime.logs(handle) == "first\n"
+    assert joined.is_set() is waits
+    release.set()
+
+
+# --- inventory.py -------------------------------------------------------------------------------------------
+
+def _venv(cache: Path, digest: str, complete: bool = True) -> Path:
+    folder = cache / digest
+    (folder / "bin").mkdir(parents=True)
+    (folder / "lib" / "python3.11").mkdir(parents=True)
+    (folder / "bin" / "python").write_bytes(b"x" * 2_000_000)
+    if complete:
+        (folder / ".complete").write_text(f"{digest}\n")
+    (cache / f"{digest}.log").write_text("built\n")
+    return folder
+
+
+class _FakeDockerRuntime:
+    def __init__(self) -> None:
+        self.kept: list[str] | None = None
+
+    def prune_images(self, keep: Any = ()) -> list[str]:
+        self.kept = list(keep)
+        return ["fake-azure-env:old"]
+
+
+def test_inventory_lists_and_prunes_built_venvs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from emulator.runtimes import select
+
+    cache = tmp_path / "envs"
+    used = _venv(cache, "aaaa")
+    _venv(cache, "bbbb")
+    _venv(cache, "cccc", complete=False)  # an interrupted build: not listed, not pruned
+    settings = SimpleNamespace(env_cache=cache)
+
+    def no_docker(settings: Any) -> Any:
+        raise RuntimeUnavailable("no engine")
+
+    monkeypatch.setattr(select, "docker_runtime", no_docker)
+    listed = inventory.list_environments(settings)  # type: ignore[arg-type]
+    assert [e["digest"] for e in listed] == ["aaaa", "bbbb"]
+    assert listed[0] == {"kind": "venv", "digest": "aaaa", "reference": str(used / "bin" / "python"),
+                         "python": "3.11", "size_mb": 2.0, "path": str(used)}
+    references = [str(used / "bin" / "python"), "fake-azure-env:dddd"]
+    assert inventory.is_in_use(listed[0], references) and not inventory.is_in_use(listed[1], references)
+
+    fake = _FakeDockerRuntime()
+    monkeypatch.setattr(select, "docker_runtime", lambda settings: fake)
+    removed = inventory.prune(settings, references)  # type: ignore[arg-type]
+    assert removed == ["venv bbbb", "image fake-azure-env:old"]
+    assert used.is_dir() and (cache / "aaaa.log").exists()
+    assert not (cache / "bbbb").exists() and not (cache / "bbbb.log").exists()
+    assert (cache / "cccc").is_dir()
+    # The images in use (by tag) and the in-use venv's environment are kept.
+    assert fake.kept is not None and {"fake-azure-env:dddd", "aaaa"} <= set(fake.kept)
