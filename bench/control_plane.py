@@ -16,15 +16,12 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from _stats import percentile  # bench/, this script's directory
+
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "200"))
 UP_ROUNDS = int(os.environ.get("BENCH_UP_ROUNDS", "5"))
 TARGETS_MS = {"register_model": 5.0, "get_compute_target": 5.0, "list_models": 5.0}
 TARGET_UP_S = 1.0
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def timed(fn: Callable[[], object], rounds: int) -> list[float]:

@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,8 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from emulator.resources.services.service import free_port  # noqa: E402
 
 DEPLOY_ROUNDS = int(os.environ.get("BENCH_DEPLOY_ROUNDS", "3"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
@@ -53,16 +54,10 @@ def run(raw_data):
 '''
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def bare_server_seconds(workdir: Path) -> float:
     """Start azmlinfsrv on score.py and time until GET / answers 200."""
     azmlinfsrv = Path(sys.executable).parent / "azmlinfsrv"
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FAKE_AZURE_")}
     log = open(workdir / f"bare-{port}.log", "w")
     started = time.monotonic()

@@ -23,6 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from emulator.gateway import AuthPolicy, Gateway, ReplicaEndpoint, ServiceRoute  # noqa: E402
 from emulator.gateway.server import BackgroundServer  # noqa: E402
 
+from _stats import percentile  # noqa: E402  (bench/, this script's directory)
+
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2000"))
 WARMUP = 200
 SLOW_REQUESTS = int(os.environ.get("BENCH_SLOW_REQUESTS", "180"))
@@ -78,11 +80,6 @@ class ChildUpstream:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def latencies(port: int, path: str, headers: dict[str, str], rounds: int) -> list[float]:
