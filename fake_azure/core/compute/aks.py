@@ -192,8 +192,8 @@ class AksCompute(ComputeTarget):
     def update(self, update_configuration):
         update_configuration.validate_configuration()
         payload = self._build_update_payload(update_configuration)
-        updated = ComputeTarget._create_compute_target(self.workspace, self.name, payload, AksCompute)
-        self._operation_endpoint = updated._operation_endpoint
+        # The PUT's operation, for wait_for_completion; the SDK also GETs a throwaway AksCompute to carry it.
+        self._operation_endpoint = ComputeTarget._put_compute(self.workspace, self.name, payload)
 
     def _build_update_payload(self, config):
         payload = self._get(self.workspace, self.name)

@@ -92,6 +92,18 @@ class ComputeTarget(ABC):
 
     @staticmethod
     def _create_compute_target(workspace, name, compute_payload, target_class):
+        operation_endpoint = ComputeTarget._put_compute(workspace, name, compute_payload)
+        target = target_class(workspace, name)
+        target._operation_endpoint = operation_endpoint
+        return target
+
+    @staticmethod
+    def _put_compute(workspace, name, compute_payload):
+        """PUT the target's payload; returns the operation's location (``Azure-AsyncOperation``).
+
+        The SDK warns on every such PUT (update() included) whose ``computeLocation`` is not the
+        workspace's.
+        """
         compute_location = compute_payload.get("properties").get("computeLocation")
         if compute_location and compute_location != workspace.location:
             import logging
@@ -100,9 +112,7 @@ class ComputeTarget(ABC):
                             "cluster location different from the location of your workspace")
         response = workspace._client.request("PUT", ComputeTarget._compute_path(workspace, name), "compute",
                                              json=compute_payload)
-        target = target_class(workspace, name)
-        target._operation_endpoint = response.headers["Azure-AsyncOperation"]
-        return target
+        return response.headers["Azure-AsyncOperation"]
 
     @staticmethod
     def attach(workspace, name, attach_configuration):
