@@ -191,12 +191,9 @@ class DeploymentEngine:
 
     def sweep_orphans(self) -> None:
         """Remove what a runtime left behind that no live replica owns (containers of a crashed daemon)."""
-        sweep = getattr(self._runtime, "sweep", None)
-        if sweep is None:
-            return
         with self._lock:
             live = {rid for state in self._services.values() for rid in state.handles}
-        sweep(keep_replica_ids=live)
+        self._runtime.sweep(keep_replica_ids=live)
 
     def refresh_auth(self, ws_id: str, name: str) -> None:
         """Keys, token auth or request limits changed: update the gateway's route in place."""
