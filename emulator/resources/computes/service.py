@@ -35,22 +35,22 @@ def _now_iso() -> str:
     return datetime.now(timezone.utc).isoformat()
 
 
-def _not_found(name: str) -> NotFound:
+def not_found(name: str) -> NotFound:
     # The SDK builds this text client-side from a 404; we send it so every client sees the same words.
     return NotFound(f"ComputeTargetNotFound: Compute Target with name {name} not found in provided workspace",
                     code="ComputeTargetNotFound")
 
 
-def _row(conn: sqlite3.Connection, ws_id: str, name: str) -> sqlite3.Row | None:
+def row(conn: sqlite3.Connection, ws_id: str, name: str) -> sqlite3.Row | None:
     return conn.execute("SELECT * FROM computes WHERE workspace_id = ? AND name = ?", (ws_id, name)).fetchone()
 
 
 def get(conn: sqlite3.Connection, operations: Operations, ws_id: str, name: str) -> dict[str, Any]:
     operations.advance_for_target(conn, ws_id, "compute.", name)
-    row = _row(conn, ws_id, name)
-    if row is None:
-        raise _not_found(name)
-    return json.loads(row["body"])
+    found = row(conn, ws_id, name)
+    if found is None:
+        raise not_found(name)
+    return json.loads(found["body"])
 
 
 def list_all(conn: sqlite3.Connection, operations: Operations, ws_id: str) -> list[dict[str, Any]]:
@@ -110,7 +110,7 @@ def create_or_update(conn: sqlite3.Connection, operations: Operations, ws: dict[
         raise BadRequest(f"Compute type {compute_type!r} is not supported by fake-azure; supported: AKS.",
                          code="UnsupportedComputeType")
     validate_name(name)
-    existing = _row(conn, ws["id"], name)
+    existing = row(conn, ws["id"], name)
     if existing is not None:
         return _update(conn, operations, ws, existing, properties)
     aks = properties.get("properties") or {}
@@ -209,12 +209,12 @@ def _store(conn: sqlite3.Connection, ws_id: str, name: str, body: dict[str, Any]
 
 
 def _finish_provisioning(conn: sqlite3.Connection, op: sqlite3.Row, outcome: dict[str, Any]) -> None:
-    row = _row(conn, op["workspace_id"], op["target"])
-    if row is None or row["state"] == ProvisioningState.DELETING.value:
+    found = row(conn, op["workspace_id"], op["target"])
+    if found is None or found["state"] == ProvisioningState.DELETING.value:
         return  # deleted (or being deleted) while provisioning: the delete decides what remains
-    body = json.loads(row["body"])
+    body = json.loads(found["body"])
     if outcome["status"] == "Succeeded":
-        state = check_transition(row["state"], ProvisioningState.SUCCEEDED, op["target"])
+        state = check_transition(found["state"], ProvisioningState.SUCCEEDED, op["target"])
         aks = body["properties"]["properties"]
         aks["clusterFqdn"] = aks.get("clusterFqdn") or (
             f"{op['target']}-{hashlib.sha1(body['id'].encode()).hexdigest()[:8]}.hcp.{body['location']}.azmk8s.io")
@@ -222,7 +222,7 @@ def _finish_provisioning(conn: sqlite3.Connection, op: sqlite3.Row, outcome: dic
             {"systemServiceType": "ScoringFrontEnd", "publicIpAddress": "127.0.0.1", "version": "fake-azure"}]
         body["properties"]["provisioningErrors"] = None
     else:
-        state = check_transition(row["state"], ProvisioningState.FAILED, op["target"])
+        state = check_transition(found["state"], ProvisioningState.FAILED, op["target"])
         body["properties"]["provisioningErrors"] = [{"error": outcome["error"]}]
     _store(conn, op["workspace_id"], op["target"], body, state)
 

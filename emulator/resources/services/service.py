@@ -16,6 +16,7 @@ from typing import Any
 
 from ...errors import BadRequest, Conflict, NotFound, ValidationFailed
 from ...scheduler import Allocation, Node, ReplicaRequest, Unschedulable, place
+from ..computes import service as computes
 from ..computes.state import ProvisioningState
 from ..filters import kv_match
 from .state import ServiceState, check_transition
@@ -133,11 +134,9 @@ def nodes_of(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any]) -> list
     if body["computeType"] in ("ACI", LOCAL):
         name, vcpus, memory, gpus = ACI_NODE if body["computeType"] == "ACI" else LOCAL_NODE
         return [Node(name, vcpus, memory, gpus)]
-    compute = conn.execute("SELECT body FROM computes WHERE workspace_id = ? AND name = ?",
-                           (ws_id, body["computeName"])).fetchone()
+    compute = computes.row(conn, ws_id, body["computeName"])
     if compute is None:
-        raise NotFound(f"ComputeTargetNotFound: Compute Target with name {body['computeName']} not found in "
-                       "provided workspace", code="ComputeTargetNotFound")
+        raise computes.not_found(body["computeName"])
     pool = json.loads(compute["body"]).get("fakeAzure", {}).get("nodes", [])
     return [Node.from_vm(n["name"], n["vcpus"], n["memoryGb"], n["gpus"]) for n in pool]
 
@@ -201,11 +200,9 @@ def build_body(conn: sqlite3.Connection, ws: dict[str, Any], payload: dict[str, 
     if compute_type == "AKS":
         if not compute_name:
             raise BadRequest("An AKS deployment needs a computeName.", code="BadRequest")
-        compute = conn.execute("SELECT state FROM computes WHERE workspace_id = ? AND name = ?",
-                               (ws["id"], compute_name)).fetchone()
+        compute = computes.row(conn, ws["id"], compute_name)
         if compute is None:
-            raise NotFound(f"ComputeTargetNotFound: Compute Target with name {compute_name} not found in provided "
-                           "workspace", code="ComputeTargetNotFound")
+            raise computes.not_found(compute_name)
         if compute["state"] != ProvisioningState.SUCCEEDED.value:
             raise Conflict(f"Compute target {compute_name} is in provisioning state {compute['state']}; a service "
                            "can be deployed only to a cluster whose provisioning Succeeded.", code="ComputeNotReady")
