@@ -77,21 +77,15 @@ class AzuremlEmulator:
                   resource_group: str = DEFAULT_RESOURCE_GROUP) -> Any:
         """A facade Workspace in this cloud (created on first use); a unique name by default."""
         from .core import Workspace
+        from .core.workspace import _arm_path
 
         if name is not None:
             return Workspace(subscription_id, resource_group, name)
         # A unique name cannot exist yet: one PUT, as Workspace.create does, without its GET/list first.
-        workspace = Workspace.__new__(Workspace)
-        workspace._subscription_id, workspace._resource_group = subscription_id, resource_group
-        workspace._workspace_name = unique_name("ws")
-        workspace._auth, workspace._sku, workspace._tags = None, "basic", None
-        workspace._client = self.client
-        workspace._settings = workspace._client.settings
-        body = {"location": workspace._settings.default_location, "sku": "basic", "tags": {}}
-        workspace._details = workspace._client.json("PUT", workspace._arm_path, "workspace", json=body)
-        workspace._location = workspace._details["location"]
-        workspace._workspace_id = workspace._details["properties"]["workspaceId"]
-        return workspace
+        names = (subscription_id, resource_group, unique_name("ws"))
+        body = {"location": self.client.settings.default_location, "sku": "basic", "tags": {}}
+        details = self.client.json("PUT", _arm_path(*names), "workspace", json=body)
+        return Workspace._from_details(self.client, details, names=names)
 
 
 class _ProgressChange:
