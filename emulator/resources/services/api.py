@@ -54,15 +54,14 @@ def create_service(sub: str, rg: str, ws: str):
         body = service.build_body(conn, ws_body, payload, model_dtos)
         if existing is not None:
             service.delete_row(conn, ws_body["id"], name)  # overwrite: the engine replaces its replicas
-        service.insert(conn, ws_body["id"], body, payload)
-        try:
+        try:  # planning reads the other services' rows only, so the new row goes in once, planned
             body["fakeAzure"]["replicas"] = service.plan_replicas(conn, ws_body["id"], body,
                                                                   service.desired_replicas(body))
             outcome = {"pending": True}
         except Unschedulable as exc:  # Azure finds this after 5 minutes; we know it now
             outcome = {"status": "Failed", "error": service.unschedulable_error(exc)}
         outcome.update(runningStatus="Running", extra=_extra("Create"))
-        service.save(conn, ws_body["id"], body)
+        service.insert(conn, ws_body["id"], body, payload)
         op_id = c.operations.start(conn, ws_body["id"], "service.create", name, outcome)
     if outcome.get("pending"):
         c.engine.deploy(ws_body["id"], name, op_id)
@@ -116,12 +115,12 @@ def patch_service(sub: str, rg: str, ws: str, name: str):
         body = service.get(conn, ws_body["id"], name)
         redeploy = service.apply_patch(body, patch)
         if redeploy:
-            keep: list = []
+            # A redeploy replaces every replica: none is kept, and planning ignores this service's
+            # own stored replicas (allocations_on skips it), so nothing is saved before it.
+            body["fakeAzure"]["replicas"] = []
             try:
-                body["fakeAzure"]["replicas"] = []
-                service.save(conn, ws_body["id"], body)
                 body["fakeAzure"]["replicas"] = service.plan_replicas(conn, ws_body["id"], body,
-                                                                      service.desired_replicas(body), keep)
+                                                                      service.desired_replicas(body))
                 outcome = {"pending": True}
             except Unschedulable as exc:
                 outcome = {"status": "Failed", "error": service.unschedulable_error(exc)}
