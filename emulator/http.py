@@ -53,10 +53,13 @@ def _too_large(size: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"The JSON request body of {size} bytes exceeds the limit of {MAX_JSON_BYTES} bytes.")
 
 
-def workspace_scope(sub: str, rg: str, ws: str) -> str:
-    """The workspace id for a request, after checking that the workspace exists (404 otherwise)."""
+def workspace_body(sub: str, rg: str, ws: str) -> dict[str, Any]:
+    """The request's workspace (its ARM body); 404 when it does not exist."""
     from .resources.workspaces import service as workspaces
 
-    ws_id = workspaces.workspace_id(sub, rg, ws)
-    body = workspaces.get(cloud().store.read(), ws_id)
-    return body["id"]
+    return workspaces.get(cloud().store.read(), workspaces.workspace_id(sub, rg, ws))
+
+
+def workspace_scope(sub: str, rg: str, ws: str) -> str:
+    """The workspace id for a request, after checking that the workspace exists (404 otherwise)."""
+    return workspace_body(sub, rg, ws)["id"]

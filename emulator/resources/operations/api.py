@@ -4,8 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from ...errors import BadRequest
-from ...http import WORKSPACE_PREFIX, cloud
-from ..workspaces import service as workspaces
+from ...http import WORKSPACE_PREFIX, cloud, workspace_scope
 
 blueprint = Blueprint("operations", __name__)
 
@@ -13,9 +12,9 @@ blueprint = Blueprint("operations", __name__)
 @blueprint.get(WORKSPACE_PREFIX + "/operations/<op_id>")
 def get_operation(sub: str, rg: str, ws: str, op_id: str):
     c = cloud()
-    ws_body = workspaces.get(c.store.read(), workspaces.workspace_id(sub, rg, ws))
+    ws_id = workspace_scope(sub, rg, ws)
     try:
         wait_seconds = float(request.args.get("waitSeconds", "0"))
     except ValueError:
         raise BadRequest("waitSeconds must be a number of seconds.") from None
-    return jsonify(c.operations.poll(ws_body["id"], op_id, wait_seconds))
+    return jsonify(c.operations.poll(ws_id, op_id, wait_seconds))

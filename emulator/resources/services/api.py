@@ -7,10 +7,9 @@ from flask import Blueprint, jsonify, request
 
 from ...deploy import tokens
 from ...errors import BadRequest, Conflict
-from ...http import WORKSPACE_PREFIX, body_json, cloud, json_value
+from ...http import WORKSPACE_PREFIX, body_json, cloud, json_value, workspace_body
 from ...scheduler import Unschedulable
 from ..models import service as models
-from ..workspaces import service as workspaces
 from . import service
 from .state import ServiceState
 
@@ -25,10 +24,6 @@ def _accepted(body: dict, ws_id: str, op_id: str, status: int = 202):
     return response
 
 
-def _workspace(sub: str, rg: str, ws: str) -> dict:
-    return workspaces.get(cloud().store.read(), workspaces.workspace_id(sub, rg, ws))
-
-
 def _extra(operation_type: str, sub_operation: str = "DeployService") -> dict:
     return {"operationType": operation_type, "operationDetails": {"subOperationType": sub_operation}}
 
@@ -36,7 +31,7 @@ def _extra(operation_type: str, sub_operation: str = "DeployService") -> dict:
 @blueprint.post(SERVICES)
 def create_service(sub: str, rg: str, ws: str):
     c = cloud()
-    ws_body = _workspace(sub, rg, ws)
+    ws_body = workspace_body(sub, rg, ws)
     payload = body_json()
     name = service.validate_name(payload.get("name"))
     overwrite = request.args.get("overwrite", "false").lower() == "true"
@@ -71,7 +66,7 @@ def create_service(sub: str, rg: str, ws: str):
 @blueprint.get(SERVICES)
 def list_services(sub: str, rg: str, ws: str):
     args = request.args
-    ws_body = _workspace(sub, rg, ws)
+    ws_body = workspace_body(sub, rg, ws)
     return jsonify({"value": service.list_all(cloud().store.read(), ws_body["id"], args.get("computeType"),
                                                args.get("modelName"), args.get("modelId"), args.get("tags"),
                                                args.get("properties"))})
@@ -80,7 +75,7 @@ def list_services(sub: str, rg: str, ws: str):
 @blueprint.get(SERVICES + "/<name>")
 def get_service(sub: str, rg: str, ws: str, name: str):
     c = cloud()
-    ws_body = _workspace(sub, rg, ws)
+    ws_body = workspace_body(sub, rg, ws)
     body = service.get(c.store.read(), ws_body["id"], name)
     if body["computeType"] == service.LOCAL and body["state"] == ServiceState.TRANSITIONING.value:
         # A local service is looked at, not polled (the SDK inspects its container): reading it
@@ -94,7 +89,7 @@ def get_service(sub: str, rg: str, ws: str, name: str):
 @blueprint.delete(SERVICES + "/<name>")
 def delete_service(sub: str, rg: str, ws: str, name: str):
     c = cloud()
-    ws_body = _workspace(sub, rg, ws)
+    ws_body = workspace_body(sub, rg, ws)
     with c.store.transaction() as conn:
         if service.row(conn, ws_body["id"], name) is None:
             return "", 204
@@ -107,7 +102,7 @@ def delete_service(sub: str, rg: str, ws: str, name: str):
 @blueprint.patch(SERVICES + "/<name>")
 def patch_service(sub: str, rg: str, ws: str, name: str):
     c = cloud()
-    ws_body = _workspace(sub, rg, ws)
+    ws_body = workspace_body(sub, rg, ws)
     patch = json_value()
     if not isinstance(patch, list):
         raise BadRequest("Send a JSON Patch document: a list of {op, path, value} objects.")
@@ -140,7 +135,7 @@ def patch_service(sub: str, rg: str, ws: str, name: str):
 
 @blueprint.post(SERVICES + "/<name>/listkeys")
 def list_keys(sub: str, rg: str, ws: str, name: str):
-    ws_body = _workspace(sub, rg, ws)
+    ws_body = workspace_body(sub, rg, ws)
     values = service.secrets_of(cloud().store.read(), ws_body["id"], name)
     return jsonify({"primaryKey": values["primaryKey"], "secondaryKey": values["secondaryKey"]})
 
@@ -148,7 +143,7 @@ def list_keys(sub: str, rg: str, ws: str, name: str):
 @blueprint.post(SERVICES + "/<name>/regenerateKeys")
 def regenerate_keys(sub: str, rg: str, ws: str, name: str):
     c = cloud()
-    ws_body = _workspace(sub, rg, ws)
+    ws_body = workspace_body(sub, rg, ws)
     payload = body_json()
     key_type = payload.get("keyType")
     if key_type not in ("Primary", "Secondary"):
@@ -166,7 +161,7 @@ def regenerate_keys(sub: str, rg: str, ws: str, name: str):
 
 @blueprint.post(SERVICES + "/<name>/token")
 def get_token(sub: str, rg: str, ws: str, name: str):
-    ws_body = _workspace(sub, rg, ws)
+    ws_body = workspace_body(sub, rg, ws)
     conn = cloud().store.read()
     body = service.get(conn, ws_body["id"], name)
     if not body.get("aadAuthEnabled"):
@@ -176,7 +171,7 @@ def get_token(sub: str, rg: str, ws: str, name: str):
 
 @blueprint.get(SERVICES + "/<name>/logs")
 def get_logs(sub: str, rg: str, ws: str, name: str):
-    ws_body = _workspace(sub, rg, ws)
+    ws_body = workspace_body(sub, rg, ws)
     service.get(cloud().store.read(), ws_body["id"], name)  # 404 for unknown services
     try:
         tail = int(request.args.get("tail", "5000"))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from ...http import body_json, cloud
+from ...http import body_json, cloud, workspace_body, workspace_scope
 from . import service
 
 ROUTE = "/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.MachineLearningServices/workspaces"
@@ -27,7 +27,7 @@ def list_subscription_workspaces(sub: str):
 
 @blueprint.get(ROUTE + "/<ws>")
 def get_workspace(sub: str, rg: str, ws: str):
-    return jsonify(service.get(cloud().store.read(), service.workspace_id(sub, rg, ws)))
+    return jsonify(workspace_body(sub, rg, ws))
 
 
 @blueprint.put(ROUTE + "/<ws>")
@@ -43,7 +43,7 @@ def put_workspace(sub: str, rg: str, ws: str):
 @blueprint.delete(ROUTE + "/<ws>")
 def delete_workspace(sub: str, rg: str, ws: str):
     c = cloud()
-    ws_id = service.get(c.store.read(), service.workspace_id(sub, rg, ws))["id"]
+    ws_id = workspace_scope(sub, rg, ws)
     c.engine.forget_workspace(ws_id)  # its replicas stop before its records go
     with c.store.transaction() as conn:
         service.delete(conn, ws_id)
