@@ -6,9 +6,10 @@ import json
 import posixpath
 import re
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 from urllib.parse import unquote
 
 from flask import request
@@ -42,8 +43,12 @@ def normalize_relpath(path: str, what: str = "model file", code: str = "InvalidM
     return posixpath.join(*parts)
 
 
-def parse_multipart(spool_dir: Path, what: str) -> tuple[dict, list[Upload]]:
-    """The request's ``metadata`` JSON field and its ``file`` parts (filenames are percent-encoded paths)."""
+@contextmanager
+def multipart_upload(spool_dir: Path, what: str) -> Iterator[tuple[dict, list[Upload]]]:
+    """The request's ``metadata`` JSON field and its ``file`` parts (filenames are percent-encoded paths).
+
+    Every file part the body held, whatever its name, is closed (a spooled one deleted) when the block
+    ends, normally or not."""
     if request.mimetype != "multipart/form-data":
         raise BadRequest(f"Upload {what} with a multipart/form-data body: a 'metadata' JSON field and one "
                          "file part per file.")
@@ -62,16 +67,18 @@ def parse_multipart(spool_dir: Path, what: str) -> tuple[dict, list[Upload]]:
                                       request.mimetype_params)
     except ValueError as exc:
         raise BadRequest(f"Malformed multipart body: {exc}") from exc
-    uploads = []
-    for storage in files.getlist("file"):
-        storage.stream.seek(0)
-        uploads.append(Upload(unquote(storage.filename or ""), storage.stream))
     try:
-        meta = json.loads(form.get("metadata") or "")
-        if not isinstance(meta, dict):
-            raise ValueError("not a JSON object")
-    except ValueError as exc:
-        for upload in uploads:
-            upload.stream.close()
-        raise BadRequest(f"The 'metadata' field is missing or not a JSON object: {exc}") from exc
-    return meta, uploads
+        uploads = []
+        for storage in files.getlist("file"):
+            storage.stream.seek(0)
+            uploads.append(Upload(unquote(storage.filename or ""), storage.stream))
+        try:
+            meta = json.loads(form.get("metadata") or "")
+            if not isinstance(meta, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as exc:
+            raise BadRequest(f"The 'metadata' field is missing or not a JSON object: {exc}") from exc
+        yield meta, uploads
+    finally:
+        for _, storage in files.items(multi=True):
+            storage.close()

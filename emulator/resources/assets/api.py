@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from ...http import WORKSPACE_PREFIX, cloud, workspace_scope
-from ...uploads import parse_multipart
+from ...uploads import multipart_upload
 from . import service
 
 blueprint = Blueprint("assets", __name__)
@@ -13,10 +13,6 @@ blueprint = Blueprint("assets", __name__)
 @blueprint.post(WORKSPACE_PREFIX + "/assets")
 def create_asset(sub: str, rg: str, ws: str):
     ws_id = workspace_scope(sub, rg, ws)
-    _, uploads = parse_multipart(cloud().blobs.root, "source files")
-    try:
+    with multipart_upload(cloud().blobs.root, "source files") as (_, uploads):
         body = service.create(cloud().store, cloud().blobs, ws_id, uploads)
-    finally:
-        for upload in uploads:
-            upload.stream.close()
     return jsonify(body), 201

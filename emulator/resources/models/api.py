@@ -11,7 +11,7 @@ from flask import Blueprint, jsonify, request, send_file
 
 from ...errors import BadRequest
 from ...http import WORKSPACE_PREFIX, cloud, json_value, workspace_scope
-from ...uploads import Upload, parse_multipart
+from ...uploads import multipart_upload
 from . import service
 
 MODELS = WORKSPACE_PREFIX + "/models"
@@ -21,12 +21,8 @@ blueprint = Blueprint("models", __name__)
 @blueprint.post(MODELS)
 def register_model(sub: str, rg: str, ws: str):
     ws_id = workspace_scope(sub, rg, ws)
-    meta, uploads = _parse_upload()
-    try:
+    with multipart_upload(cloud().blobs.root, "a model") as (meta, uploads):
         body = service.register(cloud().store, cloud().blobs, ws_id, meta, uploads)
-    finally:
-        for upload in uploads:
-            upload.stream.close()
     return jsonify(body), 200
 
 
@@ -57,7 +53,7 @@ def get_latest_model(sub: str, rg: str, ws: str, name: str):
 @blueprint.patch(MODELS + "/<model_id>")
 def patch_model(sub: str, rg: str, ws: str, model_id: str):
     ws_id = workspace_scope(sub, rg, ws)
-    operations = _json_list()
+    operations = json_value()  # service.patch checks that it is a JSON-patch list
     with cloud().store.transaction() as conn:
         body = service.patch(conn, ws_id, model_id, operations)
     return jsonify(body)
@@ -84,14 +80,3 @@ def download_model_file(sub: str, rg: str, ws: str, model_id: str, relpath: str)
                          etag=digest, max_age=None)
     response.headers["x-ms-content-sha256"] = digest
     return response
-
-
-def _parse_upload() -> tuple[dict, list[Upload]]:
-    return parse_multipart(cloud().blobs.root, "a model")
-
-
-def _json_list() -> list:
-    parsed = json_value()
-    if not isinstance(parsed, list):
-        raise BadRequest("The request body must be a JSON-patch list.")
-    return parsed
