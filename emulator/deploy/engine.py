@@ -27,7 +27,7 @@ from ..resources.assets import service as assets
 from ..resources.services import service as services
 from ..resources.services.state import ServiceState
 from ..scheduler import Unschedulable
-from ..runtimes.base import ReplicaHandle, ReplicaRuntime, ReplicaSpec, RuntimeErrorBase
+from ..runtimes.base import ReplicaHandle, ReplicaRuntime, ReplicaSpec, RuntimeErrorBase, read_log
 from ..store import Store
 from .autoscaler import AutoscalePolicy, AutoscaleState, Sample, decide
 from .gateways import GatewayPool
@@ -205,9 +205,14 @@ class DeploymentEngine:
 
     def logs(self, ws_id: str, name: str, tail_lines: int) -> str:
         paths = sorted(self._service_dir(ws_id, name).glob("*.log"))
+        with self._lock:
+            state = self._services.get((ws_id, name))
+            live = dict(state.handles) if state is not None else {}
         chunks = []
         for path in paths:
-            text = path.read_text(errors="replace")
+            # A running replica's runtime has the current output (a container's file may lag).
+            handle = live.get(path.stem)
+            text = self._runtime.logs(handle) if handle is not None else read_log(path)
             chunks.append(f"===== replica {path.stem} =====\n{text}")
         content = "\n".join(chunks)
         lines = content.splitlines()

@@ -17,7 +17,10 @@
 * Every container carries ``fake-azure.instance=<instance_id>``; :meth:`DockerRuntime.sweep`
   removes those of this instance that no live replica owns.
 * The container's output is followed into ``spec.log_path`` by a thread, so the log files work as
-  for the process runtime (and outlive the container).
+  for the process runtime (and outlive the container). The follower lags the engine (more so over
+  ssh) and may lose its stream, so while the container exists :meth:`DockerRuntime.logs` asks the
+  engine, and :meth:`DockerRuntime.stop` rewrites the container's part of the file from the
+  engine's copy before removing it.
 
 Only this module and :mod:`emulator.runtimes.images` import the docker SDK; its errors become
 ``RuntimeUnavailable``/``ReplicaStartFailed`` in :func:`_engine_errors`.
@@ -79,6 +82,28 @@ def _engine_errors(what: str, failure: type[Exception] = ReplicaStartFailed) -> 
         raise RuntimeUnavailable(f"{what}: {exc}") from exc
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _head(path: Path, size: int) -> bytes:
+    """The first ``size`` bytes of ``path`` (b"" if it is gone)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(size)
+    except FileNotFoundError:
+        return b""
+
+
+def _last_lines(text: str, tail_lines: int | None) -> str:
+    if tail_lines is None:
+        return text
+    return "".join(text.splitlines(keepends=True)[-tail_lines:]) if tail_lines > 0 else ""
+
+
 def _missing_image(tag: str) -> str:
     return f"image {tag} is not on the Docker engine (prepare the environment first)"
 
@@ -98,6 +123,11 @@ class _Container:
     exit_code: int | None = None
     removed: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # The log file's size when the container started: what lies before is earlier attempts' output.
+    log_start: int = 0
+    # Set once stop() has written the engine's copy of the output: the follower writes no more.
+    log_settled: bool = False
+    log_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def _tar_app_root(app_root: Path) -> tempfile.SpooledTemporaryFile:
@@ -293,10 +323,10 @@ class DockerRuntime(ReplicaRuntime):
                 with contextlib.suppress(Exception):
                     container.remove(force=True)
                 raise
-        state = _Container(container, tunnel=reached.tunnel)
+        state = _Container(container, tunnel=reached.tunnel, log_start=_size(spec.log_path))
         if reached.tunnel is not None and reached.tunnel.process is not None:
             self._tunnel_pids.record(spec.replica_id, reached.tunnel.process.pid)
-        state.follower = threading.Thread(target=self._follow, args=(container, spec.log_path),
+        state.follower = threading.Thread(target=self._follow, args=(state, spec.log_path),
                                           name=f"logs-{name}", daemon=True)
         state.follower.start()
         return ReplicaHandle(spec=spec, host=reached.host, port=reached.port, pid=None, native=state)
@@ -312,11 +342,15 @@ class DockerRuntime(ReplicaRuntime):
         return self._image_shim[tag]
 
     @staticmethod
-    def _follow(container: Any, log_path: Path) -> None:
+    def _follow(state: _Container, log_path: Path) -> None:
+        # Errors end the thread quietly: stop() writes the whole output from the engine's copy.
         with contextlib.suppress(Exception), open(log_path, "ab") as log:
-            for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=True):
-                log.write(chunk)
-                log.flush()
+            for chunk in state.container.logs(stream=True, follow=True, stdout=True, stderr=True):
+                with state.log_lock:
+                    if state.log_settled:
+                        return
+                    log.write(chunk)
+                    log.flush()
 
     # --- observing ----------------------------------------------------------------------------------
 
@@ -354,18 +388,33 @@ class DockerRuntime(ReplicaRuntime):
         return state.exit_code
 
     def logs(self, handle: ReplicaHandle, tail_lines: int | None = None) -> str:
+        """Earlier attempts' lines from the log file, then the container's output as the engine has
+        it (the followed file may lag); the file alone once the container is gone or the engine mute."""
         state: _Container = handle.native
-        if state.follower is not None and state.follower.is_alive() and self._has_ended(state):
-            state.follower.join(timeout=5)  # the container ended: let the last lines land
-        return super().logs(handle, tail_lines)
+        output = None if state.removed else self._engine_output(state)
+        if output is None:
+            return super().logs(handle, tail_lines)
+        text = (_head(handle.log_path, state.log_start) + output).decode("utf-8", errors="replace")
+        return _last_lines(text, tail_lines)
 
-    def _has_ended(self, state: _Container) -> bool:
-        """Whether the container itself has ended (not is_alive: a replica whose tunnel died is not
-        alive, yet its container runs and its log stream stays open). False if the engine is mute."""
+    @staticmethod
+    def _engine_output(state: _Container) -> bytes | None:
+        """The container's whole stdout/stderr from the engine; None if it is gone or the engine mute."""
         try:
-            return self._refresh(state) not in _NOT_ENDED
-        except RuntimeUnavailable:
-            return False
+            return state.container.logs(stdout=True, stderr=True)
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
+            return None
+
+    def _settle_log(self, state: _Container, log_path: Path) -> None:
+        """Make the log file hold the container's whole output: the follower's copy may miss lines."""
+        output = self._engine_output(state)
+        with state.log_lock:
+            state.log_settled = True
+            if output is None:
+                return  # the engine is mute: the follower's copy is all there is
+            settled = log_path.with_name(log_path.name + ".settling")
+            settled.write_bytes(_head(log_path, state.log_start) + output)
+            os.replace(settled, log_path)
 
     # --- stopping -----------------------------------------------------------------------------------
 
@@ -382,6 +431,7 @@ class DockerRuntime(ReplicaRuntime):
             self._refresh(state)
             if state.follower is not None:
                 state.follower.join(timeout=5)
+            self._settle_log(state, handle.log_path)
             with state.lock, contextlib.suppress(docker.errors.NotFound):
                 state.container.remove(force=True)
             state.removed = True

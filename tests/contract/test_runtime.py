@@ -183,6 +183,33 @@ def test_run_raising_gives_500(runtime: ReplicaRuntime, tmp_path: Path) -> None:
         assert runtime.is_alive(handle)
 
 
+def test_container_logs_are_the_engines_not_the_followed_copy(runtime: ReplicaRuntime, tmp_path: Path) -> None:
+    """The followed file lags the engine and can lose lines; logs() and the file left by stop() may not."""
+    if isinstance(runtime, ProcessRuntime):
+        pytest.skip("the process runtime writes its output straight to the log file")
+    score = """
+        def init():
+            print("init-marker", flush=True)
+        def run(raw_data):
+            print("run-marker", flush=True)
+            return "ok"
+    """
+    log = tmp_path / "replica.log"
+    earlier = "earlier attempt's line\n"
+    log.write_text(earlier)
+    with replica(runtime, tmp_path, score) as handle:
+        with open(log, "r+") as followed:
+            followed.truncate(len(earlier))  # the follower's copy loses what it had of this container
+        assert requests.post(score_url(runtime, handle), data="x", timeout=30).status_code == 200
+        logs = runtime.logs(handle)
+        assert logs.startswith(earlier)
+        assert logs.count("init-marker") == 1 and logs.count("run-marker") == 1
+        assert runtime.logs(handle, tail_lines=2).count("\n") <= 2
+    kept = log.read_text()
+    assert kept.startswith(earlier)
+    assert kept.count("init-marker") == 1 and kept.count("run-marker") == 1
+
+
 def test_init_raising_exits_with_code_3(runtime: ReplicaRuntime, tmp_path: Path) -> None:
     score = """
         def init():

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import subprocess
-import threading
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -178,39 +177,47 @@ def test_container_environ_uses_the_gpus_given(tmp_path: Path) -> None:
 
 
 class _FakeContainer:
-    def __init__(self, status: str) -> None:
+    def __init__(self, status: str, output: bytes | None = None) -> None:
         self.status = status
         self.attrs = {"State": {"ExitCode": 3}}
+        self.output = output  # None: the engine does not answer
 
     def reload(self) -> None:
         pass
 
+    def logs(self, **kwargs: Any) -> bytes:
+        import requests.exceptions
 
-@pytest.mark.parametrize("status, waits", [("running", False), ("exited", True)])
-def test_logs_wait_for_the_follower_only_once_the_container_ended(tmp_path: Path, status: str, waits: bool) -> None:
+        if self.output is None:
+            raise requests.exceptions.ConnectionError("engine gone")
+        return self.output
+
+
+def test_logs_are_earlier_attempts_then_the_engines_copy(tmp_path: Path) -> None:
     from emulator.runtimes.docker import _Container
 
     runtime = _docker_runtime(tmp_path, _FakeClient())
     spec = _spec(tmp_path)
-    spec.log_path.write_text("first\n")
-    release = threading.Event()
-    joined = threading.Event()
-
-    def follow() -> None:  # a log stream still open (the container's last lines may be on their way)
-        release.wait(2)
-        joined.set()
-
-    follower = threading.Thread(target=follow, daemon=True)
-    follower.start()
-    # The ssh tunnel died: the replica is not alive, whatever its container does.
-    state = _Container(_FakeContainer(status), follower=follower, tunnel=SimpleNamespace(alive=lambda: False))
+    spec.log_path.write_text("attempt 1\nfollowed, partly\n")
+    # The ssh tunnel died: the replica is not alive, yet its container runs and its logs are there.
+    state = _Container(_FakeContainer("running", b"init\nrun\n"), tunnel=SimpleNamespace(alive=lambda: False),
+                       log_start=len("attempt 1\n"))
     handle = ReplicaHandle(spec=spec, host="127.0.0.1", port=1, native=state)
     assert runtime.is_alive(handle) is False
-    if waits:
-        release.set()
-    assert runtime.logs(handle) == "first\n"
-    assert joined.is_set() is waits
-    release.set()
+    assert runtime.logs(handle) == "attempt 1\ninit\nrun\n"
+    assert runtime.logs(handle, tail_lines=2) == "init\nrun\n"
+    assert runtime.logs(handle, tail_lines=0) == ""
+
+
+def test_logs_fall_back_to_the_file_when_the_engine_is_mute(tmp_path: Path) -> None:
+    from emulator.runtimes.docker import _Container
+
+    runtime = _docker_runtime(tmp_path, _FakeClient())
+    spec = _spec(tmp_path)
+    spec.log_path.write_text("attempt 1\nfollowed\n")
+    state = _Container(_FakeContainer("running", None), log_start=len("attempt 1\n"))
+    handle = ReplicaHandle(spec=spec, host="127.0.0.1", port=1, native=state)
+    assert runtime.logs(handle) == "attempt 1\nfollowed\n"
 
 
 # --- inventory.py -------------------------------------------------------------------------------------------
