@@ -230,28 +230,29 @@ class DeploymentEngine:
     def _deploy(self, ws_id: str, name: str, op_id: str | None) -> None:
         state = self._state(ws_id, name)
         with state.lock:
+            unexpected: Exception | None = None
             try:
                 self._stop_handles(state)
                 self._run_replicas(ws_id, name, state)
-            except DeployFailed as failure:
+                failure = None
+            except DeployFailed as exc:
+                failure = exc
+            except Exception as exc:  # a bug must still end the operation, never leave it pending
+                unexpected = exc
+                failure = DeployFailed({"code": "InternalError", "statusCode": 500,
+                                        "message": f"fake-azure failed to deploy {name}: {exc!r}"})
+            if failure is not None:
                 self._stop_handles(state)
-                self._record_failure(ws_id, name, failure)
+                # Restored after a restart there is no operation to reveal the failure: the record does.
+                self._record_failure(ws_id, name, failure, mark_failed=op_id is None)
                 if op_id:
                     extra: dict[str, Any] = {"operationDetails": {"subOperationType": failure.sub_operation}}
                     if failure.sub_operation == "BuildEnvironment":  # the SDK points users at this log
                         extra["operationLog"] = str(self._service_dir(ws_id, name) / "environment.log")
                     self._operations.resolve(op_id, {"status": "Failed", "error": failure.error, "extra": extra})
-                else:  # restored after a restart: no operation to reveal the failure
-                    self._mark_failed(ws_id, name, failure.error)
+                if unexpected is not None:
+                    raise unexpected
                 return
-            except Exception as exc:  # a bug must still end the operation, never leave it pending
-                self._stop_handles(state)
-                failure = DeployFailed({"code": "InternalError", "statusCode": 500,
-                                        "message": f"fake-azure failed to deploy {name}: {exc!r}"})
-                self._record_failure(ws_id, name, failure)
-                if op_id:
-                    self._operations.resolve(op_id, {"status": "Failed", "error": failure.error})
-                raise
         if op_id:
             self._operations.resolve(op_id, {"status": "Succeeded"})
         else:  # restored after a restart: no operation to reveal the state
@@ -437,15 +438,8 @@ class DeploymentEngine:
             self._runtime.stop(handle, timeout=5)
         state.handles.clear()
 
-    def _mark_failed(self, ws_id: str, name: str, error: dict[str, Any]) -> None:
-        with self._store.transaction() as conn:
-            if services.row(conn, ws_id, name) is None:
-                return
-            current = services.get(conn, ws_id, name)
-            current["error"] = error
-            services.save(conn, ws_id, current, ServiceState.FAILED)
-
-    def _record_failure(self, ws_id: str, name: str, failure: DeployFailed) -> None:
+    def _record_failure(self, ws_id: str, name: str, failure: DeployFailed, mark_failed: bool = False) -> None:
+        """Record why the replicas are down; ``mark_failed`` also fails the service (no operation will)."""
         with self._store.transaction() as conn:
             if services.row(conn, ws_id, name) is None:
                 return
@@ -455,7 +449,9 @@ class DeploymentEngine:
             for replica in current["fakeAzure"]["replicas"]:
                 replica["state"] = "CrashLoopBackOff" if failure.error.get("code") == "KubernetesDeploymentFailed" \
                     else "Failed"
-            services.save(conn, ws_id, current)
+            if mark_failed:
+                current["error"] = failure.error
+            services.save(conn, ws_id, current, ServiceState.FAILED if mark_failed else None)
         gateway = self._gateways.existing_for(ws_id, name)
         if gateway is not None:
             gateway.unpublish(name)
@@ -680,8 +676,7 @@ class DeploymentEngine:
                 return
             self._stop_handles(state)
             failure = DeployFailed(services.crash_loop_error(name))
-            self._record_failure(ws_id, name, failure)
-            self._mark_failed(ws_id, name, failure.error)
+            self._record_failure(ws_id, name, failure, mark_failed=True)
 
     def _republish(self, ws_id: str, name: str, state: ServiceRuntimeState) -> None:
         gateway = self._gateways.existing_for(ws_id, name)

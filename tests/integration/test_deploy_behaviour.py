@@ -7,9 +7,11 @@ cluster's gateway on loopback and deletes what it created.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -549,3 +551,46 @@ def test_service_comes_back_after_daemon_restart(workdir, tmp_path_factory):
         assert deleted.returncode == 0, deleted.stderr
     finally:
         home.cli("down")
+
+
+def test_a_record_the_restarted_engine_cannot_redeploy_fails_the_service(workdir, tmp_path_factory):
+    """A stored service the engine cannot bring back after a restart (say, written by another version
+    of fake-azure) ends Failed with the reason, never Transitioning forever with nothing running."""
+    home = PrivateHome(tmp_path_factory.mktemp("unreadable-home"))
+    try:
+        assert home.cli("up").returncode == 0
+        deployed = home.python("""
+            target = ComputeTarget.create(ws, "aks-cpu", AksCompute.provisioning_configuration())
+            target.wait_for_completion()
+            model = Model.register(ws, model_path="model", model_name="tf-dnn-mnist")
+            config = AksWebservice.deploy_configuration(num_replicas=1, autoscale_enabled=False)
+            inference_config = InferenceConfig(runtime="python", entry_script="score.py", conda_file="myenv.yml")
+            Model.deploy(ws, "unreadable-svc", [model], inference_config, config, target).wait_for_deployment()
+            """, workdir)
+        assert deployed.returncode == 0, deployed.stderr
+        assert home.cli("down").returncode == 0
+        with contextlib.closing(sqlite3.connect(home.path / "state.db")) as db, db:
+            (stored,) = db.execute("SELECT body FROM services WHERE name = 'unreadable-svc'").fetchone()
+            body = json.loads(stored)
+            del body["environmentImageRequest"]
+            db.execute("UPDATE services SET body = ? WHERE name = 'unreadable-svc'", (json.dumps(body),))
+        assert home.cli("up").returncode == 0
+
+        after = home.python("""
+            deadline = time.monotonic() + 60
+            service = Webservice(ws, "unreadable-svc")
+            while service.state == "Transitioning" and time.monotonic() < deadline:
+                threading.Event().wait(0.2)
+                service.update_deployment_state()
+            seen = {"state": service.state, "error": service.error}
+            service.delete()
+            print(json.dumps(seen))
+            """, workdir)
+        assert after.returncode == 0, after.stderr
+        seen = json.loads(after.stdout.strip().splitlines()[-1])
+        assert seen["state"] == "Failed"
+        assert seen["error"]["code"] == "InternalError"
+        assert "environmentImageRequest" in seen["error"]["message"]
+    finally:
+        home.cli("down")
+
