@@ -36,8 +36,8 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
-    live = daemon.read_info(settings)
-    if live and daemon.is_healthy(live["url"]):
+    live = daemon.serving_info(settings)
+    if live:
         print(f"fake-azure: a daemon already serves this home at {live['url']} (pid {live['pid']})",
               file=sys.stderr)
         return 1
@@ -57,7 +57,7 @@ def cmd_down(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     settings = _settings()
     info = daemon.read_info(settings)
-    running = bool(info) and daemon.is_healthy(info["url"])
+    running = bool(info) and daemon.is_healthy(info["url"])  # info also tells a dead daemon's settings
     status = {
         "running": running,
         "url": info["url"] if running else None,
@@ -87,8 +87,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_reset(args: argparse.Namespace) -> int:
     settings = _settings()
-    info = daemon.read_info(settings)
-    if info and daemon.is_healthy(info["url"]):
+    if daemon.serving_info(settings):
         from fake_azure._client import CloudClient
 
         CloudClient.connect(settings).admin("POST", "/_emulator/reset")
@@ -100,8 +99,7 @@ def cmd_reset(args: argparse.Namespace) -> int:
 
 
 def _in_use(settings: Settings) -> list[str]:
-    info = daemon.read_info(settings)
-    if not (info and daemon.is_healthy(info["url"])):
+    if not daemon.serving_info(settings):
         return []
     from fake_azure._client import CloudClient
 

@@ -67,6 +67,12 @@ def read_info(settings: Settings) -> dict[str, Any] | None:
     return info
 
 
+def serving_info(settings: Settings) -> dict[str, Any] | None:
+    """The announcement of this home's daemon if it answers its health check, else None."""
+    info = read_info(settings)
+    return info if info and is_healthy(info["url"]) else None
+
+
 def is_healthy(url: str, timeout: float = 1.0) -> bool:
     # http.client rather than requests: the CLI and the daemon start faster without importing requests.
     import http.client
@@ -170,12 +176,12 @@ def _docker_refused(exc: Exception) -> str:
 
 def ensure_running(settings: Settings) -> tuple[dict[str, Any], bool]:
     """The live daemon for this home, starting one in the background if needed. Returns (info, started)."""
-    info = read_info(settings)
-    if info and is_healthy(info["url"]):
+    info = serving_info(settings)
+    if info:
         return info, False
     with _start_lock(settings):
-        info = read_info(settings)  # another process may have started it while we waited
-        if info and is_healthy(info["url"]):
+        info = serving_info(settings)  # another process may have started it while we waited
+        if info:
             return info, False
         check_runtime(settings)  # refused here, with the reason, rather than in the daemon's log
         return _spawn(settings), True

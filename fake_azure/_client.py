@@ -194,8 +194,8 @@ def _never_reached(exc: TransportError, method: str) -> bool:
 def _resolve_daemon(settings: Settings) -> dict[str, Any]:
     from emulator import daemon
 
-    info = daemon.read_info(settings)
-    if info and daemon.is_healthy(info["url"]):
+    info = daemon.serving_info(settings)
+    if info:
         return info
     if not settings.autostart:
         raise CloudUnavailable(
