@@ -321,7 +321,7 @@ class DeploymentEngine:
                     replica.update(state="Running", port=handle.port)
             current["deploymentStatus"].update(availableReplicas=len(replicas), updatedReplicas=len(replicas),
                                                desiredReplicas=len(replicas), error=None)
-            if current.get("autoScaler") is not None:  # an autoscaled service reports what runs
+            if (current.get("autoScaler") or {}).get("autoscaleEnabled"):  # it reports what runs
                 current["numReplicas"] = len(replicas)
             services.save(conn, ws_id, current)
 

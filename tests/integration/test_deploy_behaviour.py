@@ -344,11 +344,16 @@ def test_token_auth_and_no_auth(ws, workdir, services):
 # --- 7. updates and capacity --------------------------------------------------------------------------
 
 def test_update_replicas_and_tags(ws, workdir, services):
-    from fake_azure.core.webservice import Webservice
+    from fake_azure.core.webservice import AksWebservice, Webservice
 
     target = _cluster(ws)
-    service = _healthy(services.add(_deploy(ws, target, "scaled-svc")))
+    # num_replicas alone, the common form: the SDK sends no autoScaler, yet reads one back.
+    config = AksWebservice.deploy_configuration(num_replicas=1)
+    service = _healthy(services.add(_deploy(ws, target, "scaled-svc", config=config)))
     assert service.num_replicas == 1
+    assert service.autoscaler.autoscale_enabled is False
+    assert Webservice(ws, "scaled-svc").autoscaler.autoscale_enabled is False
+    assert "scaled-svc" in [s.name for s in Webservice.list(ws)]
     assert len(Webservice._get(ws, "scaled-svc")["fakeAzure"]["replicas"]) == 1
 
     service.update(num_replicas=2)

@@ -207,8 +207,10 @@ def build_body(conn: sqlite3.Connection, ws: dict[str, Any], payload: dict[str, 
             raise Conflict(f"Compute target {compute_name} is in provisioning state {compute['state']}; a service "
                            "can be deployed only to a cluster whose provisioning Succeeded.", code="ComputeNotReady")
     scaler = payload.get("autoScaler")
-    if compute_type == "AKS" and scaler is None and payload.get("numReplicas") is None:
-        scaler = dict(DEFAULT_AUTOSCALE)
+    if compute_type == "AKS" and scaler is None:
+        # The SDK sends autoScaler only when autoscale_enabled was given, yet every AKS service it
+        # reads back must carry one (AutoScaler.deserialize fails on None): num_replicas turns it off.
+        scaler = {"autoscaleEnabled": payload.get("numReplicas") is None}
     if scaler is not None:
         scaler = {**DEFAULT_AUTOSCALE, **{k: v for k, v in scaler.items() if v is not None}}
     resources = payload.get("containerResourceRequirements") or {}
