@@ -53,6 +53,11 @@ class Conflict(EmulatorError):
     status_code = 409
 
 
+class PreconditionFailed(EmulatorError):
+    code = "PreconditionFailed"
+    status_code = 412
+
+
 class PayloadTooLarge(EmulatorError):
     code = "PayloadTooLarge"
     status_code = 413

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from .._client import error_from_response
 from ._queries import filter_query as _filter_query
 from ..exceptions import ModelNotFoundException, UserErrorException, WebserviceException
 from ._model_files import MultipartUpload, collect_model_artifact_paths, refuse_escaping_links, save_stream
@@ -422,15 +423,16 @@ class Model(object):
 
     def delete(self):
         """Delete this model version from its workspace."""
-        try:
-            self.workspace._client.request("DELETE", _model_path(self.workspace, self.id), "model")
-        except WebserviceException as ex:
-            if ex.status_code == 412 and "DeletionRequired" in ex.message:
+        # The model family's exceptions carry no status code: the 412 is looked at here instead.
+        response = self.workspace._client.request("DELETE", _model_path(self.workspace, self.id), "model",
+                                                  ok=(200, 202, 204, 412))
+        if response.status_code == 412:
+            if "DeletionRequired" in response.text:
                 raise WebserviceException("The model cannot be deleted because it is currently being used in one or "
                                           "more images. To know what images contain the model, run "
                                           '"Image.list(<workspace>, model_id={})"'.format(self.id),
                                           logger=module_logger)
-            raise ex
+            raise error_from_response(response, "model")
 
     # --- deployment ----------------------------------------------------------------------------------
 

@@ -390,6 +390,22 @@ def test_an_update_that_redeploys_nothing_completes_and_leaves_the_service_healt
     assert service.run(BODY) == ECHOED
 
 
+def test_a_model_a_service_is_deployed_with_cannot_be_deleted_until_the_service_is(ws, workdir, services):
+    from fake_azure.core.model import Model
+
+    model = _model(ws)
+    service = _healthy(services.add(_deploy(ws, _cluster(ws), "holding-svc", model=model)))
+    with pytest.raises(WebserviceException) as refused:
+        model.delete()
+    assert refused.value.message == (
+        "The model cannot be deleted because it is currently being used in one or more images. To know what "
+        f'images contain the model, run "Image.list(<workspace>, model_id={model.id})"')
+    assert Model(ws, id=model.id).id == model.id  # still there
+    service.delete()
+    model.delete()
+    assert model.id not in [m.id for m in Model.list(ws)]
+
+
 def test_deleting_a_service_frees_its_gpu(ws, workdir, services):
     from fake_azure.core.compute import AksCompute
 

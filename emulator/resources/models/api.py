@@ -12,6 +12,7 @@ from flask import Blueprint, jsonify, request, send_file
 from ...errors import BadRequest
 from ...http import WORKSPACE_PREFIX, cloud, json_value, workspace_scope
 from ...uploads import multipart_upload
+from ..services import service as services
 from . import service
 
 MODELS = WORKSPACE_PREFIX + "/models"
@@ -63,7 +64,7 @@ def patch_model(sub: str, rg: str, ws: str, model_id: str):
 def delete_model(sub: str, rg: str, ws: str, model_id: str):
     ws_id = workspace_scope(sub, rg, ws)
     with cloud().store.transaction() as conn:
-        service.delete(conn, ws_id, model_id)
+        service.delete(conn, ws_id, model_id, used_by=services.deployed_with(conn, ws_id, model_id))
     return "", 204
 
 

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any, BinaryIO, Iterable
 
 from ...blobs import BlobStore
-from ...errors import BadRequest, NotFound, ValidationFailed
+from ...errors import BadRequest, NotFound, PreconditionFailed, ValidationFailed
 from ...store import Store
 from ...uploads import Upload, normalize_relpath
 from ..filters import kv_match
@@ -266,9 +266,15 @@ def _apply(body: dict[str, Any], op: str, field: str, value: Any) -> None:
         body[field] = value
 
 
-def delete(conn: sqlite3.Connection, ws_id: str, model_id: str) -> None:
-    # Blobs stay: they may be shared with other versions and are cheap to keep.
+def delete(conn: sqlite3.Connection, ws_id: str, model_id: str, used_by: Iterable[str] = ()) -> None:
+    """Delete a model version, unless services (``used_by``: their names) are deployed with it."""
     body = get(conn, ws_id, model_id)
+    users = sorted(used_by)
+    if users:
+        # The SDK turns a 412 whose text holds "DeletionRequired" into its own message.
+        raise PreconditionFailed(f"Model {model_id} is used by the deployed service(s) {', '.join(users)}; "
+                                 "delete them first.", code="DeletionRequired")
+    # Blobs stay: they may be shared with other versions and are cheap to keep.
     key = (ws_id, body["name"], body["version"])
     conn.execute("DELETE FROM model_files WHERE workspace_id = ? AND name = ? AND version = ?", key)
     conn.execute("DELETE FROM models WHERE workspace_id = ? AND name = ? AND version = ?", key)

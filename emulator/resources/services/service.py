@@ -75,6 +75,11 @@ def secrets_of(conn: sqlite3.Connection, ws_id: str, name: str) -> dict[str, Any
     return json.loads(found["secrets"])
 
 
+def deployed_with(conn: sqlite3.Connection, ws_id: str, model_id: str) -> list[str]:
+    """The services of the workspace that hold model ``model_id`` (local ones, not in Azure, excepted)."""
+    return [body["name"] for body in list_all(conn, ws_id, model_id=model_id) if body["computeType"] != LOCAL]
+
+
 def list_all(conn: sqlite3.Connection, ws_id: str, compute_type: str | None = None, model_name: str | None = None,
              model_id: str | None = None, tags: str | None = None, properties: str | None = None) -> list[dict]:
     bodies = [json.loads(r["body"]) for r in conn.execute(
