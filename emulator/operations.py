@@ -93,12 +93,16 @@ class Operations:
 
     def advance_for_target(self, conn: sqlite3.Connection, workspace_id: str, kind_prefix: str, target: str) -> None:
         """Reading a resource counts as a poll of its pending operation (as refresh_state does in Azure)."""
-        rows = conn.execute(
+        for row in self.running_for_target(conn, workspace_id, kind_prefix, target):
+            self._advance(conn, row)
+
+    def running_for_target(self, conn: sqlite3.Connection, workspace_id: str, kind_prefix: str,
+                           target: str) -> list[sqlite3.Row]:
+        """The operations on ``target`` that have not ended (advance_for_target first to finish what can)."""
+        return conn.execute(
             "SELECT * FROM operations WHERE workspace_id = ? AND target = ? AND kind LIKE ? AND status = ?",
             (workspace_id, target, kind_prefix + "%", OperationStatus.RUNNING.value),
         ).fetchall()
-        for row in rows:
-            self._advance(conn, row)
 
     def _advance(self, conn: sqlite3.Connection, row: sqlite3.Row, count: bool = True) -> sqlite3.Row:
         if OperationStatus(row["status"]).terminal:

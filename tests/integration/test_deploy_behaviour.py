@@ -376,6 +376,48 @@ def test_update_replicas_and_tags(ws, workdir, services):
     assert service.run(BODY) == ECHOED
 
 
+GATED_INIT_SCORE = '''\
+import json
+import os
+import time
+
+
+def init():
+    # Ready only once the test creates the gate file (60 s at most): the deployment is in progress till then.
+    deadline = time.monotonic() + 60
+    while not os.path.exists({gate!r}) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def run(raw_data):
+    return {{"echo": json.loads(raw_data)}}
+'''
+
+
+@pytest.mark.skipif(os.environ.get("FAKE_AZURE_RUNTIME") == "docker",
+                    reason="the score.py below waits for a gate file on the host file system, which a container "
+                           "does not see")
+def test_one_operation_at_a_time_and_a_deployment_ends_without_being_waited_on(ws, workdir, services):
+    from fake_azure.core.webservice import Webservice
+
+    gate = workdir / "gate"
+    (workdir / "score.py").write_text(GATED_INIT_SCORE.format(gate=str(gate)))
+    service = services.add(_deploy(ws, _cluster(ws), "busy-svc"))
+    # Azure answers 409 while another operation on the service is in progress.
+    with pytest.raises(WebserviceException, match="Response Code: 409"):
+        service.update(tags={"team": "vision"})
+    with pytest.raises(WebserviceException, match="Response Code: 409"):
+        service.delete()
+    assert Webservice(ws, "busy-svc").state == "Transitioning"
+    gate.touch()
+    # Nobody waits on the operation: reading the service is enough to see it end, as in Azure.
+    assert poll(lambda: Webservice(ws, "busy-svc").state == "Healthy", 60), service.get_logs()
+    assert [s.state for s in Webservice.list(ws) if s.name == "busy-svc"] == ["Healthy"]
+    service.update(tags={"team": "vision"})
+    assert Webservice(ws, "busy-svc").tags == {"team": "vision"}
+    assert service.run(BODY) == ECHOED
+
+
 def test_an_update_that_redeploys_nothing_completes_and_leaves_the_service_healthy(ws, workdir, services):
     from fake_azure.core.webservice import Webservice
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+import sqlite3
 
 from flask import Blueprint, jsonify, request
 
@@ -63,13 +64,41 @@ def create_service(sub: str, rg: str, ws: str):
     return _accepted(body, ws_body["id"], op_id)
 
 
+def _bring_up_to_date(ws_id: str, names: list[str]) -> None:
+    """Reading a service counts as a poll of its pending operation: a deployment nobody waits on
+    still ends (Azure finishes it server-side), and a local service is looked at, not polled."""
+    c = cloud()
+    with c.store.transaction() as conn:
+        for name in names:
+            c.operations.advance_for_target(conn, ws_id, "service.", name)
+
+
+def _refuse_while_busy(conn: sqlite3.Connection, ws_id: str, name: str) -> None:
+    """409 while an earlier operation on the service has not ended: Azure runs one at a time."""
+    operations = cloud().operations
+    operations.advance_for_target(conn, ws_id, "service.", name)
+    running = operations.running_for_target(conn, ws_id, "service.", name)
+    if running:
+        kind = running[0]["kind"].split(".", 1)[1]
+        raise Conflict(f"Service {name} has an operation in progress ({kind}, operation {running[0]['id']}); "
+                       "wait for it to finish (wait_for_deployment) and try again.", code="Conflict",
+                       details=[{"code": "OperationInProgress", "message": f"Operation {running[0]['id']} "
+                                 f"({kind}) on service {name} is still running."}])
+
+
 @blueprint.get(SERVICES)
 def list_services(sub: str, rg: str, ws: str):
     args = request.args
     ws_body = workspace_body(sub, rg, ws)
-    return jsonify({"value": service.list_all(cloud().store.read(), ws_body["id"], args.get("computeType"),
-                                               args.get("modelName"), args.get("modelId"), args.get("tags"),
-                                               args.get("properties"))})
+    c = cloud()
+    listed = service.list_all(c.store.read(), ws_body["id"], args.get("computeType"), args.get("modelName"),
+                              args.get("modelId"), args.get("tags"), args.get("properties"))
+    transitioning = [body["name"] for body in listed if body["state"] == ServiceState.TRANSITIONING.value]
+    if transitioning:
+        _bring_up_to_date(ws_body["id"], transitioning)
+        listed = service.list_all(c.store.read(), ws_body["id"], args.get("computeType"), args.get("modelName"),
+                                  args.get("modelId"), args.get("tags"), args.get("properties"))
+    return jsonify({"value": listed})
 
 
 @blueprint.get(SERVICES + "/<name>")
@@ -77,12 +106,9 @@ def get_service(sub: str, rg: str, ws: str, name: str):
     c = cloud()
     ws_body = workspace_body(sub, rg, ws)
     body = service.get(c.store.read(), ws_body["id"], name)
-    if body["computeType"] == service.LOCAL and body["state"] == ServiceState.TRANSITIONING.value:
-        # A local service is looked at, not polled (the SDK inspects its container): reading it
-        # counts as a poll of its pending operation.
-        with c.store.transaction() as conn:
-            c.operations.advance_for_target(conn, ws_body["id"], "service.", name)
-            body = service.get(conn, ws_body["id"], name)
+    if body["state"] == ServiceState.TRANSITIONING.value:
+        _bring_up_to_date(ws_body["id"], [name])
+        body = service.get(c.store.read(), ws_body["id"], name)
     return jsonify(body)
 
 
@@ -93,6 +119,7 @@ def delete_service(sub: str, rg: str, ws: str, name: str):
     with c.store.transaction() as conn:
         if service.row(conn, ws_body["id"], name) is None:
             return "", 204
+        _refuse_while_busy(conn, ws_body["id"], name)
         op_id = c.operations.start(conn, ws_body["id"], "service.delete", name,
                                    {"pending": True, "runningStatus": "Running", "extra": _extra("Delete")})
     c.engine.delete(ws_body["id"], name, op_id)
@@ -107,6 +134,8 @@ def patch_service(sub: str, rg: str, ws: str, name: str):
     if not isinstance(patch, list):
         raise BadRequest("Send a JSON Patch document: a list of {op, path, value} objects.")
     with c.store.transaction() as conn:
+        service.get(conn, ws_body["id"], name)  # 404 for an unknown service
+        _refuse_while_busy(conn, ws_body["id"], name)
         body = service.get(conn, ws_body["id"], name)
         redeploy = service.apply_patch(body, patch)
         if redeploy:
