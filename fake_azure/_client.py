@@ -24,6 +24,7 @@ FAMILY_EXCEPTIONS: dict[str, type[AzureMLException]] = {
     "compute": ComputeTargetException,
     "model": WebserviceException,
     "webservice": WebserviceException,
+    "webservice.create": WebserviceException,
     # Webservice._get_operation_state: MMS operations, worded as the Resource Provider's in the SDK.
     "webservice.operation": WebserviceException,
     "environment": UserErrorException,
@@ -36,6 +37,8 @@ FAMILY_BAD_RESPONSE = {
     # ModelsClient.model_error_response_to_webservice_exception says "Correlation" (the request-id headers).
     "model": "Received bad response from Model Management Service:\nResponse Code: {}\nCorrelation: {}\nContent: {}",
     "webservice": "Received bad response from Model Management Service:\nResponse Code: {}\nHeaders: {}\nContent: {}",
+    "webservice.create": "Received bad response from Model Management Service:\nResponse Code: {}\nHeaders: {}\n"
+                         "Content: {}",
     "webservice.operation": "Received bad response from Resource Provider:\nResponse Code: {}\nHeaders: {}\nContent: {}",
 }
 # Error codes whose message is already the SDK's own text, raised as this class whatever the family.
@@ -44,14 +47,14 @@ CODE_EXCEPTIONS: dict[str, type[AzureMLException]] = {
     "ComputeTargetNotFound": ComputeTargetException,
     "ModelNotFound": WebserviceException,
     "ModelNotFoundInCache": ModelNotFoundException,
-    "WebserviceNotFound": WebserviceException,
     "ResourceNotFound": ProjectSystemException,
 }
 SDK_MESSAGE_CODES = set(CODE_EXCEPTIONS) | {"ModelValidation", "ComputeValidation", "WebserviceValidation"}
 # Per family, error codes whose server message the SDK raises as is, as the family's exception without a
 # status code: Model.deploy's pre-create validation calls (/services/validate...) raise the MMS message of a
-# taken name or an unknown compute target as a plain WebserviceException.
-FAMILY_MESSAGE_CODES: dict[str, set[str]] = {"webservice": {"Conflict", "ComputeTargetNotFound"}}
+# taken name or an unknown compute target as a plain WebserviceException. Other webservice calls (update,
+# delete, get_logs...) wrap every error status, a 409 or 404 included, in the bad-response text.
+FAMILY_MESSAGE_CODES: dict[str, set[str]] = {"webservice.create": {"Conflict", "ComputeTargetNotFound"}}
 # Families whose SDK client raises WebserviceException without a status_code (ModelsClient never sets one).
 FAMILIES_WITHOUT_STATUS_CODE = {"model"}
 # The environment service's client (EnvironmentClient) is plain ``requests``: every failure is a bare

@@ -140,6 +140,12 @@ def test_seed_deploys_scores_and_deletes(ws, workdir, capsys):
         Webservice(ws, "aks-seed-svc")
     assert info.value.message == ("WebserviceNotFound: Webservice with name aks-seed-svc not found in provided "
                                   "workspace")
+    # Calls on the deleted object's name get the SDK's wrapper around the 404, not the lookup's text.
+    for call in (service.get_logs, service.get_keys):
+        with pytest.raises(WebserviceException) as info:
+            call()
+        assert info.value.message.startswith("Received bad response from Model Management Service:\n"
+                                             "Response Code: 404\n")
     capsys.readouterr()
     service.delete()
     assert capsys.readouterr().out == "No service with name aks-seed-svc found to delete.\n"

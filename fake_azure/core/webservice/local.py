@@ -299,7 +299,7 @@ class LocalWebservice(Webservice):
         if port and not (existing is not None and existing.get("port") == port) and _port_in_use(port):
             raise WebserviceException(_PORT_IN_USE.format("port {} is already in use on 127.0.0.1".format(port)),
                                       logger=module_logger)
-        response = client.request("POST", _services_path(self.workspace), "webservice", ok=(200, 201, 202),
+        response = client.request("POST", _services_path(self.workspace), "webservice.create", ok=(200, 201, 202),
                                   params={"overwrite": "true"}, json=payload)
         if "Operation-Location" not in response.headers:
             raise WebserviceException("Missing response header key: Operation-Location", response.status_code,

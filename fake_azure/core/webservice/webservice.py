@@ -189,7 +189,7 @@ class Webservice(ABC):
         # The SDK's /services/validate/name check and the create are one call here: a taken name is a 409
         # whose message the SDK raises as is.
         params = {"overwrite": "true" if overwrite else "false"}
-        response = client.request("POST", _services_path(workspace), "webservice", ok=(200, 201, 202),
+        response = client.request("POST", _services_path(workspace), "webservice.create", ok=(200, 201, 202),
                                   params=params, json=webservice_payload)
         if "Operation-Location" in response.headers:
             operation_location = response.headers["Operation-Location"]
