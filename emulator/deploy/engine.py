@@ -204,7 +204,8 @@ class DeploymentEngine:
         gateway.refresh_auth(services.get(conn, ws_id, name), services.secrets_of(conn, ws_id, name))
 
     def logs(self, ws_id: str, name: str, tail_lines: int) -> str:
-        paths = sorted(self._service_dir(ws_id, name).glob("*.log"))
+        # The environment's build log first: num_lines keeps the replicas' newest lines, as Azure's does.
+        paths = sorted(self._service_dir(ws_id, name).glob("*.log"), key=lambda p: (p.stem != "environment", p.name))
         with self._lock:
             state = self._services.get((ws_id, name))
             live = dict(state.handles) if state is not None else {}
@@ -213,7 +214,8 @@ class DeploymentEngine:
             # A running replica's runtime has the current output (a container's file may lag).
             handle = live.get(path.stem)
             text = self._runtime.logs(handle) if handle is not None else read_log(path)
-            chunks.append(f"===== replica {path.stem} =====\n{text}")
+            title = "environment build" if path.stem == "environment" else f"replica {path.stem}"
+            chunks.append(f"===== {title} =====\n{text}")
         content = "\n".join(chunks)
         lines = content.splitlines()
         return "\n".join(lines[-tail_lines:]) if tail_lines else content

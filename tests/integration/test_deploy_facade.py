@@ -119,7 +119,11 @@ def test_seed_deploys_scores_and_deletes(ws, workdir, capsys):
                              headers={"Content-Type": "application/json", "Authorization": "Bearer " + primary})
     assert with_key.status_code == 200 and with_key.json() == [1, 0]
 
-    assert "init: loaded weights from" in service.get_logs()
+    logs = service.get_logs()
+    assert "init: loaded weights from" in logs
+    # The environment's build lines come first: the last num_lines are the replicas' newest.
+    assert logs.startswith("===== environment build =====\n")
+    assert "===== replica " in logs and "environment" not in service.get_logs(num_lines=2)
     assert "aks-seed-svc" in ws.webservices
     assert [s.name for s in Webservice.list(ws, compute_type="AKS")] == ["aks-seed-svc"]
     # The SDK sends the caller's spelling; Azure matches compute types case-insensitively.
