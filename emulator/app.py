@@ -16,6 +16,9 @@ MAX_BODY_BYTES = 8 * 1024 * 1024 * 1024
 
 def create_app(cloud: Cloud) -> Flask:
     app = Flask("fake_azure_emulator")
+    # Bodies keep the order they are built in: the SDK prints error JSON as it arrives, and Azure's
+    # comes as code, statusCode, message, details (Flask sorts keys by default).
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config["CLOUD"] = cloud
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
 

@@ -164,6 +164,9 @@ def test_gpu_service_on_cpu_cluster_fails_as_on_azure(ws, workdir):
     assert message.startswith("Service deployment polling reached non-successful terminal state, current service "
                               "state: Failed\n")
     assert "Insufficient nvidia.com/gpu" in message
+    # Azure's error JSON, in Azure's key order (the SDK prints it as it arrives).
+    error = json.loads(message.split("Error:\n", 1)[1], strict=False)  # its message holds raw newlines
+    assert list(error) == ["code", "statusCode", "message", "details"]
     assert service.state == "Failed"
     service.delete()
 
