@@ -47,9 +47,13 @@ CODE_EXCEPTIONS: dict[str, type[AzureMLException]] = {
     "ComputeTargetNotFound": ComputeTargetException,
     "ModelNotFound": WebserviceException,
     "ModelNotFoundInCache": ModelNotFoundException,
+    "WebserviceNotFound": WebserviceException,
     "ResourceNotFound": ProjectSystemException,
 }
-SDK_MESSAGE_CODES = set(CODE_EXCEPTIONS) | {"ModelValidation", "ComputeValidation", "WebserviceValidation"}
+# Codes whose message is the SDK's own text. Not WebserviceNotFound: the SDK words a missing service
+# itself on lookup (Webservice(ws, name)), and wraps the 404 of any other webservice call.
+SDK_MESSAGE_CODES = (set(CODE_EXCEPTIONS) - {"WebserviceNotFound"}) | {"ModelValidation", "ComputeValidation",
+                                                                        "WebserviceValidation"}
 # Per family, error codes whose server message the SDK raises as is, as the family's exception without a
 # status code: Model.deploy's pre-create validation calls (/services/validate...) raise the MMS message of a
 # taken name or an unknown compute target as a plain WebserviceException. Other webservice calls (update,

@@ -647,6 +647,7 @@ def test_a_record_the_restarted_engine_cannot_redeploy_fails_the_service(workdir
                 service.update_deployment_state()
             seen = {"state": service.state, "error": service.error}
             service.delete()
+            print()  # delete() may leave its progress line open
             print(json.dumps(seen))
             """, workdir)
         assert after.returncode == 0, after.stderr
