@@ -520,6 +520,16 @@ def test_update_load_balancer(ws, capsys: pytest.CaptureFixture[str]) -> None:
     assert fresh.agent_count == 3
 
 
+def test_an_internal_load_balancer_gets_the_default_subnet(ws) -> None:
+    internal = _provisioned(ws, "aks-ilb", load_balancer_type="InternalLoadBalancer")
+    assert (internal.load_balancer_type, internal.load_balancer_subnet) == ("InternalLoadBalancer", "aks-subnet")
+    public = _provisioned(ws, "aks-pub")
+    assert public.load_balancer_subnet is None
+    public.update(AksUpdateConfiguration(load_balancer_type="InternalLoadBalancer"))
+    public.wait_for_completion()
+    assert ComputeTarget(ws, "aks-pub").load_balancer_subnet == "aks-subnet"
+
+
 def test_update_ssl_leaf_domain(ws) -> None:
     target = _provisioned(ws, "aks-ssl")
     target.update(AksUpdateConfiguration(SslConfiguration(leaf_domain_label="mylabel")))

@@ -148,7 +148,7 @@ def create_or_update(conn: sqlite3.Connection, operations: Operations, ws: dict[
                 "clusterFqdn": None,
                 "systemServices": None,
                 "loadBalancerType": aks.get("loadBalancerType") or "PublicIp",
-                "loadBalancerSubnet": aks.get("loadBalancerSubnet"),
+                "loadBalancerSubnet": _subnet(aks.get("loadBalancerType"), aks.get("loadBalancerSubnet")),
                 "sslConfiguration": aks.get("sslConfiguration"),
             },
         },
@@ -162,6 +162,13 @@ def create_or_update(conn: sqlite3.Connection, operations: Operations, ws: dict[
         outcome = {"status": "Failed", "error": dict(PROVISIONING_FAULT)}
     outcome["runningStatus"] = ProvisioningState.CREATING.value
     return body, operations.start(conn, ws["id"], "compute.create", name, outcome)
+
+
+def _subnet(load_balancer_type: str | None, subnet: str | None) -> str | None:
+    """An internal load balancer sits in a subnet: ``aks-subnet`` unless one is named (the documented default)."""
+    if subnet or (load_balancer_type or "").lower() != "internalloadbalancer":
+        return subnet
+    return "aks-subnet"
 
 
 def _update(conn: sqlite3.Connection, operations: Operations, ws: dict[str, Any], row: sqlite3.Row,
@@ -178,6 +185,7 @@ def _update(conn: sqlite3.Connection, operations: Operations, ws: dict[str, Any]
     for key in ("loadBalancerType", "loadBalancerSubnet", "sslConfiguration"):
         if key in wanted:
             current[key] = wanted[key]
+    current["loadBalancerSubnet"] = _subnet(current.get("loadBalancerType"), current.get("loadBalancerSubnet"))
     _store(conn, ws["id"], row["name"], body, state)
     return body, operations.start(conn, ws["id"], "compute.update", row["name"],
                                   {"status": "Succeeded", "runningStatus": ProvisioningState.UPDATING.value})
