@@ -171,3 +171,15 @@ def test_port_in_use(ws, workdir):
     assert info.value.message.startswith("Docker container start has failed, the port you are attempting to use "
                                          "is already in use:\n")
     assert f"port {port} is already in use" in info.value.message
+
+
+def test_a_local_service_can_be_deleted_while_it_deploys(ws, workdir):
+    from fake_azure.core.webservice import LocalWebservice
+
+    service = _deploy(ws, "local-early", None)
+    assert service.state == "deploying"
+    service.delete()  # LocalWebservice allows delete() while deploying: Docker removes the container
+    assert service.state == "deleted"
+    with pytest.raises(WebserviceException, match="WebserviceNotFound"):
+        LocalWebservice(ws, "local-early")
+

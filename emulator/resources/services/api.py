@@ -1,6 +1,7 @@
 """REST routes for webservices (docs/rest-services.md)."""
 from __future__ import annotations
 
+import json
 import secrets
 import sqlite3
 
@@ -117,9 +118,11 @@ def delete_service(sub: str, rg: str, ws: str, name: str):
     c = cloud()
     ws_body = workspace_body(sub, rg, ws)
     with c.store.transaction() as conn:
-        if service.row(conn, ws_body["id"], name) is None:
+        found = service.row(conn, ws_body["id"], name)
+        if found is None:
             return "", 204
-        _refuse_while_busy(conn, ws_body["id"], name)
+        if json.loads(found["body"])["computeType"] != service.LOCAL:  # a local container is removed whatever it does
+            _refuse_while_busy(conn, ws_body["id"], name)
         op_id = c.operations.start(conn, ws_body["id"], "service.delete", name,
                                    {"pending": True, "runningStatus": "Running", "extra": _extra("Delete")})
     c.engine.delete(ws_body["id"], name, op_id)
