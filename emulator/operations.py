@@ -22,7 +22,8 @@ class OperationStatus(str, enum.Enum):
     RUNNING = "Running"
     SUCCEEDED = "Succeeded"
     FAILED = "Failed"
-    CANCELED = "Canceled"
+    CANCELED = "Canceled"  # ARM's spelling (compute operations)
+    CANCELLED = "Cancelled"  # Model Management's (service operations): the SDK's polling loops end on it
 
     @property
     def terminal(self) -> bool:
@@ -103,6 +104,30 @@ class Operations:
             "SELECT * FROM operations WHERE workspace_id = ? AND target = ? AND kind LIKE ? AND status = ?",
             (workspace_id, target, kind_prefix + "%", OperationStatus.RUNNING.value),
         ).fetchall()
+
+    def running_targets(self, conn: sqlite3.Connection, workspace_id: str, kind_prefix: str) -> set[str]:
+        """The targets of the workspace with an operation of that kind that has not ended."""
+        return {row["target"] for row in conn.execute(
+            "SELECT DISTINCT target FROM operations WHERE workspace_id = ? AND kind LIKE ? AND status = ?",
+            (workspace_id, kind_prefix + "%", OperationStatus.RUNNING.value))}
+
+    def unfinished(self, conn: sqlite3.Connection, kind_prefix: str) -> list[sqlite3.Row]:
+        """Every operation of that kind that has not ended, oldest first (a restarted daemon takes them up)."""
+        return conn.execute("SELECT * FROM operations WHERE kind LIKE ? AND status = ? ORDER BY created_at, rowid",
+                            (kind_prefix + "%", OperationStatus.RUNNING.value)).fetchall()
+
+    def cancel_running(self, conn: sqlite3.Connection, workspace_id: str, kind_prefix: str, target: str,
+                       reason: str, keep: str | None = None) -> None:
+        """End ``target``'s unfinished operations (all but ``keep``) as Cancelled: something newer replaced
+        what they were doing, and their outcome must never be applied to it."""
+        for row in self.running_for_target(conn, workspace_id, kind_prefix, target):
+            if row["id"] == keep:
+                continue
+            outcome = {k: v for k, v in json.loads(row["outcome"]).items() if k != "pending"}
+            outcome.update(status=OperationStatus.CANCELLED.value, error={"code": "OperationCancelled",
+                                                                          "message": reason})
+            conn.execute("UPDATE operations SET status = ?, outcome = ?, finished_at = ? WHERE id = ?",
+                         (OperationStatus.CANCELLED.value, json.dumps(outcome), self._clock(), row["id"]))
 
     def _advance(self, conn: sqlite3.Connection, row: sqlite3.Row, count: bool = True) -> sqlite3.Row:
         if OperationStatus(row["status"]).terminal:

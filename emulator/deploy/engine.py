@@ -129,16 +129,32 @@ class DeploymentEngine:
                          name=f"delete-{name}").start()
 
     def restore(self) -> None:
-        """After a daemon restart: bring back every service that was serving or deploying."""
-        rows = self._store.read().execute("SELECT workspace_id, name, state FROM services").fetchall()
-        rows = [r for r in rows if r["state"] in ("Healthy", "Transitioning", "Unhealthy")]
-        # No replica runs yet: the services read Transitioning until _deploy brings them back (or fails).
+        """After a daemon restart: bring back every service that was serving or deploying, and carry on
+        the operations the last daemon left unfinished (each service's latest; older ones are cancelled)."""
+        conn = self._store.read()
+        rows = conn.execute("SELECT workspace_id, name, state FROM services").fetchall()
+        unfinished: dict[tuple[str, str], Any] = {}
+        for op in self._operations.unfinished(conn, "service."):  # oldest first: the latest one stays
+            unfinished[(op["workspace_id"], op["target"])] = op
+        deletes, deploys = [], []
         with self._store.transaction() as conn:
+            for (ws_id, name), op in unfinished.items():
+                self._operations.cancel_running(conn, ws_id, "service.", name, "Superseded by a later operation "
+                                                "on the service.", keep=op["id"])
             for row in rows:
-                body = services.get(conn, row["workspace_id"], row["name"])
-                services.save(conn, row["workspace_id"], body, ServiceState.TRANSITIONING)
-        for row in rows:
-            self.deploy(row["workspace_id"], row["name"], None)
+                key = (row["workspace_id"], row["name"])
+                op = unfinished.get(key)
+                if op is not None and op["kind"] == "service.delete":
+                    deletes.append((key, op["id"]))
+                elif row["state"] in ("Healthy", "Transitioning", "Unhealthy") or op is not None:
+                    # No replica runs yet: it reads Transitioning until _deploy brings it back (or fails).
+                    services.save(conn, key[0], services.get(conn, *key), ServiceState.TRANSITIONING)
+                    deploys.append((key, op["id"] if op is not None and op["kind"] != "service.regenerateKeys"
+                                    else None))
+        for (ws_id, name), op_id in deletes:
+            self.delete(ws_id, name, op_id)
+        for (ws_id, name), op_id in deploys:
+            self.deploy(ws_id, name, op_id)
 
     def shutdown(self) -> None:
         """The daemon is stopping: stop every replica and front end (records stay for restore())."""
@@ -244,14 +260,17 @@ class DeploymentEngine:
                 failure = DeployFailed({"code": "InternalError", "statusCode": 500,
                                         "message": f"fake-azure failed to deploy {name}: {exc!r}"})
             if failure is not None:
-                self._stop_handles(state)
-                # Restored after a restart there is no operation to reveal the failure: the record does.
-                self._record_failure(ws_id, name, failure, mark_failed=op_id is None)
-                if op_id:
-                    extra: dict[str, Any] = {"operationDetails": {"subOperationType": failure.sub_operation}}
-                    if failure.sub_operation == "BuildEnvironment":  # the SDK points users at this log
-                        extra["operationLog"] = str(self._service_dir(ws_id, name) / "environment.log")
-                    self._operations.resolve(op_id, {"status": "Failed", "error": failure.error, "extra": extra})
+                try:
+                    self._stop_handles(state)
+                    # Restored after a restart there is no operation to reveal the failure: the record does.
+                    self._record_failure(ws_id, name, failure, mark_failed=op_id is None)
+                finally:  # the operation ends whatever happens above: an unended one refuses every update
+                    if op_id:
+                        extra: dict[str, Any] = {"operationDetails": {"subOperationType": failure.sub_operation}}
+                        if failure.sub_operation == "BuildEnvironment":  # the SDK points users at this log
+                            extra["operationLog"] = str(self._service_dir(ws_id, name) / "environment.log")
+                        self._operations.resolve(op_id, {"status": "Failed", "error": failure.error,
+                                                         "extra": extra})
                 if unexpected is not None:
                     raise unexpected
                 return

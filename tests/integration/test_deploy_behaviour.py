@@ -408,6 +408,8 @@ def test_one_operation_at_a_time_and_a_deployment_ends_without_being_waited_on(w
         service.update(tags={"team": "vision"})
     with pytest.raises(WebserviceException, match="Response Code: 409"):
         service.delete()
+    with pytest.raises(WebserviceException, match="operation in progress"):
+        _deploy(ws, _cluster(ws), "busy-svc", overwrite=True)
     assert Webservice(ws, "busy-svc").state == "Transitioning"
     gate.touch()
     # Nobody waits on the operation: reading the service is enough to see it end, as in Azure.
@@ -655,6 +657,52 @@ def test_a_record_the_restarted_engine_cannot_redeploy_fails_the_service(workdir
         assert seen["state"] == "Failed"
         assert seen["error"]["code"] == "InternalError"
         assert "environmentImageRequest" in seen["error"]["message"]
+    finally:
+        home.cli("down")
+
+
+@pytest.mark.skipif(os.environ.get("FAKE_AZURE_RUNTIME") == "docker",
+                    reason="the score.py below waits for a gate file on the host file system, which a container "
+                           "does not see")
+def test_a_deployment_a_restart_interrupts_is_carried_on_and_its_operation_ends(workdir, tmp_path_factory):
+    """The daemon stops while a deployment is in progress: the next one finishes that operation, so
+    the service is not refused every update and delete (409) for ever after."""
+    home = PrivateHome(tmp_path_factory.mktemp("interrupted-home"))
+    gate = workdir / "gate"
+    (workdir / "score.py").write_text(GATED_INIT_SCORE.format(gate=str(gate)))
+    try:
+        assert home.cli("up").returncode == 0
+        started = home.python("""
+            target = ComputeTarget.create(ws, "aks-cpu", AksCompute.provisioning_configuration())
+            target.wait_for_completion()
+            model = Model.register(ws, model_path="model", model_name="tf-dnn-mnist")
+            config = AksWebservice.deploy_configuration(num_replicas=1)
+            inference_config = InferenceConfig(runtime="python", entry_script="score.py", conda_file="myenv.yml")
+            print(Model.deploy(ws, "interrupted-svc", [model], inference_config, config, target).state)
+            """, workdir)
+        assert started.returncode == 0, started.stderr
+        assert started.stdout.split()[-1] == "Transitioning"
+        assert home.cli("down").returncode == 0
+        gate.touch()
+        assert home.cli("up").returncode == 0
+
+        after = home.python("""
+            deadline = time.monotonic() + 60
+            service = Webservice(ws, "interrupted-svc")
+            while service.state != "Healthy" and time.monotonic() < deadline:
+                threading.Event().wait(0.2)
+                service.update_deployment_state()
+            seen = {"state": service.state}
+            service.update(tags={"team": "vision"})  # 409 while the old operation never ended
+            seen["tags"] = Webservice(ws, "interrupted-svc").tags
+            service.delete()
+            seen["left"] = [s.name for s in Webservice.list(ws)]
+            print()
+            print(json.dumps(seen))
+            """, workdir)
+        assert after.returncode == 0, after.stderr
+        assert json.loads(after.stdout.strip().splitlines()[-1]) == {
+            "state": "Healthy", "tags": {"team": "vision"}, "left": []}
     finally:
         home.cli("down")
 

@@ -178,8 +178,11 @@ def test_a_local_service_can_be_deleted_while_it_deploys(ws, workdir):
 
     service = _deploy(ws, "local-early", None)
     assert service.state == "deploying"
+    deploying = service._operation_endpoint
     service.delete()  # LocalWebservice allows delete() while deploying: Docker removes the container
     assert service.state == "deleted"
+    # The deployment's operation ends there: its outcome must never land on a later service of that name.
+    assert ws._client.json("GET", deploying, "webservice.operation")["state"] == "Cancelled"
     with pytest.raises(WebserviceException, match="WebserviceNotFound"):
         LocalWebservice(ws, "local-early")
 

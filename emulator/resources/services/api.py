@@ -42,6 +42,9 @@ def create_service(sub: str, rg: str, ws: str):
         raise BadRequest("environmentImageRequest needs driverProgram and assets (upload them to /assets first).")
     with c.store.transaction() as conn:
         existing = service.row(conn, ws_body["id"], name)
+        if existing is not None and overwrite and json.loads(existing["body"])["computeType"] != service.LOCAL:
+            _refuse_while_busy(conn, ws_body["id"], name)
+            existing = service.row(conn, ws_body["id"], name)
         if existing is not None and not overwrite:
             raise Conflict(f"Service {name} with the same name already exists, please use a different service "
                            "name or delete the existing service.", code="Conflict",
@@ -59,19 +62,28 @@ def create_service(sub: str, rg: str, ws: str):
             outcome = {"status": "Failed", "error": service.unschedulable_error(exc)}
         outcome.update(runningStatus="Running", extra=_extra("Create"))
         service.insert(conn, ws_body["id"], body, payload)
+        _supersede(conn, ws_body["id"], name, "deployed again")  # a local one's redeploy, a leftover after a delete
         op_id = c.operations.start(conn, ws_body["id"], "service.create", name, outcome)
     if outcome.get("pending"):
         c.engine.deploy(ws_body["id"], name, op_id)
     return _accepted(body, ws_body["id"], op_id)
 
 
-def _bring_up_to_date(ws_id: str, names: list[str]) -> None:
-    """Reading a service counts as a poll of its pending operation: a deployment nobody waits on
-    still ends (Azure finishes it server-side), and a local service is looked at, not polled."""
+def _bring_up_to_date(ws_id: str, names: set[str]) -> None:
+    """Reading a service counts as a poll of its unfinished operation: a deployment or delete nobody
+    waits on still ends (Azure finishes it server-side), and a local service is looked at, not polled."""
     c = cloud()
-    with c.store.transaction() as conn:
-        for name in names:
-            c.operations.advance_for_target(conn, ws_id, "service.", name)
+    running = c.operations.running_targets(c.store.read(), ws_id, "service.") & names
+    if running:
+        with c.store.transaction() as conn:
+            for name in running:
+                c.operations.advance_for_target(conn, ws_id, "service.", name)
+
+
+def _supersede(conn: sqlite3.Connection, ws_id: str, name: str, by: str) -> None:
+    """Cancel what still runs on ``name`` before ``by`` replaces it (its outcome would land on the new record)."""
+    cloud().operations.cancel_running(conn, ws_id, "service.", name, f"Service {name} was {by} before this "
+                                      "operation finished.")
 
 
 def _refuse_while_busy(conn: sqlite3.Connection, ws_id: str, name: str) -> None:
@@ -92,25 +104,20 @@ def list_services(sub: str, rg: str, ws: str):
     args = request.args
     ws_body = workspace_body(sub, rg, ws)
     c = cloud()
-    listed = service.list_all(c.store.read(), ws_body["id"], args.get("computeType"), args.get("modelName"),
-                              args.get("modelId"), args.get("tags"), args.get("properties"))
-    transitioning = [body["name"] for body in listed if body["state"] == ServiceState.TRANSITIONING.value]
-    if transitioning:
-        _bring_up_to_date(ws_body["id"], transitioning)
-        listed = service.list_all(c.store.read(), ws_body["id"], args.get("computeType"), args.get("modelName"),
-                                  args.get("modelId"), args.get("tags"), args.get("properties"))
-    return jsonify({"value": listed})
+    _bring_up_to_date(ws_body["id"], {row["name"] for row in c.store.read().execute(
+        "SELECT name FROM services WHERE workspace_id = ?", (ws_body["id"],))})
+    return jsonify({"value": service.list_all(c.store.read(), ws_body["id"], args.get("computeType"),
+                                               args.get("modelName"), args.get("modelId"), args.get("tags"),
+                                               args.get("properties"))})
 
 
 @blueprint.get(SERVICES + "/<name>")
 def get_service(sub: str, rg: str, ws: str, name: str):
     c = cloud()
     ws_body = workspace_body(sub, rg, ws)
-    body = service.get(c.store.read(), ws_body["id"], name)
-    if body["state"] == ServiceState.TRANSITIONING.value:
-        _bring_up_to_date(ws_body["id"], [name])
-        body = service.get(c.store.read(), ws_body["id"], name)
-    return jsonify(body)
+    service.get(c.store.read(), ws_body["id"], name)  # 404 for an unknown service
+    _bring_up_to_date(ws_body["id"], {name})
+    return jsonify(service.get(c.store.read(), ws_body["id"], name))  # 404 if a delete just ended
 
 
 @blueprint.delete(SERVICES + "/<name>")
@@ -121,8 +128,12 @@ def delete_service(sub: str, rg: str, ws: str, name: str):
         found = service.row(conn, ws_body["id"], name)
         if found is None:
             return "", 204
-        if json.loads(found["body"])["computeType"] != service.LOCAL:  # a local container is removed whatever it does
+        if json.loads(found["body"])["computeType"] == service.LOCAL:
+            _supersede(conn, ws_body["id"], name, "deleted")  # a local container is removed whatever it does
+        else:
             _refuse_while_busy(conn, ws_body["id"], name)
+            if service.row(conn, ws_body["id"], name) is None:
+                return "", 204  # the check saw an earlier delete through
         op_id = c.operations.start(conn, ws_body["id"], "service.delete", name,
                                    {"pending": True, "runningStatus": "Running", "extra": _extra("Delete")})
     c.engine.delete(ws_body["id"], name, op_id)
