@@ -7,10 +7,10 @@ Fixtures:
                                ``runtime_info()``, ``admin(method, path)``.
   aml_workspace     (function) a fresh workspace with the import hook active for the test
                                (``from azureml.core import ...`` is the emulator); everything the test
-                               created in it is deleted at teardown. Tests marked ``azure`` get
-                               ``Workspace.from_config()`` of the real SDK with ``--fake-azure-target=azure``.
+                               created in it is deleted at teardown. With ``--fake-azure-target=azure``
+                               it is ``Workspace.from_config()`` of the real SDK (not for ``emulator_only`` tests).
   aml_cluster, aml_model, aml_service  factories returning SDK objects, cleaned up at teardown.
-Markers: requires_docker, requires_gpu (skipped visibly when absent), azure.
+Markers: requires_docker, requires_gpu (skipped visibly when absent), azure, emulator_only.
 Options: --fake-azure-runtime=process|docker|auto, --fake-azure-target=emulator|azure.
 
 Nothing here starts a daemon or imports the emulator unless a test asks for one of these fixtures.
@@ -44,8 +44,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--fake-azure-runtime", choices=RUNTIMES, default=None,
                     help="replica runtime of the session's local cloud (default: FAKE_AZURE_RUNTIME or process)")
     group.addoption("--fake-azure-target", choices=TARGETS, default=None,
-                    help="where tests marked `azure` run: the emulator (default) or real Azure "
-                         "(default: FAKE_AZURE_TARGET or emulator)")
+                    help="where tests that use the fixtures run (all but those marked `emulator_only`): "
+                         "the emulator or real Azure (default: FAKE_AZURE_TARGET or emulator)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
