@@ -528,6 +528,9 @@ def test_an_internal_load_balancer_gets_the_default_subnet(ws) -> None:
     public.update(AksUpdateConfiguration(load_balancer_type="InternalLoadBalancer"))
     public.wait_for_completion()
     assert ComputeTarget(ws, "aks-pub").load_balancer_subnet == "aks-subnet"
+    public.update(AksUpdateConfiguration(load_balancer_type="PublicIp"))
+    public.wait_for_completion()
+    assert ComputeTarget(ws, "aks-pub").load_balancer_subnet is None
 
 
 def test_update_ssl_leaf_domain(ws) -> None:

@@ -164,11 +164,14 @@ def create_or_update(conn: sqlite3.Connection, operations: Operations, ws: dict[
     return body, operations.start(conn, ws["id"], "compute.create", name, outcome)
 
 
+DEFAULT_SUBNET = "aks-subnet"
+
+
 def _subnet(load_balancer_type: str | None, subnet: str | None) -> str | None:
     """An internal load balancer sits in a subnet: ``aks-subnet`` unless one is named (the documented default)."""
     if subnet or (load_balancer_type or "").lower() != "internalloadbalancer":
         return subnet
-    return "aks-subnet"
+    return DEFAULT_SUBNET
 
 
 def _update(conn: sqlite3.Connection, operations: Operations, ws: dict[str, Any], row: sqlite3.Row,
@@ -185,6 +188,8 @@ def _update(conn: sqlite3.Connection, operations: Operations, ws: dict[str, Any]
     for key in ("loadBalancerType", "loadBalancerSubnet", "sslConfiguration"):
         if key in wanted:
             current[key] = wanted[key]
+    if "loadBalancerSubnet" not in wanted and current.get("loadBalancerSubnet") == DEFAULT_SUBNET:
+        current["loadBalancerSubnet"] = None  # the default follows the type: a PublicIp cluster has none
     current["loadBalancerSubnet"] = _subnet(current.get("loadBalancerType"), current.get("loadBalancerSubnet"))
     _store(conn, ws["id"], row["name"], body, state)
     return body, operations.start(conn, ws["id"], "compute.update", row["name"],
