@@ -78,11 +78,13 @@ class GatewayPool:
             except OSError:  # the remembered port is taken now: take another, the URI changes
                 gateway = Gateway(port=0, faults=self._faults, scope=ws_id)
                 gateway.start()
-            with self._store.transaction() as conn:
-                conn.execute("INSERT OR REPLACE INTO gateways (workspace_id, cluster, port) VALUES (?, ?, ?)",
-                             (*key, gateway.port))
-            self._gateways[key] = ClusterGateway(gateway)
-            return self._gateways[key]
+            created = self._gateways[key] = ClusterGateway(gateway)
+        # Recorded outside the pool's lock: a thread in a write transaction may be waiting for that lock
+        # (take_down republishes inside one), and this write would wait for it in turn.
+        with self._store.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO gateways (workspace_id, cluster, port) VALUES (?, ?, ?)",
+                         (*key, gateway.port))
+        return created
 
     def existing_for(self, ws_id: str, name: str) -> ClusterGateway | None:
         with self._lock:

@@ -1,0 +1,32 @@
+"""GatewayPool's lock and the store's write lock must never be held waiting for each other."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from emulator.deploy.gateways import GatewayPool
+from emulator.store import Store
+
+
+def test_a_new_gateway_does_not_hold_the_pool_while_waiting_for_the_store(tmp_path: Path) -> None:
+    store = Store(tmp_path / "state.db")
+    pool = GatewayPool(store)
+    created: list[object] = []
+    looked_up = threading.Event()
+    try:
+        # A write transaction that needs the pool (as take_down republishing a service does)...
+        with store.transaction():
+            creator = threading.Thread(target=lambda: created.append(pool.for_service("ws", {"computeName": "c"})),
+                                       daemon=True)
+            creator.start()  # ...while a first deployment on cluster c starts its gateway
+            looker = threading.Thread(target=lambda: (pool.existing_for("ws", "svc"), looked_up.set()), daemon=True)
+            looker.start()
+            # Before the fix the creator held the pool's lock until the store's write lock was free
+            # (30 s busy timeout), so the lookup inside this transaction could not finish.
+            assert looked_up.wait(10), "the pool's lock was held while waiting for the store"
+        creator.join(10)
+        assert created and pool.existing_for("ws", "svc") is None
+        row = store.read().execute("SELECT port FROM gateways WHERE workspace_id = 'ws' AND cluster = 'c'").fetchone()
+        assert row is not None and row["port"] == created[0].gateway.port  # type: ignore[attr-defined]
+    finally:
+        pool.stop_all()
