@@ -116,6 +116,13 @@ class Operations:
         return conn.execute("SELECT * FROM operations WHERE kind LIKE ? AND status = ? ORDER BY created_at, rowid",
                             (kind_prefix + "%", OperationStatus.RUNNING.value)).fetchall()
 
+    def reopen(self, conn: sqlite3.Connection, op_id: str) -> None:
+        """Make an unfinished operation wait for resolve() again (a restarted daemon redoes its work)."""
+        row = conn.execute("SELECT outcome FROM operations WHERE id = ?", (op_id,)).fetchone()
+        if row is not None:
+            conn.execute("UPDATE operations SET outcome = ? WHERE id = ?",
+                         (json.dumps({**json.loads(row["outcome"]), "pending": True}), op_id))
+
     def cancel_running(self, conn: sqlite3.Connection, workspace_id: str, kind_prefix: str, target: str,
                        reason: str, keep: str | None = None) -> None:
         """End ``target``'s unfinished operations (all but ``keep``) as Cancelled: something newer replaced

@@ -39,6 +39,9 @@ from .supervisor import ProbePolicy, RestartOutcome, ServiceKey, Supervisor, Tar
 RESTART_BACKOFF_S = (0.2, 0.4)
 SUPERVISED_STATES = ("Healthy", "Unhealthy")
 REPLICA_READY_TIMEOUT_S = 300.0
+# A deployment given up because its service is being deleted (or its workspace, or the daemon stops).
+ABANDONED_ERROR = {"code": "DeploymentCancelled", "statusCode": 409,
+                   "message": "The deployment was abandoned: the service is being deleted."}
 
 
 # The SDK's local-deployment failures (azureml._model_management._util), as operation errors.
@@ -89,6 +92,9 @@ class ServiceRuntimeState:
     autoscale: AutoscaleState = field(default_factory=AutoscaleState)
     queue_waits_seen: int = 0
     kills: int = 0  # injected kill_replica faults so far (they rotate over the replicas)
+    # Set when the service is being deleted or forgotten: a deployment waiting for its replicas (an
+    # init() that hangs holds state.lock up to REPLICA_READY_TIMEOUT_S) gives up at once.
+    abandoned: threading.Event = field(default_factory=threading.Event)
 
 
 
@@ -125,6 +131,7 @@ class DeploymentEngine:
                          name=f"deploy-{name}").start()
 
     def delete(self, ws_id: str, name: str, op_id: str) -> None:
+        self._state(ws_id, name).abandoned.set()
         threading.Thread(target=self._delete, args=(ws_id, name, op_id), daemon=True,
                          name=f"delete-{name}").start()
 
@@ -144,6 +151,8 @@ class DeploymentEngine:
             for row in rows:
                 key = (row["workspace_id"], row["name"])
                 op = unfinished.get(key)
+                if op is not None and op["kind"] != "service.regenerateKeys":
+                    self._operations.reopen(conn, op["id"])  # whatever the last daemon resolved, it is redone
                 if op is not None and op["kind"] == "service.delete":
                     deletes.append((key, op["id"]))
                 elif row["state"] in ("Healthy", "Transitioning", "Unhealthy") or op is not None:
@@ -173,6 +182,8 @@ class DeploymentEngine:
         """A workspace is being deleted: stop its services' replicas and take them off the gateways."""
         with self._lock:
             mine = [(key, state) for key, state in self._services.items() if key[0] == ws_id]
+        for _, state in mine:
+            state.abandoned.set()
         for (_, name), state in mine:
             with state.lock:
                 gateway = self._gateways.existing_for(ws_id, name)
@@ -186,6 +197,8 @@ class DeploymentEngine:
     def _stop_everything(self) -> None:
         with self._lock:
             states = list(self._services.values())
+        for state in states:
+            state.abandoned.set()
         for state in states:
             with state.lock:
                 self._stop_handles(state)
@@ -248,6 +261,7 @@ class DeploymentEngine:
     def _deploy(self, ws_id: str, name: str, op_id: str | None) -> None:
         state = self._state(ws_id, name)
         with state.lock:
+            state.abandoned.clear()  # a delete queued before this deployment has finished by now
             unexpected: Exception | None = None
             try:
                 self._stop_handles(state)
@@ -259,6 +273,10 @@ class DeploymentEngine:
                 unexpected = exc
                 failure = DeployFailed({"code": "InternalError", "statusCode": 500,
                                         "message": f"fake-azure failed to deploy {name}: {exc!r}"})
+            if failure is not None and self._stopping.is_set():
+                # The daemon stops: the next one's restore() redeploys under the same operation.
+                self._stop_handles(state)
+                return
             if failure is not None:
                 try:
                     self._stop_handles(state)
@@ -353,7 +371,7 @@ class DeploymentEngine:
 
         def start_one(replica: dict[str, Any]) -> None:
             try:
-                results[replica["id"]] = self._start_replica(ws_id, body, replica, state.launch)
+                results[replica["id"]] = self._start_replica(ws_id, body, replica, state.launch, state.abandoned)
             except DeployFailed as failure:
                 results[replica["id"]] = failure
             except Exception as exc:  # a runtime's unexpected error: the deployment fails with it, not the thread
@@ -375,7 +393,8 @@ class DeploymentEngine:
             raise failures[0]
 
     def _start_replica(self, ws_id: str, body: dict[str, Any], replica: dict[str, Any],
-                       launch: LaunchContext, attempts: int | None = None) -> ReplicaHandle:
+                       launch: LaunchContext, abandoned: threading.Event,
+                       attempts: int | None = None) -> ReplicaHandle:
         models, source_dir, entry = launch.models, launch.source_dir, launch.entry
         env_vars, log_dir = launch.env_vars, launch.log_dir
         app_root = self._service_dir(ws_id, body["name"]) / "replicas" / replica["id"]
@@ -402,10 +421,12 @@ class DeploymentEngine:
                 raise DeployFailed({"code": "ReplicaStartFailed", "statusCode": 500,
                                     "message": f"Replica {replica['id']} could not start: {exc}"}) from exc
             result = wait_ready(handle.host, handle.port, time.monotonic() + REPLICA_READY_TIMEOUT_S,
-                                lambda: self._runtime.is_alive(handle))
+                                lambda: not abandoned.is_set() and self._runtime.is_alive(handle))
             if result is ProbeResult.READY:
                 return handle
             self._runtime.stop(handle, timeout=2)
+            if abandoned.is_set():
+                raise DeployFailed(ABANDONED_ERROR)
             if result is ProbeResult.TIMEOUT:
                 raise DeployFailed({"code": "DeploymentTimedOut", "statusCode": 504, "message": (
                     "The deployment operation polling has TimedOut. The service creation is taking longer than our "
@@ -417,8 +438,8 @@ class DeploymentEngine:
             with open(spec.log_path, "a") as handle_log:
                 handle_log.write(f"\n[fake-azure] replica {replica['id']} exited during init (attempt "
                                  f"{attempt + 1} of {attempts}); Kubernetes would report CrashLoopBackOff\n")
-            if attempt + 1 < attempts:
-                time.sleep(RESTART_BACKOFF_S[min(attempt, len(RESTART_BACKOFF_S) - 1)])
+            if attempt + 1 < attempts and abandoned.wait(RESTART_BACKOFF_S[min(attempt, len(RESTART_BACKOFF_S) - 1)]):
+                raise DeployFailed(ABANDONED_ERROR)
         raise DeployFailed(services.crash_loop_error(body["name"]))
 
     def _model_files(self, conn: Any, ws_id: str, body: dict[str, Any]) -> list[ModelFiles]:
@@ -663,7 +684,7 @@ class DeploymentEngine:
             if replica is None:
                 return "stale"
             try:
-                handle = self._start_replica(ws_id, body, replica, state.launch, attempts=1)
+                handle = self._start_replica(ws_id, body, replica, state.launch, state.abandoned, attempts=1)
             except DeployFailed:
                 handle = None
             with self._store.transaction() as conn:

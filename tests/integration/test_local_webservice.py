@@ -186,3 +186,27 @@ def test_a_local_service_can_be_deleted_while_it_deploys(ws, workdir):
     with pytest.raises(WebserviceException, match="WebserviceNotFound"):
         LocalWebservice(ws, "local-early")
 
+
+HANGING_INIT_SCORE = """\
+import threading
+
+
+def init():
+    threading.Event().wait()  # never ready
+
+
+def run(raw_data):
+    return raw_data
+"""
+
+
+def test_deleting_a_local_service_whose_init_hangs_does_not_wait_for_it(ws, workdir):
+    import threading
+
+    (workdir / "src" / "score.py").write_text(HANGING_INIT_SCORE)
+    service = _deploy(ws, "local-hang", None)
+    deleting = threading.Thread(target=service.delete, daemon=True)
+    deleting.start()
+    # The SDK removes the container at once; the deployment's readiness wait (300 s) must not hold it.
+    deleting.join(60)
+    assert not deleting.is_alive() and service.state == "deleted"
