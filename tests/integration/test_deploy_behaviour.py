@@ -565,6 +565,24 @@ RESTART_PRELUDE = """
 
     ws = Workspace("00000000-0000-0000-0000-0000000000aa", "rg-restart", "ws-restart")
     """
+def _await_healthy(name: str, seconds: int = 120) -> str:
+    """PrivateHome script lines that poll service ``name`` until Healthy or ``seconds`` pass, as a user would."""
+    return textwrap.dedent(f"""
+        deadline = time.monotonic() + {seconds}
+        service = Webservice(ws, {name!r})
+        while service.state != "Healthy" and time.monotonic() < deadline:
+            threading.Event().wait(0.2)
+            service.update_deployment_state()
+        """)
+
+
+# A CPU cluster, the echo model and its inference config, in a PrivateHome script.
+PREPARE_A_DEPLOYMENT = textwrap.dedent("""
+    target = ComputeTarget.create(ws, "aks-cpu", AksCompute.provisioning_configuration())
+    target.wait_for_completion()
+    model = Model.register(ws, model_path="model", model_name="tf-dnn-mnist")
+    inference_config = InferenceConfig(runtime="python", entry_script="score.py", conda_file="myenv.yml")
+    """)
 
 
 def test_service_comes_back_after_daemon_restart(workdir, tmp_path_factory):
@@ -594,15 +612,10 @@ def test_service_comes_back_after_daemon_restart(workdir, tmp_path_factory):
         up = home.cli("up")
         assert up.returncode == 0, up.stderr
 
-        after_run = home.python("""
-            deadline = time.monotonic() + 120
-            service = Webservice(ws, "restarted-svc")
-            while service.state != "Healthy" and time.monotonic() < deadline:
-                threading.Event().wait(0.2)
-                service.update_deployment_state()
+        after_run = home.python(_await_healthy("restarted-svc") + textwrap.dedent("""
             print(json.dumps({"state": service.state, "uri": service.scoring_uri, "keys": service.get_keys(),
                               "run": service.run(%r) if service.state == "Healthy" else None}))
-            """ % BODY, workdir)
+            """ % BODY), workdir)
         assert after_run.returncode == 0, after_run.stderr
         after = json.loads(after_run.stdout.strip().splitlines()[-1])
         assert after["state"] == "Healthy"
@@ -624,14 +637,10 @@ def test_a_record_the_restarted_engine_cannot_redeploy_fails_the_service(workdir
     home = PrivateHome(tmp_path_factory.mktemp("unreadable-home"))
     try:
         assert home.cli("up").returncode == 0
-        deployed = home.python("""
-            target = ComputeTarget.create(ws, "aks-cpu", AksCompute.provisioning_configuration())
-            target.wait_for_completion()
-            model = Model.register(ws, model_path="model", model_name="tf-dnn-mnist")
+        deployed = home.python(PREPARE_A_DEPLOYMENT + textwrap.dedent("""
             config = AksWebservice.deploy_configuration(num_replicas=1, autoscale_enabled=False)
-            inference_config = InferenceConfig(runtime="python", entry_script="score.py", conda_file="myenv.yml")
             Model.deploy(ws, "unreadable-svc", [model], inference_config, config, target).wait_for_deployment()
-            """, workdir)
+            """), workdir)
         assert deployed.returncode == 0, deployed.stderr
         assert home.cli("down").returncode == 0
         with contextlib.closing(sqlite3.connect(home.path / "state.db")) as db, db:
@@ -672,26 +681,17 @@ def test_a_deployment_a_restart_interrupts_is_carried_on_and_its_operation_ends(
     (workdir / "score.py").write_text(GATED_INIT_SCORE.format(gate=str(gate)))
     try:
         assert home.cli("up").returncode == 0
-        started = home.python("""
-            target = ComputeTarget.create(ws, "aks-cpu", AksCompute.provisioning_configuration())
-            target.wait_for_completion()
-            model = Model.register(ws, model_path="model", model_name="tf-dnn-mnist")
+        started = home.python(PREPARE_A_DEPLOYMENT + textwrap.dedent("""
             config = AksWebservice.deploy_configuration(num_replicas=1)
-            inference_config = InferenceConfig(runtime="python", entry_script="score.py", conda_file="myenv.yml")
             print(Model.deploy(ws, "interrupted-svc", [model], inference_config, config, target).state)
-            """, workdir)
+            """), workdir)
         assert started.returncode == 0, started.stderr
         assert started.stdout.split()[-1] == "Transitioning"
         assert home.cli("down").returncode == 0
         gate.touch()
         assert home.cli("up").returncode == 0
 
-        after = home.python("""
-            deadline = time.monotonic() + 60
-            service = Webservice(ws, "interrupted-svc")
-            while service.state != "Healthy" and time.monotonic() < deadline:
-                threading.Event().wait(0.2)
-                service.update_deployment_state()
+        after = home.python(_await_healthy("interrupted-svc") + textwrap.dedent("""
             seen = {"state": service.state}
             service.update(tags={"team": "vision"})  # 409 while the old operation never ended
             seen["tags"] = Webservice(ws, "interrupted-svc").tags
@@ -699,7 +699,7 @@ def test_a_deployment_a_restart_interrupts_is_carried_on_and_its_operation_ends(
             seen["left"] = [s.name for s in Webservice.list(ws)]
             print()
             print(json.dumps(seen))
-            """, workdir)
+            """), workdir)
         assert after.returncode == 0, after.stderr
         assert json.loads(after.stdout.strip().splitlines()[-1]) == {
             "state": "Healthy", "tags": {"team": "vision"}, "left": []}
