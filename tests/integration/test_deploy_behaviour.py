@@ -8,6 +8,7 @@ cluster's gateway on loopback and deletes what it created.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -377,21 +378,27 @@ def test_update_replicas_and_tags(ws, workdir, services):
 
 
 GATED_INIT_SCORE = '''\
+import fcntl
 import json
-import os
-import time
 
 
 def init():
-    # Ready only once the test creates the gate file (60 s at most): the deployment is in progress till then.
-    deadline = time.monotonic() + 60
-    while not os.path.exists({gate!r}) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    # Ready only once the test lets go of its lock on the gate file: the deployment is in progress till then.
+    with open({gate!r}) as gate:
+        fcntl.flock(gate, fcntl.LOCK_SH)
 
 
 def run(raw_data):
     return {{"echo": json.loads(raw_data)}}
 '''
+
+
+@contextlib.contextmanager
+def _closed_gate(path: Path) -> Iterator[None]:
+    """While inside, a GATED_INIT_SCORE replica's init() blocks on ``path`` (the lock ends with the test, too)."""
+    with open(path, "w") as gate:
+        fcntl.flock(gate, fcntl.LOCK_EX)
+        yield
 
 
 @pytest.mark.skipif(os.environ.get("FAKE_AZURE_RUNTIME") == "docker",
@@ -402,16 +409,16 @@ def test_one_operation_at_a_time_and_a_deployment_ends_without_being_waited_on(w
 
     gate = workdir / "gate"
     (workdir / "score.py").write_text(GATED_INIT_SCORE.format(gate=str(gate)))
-    service = services.add(_deploy(ws, _cluster(ws), "busy-svc"))
-    # Azure answers 409 while another operation on the service is in progress.
-    with pytest.raises(WebserviceException, match="Response Code: 409"):
-        service.update(tags={"team": "vision"})
-    with pytest.raises(WebserviceException, match="Response Code: 409"):
-        service.delete()
-    with pytest.raises(WebserviceException, match="operation in progress"):
-        _deploy(ws, _cluster(ws), "busy-svc", overwrite=True)
-    assert Webservice(ws, "busy-svc").state == "Transitioning"
-    gate.touch()
+    with _closed_gate(gate):
+        service = services.add(_deploy(ws, _cluster(ws), "busy-svc"))
+        # Azure answers 409 while another operation on the service is in progress.
+        with pytest.raises(WebserviceException, match="Response Code: 409"):
+            service.update(tags={"team": "vision"})
+        with pytest.raises(WebserviceException, match="Response Code: 409"):
+            service.delete()
+        with pytest.raises(WebserviceException, match="operation in progress"):
+            _deploy(ws, _cluster(ws), "busy-svc", overwrite=True)
+        assert Webservice(ws, "busy-svc").state == "Transitioning"
     # Nobody waits on the operation: reading the service is enough to see it end, as in Azure.
     assert poll(lambda: Webservice(ws, "busy-svc").state == "Healthy", 60), service.get_logs()
     assert [s.state for s in Webservice.list(ws) if s.name == "busy-svc"] == ["Healthy"]
@@ -680,15 +687,15 @@ def test_a_deployment_a_restart_interrupts_is_carried_on_and_its_operation_ends(
     gate = workdir / "gate"
     (workdir / "score.py").write_text(GATED_INIT_SCORE.format(gate=str(gate)))
     try:
-        assert home.cli("up").returncode == 0
-        started = home.python(PREPARE_A_DEPLOYMENT + textwrap.dedent("""
-            config = AksWebservice.deploy_configuration(num_replicas=1)
-            print(Model.deploy(ws, "interrupted-svc", [model], inference_config, config, target).state)
-            """), workdir)
-        assert started.returncode == 0, started.stderr
-        assert started.stdout.split()[-1] == "Transitioning"
-        assert home.cli("down").returncode == 0
-        gate.touch()
+        with _closed_gate(gate):
+            assert home.cli("up").returncode == 0
+            started = home.python(PREPARE_A_DEPLOYMENT + textwrap.dedent("""
+                config = AksWebservice.deploy_configuration(num_replicas=1)
+                print(Model.deploy(ws, "interrupted-svc", [model], inference_config, config, target).state)
+                """), workdir)
+            assert started.returncode == 0, started.stderr
+            assert started.stdout.split()[-1] == "Transitioning"
+            assert home.cli("down").returncode == 0
         assert home.cli("up").returncode == 0
 
         after = home.python(_await_healthy("interrupted-svc") + textwrap.dedent("""
