@@ -69,11 +69,14 @@ def create_service(sub: str, rg: str, ws: str):
     return _accepted(body, ws_body["id"], op_id)
 
 
-def _bring_up_to_date(ws_id: str, names: set[str]) -> None:
-    """Reading a service counts as a poll of its unfinished operation: a deployment or delete nobody
-    waits on still ends (Azure finishes it server-side), and a local service is looked at, not polled."""
+def _bring_up_to_date(ws_id: str, name: str | None = None) -> None:
+    """Reading a service (``name``; None: every one) counts as a poll of its unfinished operation: a
+    deployment or delete nobody waits on still ends (Azure finishes it server-side), and a local
+    service is looked at, not polled. Costs one read when nothing is unfinished."""
     c = cloud()
-    running = c.operations.running_targets(c.store.read(), ws_id, "service.") & names
+    running = c.operations.running_targets(c.store.read(), ws_id, "service.")
+    if name is not None:
+        running &= {name}
     if running:
         with c.store.transaction() as conn:
             for name in running:
@@ -104,8 +107,7 @@ def list_services(sub: str, rg: str, ws: str):
     args = request.args
     ws_body = workspace_body(sub, rg, ws)
     c = cloud()
-    _bring_up_to_date(ws_body["id"], {row["name"] for row in c.store.read().execute(
-        "SELECT name FROM services WHERE workspace_id = ?", (ws_body["id"],))})
+    _bring_up_to_date(ws_body["id"])
     return jsonify({"value": service.list_all(c.store.read(), ws_body["id"], args.get("computeType"),
                                                args.get("modelName"), args.get("modelId"), args.get("tags"),
                                                args.get("properties"))})
@@ -115,9 +117,8 @@ def list_services(sub: str, rg: str, ws: str):
 def get_service(sub: str, rg: str, ws: str, name: str):
     c = cloud()
     ws_body = workspace_body(sub, rg, ws)
-    service.get(c.store.read(), ws_body["id"], name)  # 404 for an unknown service
-    _bring_up_to_date(ws_body["id"], {name})
-    return jsonify(service.get(c.store.read(), ws_body["id"], name))  # 404 if a delete just ended
+    _bring_up_to_date(ws_body["id"], name)
+    return jsonify(service.get(c.store.read(), ws_body["id"], name))  # 404 also if a delete just ended
 
 
 @blueprint.delete(SERVICES + "/<name>")
