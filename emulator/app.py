@@ -6,12 +6,11 @@ from werkzeug.exceptions import HTTPException
 
 from fake_azure import __version__
 
+from . import openapi
 from .auth import token_matches
 from .cloud import Cloud
 from .errors import EmulatorError, Unauthorized
-
-# Upload bodies (model files) can be large; everything else is small JSON.
-MAX_BODY_BYTES = 8 * 1024 * 1024 * 1024
+from .http import validated
 
 
 def create_app(cloud: Cloud) -> Flask:
@@ -20,7 +19,8 @@ def create_app(cloud: Cloud) -> Flask:
     # comes as code, statusCode, message, details (Flask sorts keys by default).
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config["CLOUD"] = cloud
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    # Upload bodies (model files) can be large; the web server enforces the same limit before the app.
+    app.config["MAX_CONTENT_LENGTH"] = cloud.settings.max_body_bytes
 
     from .resources.admin.api import blueprint as admin
     from .resources.assets.api import blueprint as assets
@@ -53,7 +53,15 @@ def create_app(cloud: Cloud) -> Flask:
         return jsonify({"error": {"code": code, "statusCode": exc.code, "message": exc.description}}), exc.code
 
     @app.get("/_emulator/health")
+    @validated()
     def health():
         return jsonify({"status": "ok", "version": __version__})
+
+    @app.get("/_emulator/openapi.json")
+    @validated()
+    def openapi_document():
+        if "OPENAPI" not in app.config:  # built once: the routes do not change while the app runs
+            app.config["OPENAPI"] = openapi.build(app)
+        return jsonify(app.config["OPENAPI"])
 
     return app

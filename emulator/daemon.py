@@ -91,12 +91,11 @@ def is_healthy(url: str, timeout: float = 1.0) -> bool:
 
 def serve(settings: Settings) -> None:
     """Run the daemon in this process until SIGTERM/SIGINT."""
-    from waitress import create_server
-
     from .app import create_app
     from .auth import load_or_create_token
     from .blobs import BlobStore
     from .cloud import Cloud
+    from .control_server import create_control_server
     from .progress import ProgressPolicy
     from .runtimes.base import RuntimeUnavailable
     from .store import Store
@@ -115,8 +114,7 @@ def serve(settings: Settings) -> None:
         )
     except RuntimeUnavailable as exc:
         raise DaemonError(_docker_refused(exc)) from exc
-    server = create_server(create_app(cloud), host=settings.host, port=settings.port, threads=16,
-                           ident="fake-azure", clear_untrusted_proxy_headers=True)
+    server = create_control_server(create_app(cloud), settings)
     port = server.effective_port  # type: ignore[attr-defined]
     url = f"http://{settings.host}:{port}"
     gpus = cloud.engine.gpus

@@ -60,6 +60,9 @@ class Settings:
     autoscale_down_delay: float = 60.0
     # Multiplies livenessProbeRequirements.initialDelaySeconds (Azure: 310 s); 0 starts probing at once.
     probe_delay_scale: float = 0.0
+    # The largest request body (a model upload) the control plane accepts, in bytes: one limit for
+    # the web server and the app.
+    max_body_bytes: int = 8 * 1024 ** 3
     base_image: str = "python:3.11-slim"
     env_cache: Path = field(default_factory=lambda: Path.home() / ".cache" / "fake-azure" / "envs")
     # The docker SDK's own variables (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH...), handed to it.
@@ -88,6 +91,9 @@ class Settings:
                 numbers[name] = float(raw)
             except ValueError:
                 raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+        raw_max_body = (env.get("FAKE_AZURE_MAX_BODY_BYTES") or str(8 * 1024 ** 3)).strip()
+        if not raw_max_body.isdigit() or int(raw_max_body) < 1:
+            raise SettingsError(f"FAKE_AZURE_MAX_BODY_BYTES must be a positive number of bytes, got {raw_max_body!r}")
         progress = env.get("FAKE_AZURE_PROGRESS") or "immediate"
         from emulator.progress import ProgressPolicy, ProgressPolicyError
 
@@ -111,6 +117,7 @@ class Settings:
                                "cpu-fallback"),
             autoscale_down_delay=numbers["FAKE_AZURE_AUTOSCALE_DOWN_DELAY"],
             probe_delay_scale=_non_negative("FAKE_AZURE_PROBE_DELAY_SCALE", numbers["FAKE_AZURE_PROBE_DELAY_SCALE"]),
+            max_body_bytes=int(raw_max_body),
             # Built environments are shared by every home, like pip's cache: a fresh home (a test
             # session, a CI run) reuses what an earlier one built.
             env_cache=Path(env.get("FAKE_AZURE_ENV_CACHE") or Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
