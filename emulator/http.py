@@ -9,7 +9,7 @@ from .cloud import Cloud
 from .errors import BadRequest, PayloadTooLarge
 
 # JSON bodies are small; only the multipart upload routes (models, assets) take Flask's large limit
-# (app.MAX_BODY_BYTES). A big JSON body would only cost the daemon memory and time to parse.
+# (Settings.max_body_bytes). A big JSON body would only cost the daemon memory and time to parse.
 MAX_JSON_BYTES = 16 * 1024 * 1024
 
 WORKSPACE_PREFIX = ("/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.MachineLearningServices"
@@ -63,3 +63,41 @@ def workspace_body(sub: str, rg: str, ws: str) -> dict[str, Any]:
 def workspace_scope(sub: str, rg: str, ws: str) -> str:
     """The workspace id for a request, after checking that the workspace exists (404 otherwise)."""
     return workspace_body(sub, rg, ws)["id"]
+
+
+def validated(*, body: type | None = None, patch=None, query: type | None = None, multipart: type | None = None,
+              path: dict[str, Any] | None = None,
+              body_optional: bool = False):
+    """Check a route's path segments, query and body against its declared schemas before it runs.
+
+    Every route wears this (tests/integration/test_request_validation.py checks it), and the OpenAPI
+    document (emulator/openapi.py) is read off the same declarations. The view gets the checked JSON
+    body as ``payload`` (a dict, or the list of a JSON-patch route) and the query model as ``query``."""
+    import functools
+
+    from .validation import RouteSpec, check_model, check_path, check_query
+
+    spec = RouteSpec(body=body, patch=patch, query=query, multipart=multipart, body_optional=body_optional,
+                     path=path or {})
+
+    def wrap(view):
+        @functools.wraps(view)
+        def checked(**path: Any):
+            check_path(path, spec)
+            extra: dict[str, Any] = {}
+            if spec.query is not None:
+                extra["query"] = check_query(spec.query, request.args)
+            if spec.body is not None:
+                payload = body_json(required=not spec.body_optional)
+                check_model(spec.body, payload)
+                extra["payload"] = payload
+            if spec.patch is not None:
+                document = json_value()
+                spec.patch(document)
+                extra["payload"] = document
+            return view(**path, **extra)
+
+        checked.route_spec = spec  # type: ignore[attr-defined]
+        return checked
+
+    return wrap

@@ -4,13 +4,15 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from ...errors import BadRequest
-from ...http import body_json, cloud
+from ...http import cloud, validated
 from ...progress import ProgressPolicy, ProgressPolicyError
+from .schema import FaultPost, ProgressPut
 
 blueprint = Blueprint("admin", __name__, url_prefix="/_emulator")
 
 
 @blueprint.post("/reset")
+@validated()
 def reset():
     cloud().faults.clear()
     cloud().engine.reset()  # replicas first: nothing may keep serving a service that no longer exists
@@ -19,13 +21,14 @@ def reset():
 
 
 @blueprint.get("/progress")
+@validated()
 def get_progress():
     return jsonify({"policy": str(cloud().progress)})
 
 
 @blueprint.put("/progress")
-def put_progress():
-    payload = body_json()
+@validated(body=ProgressPut)
+def put_progress(payload: dict):
     try:
         policy = ProgressPolicy.parse(str(payload.get("policy", "")))
     except ProgressPolicyError as exc:
@@ -35,9 +38,9 @@ def put_progress():
 
 
 @blueprint.post("/faults")
-def add_fault():
+@validated(body=FaultPost)
+def add_fault(payload: dict):
     """Inject a fault (docs/reliability.md). ``kill_replica`` acts at once; the others wait for their event."""
-    payload = body_json()
     fault = cloud().faults.add(payload)  # validates every kind, kill_replica included
     if fault.kind == "kill_replica":
         return jsonify(cloud().engine.kill_replica(fault.service or "", fault.workspace)), 201
@@ -45,15 +48,18 @@ def add_fault():
 
 
 @blueprint.get("/faults")
+@validated()
 def list_faults():
     return jsonify({"value": cloud().faults.pending()})
 
 
 @blueprint.delete("/faults")
+@validated()
 def clear_faults():
     return jsonify({"cleared": cloud().faults.clear()})
 
 
 @blueprint.get("/runtime")
+@validated()
 def runtime():
     return jsonify({"runtime": cloud().runtime_name, "environmentsInUse": cloud().engine.environments_in_use()})

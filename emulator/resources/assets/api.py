@@ -3,14 +3,16 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from ...http import WORKSPACE_PREFIX, cloud, workspace_scope
+from ...http import WORKSPACE_PREFIX, cloud, validated, workspace_scope
 from ...uploads import multipart_upload
 from . import service
+from .schema import AssetUpload
 
 blueprint = Blueprint("assets", __name__)
 
 
 @blueprint.post(WORKSPACE_PREFIX + "/assets")
+@validated(multipart=AssetUpload)
 def create_asset(sub: str, rg: str, ws: str):
     ws_id = workspace_scope(sub, rg, ws)
     with multipart_upload(cloud().blobs.root, "source files") as (_, uploads):

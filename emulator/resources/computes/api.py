@@ -1,11 +1,12 @@
 """REST routes for compute targets (ARM shape, with Azure-AsyncOperation headers)."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
-from ...http import WORKSPACE_PREFIX, body_json, cloud
+from ...http import WORKSPACE_PREFIX, cloud, validated
 from ..workspaces import service as workspaces
 from . import service
+from .schema import ComputeDeleteQuery, ComputePut
 
 blueprint = Blueprint("computes", __name__)
 
@@ -15,6 +16,7 @@ def _operation_url(sub: str, rg: str, ws: str, op_id: str) -> str:
 
 
 @blueprint.get(WORKSPACE_PREFIX + "/computes")
+@validated()
 def list_computes(sub: str, rg: str, ws: str):
     c = cloud()
     with c.store.transaction() as conn:
@@ -24,6 +26,7 @@ def list_computes(sub: str, rg: str, ws: str):
 
 
 @blueprint.get(WORKSPACE_PREFIX + "/computes/<name>")
+@validated()
 def get_compute(sub: str, rg: str, ws: str, name: str):
     c = cloud()
     with c.store.transaction() as conn:  # a read can finish a pending operation
@@ -33,9 +36,9 @@ def get_compute(sub: str, rg: str, ws: str, name: str):
 
 
 @blueprint.put(WORKSPACE_PREFIX + "/computes/<name>")
-def put_compute(sub: str, rg: str, ws: str, name: str):
+@validated(body=ComputePut)
+def put_compute(sub: str, rg: str, ws: str, name: str, payload: dict):
     c = cloud()
-    payload = body_json()
     with c.store.transaction() as conn:
         ws_body = workspaces.get(conn, workspaces.workspace_id(sub, rg, ws))
         body, op_id = service.create_or_update(conn, c.operations, ws_body, name, payload,
@@ -47,9 +50,10 @@ def put_compute(sub: str, rg: str, ws: str, name: str):
 
 
 @blueprint.delete(WORKSPACE_PREFIX + "/computes/<name>")
-def delete_compute(sub: str, rg: str, ws: str, name: str):
+@validated(query=ComputeDeleteQuery)
+def delete_compute(sub: str, rg: str, ws: str, name: str, query: ComputeDeleteQuery):
     c = cloud()
-    action = request.args.get("underlyingResourceAction", "delete")
+    action = query.underlyingResourceAction
     with c.store.transaction() as conn:
         ws_body = workspaces.get(conn, workspaces.workspace_id(sub, rg, ws))
         op_id = service.delete(conn, c.operations, ws_body["id"], name, action)
@@ -60,6 +64,7 @@ def delete_compute(sub: str, rg: str, ws: str, name: str):
 
 
 @blueprint.post(WORKSPACE_PREFIX + "/computes/<name>/listKeys")
+@validated()
 def list_keys(sub: str, rg: str, ws: str, name: str):
     c = cloud()
     with c.store.transaction() as conn:

@@ -23,7 +23,7 @@ FAST_PROD_MIN_VCPUS = 12
 SUPPORTED_TYPES = ("AKS",)
 # Azure ML's rule for compute names (docs: 2-16 characters, letters, digits and '-', starting with a
 # letter); the message is ours (docs/parity.md). The type check runs first, as Azure's does.
-COMPUTE_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{1,15}$")
+COMPUTE_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9-]{1,15}")  # matched in full: "name\n" is not a name
 INVALID_COMPUTE_NAME = ("Compute name {name!r} is invalid: it should start with a letter, be between 2 and 16 "
                         "characters, and only include letters (a-zA-Z), numbers (0-9) and '-'.")
 PROVISIONING_FAULT = {"code": "ProvisioningFailed", "statusCode": 400, "message": (
@@ -94,7 +94,7 @@ def _plan_provisioning(vm_size: str, agent_count: int, purpose: str, location: s
 
 
 def validate_name(name: str) -> str:
-    if not COMPUTE_NAME.match(name):
+    if not COMPUTE_NAME.fullmatch(name):
         raise BadRequest(INVALID_COMPUTE_NAME.format(name=name), code="InvalidComputeName")
     return name
 

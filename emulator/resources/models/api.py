@@ -7,60 +7,62 @@ filename is the file's relative path inside the model, percent-encoded (UTF-8).
 from __future__ import annotations
 
 
-from flask import Blueprint, jsonify, request, send_file
+from flask import Blueprint, jsonify, send_file
 
-from ...errors import BadRequest
-from ...http import WORKSPACE_PREFIX, cloud, json_value, workspace_scope
+from ...http import WORKSPACE_PREFIX, cloud, validated, workspace_scope
 from ...uploads import multipart_upload
+from ...validation import check_model
 from ..services import service as services
 from . import service
+from .schema import PATCH, ModelListQuery, ModelRegistration
 
 MODELS = WORKSPACE_PREFIX + "/models"
 blueprint = Blueprint("models", __name__)
 
 
 @blueprint.post(MODELS)
+@validated(multipart=ModelRegistration)
 def register_model(sub: str, rg: str, ws: str):
     ws_id = workspace_scope(sub, rg, ws)
     with multipart_upload(cloud().blobs.root, "a model") as (meta, uploads):
+        check_model(ModelRegistration, meta, "'metadata' field")
         body = service.register(cloud().store, cloud().blobs, ws_id, meta, uploads)
     return jsonify(body), 200
 
 
 @blueprint.get(MODELS)
-def list_models(sub: str, rg: str, ws: str):
-    args = request.args
-    try:
-        count = int(args["count"]) if args.get("count") else None
-    except ValueError as exc:
-        raise BadRequest("count must be an integer.") from exc
-    q = service.Query(name=args.get("name"), framework=args.get("framework"), tags=args.get("tags"),
-                      properties=args.get("properties"), run_id=args.get("runId"),
-                      dataset_id=args.get("datasetId"), latest=args.get("latestVersionOnly", "").lower() == "true",
-                      count=count)
+@validated(query=ModelListQuery)
+def list_models(sub: str, rg: str, ws: str, query: ModelListQuery):
+    q = service.Query(name=query.name, framework=query.framework, tags=query.tags, properties=query.properties,
+                      run_id=query.runId, dataset_id=query.datasetId, latest=query.latestVersionOnly,
+                      count=query.count)
     return jsonify({"value": service.query(cloud().store.read(), workspace_scope(sub, rg, ws), q)})
 
 
 @blueprint.get(MODELS + "/<model_id>")
+@validated()
 def get_model(sub: str, rg: str, ws: str, model_id: str):
     return jsonify(service.get(cloud().store.read(), workspace_scope(sub, rg, ws), model_id))
 
 
 @blueprint.get(MODELS + "/<name>/latest")
+@validated()
 def get_latest_model(sub: str, rg: str, ws: str, name: str):
     return jsonify(service.latest(cloud().store.read(), workspace_scope(sub, rg, ws), name))
 
 
 @blueprint.patch(MODELS + "/<model_id>")
-def patch_model(sub: str, rg: str, ws: str, model_id: str):
+@validated(patch=PATCH)
+def patch_model(sub: str, rg: str, ws: str, model_id: str, payload: list):
     ws_id = workspace_scope(sub, rg, ws)
-    operations = json_value()  # service.patch checks that it is a JSON-patch list
+    operations = payload  # which paths may change is service.patch's rule
     with cloud().store.transaction() as conn:
         body = service.patch(conn, ws_id, model_id, operations)
     return jsonify(body)
 
 
 @blueprint.delete(MODELS + "/<model_id>")
+@validated()
 def delete_model(sub: str, rg: str, ws: str, model_id: str):
     ws_id = workspace_scope(sub, rg, ws)
     with cloud().store.transaction() as conn:
@@ -69,11 +71,13 @@ def delete_model(sub: str, rg: str, ws: str, model_id: str):
 
 
 @blueprint.get(MODELS + "/<model_id>/files")
+@validated()
 def list_model_files(sub: str, rg: str, ws: str, model_id: str):
     return jsonify({"value": service.files(cloud().store.read(), workspace_scope(sub, rg, ws), model_id)})
 
 
 @blueprint.get(MODELS + "/<model_id>/files/<path:relpath>")
+@validated()
 def download_model_file(sub: str, rg: str, ws: str, model_id: str, relpath: str):
     digest, size = service.file_digest(cloud().store.read(), workspace_scope(sub, rg, ws), model_id,
                                        service.normalize_relpath(relpath))

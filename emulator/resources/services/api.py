@@ -5,14 +5,15 @@ import json
 import secrets
 import sqlite3
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
 from ...deploy import tokens
 from ...errors import BadRequest, Conflict
-from ...http import WORKSPACE_PREFIX, body_json, cloud, json_value, workspace_body
+from ...http import WORKSPACE_PREFIX, cloud, validated, workspace_body
 from ...scheduler import Unschedulable
 from ..models import service as models
 from . import service
+from .schema import PATCH, CreateQuery, LogsQuery, RegenerateKeys, ServiceCreate, ServiceListQuery
 from .state import ServiceState
 
 SERVICES = WORKSPACE_PREFIX + "/services"
@@ -31,12 +32,12 @@ def _extra(operation_type: str, sub_operation: str = "DeployService") -> dict:
 
 
 @blueprint.post(SERVICES)
-def create_service(sub: str, rg: str, ws: str):
+@validated(body=ServiceCreate, query=CreateQuery)
+def create_service(sub: str, rg: str, ws: str, payload: dict, query: CreateQuery):
     c = cloud()
     ws_body = workspace_body(sub, rg, ws)
-    payload = body_json()
-    name = service.validate_name(payload.get("name"))
-    overwrite = request.args.get("overwrite", "false").lower() == "true"
+    name = payload["name"]
+    overwrite = query.overwrite
     request_body = payload.get("environmentImageRequest") or {}
     if not (request_body.get("assets") and request_body.get("driverProgram")):
         raise BadRequest("environmentImageRequest needs driverProgram and assets (upload them to /assets first).")
@@ -103,17 +104,17 @@ def _refuse_while_busy(conn: sqlite3.Connection, ws_id: str, name: str) -> None:
 
 
 @blueprint.get(SERVICES)
-def list_services(sub: str, rg: str, ws: str):
-    args = request.args
+@validated(query=ServiceListQuery)
+def list_services(sub: str, rg: str, ws: str, query: ServiceListQuery):
     ws_body = workspace_body(sub, rg, ws)
     c = cloud()
     _bring_up_to_date(ws_body["id"])
-    return jsonify({"value": service.list_all(c.store.read(), ws_body["id"], args.get("computeType"),
-                                               args.get("modelName"), args.get("modelId"), args.get("tags"),
-                                               args.get("properties"))})
+    return jsonify({"value": service.list_all(c.store.read(), ws_body["id"], query.computeType, query.modelName,
+                                               query.modelId, query.tags, query.properties)})
 
 
 @blueprint.get(SERVICES + "/<name>")
+@validated()
 def get_service(sub: str, rg: str, ws: str, name: str):
     c = cloud()
     ws_body = workspace_body(sub, rg, ws)
@@ -122,6 +123,7 @@ def get_service(sub: str, rg: str, ws: str, name: str):
 
 
 @blueprint.delete(SERVICES + "/<name>")
+@validated()
 def delete_service(sub: str, rg: str, ws: str, name: str):
     c = cloud()
     ws_body = workspace_body(sub, rg, ws)
@@ -142,12 +144,11 @@ def delete_service(sub: str, rg: str, ws: str, name: str):
 
 
 @blueprint.patch(SERVICES + "/<name>")
-def patch_service(sub: str, rg: str, ws: str, name: str):
+@validated(patch=PATCH)
+def patch_service(sub: str, rg: str, ws: str, name: str, payload: list):
     c = cloud()
     ws_body = workspace_body(sub, rg, ws)
-    patch = json_value()
-    if not isinstance(patch, list):
-        raise BadRequest("Send a JSON Patch document: a list of {op, path, value} objects.")
+    patch = payload
     with c.store.transaction() as conn:
         service.get(conn, ws_body["id"], name)  # 404 for an unknown service
         _refuse_while_busy(conn, ws_body["id"], name)
@@ -178,6 +179,7 @@ def patch_service(sub: str, rg: str, ws: str, name: str):
 
 
 @blueprint.post(SERVICES + "/<name>/listkeys")
+@validated()
 def list_keys(sub: str, rg: str, ws: str, name: str):
     ws_body = workspace_body(sub, rg, ws)
     values = service.secrets_of(cloud().store.read(), ws_body["id"], name)
@@ -185,13 +187,11 @@ def list_keys(sub: str, rg: str, ws: str, name: str):
 
 
 @blueprint.post(SERVICES + "/<name>/regenerateKeys")
-def regenerate_keys(sub: str, rg: str, ws: str, name: str):
+@validated(body=RegenerateKeys)
+def regenerate_keys(sub: str, rg: str, ws: str, name: str, payload: dict):
     c = cloud()
     ws_body = workspace_body(sub, rg, ws)
-    payload = body_json()
-    key_type = payload.get("keyType")
-    if key_type not in ("Primary", "Secondary"):
-        raise BadRequest("keyType must be Primary or Secondary.")
+    key_type = payload["keyType"]
     with c.store.transaction() as conn:
         values = service.secrets_of(conn, ws_body["id"], name)
         values[key_type.lower() + "Key"] = payload.get("keyValue") or secrets.token_urlsafe(24)
@@ -204,6 +204,7 @@ def regenerate_keys(sub: str, rg: str, ws: str, name: str):
 
 
 @blueprint.post(SERVICES + "/<name>/token")
+@validated()
 def get_token(sub: str, rg: str, ws: str, name: str):
     ws_body = workspace_body(sub, rg, ws)
     conn = cloud().store.read()
@@ -214,11 +215,8 @@ def get_token(sub: str, rg: str, ws: str, name: str):
 
 
 @blueprint.get(SERVICES + "/<name>/logs")
-def get_logs(sub: str, rg: str, ws: str, name: str):
+@validated(query=LogsQuery)
+def get_logs(sub: str, rg: str, ws: str, name: str, query: LogsQuery):
     ws_body = workspace_body(sub, rg, ws)
     service.get(cloud().store.read(), ws_body["id"], name)  # 404 for unknown services
-    try:
-        tail = int(request.args.get("tail", "5000"))
-    except ValueError:
-        raise BadRequest("tail must be a number of lines.") from None
-    return jsonify({"content": cloud().engine.logs(ws_body["id"], name, tail)})
+    return jsonify({"content": cloud().engine.logs(ws_body["id"], name, query.tail)})

@@ -21,7 +21,7 @@ from ..computes.state import ProvisioningState
 from ..filters import kv_match
 from .state import ServiceState, check_transition
 
-NAME_PATTERN = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+NAME_PATTERN = r"[a-z]([-a-z0-9]*[a-z0-9])?"  # matched in full: "name\n" is not a name
 INVALID_NAME = ("Error, provided service name is invalid. It must only consist of lowercase letters, numbers, or "
                 "dashes, start with a letter, end with a letter or number, and be between 3 and 32 characters long.")
 DEFAULT_CPU, DEFAULT_MEMORY_GB = 0.1, 0.5
@@ -52,7 +52,7 @@ def _now() -> str:
 
 
 def validate_name(name: Any) -> str:
-    if not isinstance(name, str) or not 3 <= len(name) <= 32 or not re.match(NAME_PATTERN, name):
+    if not isinstance(name, str) or not 3 <= len(name) <= 32 or not re.fullmatch(NAME_PATTERN, name):
         raise ValidationFailed(INVALID_NAME, code="WebserviceValidation")
     return name
 

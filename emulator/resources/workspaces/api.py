@@ -3,36 +3,41 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from ...http import body_json, cloud, workspace_body, workspace_scope
+from ...http import cloud, validated, workspace_body, workspace_scope
 from . import service
+from .schema import WorkspacePut
 
 ROUTE = "/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.MachineLearningServices/workspaces"
 blueprint = Blueprint("workspaces", __name__)
 
 
 @blueprint.get(ROUTE)
+@validated()
 def list_workspaces(sub: str, rg: str):
     return jsonify({"value": service.list_all(cloud().store.read(), sub, rg)})
 
 
 @blueprint.get("/providers/Microsoft.MachineLearningServices/workspaces")
+@validated()
 def list_all_workspaces():
     return jsonify({"value": service.list_all(cloud().store.read())})
 
 
 @blueprint.get("/subscriptions/<sub>/providers/Microsoft.MachineLearningServices/workspaces")
+@validated()
 def list_subscription_workspaces(sub: str):
     return jsonify({"value": service.list_all(cloud().store.read(), sub)})
 
 
 @blueprint.get(ROUTE + "/<ws>")
+@validated()
 def get_workspace(sub: str, rg: str, ws: str):
     return jsonify(workspace_body(sub, rg, ws))
 
 
 @blueprint.put(ROUTE + "/<ws>")
-def put_workspace(sub: str, rg: str, ws: str):
-    payload = body_json(required=False)
+@validated(body=WorkspacePut, body_optional=True)
+def put_workspace(sub: str, rg: str, ws: str, payload: dict):
     location = payload.get("location") or cloud().settings.default_location
     with cloud().store.transaction() as conn:
         body, created = service.create_or_get(conn, sub, rg, ws, location, payload.get("sku", "basic"),
@@ -41,6 +46,7 @@ def put_workspace(sub: str, rg: str, ws: str):
 
 
 @blueprint.delete(ROUTE + "/<ws>")
+@validated()
 def delete_workspace(sub: str, rg: str, ws: str):
     c = cloud()
     ws_id = workspace_scope(sub, rg, ws)

@@ -79,10 +79,11 @@ def delete(conn: sqlite3.Connection, ws_id: str) -> None:
 
 
 def _validate_name(name: str) -> None:
-    # Azure ML: 3-33 characters, letters/digits/hyphens/underscores, starting with a letter or digit.
+    # Azure ML: 3-33 characters, letters/digits/hyphens/underscores, starting with a letter or digit
+    # (ASCII: \w would take any Unicode letter; fullmatch: "$" would let a trailing newline through).
     import re
 
-    if not re.match(r"^[a-zA-Z0-9][\w\-]{2,32}$", name or ""):
+    if not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}", name or ""):
         raise ValidationFailed(WORKSPACE_NAME_RULE)
 
 

@@ -1,0 +1,262 @@
+"""The one door every request goes through: declared schemas (pydantic v2 models, one ``schema.py`` per
+resource kind) checked before a handler runs, and 400 ``BadRequest`` naming the field when they fail.
+
+Bodies are checked strictly (a string is not a number, a number is not a boolean); query strings are
+text by nature, so they are converted (``?count=5``) and then range-checked. Unknown body keys pass, as
+Azure's JSON binding lets them; the keys we read are typed and bounded. ``emulator/openapi.py`` builds
+the published OpenAPI document from the same declarations, so the two cannot drift apart."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from types import UnionType
+from typing import Annotated, Any, Callable, Literal, Optional, Union, get_args, get_origin
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic import ValidationError
+
+from .errors import BadRequest
+
+# --- shared field types -----------------------------------------------------------------------------
+
+# Patterns run on pydantic's Rust engine, where ``$`` is the end of the text (as in JSON Schema, which
+# publishes them): no trailing newline slips through as it does with Python's ``re.match(...$)``.
+# No control characters (NUL, newline, ...) anywhere a name or short text is accepted.
+_NO_CONTROL = r"[^\x00-\x1f\x7f]"
+
+
+def _not_only_dots(value: str) -> str:
+    if value.strip(".") == "":
+        raise ValueError("must not be '.' or '..' (or dots only)")
+    return value
+
+
+# A resource name in a URL (compute, service, model id, environment, operation id, ...): the resource's
+# own rule is checked where it is created; this bounds what any route accepts.
+ResourceSegment = Annotated[str, StringConstraints(min_length=1, max_length=300,
+                                                   pattern=rf"^{_NO_CONTROL}+$"),
+                            AfterValidator(_not_only_dots)]
+# Azure: a subscription id is a GUID. Ours are free-form (tests use short ids), bounded like one.
+SubscriptionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+# Azure: 1-90 characters, letters (Unicode), digits, '_', '-', '.', '(' and ')', not ending in '.'.
+ResourceGroupName = Annotated[str, StringConstraints(pattern=r"^[-\w.()]{0,89}[-\w()]$")]
+FilePath = Annotated[str, StringConstraints(min_length=1, max_length=4096, pattern=rf"^{_NO_CONTROL}+$")]
+
+# Text fields with no documented limit get a generous bound (docs/parity.md).
+MAX_DESCRIPTION = 8192
+MAX_MAP_ENTRIES = 1000
+Description = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)]
+ShortText = Annotated[str, StringConstraints(max_length=1024)]
+# kvTags / properties: MMS binds them as string maps, numbers and booleans become their text.
+MapValue = Union[Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)], int, float, bool, None]
+KvMap = Annotated[dict[Annotated[str, StringConstraints(max_length=512)], MapValue],
+                  Field(max_length=MAX_MAP_ENTRIES)]
+# ARM resource tags (workspaces, computes): at most 50, names up to 512 characters, values up to 256.
+ArmTags = Annotated[dict[Annotated[str, StringConstraints(min_length=1, max_length=512)],
+                         Optional[Annotated[str, StringConstraints(max_length=256)]]], Field(max_length=50)]
+
+
+class Body(BaseModel):
+    """A JSON object body: strict types on declared keys, unknown keys kept (Azure ignores them)."""
+
+    model_config = ConfigDict(extra="allow", strict=True, allow_inf_nan=False)
+
+
+class Query(BaseModel):
+    """Query-string parameters: text converted to the declared type, unknown parameters ignored."""
+
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+
+
+def named(pattern: str, error: Callable[[Any], Exception]) -> Any:
+    """A name type with a resource's own rule (``pattern``, matched in full), failing with that resource's
+    error (the SDK's text), whatever the value is; the pattern is published in the OpenAPI document."""
+    compiled = re.compile(pattern)
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, str) or not compiled.fullmatch(value):
+            raise error(value)
+        return value
+
+    return Annotated[str, StringConstraints(pattern=f"^(?:{pattern})$"), BeforeValidator(check)]
+
+
+def _invalid_workspace_name(value: Any) -> Exception:
+    from .errors import ValidationFailed
+    from .resources.workspaces.service import WORKSPACE_NAME_RULE
+
+    return ValidationFailed(WORKSPACE_NAME_RULE)
+
+
+# Azure ML: 3-33 characters, letters, digits, '-' and '_', starting with a letter or digit (the SDK's text).
+WorkspaceName = named(r"[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}", _invalid_workspace_name)
+
+
+# --- path segments --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Segment:
+    """A URL path parameter: its Azure name (in messages and the OpenAPI document) and its type."""
+
+    name: str
+    adapter: TypeAdapter
+
+
+# Every Flask path argument of every route, by its name in the route (a test checks that every route's
+# arguments are listed, and that every route is @validated).
+PATH_SEGMENTS: dict[str, Segment] = {
+    "sub": Segment("subscriptionId", TypeAdapter(SubscriptionId)),
+    "rg": Segment("resourceGroupName", TypeAdapter(ResourceGroupName)),
+    "ws": Segment("workspaceName", TypeAdapter(WorkspaceName)),
+    "name": Segment("name", TypeAdapter(ResourceSegment)),
+    "model_id": Segment("modelId", TypeAdapter(ResourceSegment)),
+    "version": Segment("version", TypeAdapter(ResourceSegment)),
+    "label": Segment("label", TypeAdapter(ResourceSegment)),
+    "op_id": Segment("operationId", TypeAdapter(ResourceSegment)),
+    "relpath": Segment("path", TypeAdapter(FilePath)),
+}
+
+
+# --- the entry point ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """What a route accepts: a JSON body model (or a JSON-patch list), query model, multipart upload."""
+
+    body: Optional[type[BaseModel]] = None
+    patch: Optional["JsonPatch"] = None
+    query: Optional[type[Query]] = None
+    multipart: Optional[type[BaseModel]] = None  # the model of the upload's "metadata" field
+    body_optional: bool = False
+    path: dict[str, Any] = field(default_factory=dict)  # stricter types for some path arguments
+
+
+def path_segment(key: str, spec: Optional[RouteSpec] = None) -> Segment:
+    """The declared type of path argument ``key`` (a route may narrow it, e.g. an environment's name)."""
+    segment = PATH_SEGMENTS[key]
+    if spec is not None and key in spec.path:
+        return Segment(segment.name, TypeAdapter(spec.path[key]))
+    return segment
+
+
+def _where(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc) or "(body)"
+
+
+def _failure(exc: ValidationError, prefix: str, what: str) -> BadRequest:
+    """400 naming every failing field, Azure-style: message + one detail per field (``target``)."""
+    details = []
+    for error in exc.errors(include_url=False):
+        target = ".".join(p for p in (prefix, _where(error["loc"])) if p and p != "(body)") or prefix or "(body)"
+        message = error["msg"]
+        if error["type"] not in ("missing",) and "input" in error:
+            shown = repr(error["input"])
+            message += f" (got {shown[:80] + '...' if len(shown) > 80 else shown})"
+        details.append({"code": "InvalidField", "target": target, "message": f"{target}: {message}"})
+    first = details[0]["message"]
+    more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
+    return BadRequest(f"Invalid {what}: {first}{more}", details=details)
+
+
+def check_model(model: type[BaseModel], value: Any, what: str = "request body", prefix: str = "") -> BaseModel:
+    """``value`` validated against ``model``, or a 400 that names the field."""
+    if not isinstance(value, dict):
+        raise BadRequest(f"The {what} must be a JSON object.")
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        raise _failure(exc, prefix, what) from None
+
+
+def check_value(adapter: TypeAdapter, value: Any, target: str, what: str = "request body") -> Any:
+    try:
+        return adapter.validate_python(value)
+    except ValidationError as exc:
+        raise _failure(exc, target, what) from None
+
+
+def check_path(arguments: dict[str, Any], spec: Optional[RouteSpec] = None) -> None:
+    for key, value in arguments.items():
+        segment = path_segment(key, spec)
+        check_value(segment.adapter, value, segment.name, "path parameter")
+
+
+def check_query(model: type[Query], args: Any) -> Query:
+    try:
+        return model.model_validate({key: args.get(key) for key in args.keys()})
+    except ValidationError as exc:
+        raise _failure(exc, "", "query parameter") from None
+
+
+
+
+# --- JSON patch -------------------------------------------------------------------------------------
+
+MAX_PATCH_OPERATIONS = 200
+
+
+class PatchOperation(Body):
+    op: Literal["add", "replace", "remove"]
+    path: Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=r"^/[^\x00-\x1f\x7f]*$")]
+    value: Any = None
+
+
+def _strip(annotation: Any) -> Any:
+    """``X`` from ``Optional[X]`` / ``Annotated[X, ...]``, to walk into it."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, UnionType):
+            kept = [a for a in get_args(annotation) if a is not type(None)]
+            if len(kept) != 1:
+                return annotation
+            annotation = kept[0]
+        else:
+            return annotation
+
+
+class JsonPatch:
+    """A JSON-patch document (RFC 6902) whose values have ``model``'s types and ranges at their paths:
+    ``/numReplicas`` is checked as the create payload's numReplicas, ``/properties/<key>`` as a value of
+    its properties map. Paths the model does not declare are left to the service (which refuses them)."""
+
+    def __init__(self, model: type[Body]) -> None:
+        self.model = model
+        self.adapter = TypeAdapter(Annotated[list[PatchOperation], Field(max_length=MAX_PATCH_OPERATIONS)])
+
+    def json_schema(self) -> dict[str, Any]:
+        return self.adapter.json_schema()
+
+    def value_adapter(self, pointer: str) -> Optional[TypeAdapter]:
+        annotation: Any = self.model
+        for part in pointer.strip("/").split("/"):
+            base = _strip(annotation)
+            if isinstance(base, type) and issubclass(base, Body):
+                declared = base.model_fields.get(part)
+                if declared is None:
+                    return None
+                annotation = (Annotated[(declared.annotation, *declared.metadata)] if declared.metadata
+                              else declared.annotation)
+            elif get_origin(base) is dict:  # a map's entry (/properties/<key>)
+                annotation = get_args(base)[1]
+            else:
+                return None
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            return TypeAdapter(annotation)
+        return TypeAdapter(annotation, config=ConfigDict(strict=True, allow_inf_nan=False))
+
+    def __call__(self, document: Any) -> None:
+        if not isinstance(document, list):
+            raise BadRequest("Send a JSON Patch document: a list of {op, path, value} objects.")
+        try:
+            operations = self.adapter.validate_python(document)
+        except ValidationError as exc:
+            raise _failure(exc, "", "JSON patch") from None
+        for index, operation in enumerate(operations):
+            adapter = None if operation.op == "remove" else self.value_adapter(operation.path)
+            if adapter is not None:
+                try:
+                    adapter.validate_python(operation.value)
+                except ValidationError as exc:
+                    raise _failure(exc, f"[{index}].value ({operation.path})", "JSON patch") from None
