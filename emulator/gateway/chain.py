@@ -166,7 +166,12 @@ def read_body(ctx: Context) -> Optional[Response]:
     length = ctx.content_length or 0
     if length > MAX_BODY_BYTES:
         return json_error(413, f"Request body of {length} bytes exceeds the limit of {MAX_BODY_BYTES} bytes")
-    ctx.body = ctx.read_body(length) if length > 0 else b""
+    body = ctx.read_body(length) if length > 0 else b""
+    if len(body) != length:
+        # The client half-closed (or dropped) before sending Content-Length bytes: never score a
+        # truncated body. body_read stays False, so the front end closes the connection.
+        return json_error(400, f"Request body cut short: {len(body)} of {length} bytes (Content-Length) arrived")
+    ctx.body = body
     ctx.body_read = True
     return None
 

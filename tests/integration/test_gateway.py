@@ -382,6 +382,21 @@ def test_chunked_request_body_cut_short_is_400_and_never_forwarded():
         assert seen == []
 
 
+def test_content_length_body_cut_short_is_400_and_never_forwarded():
+    seen: list = []
+    with upstreams(json_app({"ok": 1}, seen=seen)) as (up,), gateway() as gw:
+        gw.upsert_service(route(AuthPolicy("none")))
+        gw.set_replicas("svc", [up.endpoint("r0")])
+        with socket.create_connection(("127.0.0.1", gw.port), timeout=10) as sock:
+            sock.sendall(b"POST /api/v1/service/svc/score HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+                         b"Content-Type: application/json\r\n\r\n" + b'{"data": [1]')  # 12 of 100 bytes
+            sock.shutdown(socket.SHUT_WR)  # then FIN: the rest never comes
+            reply = sock.makefile("rb").read()
+        assert reply.startswith(b"HTTP/1.1 400 "), reply
+        assert b"cut short" in reply and b"Connection: close" in reply
+        assert seen == []
+
+
 def test_malformed_request_line_400():
     with gateway() as gw:
         assert raw_exchange(gw.port, b"garbage\r\n\r\n").startswith(b"HTTP/1.1 400 ")
