@@ -1,7 +1,8 @@
 """Running the control plane: in the foreground (``serve``) or as a detached background process (``up``).
 
 A running daemon announces itself in ``FAKE_AZURE_HOME/daemon.json`` (url, pid, home, runtime,
-version), written atomically once the socket is bound; ``daemon.lock`` serialises concurrent starts."""
+version), written atomically once its socket and the restored services' gateways are bound (so `up`
+never returns while a known scoring URI refuses connections); ``daemon.lock`` serialises concurrent starts."""
 from __future__ import annotations
 
 import fcntl
@@ -122,7 +123,6 @@ def serve(settings: Settings) -> None:
     info = {"url": url, "pid": os.getpid(), "home": str(settings.home), "runtime": cloud.runtime_name,
             "gpus": gpus.count, "gpuPolicy": gpus.policy, "notes": notes,
             "version": __version__, "progress": settings.progress, "started_at": time.time()}
-    _write_json_atomic(settings.daemon_info_path, info)
 
     def stop(signum: int, frame: Any) -> None:
         server.close()
@@ -130,10 +130,13 @@ def serve(settings: Settings) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    print(f"fake-azure: serving {url} (home {settings.home})", file=sys.stderr, flush=True)
-    cloud.engine.sweep_orphans()  # containers a crashed daemon of this home left behind
-    cloud.engine.restore()  # services that were serving before a restart come back
     try:
+        cloud.engine.sweep_orphans()  # containers a crashed daemon of this home left behind
+        # Services that were serving before a restart come back. Their gateways listen again before the
+        # daemon announces itself, so `up` never returns while a known scoring URI refuses connections.
+        cloud.engine.restore()
+        _write_json_atomic(settings.daemon_info_path, info)
+        print(f"fake-azure: serving {url} (home {settings.home})", file=sys.stderr, flush=True)
         server.run()
     finally:
         cloud.engine.shutdown()

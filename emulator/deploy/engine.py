@@ -9,7 +9,9 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,7 +24,9 @@ from scoring.probe import ProbeResult, probe_once, wait_ready
 from ..blobs import BlobStore
 from ..faults import Faults
 from ..environments import EnvironmentBuildError
+from ..errors import NotFound
 from ..operations import Operations
+from ..paths import UnsafePath, relative_path, resolve_inside, segment
 from ..resources.assets import service as assets
 from ..resources.services import service as services
 from ..resources.services.state import ServiceState
@@ -39,6 +43,8 @@ from .supervisor import ProbePolicy, RestartOutcome, ServiceKey, Supervisor, Tar
 RESTART_BACKOFF_S = (0.2, 0.4)
 SUPERVISED_STATES = ("Healthy", "Unhealthy")
 REPLICA_READY_TIMEOUT_S = 300.0
+# A unix socket's path holds at most 107 bytes; names in the folder take 26.
+_MAX_SOCKET_DIR = 80
 # A deployment given up because its service is being deleted (or its workspace, or the daemon stops).
 ABANDONED_ERROR = {"code": "DeploymentCancelled", "statusCode": 409,
                    "message": "The deployment was abandoned: the service is being deleted."}
@@ -64,6 +70,12 @@ def _port_taken(port: int) -> bool:
         except OSError:
             return True
     return False
+
+
+def replica_address(handle: ReplicaHandle) -> dict[str, Any]:
+    """What a replica record shows of where it listens: a TCP port (local services, containers) or its
+    unix socket."""
+    return {"port": handle.port or None, "socket": handle.socket_path}
 
 
 class DeployFailed(Exception):
@@ -92,6 +104,7 @@ class ServiceRuntimeState:
     autoscale: AutoscaleState = field(default_factory=AutoscaleState)
     queue_waits_seen: int = 0
     kills: int = 0  # injected kill_replica faults so far (they rotate over the replicas)
+    killed: list[ReplicaHandle] = field(default_factory=list)  # by kill_replica, until taken down
     # Set when the service is being deleted or forgotten: a deployment waiting for its replicas (an
     # init() that hangs holds state.lock up to REPLICA_READY_TIMEOUT_S) gives up at once.
     abandoned: threading.Event = field(default_factory=threading.Event)
@@ -116,6 +129,7 @@ class DeploymentEngine:
         self._work_dir = work_dir
         self._services: dict[tuple[str, str], ServiceRuntimeState] = {}
         self._lock = threading.Lock()
+        self._sockets: Path | None = None  # the replicas' socket folder, made on first use
         self._stopping = threading.Event()
         self.scale_down_delay = scale_down_delay
         self._faults = faults or Faults()
@@ -160,10 +174,37 @@ class DeploymentEngine:
                     services.save(conn, key[0], services.get(conn, *key), ServiceState.TRANSITIONING)
                     deploys.append((key, op["id"] if op is not None and op["kind"] != "service.regenerateKeys"
                                     else None))
+        self._reopen_routes([key for key, _ in deploys])
         for (ws_id, name), op_id in deletes:
             self.delete(ws_id, name, op_id)
         for (ws_id, name), op_id in deploys:
             self.deploy(ws_id, name, op_id)
+
+    def _reopen_routes(self, keys: list[tuple[str, str]]) -> None:
+        """The data plane first: each restored service that had a scoring URI gets its cluster's gateway back
+        on the remembered port, its route published with no replica yet, before the daemon announces itself.
+        A request there is held (up to the service's max queue wait, then 503 "No ready replicas", as
+        azureml-fe answers) until _deploy publishes the replicas: never a refused connection."""
+        conn = self._store.read()
+        by_workspace: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+        for ws_id, name in keys:
+            body = services.get(conn, ws_id, name)
+            if body["computeType"] == services.LOCAL or not body.get("scoringUri"):
+                continue  # a local service is its container's port; a never-deployed one had no route
+            by_workspace.setdefault(ws_id, []).append((body, services.secrets_of(conn, ws_id, name)))
+        moved: dict[tuple[str, str], str] = {}
+        for ws_id, restored in by_workspace.items():
+            self._gateways.reopen(ws_id, restored)
+            for body, _ in restored:
+                uri = self._gateways.for_service(ws_id, body).scoring_uri(body["name"])
+                if uri != body["scoringUri"]:  # the remembered port was taken meanwhile
+                    moved[(ws_id, body["name"])] = uri
+        if moved:
+            with self._store.transaction() as conn:
+                for (ws_id, name), uri in moved.items():
+                    current = services.get(conn, ws_id, name)
+                    current["scoringUri"] = uri
+                    services.save(conn, ws_id, current)
 
     def shutdown(self) -> None:
         """The daemon is stopping: stop every replica and front end (records stay for restore())."""
@@ -190,6 +231,7 @@ class DeploymentEngine:
                 if gateway is not None:
                     gateway.unpublish(name)
                 self._stop_handles(state)
+                shutil.rmtree(self._service_dir(ws_id, name), ignore_errors=True)
         with self._lock:
             for key, _ in mine:
                 self._services.pop(key, None)
@@ -233,26 +275,53 @@ class DeploymentEngine:
         gateway.refresh_auth(services.get(conn, ws_id, name), services.secrets_of(conn, ws_id, name))
 
     def logs(self, ws_id: str, name: str, tail_lines: int) -> str:
-        # The environment's build log first: num_lines keeps the replicas' newest lines, as Azure's does.
-        paths = sorted(self._service_dir(ws_id, name).glob("*.log"), key=lambda p: (p.stem != "environment", p.name))
+        """The service's logs: the environment build's first (num_lines keeps the replicas' newest lines,
+        as Azure's does), each under its heading. With ``tail_lines`` only the files' ends are read,
+        newest first, until that many lines are in hand: never a whole log."""
+        folder = self._service_dir(ws_id, name)
+        stems = {p.name.split(".log", 1)[0] for p in folder.glob("*.log*")}
+        stems = sorted(stems, key=lambda stem: (stem != "environment", stem))
         with self._lock:
             state = self._services.get((ws_id, name))
             live = dict(state.handles) if state is not None else {}
-        chunks = []
-        for path in paths:
+
+        def chunk(stem: str, tail: int | None) -> str:
             # A running replica's runtime has the current output (a container's file may lag).
-            handle = live.get(path.stem)
-            text = self._runtime.logs(handle) if handle is not None else read_log(path)
-            title = "environment build" if path.stem == "environment" else f"replica {path.stem}"
-            chunks.append(f"===== {title} =====\n{text}")
-        content = "\n".join(chunks)
-        lines = content.splitlines()
-        return "\n".join(lines[-tail_lines:]) if tail_lines else content
+            handle = live.get(stem)
+            text = self._runtime.logs(handle, tail) if handle is not None else read_log(folder / f"{stem}.log", tail)
+            title = "environment build" if stem == "environment" else f"replica {stem}"
+            return f"===== {title} =====\n{text}"
+
+        if not tail_lines:
+            return "\n".join(chunk(stem, None) for stem in stems)
+        # The chunks are joined by "\n": each but the last counts as its lines plus a line break.
+        kept: list[str] = []
+        for index in range(len(stems) - 1, -1, -1):
+            text = chunk(stems[index], tail_lines - len(kept))
+            lines = (text + ("\n" if index < len(stems) - 1 else "")).splitlines()
+            kept[:0] = lines
+            if len(kept) >= tail_lines:
+                break
+        return "\n".join(kept[-tail_lines:])
 
     # --- workers --------------------------------------------------------------------------------------
     def _service_dir(self, ws_id: str, name: str) -> Path:
         key = hashlib.sha1(f"{ws_id}/{name}".encode()).hexdigest()[:12]
         return self._work_dir / "services" / f"{name}-{key}"
+
+    def _socket_path(self, ws_id: str, name: str, replica_id: str) -> Path:
+        """A replica's unix socket: in a folder of the home only we may enter (or, where the home's
+        path is too long for a socket address, in a private temporary folder)."""
+        with self._lock:
+            if self._sockets is None:
+                folder = self._work_dir / "sockets"
+                if len(str(folder)) > _MAX_SOCKET_DIR:
+                    folder = Path(tempfile.mkdtemp(prefix="fake-azure-sockets-"))
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                folder.chmod(0o700)
+                self._sockets = folder
+        key = self._service_dir(ws_id, name).name.rsplit("-", 1)[1]
+        return self._sockets / f"{key}-{replica_id}.sock"
 
     def _state(self, ws_id: str, name: str) -> ServiceRuntimeState:
         with self._lock:
@@ -307,7 +376,7 @@ class DeploymentEngine:
         request = body["environmentImageRequest"] or {}
         log_dir = self._service_dir(ws_id, name)
         log_dir.mkdir(parents=True, exist_ok=True)
-        for old in log_dir.glob("*.log"):
+        for old in log_dir.glob("*.log*"):  # rotated replica logs (.log.1...) too
             old.unlink()
         build_log = log_dir / "environment.log"
 
@@ -357,7 +426,7 @@ class DeploymentEngine:
             for replica in current["fakeAzure"]["replicas"]:
                 handle = state.handles.get(replica["id"])
                 if handle is not None:
-                    replica.update(state="Running", port=handle.port)
+                    replica.update(state="Running", **replica_address(handle))
             current["deploymentStatus"].update(availableReplicas=len(replicas), updatedReplicas=len(replicas),
                                                desiredReplicas=len(replicas), error=None)
             if (current.get("autoScaler") or {}).get("autoscaleEnabled"):  # it reports what runs
@@ -408,7 +477,10 @@ class DeploymentEngine:
                            memory_limit_gb=body["containerResourceRequirements"].get("memoryInGBLimit"),
                            log_path=log_dir / f"{replica['id']}.log", env=env,
                            gpu_ids=() if local else self._gpus.for_replica(replica),
-                           port=int(body.get("port") or 0) if local else 0)
+                           port=int(body.get("port") or 0) if local else 0,
+                           # Users call a local service at its port; others only through the gateway,
+                           # so their replicas listen where no other local user can connect.
+                           socket_path=None if local else self._socket_path(ws_id, body["name"], replica["id"]))
         # Docker does not restart a crashed local container; Kubernetes restarts a pod's.
         if attempts is None:
             attempts = 1 if local else 1 + len(RESTART_BACKOFF_S)
@@ -420,7 +492,7 @@ class DeploymentEngine:
                     raise DeployFailed(local_port_in_use_error(spec.port, exc)) from exc
                 raise DeployFailed({"code": "ReplicaStartFailed", "statusCode": 500,
                                     "message": f"Replica {replica['id']} could not start: {exc}"}) from exc
-            result = wait_ready(handle.host, handle.port, time.monotonic() + REPLICA_READY_TIMEOUT_S,
+            result = wait_ready(handle.address, time.monotonic() + REPLICA_READY_TIMEOUT_S,
                                 lambda: not abandoned.is_set() and self._runtime.is_alive(handle))
             if result is ProbeResult.READY:
                 return handle
@@ -447,33 +519,50 @@ class DeploymentEngine:
         for model in body.get("models", []):
             rows = conn.execute("SELECT relpath, sha256 FROM model_files WHERE workspace_id = ? AND name = ? AND "
                                 "version = ?", (ws_id, model["name"], model["version"])).fetchall()
-            result.append(ModelFiles(model["name"], model["version"],
-                                     {r["relpath"]: self._blobs.path_for(r["sha256"]) for r in rows}))
+            try:  # checked at upload; again here, as every stored path is before it becomes a file
+                files = {relative_path(r["relpath"], "model file path", canonical=True): self._blobs.path_for(r["sha256"])
+                         for r in rows}
+                segment(model["name"], "model name")
+            except UnsafePath as exc:
+                raise DeployFailed(exc.to_body()["error"]) from exc
+            result.append(ModelFiles(model["name"], model["version"], files))
         return result
 
     def _materialize_source(self, conn: Any, ws_id: str, request: dict[str, Any]) -> tuple[Path | None, str]:
-        """The uploaded source, as a folder lay_out can copy: (source dir or None, entry script)."""
-        asset_id = (request.get("assets") or [{}])[0].get("id")
-        folder_name = request.get("sourceDirectory")
-        root = self._work_dir / "assets" / asset_id
-        target = root / folder_name if folder_name else root
+        """The uploaded source, as a folder lay_out can copy: (source dir or None, entry script).
+
+        Every name the request gives is resolved inside its folder with emulator/paths.py (the API
+        refused bad ones already: this is the second line, for records written before that check)."""
+        try:
+            services.check_image_request(request)
+            asset_id = (request.get("assets") or [{}])[0].get("id")
+            folder_name = request.get("sourceDirectory")
+            assets_dir = self._work_dir / "assets"
+            root = resolve_inside(assets_dir, asset_id, "asset id", single=True)
+            files = assets.files(conn, ws_id, asset_id)  # 404 unless the workspace owns the asset
+        except (UnsafePath, NotFound) as exc:
+            raise DeployFailed(exc.to_body()["error"]) from exc
         if not root.exists():  # assets are immutable: one copy serves every later deployment
-            files = assets.files(conn, ws_id, asset_id)
-            staging = self._work_dir / "assets" / f".{asset_id}.{os.getpid()}.{threading.get_ident()}"
+            staging = assets_dir / f".{asset_id}.{os.getpid()}.{threading.get_ident()}"
             shutil.rmtree(staging, ignore_errors=True)
-            base = staging / folder_name if folder_name else staging
+            staging.mkdir(parents=True)
+            base = resolve_inside(staging, folder_name, "sourceDirectory", single=True) if folder_name else staging
             for relpath, digest in files.items():
-                destination = base / relpath
+                destination = resolve_inside(base, relpath, "source file path")
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(self._blobs.path_for(digest), destination)
             try:
                 os.replace(staging, root)
             except OSError:  # another deployment of the same asset won the race
                 shutil.rmtree(staging, ignore_errors=True)
-        entry = request.get("driverProgram")
+        try:
+            target = resolve_inside(root, folder_name, "sourceDirectory", single=True) if folder_name else root
+            entry = resolve_inside(target, request.get("driverProgram"), "driverProgram")
+        except UnsafePath as exc:
+            raise DeployFailed(exc.to_body()["error"]) from exc
         if folder_name:
-            return target, entry
-        return None, str(target / entry)
+            return target, entry.relative_to(target).as_posix()
+        return None, str(entry)
 
     def _stop_handles(self, state: ServiceRuntimeState) -> None:
         for handle in state.handles.values():
@@ -507,7 +596,9 @@ class DeploymentEngine:
             if gateway is not None:
                 gateway.unpublish(name)
             self._stop_handles(state)
-            shutil.rmtree(self._service_dir(ws_id, name) / "replicas", ignore_errors=True)
+            # Replicas' app roots and every log go with the service (a failed service keeps its logs
+            # for get_logs until it is deleted; nothing reads them afterwards).
+            shutil.rmtree(self._service_dir(ws_id, name), ignore_errors=True)
         with self._lock:
             self._services.pop((ws_id, name), None)
         self._operations.resolve(op_id, {"status": "Succeeded"})
@@ -591,7 +682,7 @@ class DeploymentEngine:
                 for replica in body["fakeAzure"]["replicas"]:
                     handle = state.handles.get(replica["id"])
                     if handle is not None:
-                        replica.update(state="Running", port=handle.port)
+                        replica.update(state="Running", **replica_address(handle))
                 body["numReplicas"] = len(body["fakeAzure"]["replicas"])
                 body["deploymentStatus"].update(desiredReplicas=count,
                                                 availableReplicas=len(body["fakeAzure"]["replicas"]),
@@ -642,13 +733,28 @@ class DeploymentEngine:
         return gateway is not None and gateway.gateway.replica_in_flight(key[1], replica_id) > 0
 
     def probe(self, handle: ReplicaHandle, timeout_s: float) -> bool:
-        return probe_once(handle.host, handle.port, timeout_s)
+        return probe_once(handle.address, timeout_s)
+
+    def killed(self, key: ServiceKey, handle: ReplicaHandle) -> bool:
+        """Whether a dead replica was killed from outside (SIGKILL: ``faults.kill_replica``, a node going
+        down) rather than ending by itself."""
+        with self._lock:
+            state = self._services.get(key)
+        if state is not None and any(h is handle for h in state.killed):
+            return True
+        return self._runtime.exit_code(handle) in (-signal.SIGKILL, 128 + signal.SIGKILL)
 
     def take_down(self, key: ServiceKey, replica_id: str, handle: ReplicaHandle, reason: str) -> bool:
         """Take a dead or hung replica off the gateway and stop it; the service is Unhealthy until it is back."""
         ws_id, name = key
         state = self._state(ws_id, name)
-        with state.lock:
+        gateway = self._gateways.existing_for(ws_id, name)
+        if gateway is not None and state.handles.get(replica_id) is handle:
+            # Out of rotation before anything else, without the service's lock: a deployment or scaling
+            # step may hold it for as long as its replicas take to start.
+            gateway.eject(name, handle)
+        with state.lock:  # held briefly: nothing under it waits for a replica
+            state.killed = [h for h in state.killed if h is not handle]
             if state.handles.get(replica_id) is not handle:
                 return False
             with self._store.transaction() as conn:
@@ -656,57 +762,75 @@ class DeploymentEngine:
                 if found is None or found["state"] not in SUPERVISED_STATES:
                     return False
                 state.handles.pop(replica_id)
-                self._republish(ws_id, name, state)  # off the gateway first: no new request reaches it
+                self._republish(ws_id, name, state)  # the engine's view: every replica but this one
                 body = json.loads(found["body"])
                 for replica in body["fakeAzure"]["replicas"]:
                     if replica["id"] == replica_id:
-                        replica.update(state="CrashLoopBackOff", port=None)
+                        replica.update(state="CrashLoopBackOff", port=None, socket=None)
                 body["deploymentStatus"]["availableReplicas"] = len(state.handles)
                 services.save(conn, ws_id, body, ServiceState.UNHEALTHY if found["state"] != "Unhealthy" else None)
-            self._runtime.stop(handle, timeout=2)
-            with open(handle.log_path, "a") as replica_log:
-                replica_log.write(f"\n[fake-azure] replica {replica_id} {reason}; restarting it with back-off "
-                                  "(Kubernetes: Back-off restarting failed container)\n")
+        # No longer in state.handles, so no one else stops it; a hung replica may take seconds to stop.
+        self._runtime.stop(handle, timeout=2)
+        with open(handle.log_path, "a") as replica_log:
+            replica_log.write(f"\n[fake-azure] replica {replica_id} {reason}; restarting it with back-off "
+                              "(Kubernetes: Back-off restarting failed container)\n")
         return True
 
     def restart(self, key: ServiceKey, replica_id: str) -> RestartOutcome:
-        """Start a replica the supervisor took down; Healthy again once every replica is back."""
+        """Start a replica the supervisor took down; Healthy again once every replica is back.
+
+        The new replica starts and becomes ready without the service's lock (a take-down of another
+        replica must not wait for it); the lock is taken briefly to install it, once the service is
+        still supervised and its replica slot still wants it (no redeploy, scaling or delete meanwhile)."""
         ws_id, name = key
         state = self._state(ws_id, name)
         with state.lock:
-            conn = self._store.read()
-            found = services.row(conn, ws_id, name)
-            if found is None or found["state"] not in SUPERVISED_STATES or state.launch is None \
+            launch = state.launch
+            found = services.row(self._store.read(), ws_id, name)
+            if found is None or found["state"] not in SUPERVISED_STATES or launch is None \
                     or replica_id in state.handles:
                 return "stale"
             body = json.loads(found["body"])
             replica = next((r for r in body["fakeAzure"]["replicas"] if r["id"] == replica_id), None)
             if replica is None:
                 return "stale"
-            try:
-                handle = self._start_replica(ws_id, body, replica, state.launch, state.abandoned, attempts=1)
-            except DeployFailed:
-                handle = None
-            with self._store.transaction() as conn:
-                body = services.get(conn, ws_id, name)
-                if body["state"] not in SUPERVISED_STATES:  # deleted or failed meanwhile
-                    if handle is not None:
-                        self._runtime.stop(handle, timeout=2)
-                    return "stale"
-                if handle is not None:
-                    state.handles[replica_id] = handle
-                    self._republish(ws_id, name, state)
-                replicas = body["fakeAzure"]["replicas"]
-                for entry in replicas:
-                    if entry["id"] == replica_id:
-                        entry["restarts"] = int(entry.get("restarts") or 0) + 1
-                        entry.update(state="Running", port=handle.port) if handle is not None \
-                            else entry.update(state="CrashLoopBackOff")
-                body["deploymentStatus"]["availableReplicas"] = len(state.handles)
-                everyone_back = all(r["id"] in state.handles for r in replicas)
-                back_to_healthy = everyone_back and body["state"] != ServiceState.HEALTHY.value
-                services.save(conn, ws_id, body, ServiceState.HEALTHY if back_to_healthy else None)
+        try:
+            handle: ReplicaHandle | None = self._start_replica(ws_id, body, replica, launch, state.abandoned,
+                                                               attempts=1)
+        except DeployFailed:
+            handle = None
+        installed = self._install_restarted(ws_id, name, replica_id, state, launch, handle)
+        if not installed:
+            if handle is not None:
+                self._runtime.stop(handle, timeout=2)
+            return "stale"
         return "ok" if handle is not None else "crashed"
+
+    def _install_restarted(self, ws_id: str, name: str, replica_id: str, state: ServiceRuntimeState,
+                           launch: LaunchContext, handle: ReplicaHandle | None) -> bool:
+        """Put a restarted replica (None: it crashed) into the service; False when the service moved on."""
+        with state.lock, self._store.transaction() as conn:
+            found = services.row(conn, ws_id, name)
+            if found is None or found["state"] not in SUPERVISED_STATES or state.launch is not launch \
+                    or replica_id in state.handles:
+                return False  # deleted, failed or redeployed meanwhile, or the slot was filled
+            body = json.loads(found["body"])
+            replicas = body["fakeAzure"]["replicas"]
+            if not any(entry["id"] == replica_id for entry in replicas):
+                return False  # scaled in meanwhile
+            if handle is not None:
+                state.handles[replica_id] = handle
+                self._republish(ws_id, name, state)
+            for entry in replicas:
+                if entry["id"] == replica_id:
+                    entry["restarts"] = int(entry.get("restarts") or 0) + 1
+                    entry.update(state="Running", **replica_address(handle)) if handle is not None \
+                        else entry.update(state="CrashLoopBackOff")
+            body["deploymentStatus"]["availableReplicas"] = len(state.handles)
+            everyone_back = all(r["id"] in state.handles for r in replicas)
+            back_to_healthy = everyone_back and body["state"] != ServiceState.HEALTHY.value
+            services.save(conn, ws_id, body, ServiceState.HEALTHY if back_to_healthy else None)
+        return True
 
     def give_up(self, key: ServiceKey, replica_id: str) -> None:
         """A replica kept crashing after its restarts: the service fails with Azure's CrashLoopBackOff."""
@@ -716,9 +840,12 @@ class DeploymentEngine:
             found = services.row(self._store.read(), ws_id, name)
             if found is None or found["state"] not in SUPERVISED_STATES:
                 return
-            self._stop_handles(state)
+            handles = list(state.handles.values())
+            state.handles.clear()
             failure = DeployFailed(services.crash_loop_error(name))
-            self._record_failure(ws_id, name, failure, mark_failed=True)
+            self._record_failure(ws_id, name, failure, mark_failed=True)  # off the gateway, then stopped
+        for handle in handles:  # outside the lock: stopping takes up to seconds each
+            self._runtime.stop(handle, timeout=5)
 
     def _republish(self, ws_id: str, name: str, state: ServiceRuntimeState) -> None:
         gateway = self._gateways.existing_for(ws_id, name)
@@ -750,6 +877,7 @@ class DeploymentEngine:
             candidates = alive or sorted(state.handles.items())
             replica_id, handle = candidates[state.kills % len(candidates)]
             state.kills += 1
+            state.killed.append(handle)
             # Not through take_down: the supervisor must notice the death by itself, as the kubelet does.
             self._runtime.stop(handle, timeout=0)
         return {"kind": "kill_replica", "service": name, "workspace": key[0], "replica": replica_id}

@@ -35,6 +35,10 @@ def route_for(body: dict[str, Any], secret_values: dict[str, Any]) -> ServiceRou
                         scoring_timeout_ms=int(body.get("scoringTimeoutMs") or 60000))
 
 
+def endpoint_of(handle: ReplicaHandle) -> ReplicaEndpoint:
+    """Where the gateway reaches a replica: its unix socket, else its TCP port."""
+    return ReplicaEndpoint(handle.replica_id, handle.host, handle.port, handle.socket_path)
+
 class ClusterGateway:
     """A started Gateway, publishing services from their records and replica handles."""
 
@@ -47,7 +51,11 @@ class ClusterGateway:
     def publish(self, body: dict[str, Any], secret_values: dict[str, Any],
                 handles: Iterable[ReplicaHandle]) -> None:
         self.gateway.upsert_service(route_for(body, secret_values))
-        self.gateway.set_replicas(body["name"], [ReplicaEndpoint(h.replica_id, h.host, h.port) for h in handles])
+        self.gateway.set_replicas(body["name"], [endpoint_of(h) for h in handles])
+
+    def eject(self, name: str, handle: ReplicaHandle) -> bool:
+        """Take a dead replica out of rotation at once (the engine republishes the replicas afterwards)."""
+        return self.gateway.eject_replica(name, endpoint_of(handle))
 
     def refresh_auth(self, body: dict[str, Any], secret_values: dict[str, Any]) -> None:
         if self.gateway.routes(body["name"]):
@@ -64,27 +72,51 @@ class GatewayPool:
         self._gateways: dict[tuple[str, str], ClusterGateway] = {}
         self._lock = threading.Lock()
 
-    def for_service(self, ws_id: str, body: dict[str, Any]) -> ClusterGateway:
+    def for_service(self, ws_id: str, body: dict[str, Any],
+                    held: Iterable[tuple[dict[str, Any], dict[str, Any]]] = ()) -> ClusterGateway:
+        """The gateway of ``body``'s cluster, started on its remembered port if it is not running.
+
+        ``held``: (body, secret values) of services of that cluster routed with no replica yet, published
+        before the gateway accepts its first connection (a restarted daemon's services: a request waits for
+        their replicas, never gets a 404 in between)."""
         key = (ws_id, _cluster_of(body))
+        held = list(held)
         with self._lock:
             existing = self._gateways.get(key)
             if existing is not None:
+                for held_body, secret_values in held:
+                    existing.publish(held_body, secret_values, [])
                 return existing
             row = self._store.read().execute("SELECT port FROM gateways WHERE workspace_id = ? AND cluster = ?",
                                              key).fetchone()
-            gateway = Gateway(port=row["port"] if row else 0, faults=self._faults, scope=ws_id)
             try:
-                gateway.start()
+                created = self._start(ws_id, row["port"] if row else 0, held)
             except OSError:  # the remembered port is taken now: take another, the URI changes
-                gateway = Gateway(port=0, faults=self._faults, scope=ws_id)
-                gateway.start()
-            created = self._gateways[key] = ClusterGateway(gateway)
+                created = self._start(ws_id, 0, held)
+            self._gateways[key] = created
+            gateway = created.gateway
         # Recorded outside the pool's lock: a thread in a write transaction may be waiting for that lock
         # (take_down republishes inside one), and this write would wait for it in turn.
         with self._store.transaction() as conn:
             conn.execute("INSERT OR REPLACE INTO gateways (workspace_id, cluster, port) VALUES (?, ?, ?)",
                          (*key, gateway.port))
         return created
+
+    def reopen(self, ws_id: str, restored: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+        """A restarted daemon's services of one workspace, (body, secret values) each: their clusters' gateways
+        listen again, every route published (with no replica yet) before the first connection is accepted."""
+        by_cluster: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+        for body, secret_values in restored:
+            by_cluster.setdefault(_cluster_of(body), []).append((body, secret_values))
+        for held in by_cluster.values():
+            self.for_service(ws_id, held[0][0], held)
+
+    def _start(self, ws_id: str, port: int, held: list[tuple[dict[str, Any], dict[str, Any]]]) -> ClusterGateway:
+        cluster_gateway = ClusterGateway(Gateway(port=port, faults=self._faults, scope=ws_id))
+        for body, secret_values in held:
+            cluster_gateway.publish(body, secret_values, [])
+        cluster_gateway.gateway.start()
+        return cluster_gateway
 
     def existing_for(self, ws_id: str, name: str) -> ClusterGateway | None:
         with self._lock:

@@ -5,6 +5,7 @@ Real ``azmlinfsrv`` replicas behind the cluster's gateway; every test deletes wh
 clears the faults it injected. No sleeps: conditions are polled against deadlines."""
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -361,3 +362,96 @@ def test_after_a_daemon_kill_services_return_and_stale_replicas_are_stopped(work
         assert response.status_code == 200 and response.json() == ECHOED
     finally:
         cli("down")
+
+
+# --- 5. the data plane across a control-plane restart ----------------------------------------------------
+
+_GATED_SCORE = '''\
+import fcntl
+import json
+
+
+def init():
+    # Ready only once the test lets go of its lock on the gate file (held across each restart below).
+    with open({gate!r}) as gate:
+        fcntl.flock(gate, fcntl.LOCK_SH)
+
+
+def run(raw_data):
+    return {{"echo": json.loads(raw_data)}}
+'''
+
+
+def test_a_restarted_daemon_holds_requests_to_a_known_scoring_uri_until_its_replicas_are_back(
+        workdir, tmp_path_factory):
+    """Through ``down``/``up`` and through SIGKILL + the next facade call: once the command returns, the old
+    scoring URI never refuses a connection. Until a replica is ready the gateway holds a request (503 "No
+    ready replicas" past the service's max wait, 200 if one comes back meanwhile) and the service is not
+    Healthy."""
+    home = tmp_path_factory.mktemp("restart-home")
+    gate = workdir / "gate"
+    gate.write_text("")
+    (workdir / "score.py").write_text(_GATED_SCORE.format(gate=str(gate)))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAKE_AZURE_")}
+    env.update(FAKE_AZURE_HOME=str(home), FAKE_AZURE_RUNTIME="process")  # the gate is a host file
+
+    def cli(*args: str) -> None:
+        done = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=120, cwd=home)
+        assert done.returncode == 0, done.stderr
+
+    def python(code: str) -> dict[str, Any]:
+        done = subprocess.run([sys.executable, "-c", CRASH_PRELUDE + textwrap.dedent(code)], env=env,
+                              capture_output=True, text=True, timeout=240, cwd=workdir)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    read_state = """
+        service = Webservice(ws, "restart-svc")
+        print(json.dumps({"state": service.state, "uri": service.scoring_uri}))
+        """
+
+    def kill_daemon_then_call_the_facade() -> str:
+        daemon_pid = json.loads((home / "daemon.json").read_text())["pid"]
+        os.kill(daemon_pid, signal.SIGKILL)
+        assert poll(lambda: not _alive(daemon_pid), 10)
+        return python(read_state)["state"]  # the next facade call starts a daemon, then reads the service
+
+    def down_up() -> str:
+        cli("down")
+        cli("up")
+        return python(read_state)["state"]
+
+    try:
+        cli("up")
+        deployed = python("""
+            target = ComputeTarget.create(ws, "aks-restart", AksCompute.provisioning_configuration(vm_size="Standard_D3_v2"))
+            target.wait_for_completion()
+            model = Model.register(ws, model_path="model", model_name="tf-dnn-mnist")
+            config = AksWebservice.deploy_configuration(num_replicas=1, autoscale_enabled=False,
+                                                        max_request_wait_time=3000)
+            inference_config = InferenceConfig(runtime="python", entry_script="score.py", conda_file="myenv.yml")
+            service = Model.deploy(ws, "restart-svc", [model], inference_config, config, target)
+            service.wait_for_deployment()
+            print(json.dumps({"state": service.state, "uri": service.scoring_uri, "key": service.get_keys()[0]}))
+            """)
+        assert deployed["state"] == "Healthy"
+        uri, key = deployed["uri"], deployed["key"]
+        for restart in (down_up, kill_daemon_then_call_the_facade):
+            with open(gate, "w") as held_gate:
+                fcntl.flock(held_gate, fcntl.LOCK_EX)  # the restored replica's init() waits for this
+                state_after_restart = restart()
+                try:
+                    waited = _post(uri, key)
+                except requests.ConnectionError as exc:
+                    pytest.fail(f"{restart.__name__}: the scoring URI refused a connection after the restart: {exc}")
+                assert (waited.status_code, waited.text) == (503, "No ready replicas for service restart-svc")
+                assert state_after_restart == "Transitioning"
+                assert python(read_state) == {"state": "Transitioning", "uri": uri}
+                held: list[requests.Response] = []
+                sender = threading.Thread(target=lambda: held.append(_post(uri, key)))
+                sender.start()
+            sender.join(60)  # the gate opened as the request waited: the replica comes back and answers it
+            assert held and held[0].status_code == 200 and held[0].json() == ECHOED
+            assert poll(lambda: python(read_state) == {"state": "Healthy", "uri": uri}, 60)
+    finally:
+        subprocess.run([*CLI, "down"], env=env, capture_output=True, timeout=120, cwd=home)
