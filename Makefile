@@ -33,6 +33,7 @@ bench: install
 	$(BIN)/python bench/deploy.py
 	$(BIN)/python bench/fixtures.py
 	$(BIN)/python bench/runtimes.py
+	$(BIN)/python bench/restart.py
 
 gpu-check: install
 	$(BIN)/python scripts/gpu_check.py
