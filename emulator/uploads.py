@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import io
 import json
-import posixpath
-import re
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ from flask import request
 from werkzeug.formparser import FormDataParser
 
 from .errors import BadRequest
+from .paths import relative_path
 
 # Request bodies up to this size are parsed in memory rather than spooled to disk.
 SMALL_BODY_BYTES = 1024 * 1024
@@ -32,15 +31,7 @@ class Upload:
 
 def normalize_relpath(path: str, what: str = "model file", code: str = "InvalidModelFilePath") -> str:
     """A safe relative file path (posix separators), or a 400: uploads must not escape their folder."""
-    if not path or "\x00" in path or "\\" in path:
-        raise BadRequest(f"Invalid {what} path {path!r}.", code=code)
-    if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
-        raise BadRequest(f"{what.capitalize()} path {path!r} must be relative.", code=code)
-    parts = path.split("/")
-    if any(part in ("..", ".") for part in parts) or "" in parts:
-        raise BadRequest(f"{what.capitalize()} path {path!r} must not contain '..', '.' or empty segments.",
-                         code=code)
-    return posixpath.join(*parts)
+    return relative_path(path, f"{what} path", code, canonical=True)
 
 
 @contextmanager

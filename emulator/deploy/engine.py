@@ -520,8 +520,8 @@ class DeploymentEngine:
             rows = conn.execute("SELECT relpath, sha256 FROM model_files WHERE workspace_id = ? AND name = ? AND "
                                 "version = ?", (ws_id, model["name"], model["version"])).fetchall()
             try:  # checked at upload; again here, as every stored path is before it becomes a file
-                files = {relative_path(r["relpath"], "model file path", canonical=True): self._blobs.path_for(r["sha256"])
-                         for r in rows}
+                files = {relative_path(r["relpath"], "model file path", canonical=True):
+                         self._blobs.path_for(r["sha256"]) for r in rows}
                 segment(model["name"], "model name")
             except UnsafePath as exc:
                 raise DeployFailed(exc.to_body()["error"]) from exc

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ...errors import BadRequest, Conflict, NotFound, ValidationFailed
+from ... import paths
 from ...scheduler import Allocation, Node, ReplicaRequest, Unschedulable, place
 from ..computes import service as computes
 from ..computes.state import ProvisioningState
@@ -192,11 +193,29 @@ def crash_loop_error(name: str) -> dict[str, Any]:
                     name, "fake-azure/" + name)}]}
 
 
+# --- request paths -----------------------------------------------------------------------------------
+
+def check_image_request(request: dict[str, Any] | None) -> None:
+    """400 unless every path the environment image request names stays inside its folder of the home.
+
+    The asset id and the source directory are single names (the SDK sends an id and the source
+    directory's basename); the driver program is a relative path inside the source directory (or the
+    asset). The engine resolves them again with emulator/paths.py when it lays the replica out."""
+    request = request or {}
+    for asset in request.get("assets") or []:
+        paths.segment(asset.get("id") if isinstance(asset, dict) else asset, "asset id", "BadArgument")
+    if request.get("driverProgram") is not None:
+        paths.relative_path(request["driverProgram"], "driverProgram", "BadArgument")
+    if request.get("sourceDirectory") is not None:
+        paths.segment(request["sourceDirectory"], "sourceDirectory", "BadArgument")
+
+
 # --- create -----------------------------------------------------------------------------------------
 
 def build_body(conn: sqlite3.Connection, ws: dict[str, Any], payload: dict[str, Any],
                models: list[dict[str, Any]]) -> dict[str, Any]:
     """The service record for a create payload (the SDK's _build_create_payload output)."""
+    check_image_request(payload.get("environmentImageRequest"))
     compute_type = payload.get("computeType")
     if compute_type not in ("AKS", "ACI", LOCAL):
         raise BadRequest(f"computeType {compute_type!r} is not supported by fake-azure (AKS, ACI, Local).",
@@ -326,6 +345,7 @@ def apply_patch(body: dict[str, Any], patch: list[dict[str, Any]]) -> bool:
         else:
             target[parts[-1]] = value
         redeploy = redeploy or path.startswith(_REDEPLOY_PREFIXES)
+    check_image_request(body.get("environmentImageRequest"))
     if body.get("autoScaler") is not None:
         body["autoScaler"] = {**DEFAULT_AUTOSCALE, **{k: v for k, v in body["autoScaler"].items() if v is not None}}
         if not body["autoScaler"]["autoscaleEnabled"] and body.get("numReplicas") is None:
