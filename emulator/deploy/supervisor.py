@@ -58,7 +58,9 @@ class Target:
     key: ServiceKey
     policy: ProbePolicy
     replicas: dict[str, Any]
-    paused: bool = False  # the engine is working on the service (a restart, scaling): watch, do nothing
+    # The engine is working on the service (scaling, a kill): no probe, no restart; a dead replica is
+    # still taken out of rotation at once.
+    paused: bool = False
 
 
 class SupervisedHost(Protocol):
@@ -66,6 +68,7 @@ class SupervisedHost(Protocol):
     def is_alive(self, handle: Any) -> bool: ...
     def is_busy(self, key: ServiceKey, replica_id: str) -> bool: ...
     def probe(self, handle: Any, timeout_s: float) -> bool: ...
+    def killed(self, key: ServiceKey, handle: Any) -> bool: ...
     def take_down(self, key: ServiceKey, replica_id: str, handle: Any, reason: str) -> bool: ...
     def restart(self, key: ServiceKey, replica_id: str) -> RestartOutcome: ...
     def give_up(self, key: ServiceKey, replica_id: str) -> None: ...
@@ -125,8 +128,7 @@ class Supervisor:
             for replica_id, handle in target.replicas.items():
                 wkey = (target.key, replica_id)
                 seen.add(wkey)
-                if not target.paused:
-                    self._check(target, replica_id, handle, wkey, now)
+                self._check(target, replica_id, handle, wkey, now)
         with self._lock:  # services deleted, redeployed or failed: forget their replicas
             for wkey in [k for k, w in self._watches.items() if k not in seen and not w.busy]:
                 del self._watches[wkey]
@@ -147,7 +149,7 @@ class Supervisor:
             if watch.busy:
                 return
             if watch.restart_at is not None:
-                restart_now = watch.busy = now >= watch.restart_at
+                restart_now = watch.busy = now >= watch.restart_at and not target.paused
             elif handle is not None and watch.crashes and now - watch.started >= self.stable_after_s:
                 watch.crashes = 0  # as Kubernetes resets its back-off after a container ran a while
         if restart_now:  # outside the lock: the work may run inline (unit tests) and takes the lock itself
@@ -155,13 +157,14 @@ class Supervisor:
         if watch.restart_at is not None or handle is None:
             return
         if not self._host.is_alive(handle):
-            # Off the tick thread, as probes are: a take-down waits for the service's lock, which a
-            # deployment can hold for minutes, and every other service must stay supervised meanwhile.
+            # Off the tick thread, as probes are: a take-down may wait for the service's lock (a scaling
+            # step holds it while new replicas start; the take-down ejects the replica from the gateway
+            # first), and every other service must stay supervised meanwhile.
             with self._lock:
                 watch.busy = True
-            self._spawn(lambda: self._down_and_release(target.key, replica_id, watch, now, "exited"))
+            self._spawn(lambda: self._down_and_release(target.key, replica_id, watch, now))
             return
-        if now < watch.next_probe:
+        if target.paused or now < watch.next_probe:
             return
         watch.next_probe = now + target.policy.period_s
         if self._host.is_busy(target.key, replica_id):
@@ -192,18 +195,28 @@ class Supervisor:
             with self._lock:
                 watch.busy = False
 
-    def _down_and_release(self, key: ServiceKey, replica_id: str, watch: Watch, now: float, reason: str) -> None:
+    def _down_and_release(self, key: ServiceKey, replica_id: str, watch: Watch, now: float) -> None:
+        """A replica whose process ended: off the gateway; one killed from outside (a node going down)
+        is restarted as a new pod would be, without counting towards the crash loop."""
         try:
-            self._down(key, replica_id, watch, now, reason)
+            if self._host.killed(key, watch.handle):
+                self._down(key, replica_id, watch, now, "was killed (SIGKILL)", crashed=False)
+            else:
+                self._down(key, replica_id, watch, now, "exited")
         finally:
             with self._lock:
                 watch.busy = False
 
-    def _down(self, key: ServiceKey, replica_id: str, watch: Watch, now: float, reason: str) -> None:
+    def _down(self, key: ServiceKey, replica_id: str, watch: Watch, now: float, reason: str,
+              crashed: bool = True) -> None:
         """The replica died or stopped answering: off the gateway, then restart after back-off or give up."""
         if not self._host.take_down(key, replica_id, watch.handle, reason):
             with self._lock:  # the engine replaced it meanwhile (redeploy, delete): nothing to do
                 self._watches.pop((key, replica_id), None)
+            return
+        if not crashed:
+            with self._lock:  # the first back-off step; the crash count stays as it was
+                watch.restart_at = now + backoff(0)
             return
         self._after_failure(key, replica_id, watch, now)
 

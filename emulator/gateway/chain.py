@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Optional, Protocol
 
 from .model import ReplicaEndpoint, Registry, ServiceRoute, ServiceState
-from .proxy import UpstreamClosed, UpstreamTimeout, strip_hop_by_hop
+from .proxy import UpstreamClosed, UpstreamTimeout, UpstreamUnreachable, strip_hop_by_hop
 
 if TYPE_CHECKING:
     from ..faults import Faults
@@ -81,6 +81,9 @@ class Context:
     body_read: bool = False
     reserved: bool = False
     replica: Optional[ReplicaEndpoint] = None
+    # replicas this request could not reach: a retry goes elsewhere
+    unreachable: frozenset[ReplicaEndpoint] = frozenset()
+    publication: int = 0  # the service's replica publication the replica was chosen from
     queued: bool = False
     response: Optional[Response] = None
 
@@ -177,18 +180,20 @@ def read_body(ctx: Context) -> Optional[Response]:
 
 
 def admit(ctx: Context) -> Optional[Response]:
-    """Take a concurrency slot, waiting up to max_queue_wait_ms for one (condition variable, no polling)."""
+    """Take a concurrency slot, waiting up to max_queue_wait_ms for one (condition variable, no polling).
+    Replicas the request could not reach (``ctx.unreachable``) offer it no slot."""
     st, route = ctx.service, ctx.route
     assert st is not None and route is not None
+    skip = ctx.unreachable
     with st.cond:
-        if not st.removed and st.free_slots() <= 0:
+        if not st.removed and st.free_slots(skip) <= 0:
             ctx.queued = True
             st.queue_waits += 1
-            st.cond.wait_for(lambda: st.removed or st.free_slots() > 0, timeout=route.max_queue_wait_ms / 1000.0)
+            st.cond.wait_for(lambda: st.removed or st.free_slots(skip) > 0, timeout=route.max_queue_wait_ms / 1000.0)
         if st.removed:
             return json_error(404, f"Service {route.name} not found")
-        if st.free_slots() <= 0:
-            if not st.replicas:
+        if st.free_slots(skip) <= 0:
+            if not any(r not in skip for r in st.replicas):
                 return text_error(503, f"No ready replicas for service {route.name}")
             return gateway_failure(503, route)
         st.reserved += 1
@@ -214,13 +219,15 @@ def pick_replica(ctx: Context) -> Optional[Response]:
         if ctx.reserved:
             st.reserved -= 1
             ctx.reserved = False
-        choice = choose_replica(st.replicas, st.in_flight, route.max_concurrent_per_replica, st.rr)
+        replicas = [r for r in st.replicas if r not in ctx.unreachable] if ctx.unreachable else st.replicas
+        choice = choose_replica(replicas, st.in_flight, route.max_concurrent_per_replica, st.rr)
         if choice is None:
             st.cond.notify_all()
             return text_error(503, f"No ready replicas for service {route.name}")
         st.rr += 1
         st.in_flight[choice.replica_id] = st.in_flight.get(choice.replica_id, 0) + 1
         ctx.replica = choice
+        ctx.publication = st.publication
     return None
 
 
@@ -232,17 +239,59 @@ def forward_headers(headers: dict[str, str], request_id: str) -> dict[str, str]:
 
 
 def proxy(ctx: Context) -> Optional[Response]:
+    """Send the request to the chosen replica. One the request could not reach at all (connect refused,
+    or reset before the request was written) cannot have scored it: it goes once to another replica, as
+    Envoy's connect-failure retry does, and a refusing replica is ejected (out of rotation until the engine
+    publishes the replicas again). A request that may have reached a replica is never sent twice."""
     assert ctx.replica is not None and ctx.route is not None
     target = ctx.upstream_path + ("?" + ctx.query if ctx.query else "")
     timeout_ms = ctx.route.scoring_timeout_ms
-    try:
-        status, headers, body = ctx.pool.send(ctx.replica, ctx.method, target, ctx.body,
-                                              forward_headers(ctx.headers, ctx.request_id), timeout_ms / 1000.0)
-    except UpstreamTimeout:
-        return gateway_failure(504, ctx.route)
-    except UpstreamClosed:
-        return gateway_failure(502, ctx.route)
-    return Response(status, strip_hop_by_hop(headers, _NOT_PASSED_BACK), body)
+    headers = forward_headers(ctx.headers, ctx.request_id)
+    retries_left = 1
+    while True:
+        try:
+            status, reply_headers, body = ctx.pool.send(ctx.replica, ctx.method, target, ctx.body, headers,
+                                                        timeout_ms / 1000.0)
+        except UpstreamTimeout:
+            return gateway_failure(504, ctx.route)
+        except UpstreamUnreachable as exc:
+            _leave_unreachable(ctx, exc.refused)
+            if retries_left == 0:
+                return gateway_failure(502, ctx.route)
+            retries_left -= 1
+            no_slot = admit(ctx) or pick_replica(ctx)
+            if no_slot is not None:
+                return no_slot
+            assert ctx.service is not None
+            with ctx.service.cond:
+                ctx.service.retried += 1
+            continue
+        except UpstreamClosed:
+            return gateway_failure(502, ctx.route)
+        return Response(status, strip_hop_by_hop(reply_headers, _NOT_PASSED_BACK), body)
+
+
+def _leave_unreachable(ctx: Context, eject: bool) -> None:
+    """Give back the slot held on the replica the request could not reach; eject it when it refused."""
+    st, failed = ctx.service, ctx.replica
+    assert st is not None and failed is not None
+    with st.cond:
+        _release_in_flight(st, failed)
+        ctx.replica = None
+        ctx.unreachable = ctx.unreachable | {failed}
+        if eject and st.eject(failed, ctx.publication):
+            log.warning("gateway: replica %s of %s refused a connection: out of rotation until republished",
+                        failed.replica_id, st.route.name)
+        st.cond.notify()
+
+
+def _release_in_flight(st: ServiceState, replica: ReplicaEndpoint) -> None:
+    """One request fewer on ``replica`` (call with ``st.cond`` held)."""
+    left = st.in_flight.get(replica.replica_id, 1) - 1
+    if left > 0:
+        st.in_flight[replica.replica_id] = left
+    else:
+        st.in_flight.pop(replica.replica_id, None)
 
 
 def gateway_failure(status: int, route: ServiceRoute) -> Response:
@@ -271,12 +320,7 @@ def release_slot(ctx: Context) -> Optional[Response]:
             st.reserved -= 1
             ctx.reserved = False
         if ctx.replica is not None:
-            rid = ctx.replica.replica_id
-            left = st.in_flight.get(rid, 1) - 1
-            if left > 0:
-                st.in_flight[rid] = left
-            else:
-                st.in_flight.pop(rid, None)
+            _release_in_flight(st, ctx.replica)
         # exactly one slot came free: wake one waiter (wait_for re-checks, even after its timeout)
         st.cond.notify()
     return None

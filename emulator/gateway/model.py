@@ -69,7 +69,10 @@ class ServiceState:
         self.reserved = 0  # admitted requests that have not picked a replica yet
         self.rr = 0  # round-robin cursor for ties
         self.removed = False
+        self.publication = 0  # how many times the engine set the replicas (an ejection holds until the next)
         # metrics
+        self.retried = 0  # requests sent to another replica after the first could not be reached
+        self.ejected = 0  # replicas taken out of rotation because their port refused connections
         self.served = 0
         self.failed_by_status: dict[int, int] = {}
         self.queue_waits = 0
@@ -77,10 +80,22 @@ class ServiceState:
         self.latency_ms_max = 0.0
 
     # --- slot accounting (call with cond held) ---
-    def free_slots(self) -> int:
+    def free_slots(self, excluding: frozenset[ReplicaEndpoint] = frozenset()) -> int:
+        """Free concurrency slots on the replicas (but those in ``excluding``), less the admitted requests."""
         limit = self.route.max_concurrent_per_replica
-        free = sum(max(0, limit - self.in_flight.get(r.replica_id, 0)) for r in self.replicas)
+        free = sum(max(0, limit - self.in_flight.get(r.replica_id, 0)) for r in self.replicas if r not in excluding)
         return free - self.reserved
+
+    def eject(self, replica: ReplicaEndpoint, seen_publication: Optional[int] = None) -> bool:
+        """Take ``replica`` out of rotation until the engine publishes the replicas again; whether it was in.
+        With ``seen_publication`` (when a request chose it) only if the engine has not republished since:
+        a replica restarted at the same address meanwhile stays."""
+        if replica not in self.replicas or seen_publication not in (None, self.publication):
+            return False
+        self.replicas = [r for r in self.replicas if r != replica]
+        self.ejected += 1
+        self.cond.notify_all()  # waiters re-check: there may be no replica left
+        return True
 
     def snapshot(self) -> ServiceStats:
         with self.cond:

@@ -1,6 +1,8 @@
 """Forwarding to replicas over pooled keep-alive connections (a minimal HTTP/1.1 client)."""
 from __future__ import annotations
 
+import errno
+import select
 import socket
 import threading
 from typing import Optional
@@ -22,6 +24,16 @@ class UpstreamClosed(Exception):
     """The replica refused, reset or closed the connection before a complete reply."""
 
 
+class UpstreamUnreachable(UpstreamClosed):
+    """The request never reached the replica: the connect failed, or the send did before the whole request
+    was accepted. It cannot have been scored, so another replica may take it (Envoy's connect-failure
+    retry). ``refused``: nothing listens on the replica's port (the replica is gone)."""
+
+    def __init__(self, message: str, refused: bool) -> None:
+        super().__init__(message)
+        self.refused = refused
+
+
 def strip_hop_by_hop(headers: list[tuple[str, str]], also: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
     """Headers minus hop-by-hop ones (including any named in ``Connection``) and minus ``also`` (lower-case)."""
     named: set[str] = set()
@@ -36,6 +48,10 @@ class _Incomplete(Exception):
     """The replica's reply ended early or was not HTTP."""
 
 
+class _NotSent(Exception):
+    """Writing the request failed: the replica never got all of it."""
+
+
 class _ReplicaConnection:
     """A minimal keep-alive HTTP/1.1 client (http.client's header parsing costs ~80 us a response)."""
 
@@ -47,6 +63,14 @@ class _ReplicaConnection:
 
     def settimeout(self, timeout_s: float) -> None:
         self.sock.settimeout(timeout_s)
+
+    def peer_closed(self) -> bool:
+        """Whether an idle connection became readable: the replica closed or reset it meanwhile (or sent
+        bytes nobody asked for). A killed replica's kernel closes its sockets at once, so this finds its
+        idle connections before any request is written to them."""
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN)
+        return bool(poller.poll(0))
 
     def close(self) -> None:
         try:
@@ -60,7 +84,12 @@ class _ReplicaConnection:
         lines = [f"{method} {target} HTTP/1.1\r\nHost: {self.host_header}\r\n"]
         lines.extend(f"{k}: {v}\r\n" for k, v in headers.items())
         lines.append(f"Content-Length: {len(body)}\r\n\r\n")
-        self.sock.sendall("".join(lines).encode("latin-1", "replace") + body)
+        try:
+            self.sock.sendall("".join(lines).encode("latin-1", "replace") + body)
+        except (socket.timeout, TimeoutError):
+            raise
+        except OSError as exc:
+            raise _NotSent(str(exc)) from exc
         rfile = self.rfile
         while True:
             status_line = rfile.readline(65537)
@@ -116,9 +145,14 @@ class ConnectionPool:
         self._closed = False
 
     def _checkout(self, key: tuple[str, int]) -> Optional[_ReplicaConnection]:
-        with self._lock:
-            idle = self._idle.get(key)
-            return idle.pop() if idle else None
+        """An idle connection to ``key`` the replica has not closed meanwhile, or None."""
+        while True:
+            with self._lock:
+                idle = self._idle.get(key)
+                conn = idle.pop() if idle else None
+            if conn is None or not conn.peer_closed():
+                return conn
+            conn.close()
 
     def _checkin(self, key: tuple[str, int], conn: _ReplicaConnection) -> None:
         with self._lock:
@@ -135,10 +169,14 @@ class ConnectionPool:
 
     def send(self, replica: ReplicaEndpoint, method: str, target: str, body: bytes,
              headers: dict[str, str], timeout_s: float) -> tuple[int, list[tuple[str, str]], bytes]:
+        """The replica's reply. Raises UpstreamTimeout; UpstreamUnreachable when the request surely never
+        reached the replica (safe to send elsewhere); UpstreamClosed when it may have been scored."""
         key = (replica.host, replica.port)
         conn = self._checkout(key)
         reused = conn is not None
+        maybe_delivered = False  # a whole request was written on some connection to this replica
         while True:
+            fresh = conn is None
             try:
                 if conn is None:
                     conn = _ReplicaConnection(key[0], key[1], timeout_s)
@@ -149,13 +187,19 @@ class ConnectionPool:
                 if conn is not None:
                     conn.close()
                 raise UpstreamTimeout(str(exc)) from exc
-            except (OSError, ValueError, _Incomplete) as exc:
+            except (OSError, ValueError, _Incomplete, _NotSent) as exc:
+                connected = conn is not None
                 if conn is not None:
                     conn.close()
+                maybe_delivered = maybe_delivered or (connected and not isinstance(exc, _NotSent))
                 if reused:
                     # An idle keep-alive connection the replica had already closed: retry once, fresh.
                     reused, conn = False, None
                     continue
+                if not maybe_delivered:
+                    refused = fresh and not connected and isinstance(exc, OSError) and \
+                        exc.errno == errno.ECONNREFUSED
+                    raise UpstreamUnreachable(str(exc), refused=refused) from exc
                 raise UpstreamClosed(str(exc)) from exc
             if will_close:
                 conn.close()

@@ -88,8 +88,18 @@ class Gateway:
             unique[replica.replica_id] = replica
         with state.cond:
             state.replicas = list(unique.values())
+            state.publication += 1
             state.cond.notify_all()
         self._forget_idle_connections()
+
+    def eject_replica(self, name: str, replica: ReplicaEndpoint) -> bool:
+        """Take one replica out of rotation now (it died), without waiting for anything but the service's
+        own condition; the next ``set_replicas`` decides again. Whether it was in rotation."""
+        state = self._registry.get(name)
+        if state is None:
+            return False
+        with state.cond:
+            return state.eject(replica)
 
     def _forget_idle_connections(self) -> None:
         """Idle keep-alive connections to replicas no service routes to any more are closed."""

@@ -10,7 +10,7 @@ import pytest
 from emulator.gateway import AuthPolicy, ReplicaEndpoint, ServiceRoute
 from emulator.gateway import chain as c
 from emulator.gateway.model import Registry, ServiceState
-from emulator.gateway.proxy import UpstreamClosed, UpstreamTimeout, strip_hop_by_hop
+from emulator.gateway.proxy import UpstreamClosed, UpstreamTimeout, UpstreamUnreachable, strip_hop_by_hop
 
 R0, R1, R2 = (ReplicaEndpoint(f"r{i}", "127.0.0.1", 9000 + i) for i in range(3))
 
@@ -284,6 +284,103 @@ def test_proxy_closed_is_502():
     ctx = ready(make_ctx(key_route(), pool=FakePool(exc=UpstreamClosed("reset"))))
     resp = c.proxy(ctx)
     assert resp.status == 502 and resp.body == b"Replica closed connection before replying"
+
+
+class ReplicaPool(FakePool):
+    """Per replica: an exception to raise, else the reply; ``on_send`` runs first (the engine acting meanwhile)."""
+
+    def __init__(self, failures: dict, on_send=None) -> None:
+        super().__init__()
+        self.failures = failures
+        self.on_send = on_send
+
+    def send(self, replica, method, target, body, headers, timeout_s):
+        self.calls.append((replica, method, target, body, headers, timeout_s))
+        if self.on_send is not None:
+            self.on_send(replica)
+        exc = self.failures.get(replica.replica_id)
+        if exc is not None:
+            raise exc
+        return self.result
+
+
+def run_chain(pool, replicas=(R0, R1), **route) -> tuple[c.Response, c.Context]:
+    ctx = make_ctx(key_route(**route), replicas=replicas, headers={"authorization": "Bearer primary-key"},
+                   pool=pool, body=b"{}")
+    return c.build_chain().handle(ctx), ctx
+
+
+def test_a_refused_request_goes_once_to_another_replica_and_the_refusing_one_is_ejected():
+    pool = ReplicaPool({"r0": UpstreamUnreachable("refused", refused=True)})
+    resp, ctx = run_chain(pool)  # round-robin picks r0 first
+    st = ctx.service
+    assert resp.status == 200 and [call[0] for call in pool.calls] == [R0, R1]
+    assert pool.calls[0][1:] == pool.calls[1][1:]  # the same request, headers and body
+    assert st.replicas == [R1] and st.ejected == 1 and st.retried == 1
+    assert st.in_flight == {} and st.reserved == 0 and st.snapshot().served == 1
+    resp, _ = run_chain(pool)
+    assert resp.status == 200 and pool.calls[-1][0] == R1  # r0 is out of rotation: no second refusal
+
+
+def test_a_request_reset_before_it_was_written_is_retried_but_the_replica_stays():
+    pool = ReplicaPool({"r0": UpstreamUnreachable("reset while sending", refused=False)})
+    resp, ctx = run_chain(pool)
+    assert resp.status == 200 and [call[0] for call in pool.calls] == [R0, R1]
+    assert ctx.service.replicas == [R0, R1] and ctx.service.ejected == 0 and ctx.service.in_flight == {}
+
+
+def test_a_request_that_may_have_reached_the_replica_is_never_sent_again():
+    pool = ReplicaPool({"r0": UpstreamClosed("reset after the request was written")})
+    resp, ctx = run_chain(pool)
+    assert resp.status == 502 and resp.body == b"Replica closed connection before replying"
+    assert [call[0] for call in pool.calls] == [R0] and ctx.service.replicas == [R0, R1]
+
+
+def test_a_request_is_retried_only_once():
+    refused = UpstreamUnreachable("refused", refused=True)
+    pool = ReplicaPool({"r0": refused, "r1": refused, "r2": refused})
+    resp, ctx = run_chain(pool, replicas=(R0, R1, R2))
+    tried = [call[0] for call in pool.calls]
+    assert resp.status == 502 and len(tried) == 2 and len(set(tried)) == 2
+    assert ctx.service.replicas == [r for r in (R0, R1, R2) if r not in tried]
+    assert ctx.service.in_flight == {} and ctx.service.reserved == 0
+
+
+def test_a_refused_request_with_no_other_replica_is_503_no_ready_replicas():
+    pool = ReplicaPool({"r0": UpstreamUnreachable("refused", refused=True)})
+    resp, ctx = run_chain(pool, replicas=(R0,), max_queue_wait_ms=0)
+    assert resp.status == 503 and resp.body == b"No ready replicas for service svc"
+    assert [call[0] for call in pool.calls] == [R0] and ctx.service.replicas == [] and ctx.service.in_flight == {}
+
+
+def test_the_retry_waits_for_a_free_slot_on_the_other_replicas():
+    """Every other replica busy: the retry queues (max_queue_wait_ms) like any request, then overloaded."""
+    pool = ReplicaPool({"r0": UpstreamUnreachable("refused", refused=True)})
+    ctx = make_ctx(key_route(max_queue_wait_ms=1), replicas=(R0, R1), headers={"authorization": "Bearer primary-key"},
+                   pool=pool, body=b"{}")
+    ctx.registry.services["svc"].in_flight["r1"] = 1  # r1 serves another request
+    resp = c.build_chain().handle(ctx)
+    assert resp.status == 503 and resp.body == b"Too many requests for service svc (overloaded)"
+    assert [call[0] for call in pool.calls] == [R0] and ctx.service.in_flight == {"r1": 1}
+
+
+def test_a_replica_republished_meanwhile_is_not_ejected():
+    """The engine restarted r0 at the same address between the pick and the refusal: its word wins."""
+    holder: list = []
+
+    def republish(replica):
+        st = holder[0]
+        with st.cond:
+            st.replicas = [R0, R1]
+            st.publication += 1
+
+    pool = ReplicaPool({"r0": UpstreamUnreachable("refused", refused=True)}, on_send=republish)
+    ctx = make_ctx(key_route(), replicas=(R0, R1), headers={"authorization": "Bearer primary-key"}, pool=pool,
+                   body=b"{}")
+    holder.append(ctx.registry.services["svc"])
+    resp = c.build_chain().handle(ctx)
+    assert resp.status == 200 and [call[0] for call in pool.calls] == [R0, R1]
+    assert ctx.service.replicas == [R0, R1] and ctx.service.ejected == 0
 
 
 def test_strip_hop_by_hop():

@@ -13,6 +13,7 @@ class Handle:
         self.name = name
         self.alive = True
         self.healthy = True
+        self.killed = False  # ended by SIGKILL from outside (a node going down), not by itself
 
 
 class FakeHost:
@@ -40,6 +41,9 @@ class FakeHost:
     def probe(self, handle: Handle, timeout_s: float) -> bool:
         self.probes += 1
         return handle.healthy
+
+    def killed(self, key, handle: Handle) -> bool:
+        return handle.killed
 
     def take_down(self, key, replica_id: str, handle: Handle, reason: str) -> bool:
         if self.handles.get(replica_id) is not handle:
@@ -243,3 +247,43 @@ def test_a_take_down_that_waits_does_not_hold_up_the_tick() -> None:
     for work in list(deferred):
         work()
     assert host.events.count(("down", "r0", "exited")) == 1  # one take-down, not one per tick
+
+
+def test_a_replica_killed_from_outside_is_restarted_without_counting_towards_the_crash_loop():
+    """A node going down kills replicas that did nothing wrong: Kubernetes starts new pods, so repeated
+    kills never fail the service (issue 11: two replicas killed 0.8 s apart every 5 s)."""
+    host = FakeHost(replicas=1)
+    sup = supervisor(host, max_restarts=2, stable_after_s=10.0)
+    now = 0.0
+    sup.tick(now)
+    for _ in range(5):  # killed again soon after each restart
+        host.handles["r0"].killed = True
+        host.handles["r0"].alive = False
+        now += 0.1
+        sup.tick(now)
+        assert host.events[-1] == ("down", "r0", "was killed (SIGKILL)")
+        sup.tick(now + 0.45)
+        assert host.events[-1][0] == "down"  # restarted after the first back-off step, 0.5 s ...
+        now += 0.51
+        sup.tick(now)
+        assert host.events[-1] == ("restarted", "r0")  # ... every time: the back-off does not grow
+    assert ("failed", "r0") not in host.events and host.serving
+
+
+def test_a_dead_replica_is_taken_down_while_the_engine_works_on_the_service():
+    """Paused (the engine holds the service's lock: scaling, a kill): no probe and no restart, but a replica
+    whose process died leaves rotation at once, whatever else is going on."""
+    host = FakeHost(ProbePolicy(period_s=1.0, failure_threshold=1), replicas=2)
+    host.supervised = lambda: [Target(KEY, host.policy, dict(host.handles), paused=True)]  # type: ignore[method-assign]
+    sup = supervisor(host)
+    sup.tick(0.0)
+    host.handles["r0"].healthy = False
+    host.handles["r1"].alive = False
+    sup.tick(0.1)
+    assert host.events == [("down", "r1", "exited")]
+    for now in (1.0, 2.0, 3.0):  # paused: neither the restart nor a probe of the hung r0 happens
+        sup.tick(now)
+    assert host.events == [("down", "r1", "exited")] and host.probes == 0
+    host.supervised = lambda: [Target(KEY, host.policy, dict(host.handles))]  # type: ignore[method-assign]
+    sup.tick(3.1)
+    assert ("restarted", "r1") in host.events
