@@ -40,6 +40,28 @@ def _non_negative(name: str, value: float) -> float:
     return value
 
 
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
+
+
+def _size(name: str, value: str | None, default: int) -> int:
+    """A size in bytes, with Docker's optional unit suffix (``10m``, ``512k``, ``1g``)."""
+    if value is None or value.strip() == "":
+        return default
+    raw = value.strip().lower()
+    number, unit = (raw[:-1], raw[-1]) if raw[-1] in "bkmg" else (raw, "")
+    if not number.isdigit() or int(number) < 1:
+        raise SettingsError(f"{name} must be a positive size in bytes, optionally with k, m or g, got {value!r}")
+    return int(number) * _SIZE_UNITS[unit]
+
+
+def _count(name: str, value: str | None, default: int) -> int:
+    if value is None or value.strip() == "":
+        return default
+    if not value.strip().isdigit() or int(value) < 1:
+        raise SettingsError(f"{name} must be a whole number of at least 1, got {value!r}")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved configuration; build it with :meth:`from_env` (or pass values directly in tests)."""
@@ -75,6 +97,9 @@ class Settings:
     # engine; the config.json that tests marked `azure` use instead of searching for one.
     require_docker: bool = False
     workspace_config: Path | None = None
+    # A replica's log is capped like Docker's json-file driver: max-size per file, max-file files.
+    replica_log_max_bytes: int = 10 * 1024 * 1024
+    replica_log_max_files: int = 3
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -130,6 +155,10 @@ class Settings:
             workspace_config=Path(env["FAKE_AZURE_WORKSPACE_CONFIG"]).expanduser()
             if env.get("FAKE_AZURE_WORKSPACE_CONFIG") else None,
             docker_pip=_choice("FAKE_AZURE_DOCKER_PIP", env.get("FAKE_AZURE_DOCKER_PIP"), DOCKER_PIP_STRATEGIES, "auto"),
+            replica_log_max_bytes=_size("FAKE_AZURE_REPLICA_LOG_MAX_SIZE", env.get("FAKE_AZURE_REPLICA_LOG_MAX_SIZE"),
+                                        10 * 1024 * 1024),
+            replica_log_max_files=_count("FAKE_AZURE_REPLICA_LOG_MAX_FILES", env.get("FAKE_AZURE_REPLICA_LOG_MAX_FILES"),
+                                         3),
         )
 
     @property

@@ -5,6 +5,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from scoring.address import Address
+
 
 @dataclass(frozen=True)
 class AuthPolicy:
@@ -41,9 +43,16 @@ class ServiceRoute:
 
 @dataclass(frozen=True)
 class ReplicaEndpoint:
+    """A replica the gateway forwards to: at ``socket_path`` (a unix socket) when set, else ``host:port``."""
+
     replica_id: str
     host: str
     port: int
+    socket_path: Optional[str] = None
+
+    @property
+    def address(self) -> Address:
+        return self.socket_path if self.socket_path is not None else (self.host, self.port)
 
 
 @dataclass(frozen=True)

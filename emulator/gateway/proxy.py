@@ -7,6 +7,8 @@ import socket
 import threading
 from typing import Optional
 
+from scoring.address import Address, connect, host_header
+
 from .chunked import read_chunked
 from .model import ReplicaEndpoint
 
@@ -55,10 +57,9 @@ class _NotSent(Exception):
 class _ReplicaConnection:
     """A minimal keep-alive HTTP/1.1 client (http.client's header parsing costs ~80 us a response)."""
 
-    def __init__(self, host: str, port: int, timeout_s: float) -> None:
-        self.host_header = f"{host}:{port}"
-        self.sock = socket.create_connection((host, port), timeout=timeout_s)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def __init__(self, address: Address, timeout_s: float) -> None:
+        self.host_header = host_header(address)
+        self.sock = connect(address, timeout_s)  # TCP (no Nagle delay) or the replica's unix socket
         self.rfile = self.sock.makefile("rb")
 
     def settimeout(self, timeout_s: float) -> None:
@@ -140,11 +141,11 @@ class ConnectionPool:
     MAX_IDLE_PER_REPLICA = 64
 
     def __init__(self) -> None:
-        self._idle: dict[tuple[str, int], list[_ReplicaConnection]] = {}
+        self._idle: dict[Address, list[_ReplicaConnection]] = {}
         self._lock = threading.Lock()
         self._closed = False
 
-    def _checkout(self, key: tuple[str, int]) -> Optional[_ReplicaConnection]:
+    def _checkout(self, key: Address) -> Optional[_ReplicaConnection]:
         """An idle connection to ``key`` the replica has not closed meanwhile, or None."""
         while True:
             with self._lock:
@@ -154,7 +155,7 @@ class ConnectionPool:
                 return conn
             conn.close()
 
-    def _checkin(self, key: tuple[str, int], conn: _ReplicaConnection) -> None:
+    def _checkin(self, key: Address, conn: _ReplicaConnection) -> None:
         with self._lock:
             if not self._closed:
                 idle = self._idle.setdefault(key, [])
@@ -171,7 +172,7 @@ class ConnectionPool:
              headers: dict[str, str], timeout_s: float) -> tuple[int, list[tuple[str, str]], bytes]:
         """The replica's reply. Raises UpstreamTimeout; UpstreamUnreachable when the request surely never
         reached the replica (safe to send elsewhere); UpstreamClosed when it may have been scored."""
-        key = (replica.host, replica.port)
+        key = replica.address
         conn = self._checkout(key)
         reused = conn is not None
         maybe_delivered = False  # a whole request was written on some connection to this replica
@@ -179,7 +180,7 @@ class ConnectionPool:
             fresh = conn is None
             try:
                 if conn is None:
-                    conn = _ReplicaConnection(key[0], key[1], timeout_s)
+                    conn = _ReplicaConnection(key, timeout_s)
                 else:
                     conn.settimeout(timeout_s)
                 status, reply_headers, data, will_close, _ = conn.exchange(method, target, body, headers)
@@ -207,7 +208,7 @@ class ConnectionPool:
                 self._checkin(key, conn)
             return status, reply_headers, data
 
-    def retain(self, addresses: set[tuple[str, int]]) -> None:
+    def retain(self, addresses: set[Address]) -> None:
         """Close idle connections to every replica address not in ``addresses`` (replicas gone)."""
         with self._lock:
             gone = {key: conns for key, conns in self._idle.items() if key not in addresses}

@@ -6,6 +6,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from scoring.address import Address
+
 from .chain import Context, build_chain
 from .frontend import FrontEndThread
 from .model import Registry, ReplicaEndpoint, ServiceRoute, ServiceState, ServiceStats
@@ -105,10 +107,10 @@ class Gateway:
         """Idle keep-alive connections to replicas no service routes to any more are closed."""
         with self._registry.lock:
             states = list(self._registry.services.values())
-        live: set[tuple[str, int]] = set()
+        live: set[Address] = set()
         for state in states:
             with state.cond:
-                live.update((r.host, r.port) for r in state.replicas)
+                live.update(r.address for r in state.replicas)
         self._pool.retain(live)
 
     def stats(self, name: str) -> ServiceStats:

@@ -6,10 +6,13 @@ GPU assignment are decided by the caller and handed over in a ``ReplicaSpec``.
 from __future__ import annotations
 
 import abc
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
+
+from scoring.address import Address
+
+from .logrotate import read_text
 
 # Never leak the control plane (token, home) or our own service manager into a replica.
 DROPPED_ENV_PREFIXES = ("FAKE_AZURE_",)
@@ -17,14 +20,9 @@ DROPPED_ENV_VARS = ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "NOTIFY_SOCKET
 
 
 def read_log(path: Path, tail_lines: int | None = None) -> str:
-    """A replica's log file, or only its last ``tail_lines`` lines; "" while it does not exist."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            if tail_lines is None:
-                return f.read()
-            return "".join(deque(f, maxlen=tail_lines)) if tail_lines > 0 else ""
-    except FileNotFoundError:
-        return ""
+    """A replica's log (with its rotated files), or only its last ``tail_lines`` lines, read from the
+    end; "" while it does not exist."""
+    return read_text(path, tail_lines)
 
 
 class RuntimeErrorBase(Exception):
@@ -46,7 +44,9 @@ class ReplicaSpec:
     ``environment`` is what :meth:`ReplicaRuntime.prepare` returned (an interpreter path for the
     process runtime, an image for a container runtime); ``entry_script`` is relative to ``app_root``
     (as ``AZUREML_ENTRY_SCRIPT``); ``gpu_ids`` are host GPU indices, empty for a CPU replica;
-    ``port`` 0 lets the runtime pick a free loopback port.
+    ``port`` 0 lets the runtime pick a free loopback port. ``socket_path``: listen on this unix socket
+    instead of a TCP port, so that only processes allowed into its (private) folder reach the replica;
+    a runtime that cannot (a container's port is published by its engine) listens on TCP as before.
     """
 
     replica_id: str
@@ -62,17 +62,25 @@ class ReplicaSpec:
     # runtimes, ignored by the process runtime. None: no limit.
     cpu_limit: float | None = None
     memory_limit_gb: float | None = None
+    socket_path: Path | None = None
 
 
 @dataclass
 class ReplicaHandle:
-    """A started replica. ``native`` is the runtime's own object (a ``Popen``, a container...)."""
+    """A started replica. ``native`` is the runtime's own object (a ``Popen``, a container...).
+
+    It listens on ``socket_path`` (a unix socket) when set, else on ``host``:``port``."""
 
     spec: ReplicaSpec
     host: str
     port: int
     pid: int | None = None
     native: Any = field(default=None, repr=False)
+    socket_path: str | None = None
+
+    @property
+    def address(self) -> Address:
+        return self.socket_path if self.socket_path is not None else (self.host, self.port)
 
     @property
     def replica_id(self) -> str:
@@ -108,9 +116,9 @@ class ReplicaRuntime(abc.ABC):
     def stop(self, handle: ReplicaHandle, timeout: float = 10.0) -> None:
         """Terminate the replica and everything it spawned: graceful first, forced after ``timeout``."""
 
-    def address(self, handle: ReplicaHandle) -> tuple[str, int]:
-        """The ``(host, port)`` the daemon reaches the replica's scoring server at."""
-        return handle.host, handle.port
+    def address(self, handle: ReplicaHandle) -> Address:
+        """Where the daemon reaches the replica's scoring server: ``(host, port)`` or a unix socket path."""
+        return handle.address
 
     @abc.abstractmethod
     def is_alive(self, handle: ReplicaHandle) -> bool:
@@ -136,6 +144,13 @@ class ReplicaRuntime(abc.ABC):
 
         Returns the ids or names of what was removed; nothing to do (``[]``) by default."""
         return []
+
+    def adopt(self, spec: ReplicaSpec) -> ReplicaHandle | None:
+        """Take over the replica ``spec`` names if a killed daemon of this home left it running (the very
+        process it recorded), as if started here; it listens where ``spec`` says (``socket_path``, else
+        ``port``), as recorded. None when there is none: :meth:`sweep` then removes what is left, and the
+        replica is started afresh. The caller checks that it answers its readiness probe. Default: none."""
+        return None
 
     def remote_gpu_count(self) -> int | None:
         """NVIDIA GPUs on the machine that runs the replicas when that is not this one; None here."""

@@ -4,8 +4,10 @@
   ``base_image`` (``FAKE_AZURE_BASE_IMAGE``) and reused.
 * Code and models reach the container without bind mounts: the laid-out app root is copied to
   ``/var/azureml-app`` with ``put_archive`` between create and start, so a remote engine works.
-* The server listens on 5001 inside; it is published on the engine host's loopback (a remote tcp
-  engine: on its address) and reached directly or through an ssh tunnel (:mod:`.engine_host`).
+* The server listens on 5001 inside; that port alone is published, on the engine host's loopback (a
+  remote tcp engine: on its address), and reached directly or through an ssh tunnel
+  (:mod:`.engine_host`). Not a unix socket as for the process runtime: the engine may be remote, and
+  sharing one would need a bind mount, which this runtime avoids.
 * Environment: the spec's variables (never the daemon's own, never ``FAKE_AZURE_*``), with host paths
   rewritten into the container (``AML_APP_ROOT=/var/azureml-app``; ``AZUREML_MODEL_DIR`` and
   ``AZUREML_ENTRY_SCRIPT`` relative to it).
@@ -17,10 +19,12 @@
 * Every container carries ``fake-azure.instance=<instance_id>``; :meth:`DockerRuntime.sweep`
   removes those of this instance that no live replica owns.
 * The container's output is followed into ``spec.log_path`` by a thread, so the log files work as
-  for the process runtime (and outlive the container). The follower lags the engine (more so over
-  ssh) and may lose its stream, so while the container exists :meth:`DockerRuntime.logs` asks the
-  engine, and :meth:`DockerRuntime.stop` rewrites the container's part of the file from the
-  engine's copy before removing it.
+  for the process runtime (and outlive the container), capped the same way (:mod:`.logrotate`); the
+  engine's own copy is capped by the container's json-file ``max-size``/``max-file``. The follower
+  lags the engine (more so over ssh) and may lose its stream, so while the container exists
+  :meth:`DockerRuntime.logs` asks the engine (only the tail, when a tail is asked for), and
+  :meth:`DockerRuntime.stop` rewrites the container's part of the log from the engine's copy before
+  removing it.
 
 Only this module and :mod:`emulator.runtimes.images` import the docker SDK; its errors become
 ``RuntimeUnavailable``/``ReplicaStartFailed`` in :func:`_engine_errors`.
@@ -46,6 +50,7 @@ from .base import (DROPPED_ENV_PREFIXES, DROPPED_ENV_VARS, ReplicaHandle, Replic
 from .engine_host import EngineHost, SshTunnel
 from .pidfiles import PidFiles
 from .images import CONTAINER_SHIM_DIR, LABEL_SHIM, ImageBuilder
+from .logrotate import LogLimits, RotatingLog, last_lines, log_files, remove_log
 
 try:
     import docker
@@ -98,10 +103,20 @@ def _head(path: Path, size: int) -> bytes:
         return b""
 
 
-def _last_lines(text: str, tail_lines: int | None) -> str:
-    if tail_lines is None:
-        return text
-    return "".join(text.splitlines(keepends=True)[-tail_lines:]) if tail_lines > 0 else ""
+def _earlier_output(state: _Container, log_path: Path) -> bytes:
+    """What the replica's log held before this container started (earlier attempts, the engine's notes).
+
+    The file that was current then is now ``.log.<r>`` after the follower's ``r`` rotations (gone once
+    rotated past the cap): its head up to ``log_start``, after the files older than it."""
+    rotations = state.writer.rotations if state.writer is not None else 0
+    start_file = log_path if rotations == 0 else log_path.with_name(f"{log_path.name}.{rotations}")
+    older = []
+    for entry in log_files(log_path):
+        suffix = entry.name[len(log_path.name) + 1:]
+        if suffix.isdigit() and int(suffix) > rotations:
+            with contextlib.suppress(FileNotFoundError):
+                older.append(entry.read_bytes())
+    return b"".join(older) + _head(start_file, state.log_start)
 
 
 def _missing_image(tag: str) -> str:
@@ -125,6 +140,8 @@ class _Container:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # The log file's size when the container started: what lies before is earlier attempts' output.
     log_start: int = 0
+    # Writes the followed output, with rotation: its rotations tell where the earlier part went.
+    writer: RotatingLog | None = None
     # Set once stop() has written the engine's copy of the output: the follower writes no more.
     log_settled: bool = False
     log_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -163,7 +180,7 @@ class DockerRuntime(ReplicaRuntime):
     def __init__(self, instance_id: str, base_image: str, cache_dir: Path, client: Any = None, *,
                  gpu_policy: str = "cpu-fallback", pip_strategy: str | None = None,
                  docker_env: Mapping[str, str] | None = None, engine: EngineHost | None = None,
-                 tunnel_pid_dir: Path | None = None) -> None:
+                 tunnel_pid_dir: Path | None = None, log_limits: LogLimits = LogLimits()) -> None:
         if docker is None:
             raise RuntimeUnavailable("the docker runtime needs the docker SDK: pip install 'fake-azure[docker]'")
         if gpu_policy not in GPU_POLICIES:
@@ -172,6 +189,7 @@ class DockerRuntime(ReplicaRuntime):
         self.base_image = base_image
         self.cache_dir = Path(cache_dir)
         self.gpu_policy = gpu_policy
+        self.log_limits = log_limits
         with _engine_errors("connecting to the Docker engine", RuntimeUnavailable):
             # use_ssh_client: an ssh:// engine is reached with the ssh command, as the docker CLI
             # reaches it (ssh config, agent, jump hosts), not with paramiko.
@@ -307,6 +325,9 @@ class DockerRuntime(ReplicaRuntime):
                                                      None if self.engine.tunnelled else spec.port or None)},
                     labels={LABEL_INSTANCE: self.instance_id, LABEL_SERVICE: spec.service_name,
                             LABEL_REPLICA: spec.replica_id},
+                    # The engine's copy is capped as the log file is (a replica printing 1 GB stays small).
+                    log_config=docker.types.LogConfig(type="json-file", config={
+                        "max-size": str(self.log_limits.max_bytes), "max-file": str(self.log_limits.max_files)}),
                     stdin_open=False, tty=False, detach=True, **kwargs)
             except docker.errors.ImageNotFound:  # removed since its label was cached (pruned)
                 self._image_shim.pop(spec.environment, None)
@@ -323,10 +344,11 @@ class DockerRuntime(ReplicaRuntime):
                 with contextlib.suppress(Exception):
                     container.remove(force=True)
                 raise
-        state = _Container(container, tunnel=reached.tunnel, log_start=_size(spec.log_path))
+        state = _Container(container, tunnel=reached.tunnel, log_start=_size(spec.log_path),
+                           writer=RotatingLog(spec.log_path, self.log_limits))
         if reached.tunnel is not None and reached.tunnel.process is not None:
             self._tunnel_pids.record(spec.replica_id, reached.tunnel.process.pid)
-        state.follower = threading.Thread(target=self._follow, args=(state, spec.log_path),
+        state.follower = threading.Thread(target=self._follow, args=(state,),
                                           name=f"logs-{name}", daemon=True)
         state.follower.start()
         return ReplicaHandle(spec=spec, host=reached.host, port=reached.port, pid=None, native=state)
@@ -342,15 +364,18 @@ class DockerRuntime(ReplicaRuntime):
         return self._image_shim[tag]
 
     @staticmethod
-    def _follow(state: _Container, log_path: Path) -> None:
+    def _follow(state: _Container) -> None:
         # Errors end the thread quietly: stop() writes the whole output from the engine's copy.
-        with contextlib.suppress(Exception), open(log_path, "ab") as log:
-            for chunk in state.container.logs(stream=True, follow=True, stdout=True, stderr=True):
-                with state.log_lock:
-                    if state.log_settled:
-                        return
-                    log.write(chunk)
-                    log.flush()
+        try:
+            with contextlib.suppress(Exception):
+                for chunk in state.container.logs(stream=True, follow=True, stdout=True, stderr=True):
+                    with state.log_lock:
+                        if state.log_settled:
+                            return
+                        state.writer.write(chunk)
+        finally:
+            with state.log_lock:
+                state.writer.close()
 
     # --- observing ----------------------------------------------------------------------------------
 
@@ -391,17 +416,21 @@ class DockerRuntime(ReplicaRuntime):
         """Earlier attempts' lines from the log file, then the container's output as the engine has
         it (the followed file may lag); the file alone once the container is gone or the engine mute."""
         state: _Container = handle.native
-        output = None if state.removed else self._engine_output(state)
+        if tail_lines is not None and tail_lines <= 0:
+            return ""
+        output = None if state.removed else self._engine_output(state, tail_lines)
         if output is None:
             return super().logs(handle, tail_lines)
-        text = (_head(handle.log_path, state.log_start) + output).decode("utf-8", errors="replace")
-        return _last_lines(text, tail_lines)
+        if tail_lines is None or output.count(b"\n") < tail_lines:
+            output = _earlier_output(state, handle.log_path) + output
+        return (output if tail_lines is None else last_lines(output, tail_lines)).decode("utf-8", errors="replace")
 
     @staticmethod
-    def _engine_output(state: _Container) -> bytes | None:
-        """The container's whole stdout/stderr from the engine; None if it is gone or the engine mute."""
+    def _engine_output(state: _Container, tail_lines: int | None = None) -> bytes | None:
+        """The container's stdout/stderr from the engine (its last ``tail_lines`` lines, or all the
+        engine keeps); None if it is gone or the engine mute."""
         try:
-            return state.container.logs(stdout=True, stderr=True)
+            return state.container.logs(stdout=True, stderr=True, tail="all" if tail_lines is None else tail_lines)
         except (docker.errors.DockerException, requests.exceptions.RequestException):
             return None
 
@@ -410,11 +439,17 @@ class DockerRuntime(ReplicaRuntime):
         output = self._engine_output(state)
         with state.log_lock:
             state.log_settled = True
+            if state.writer is not None:
+                state.writer.close()
             if output is None:
                 return  # the engine is mute: the follower's copy is all there is
-            settled = log_path.with_name(log_path.name + ".settling")
-            settled.write_bytes(_head(log_path, state.log_start) + output)
-            os.replace(settled, log_path)
+            whole = _earlier_output(state, log_path) + output
+            remove_log(log_path)
+            writer = RotatingLog(log_path, self.log_limits)
+            try:
+                writer.write(whole)
+            finally:
+                writer.close()
 
     # --- stopping -----------------------------------------------------------------------------------
 

@@ -4,7 +4,14 @@ Loopback only: azmlinfsrv always passes ``-b 0.0.0.0:<port>`` to gunicorn on its
 which beats any config file or ``GUNICORN_CMD_ARGS``. Instead the runtime binds the listening
 socket on 127.0.0.1 itself and hands it over with gunicorn's supported systemd socket activation
 (``LISTEN_FDS``/``LISTEN_PID``, fd 3), in which case gunicorn binds nothing. This also makes port 0
-race-free: the port is known before the child starts.
+race-free: the port is known before the child starts. A replica given a ``socket_path`` gets an
+AF_UNIX socket the same way (gunicorn takes any bound socket it is handed) and no TCP port at all, so
+no other local user can reach it past the gateway's keys.
+
+A child writing straight to a file cannot be rotated, so the replica's stdout/stderr go through a
+pipe to a log pump (:mod:`.logrotate` run as a script, in its own session) that caps the log. The pump
+ends when the last writer closes the pipe, so it outlives neither the replica nor, when the daemon
+dies, a replica that keeps running: output is never written into a closed pipe.
 """
 from __future__ import annotations
 
@@ -13,6 +20,8 @@ import os
 import signal
 import socket
 import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
@@ -21,12 +30,15 @@ from scoring.sdk_shim import pythonpath_for
 
 from .base import (DROPPED_ENV_PREFIXES, DROPPED_ENV_VARS, ReplicaHandle, ReplicaRuntime, ReplicaSpec,
                    ReplicaStartFailed, RuntimeUnavailable)
+from .logrotate import LogLimits
 from .pidfiles import PidFiles
 
 LOOPBACK = "127.0.0.1"
 _SERVER_MODULE = "azureml_inference_server_http.amlserver"
 _PROBE_TIMEOUT_S = 60
 _GROUP_EXIT_WAIT_S = 5.0
+_PUMP_EXIT_WAIT_S = 2.0
+_PUMP_SCRIPT = Path(__file__).with_name("logrotate.py")
 # A tiny launcher moves the socket to fd 3 and sets LISTEN_PID to its own pid, which ``execv``
 # hands to azmlinfsrv and so to gunicorn's master. (Not sh: dash only redirects fds 0-9.)
 _ACTIVATE = (
@@ -112,6 +124,39 @@ def _bind_loopback(port: int) -> socket.socket:
     return sock
 
 
+def _bind_unix(path: Path) -> socket.socket:
+    """A bound (not listening) unix socket at ``path``, in a folder only we may enter."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.parent.chmod(0o700)
+        try:
+            path.unlink()  # a dead replica's
+        except FileNotFoundError:
+            pass
+        sock.bind(str(path))
+    except OSError as exc:
+        sock.close()
+        raise ReplicaStartFailed(f"cannot bind unix socket {path}: {exc}") from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+def _start_pump(log_path: Path, limits: LogLimits) -> tuple[subprocess.Popen, int]:
+    """The log pump for ``log_path`` and the write end of its pipe (the caller hands it on, then closes it)."""
+    read_end, write_end = os.pipe()
+    try:
+        pump = subprocess.Popen(
+            [sys.executable, "-I", str(_PUMP_SCRIPT), str(log_path), str(limits.max_bytes), str(limits.max_files)],
+            stdin=read_end, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError as exc:
+        os.close(write_end)
+        raise ReplicaStartFailed(f"cannot start the log pump for {log_path}: {exc}") from exc
+    finally:
+        os.close(read_end)
+    return pump, write_end
+
+
 class ProcessRuntime(ReplicaRuntime):
     """Replicas as child processes, each in its own session/process group.
 
@@ -121,8 +166,14 @@ class ProcessRuntime(ReplicaRuntime):
 
     name = "process"
 
-    def __init__(self, env_cache: Path | None = None, reuse_host: bool = True, pid_dir: Path | None = None) -> None:
+    def __init__(self, env_cache: Path | None = None, reuse_host: bool = True, pid_dir: Path | None = None,
+                 log_limits: LogLimits = LogLimits()) -> None:
         from ..environments import EnvironmentBuilder
+
+        self.log_limits = log_limits
+        # Each replica's log pump, by the replica's pid; reaped by stop().
+        self._pumps: dict[int, subprocess.Popen] = {}
+        self._pumps_lock = threading.Lock()
 
         self._builder = EnvironmentBuilder(env_cache, reuse_host) if env_cache is not None else None
         # Replicas run in their own sessions and outlive a daemon killed with SIGKILL; the next
@@ -142,31 +193,52 @@ class ProcessRuntime(ReplicaRuntime):
             raise RuntimeUnavailable(f"interpreter {python} does not exist")
         command = server_command(python)
         app_root = Path(spec.app_root).absolute()
-        sock = _bind_loopback(spec.port)
-        port = sock.getsockname()[1]
+        socket_path = Path(spec.socket_path).absolute() if spec.socket_path is not None else None
+        sock = _bind_unix(socket_path) if socket_path is not None else _bind_loopback(spec.port)
+        port = sock.getsockname()[1] if socket_path is None else 0
         fd = sock.fileno()
-        # -I: the launcher must not be affected by the replica's PYTHONPATH or cwd.
+        # -I: the launcher must not be affected by the replica's PYTHONPATH or cwd. On a unix socket
+        # azmlinfsrv's own --port (gunicorn's -b) is moot: gunicorn binds nothing when handed a socket.
         argv = [str(python), "-I", "-c", _ACTIVATE, str(fd),
-                *command, "--entry_script", str(app_root / spec.entry_script), "--port", str(port)]
+                *command, "--entry_script", str(app_root / spec.entry_script),
+                *(("--port", str(port)) if socket_path is None else ())]
         spec.log_path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            with open(spec.log_path, "ab") as log:
-                proc = subprocess.Popen(
-                    argv, cwd=app_root, env=replica_environ(spec), stdin=subprocess.DEVNULL,
-                    stdout=log, stderr=subprocess.STDOUT, pass_fds=(fd,),
-                    # Own session: stop() signals the whole group (gunicorn master and workers).
-                    start_new_session=True)
+            pump, log_pipe = _start_pump(spec.log_path, self.log_limits)
+        except ReplicaStartFailed:
+            sock.close()
+            raise
+        try:
+            proc = subprocess.Popen(
+                argv, cwd=app_root, env=replica_environ(spec), stdin=subprocess.DEVNULL,
+                stdout=log_pipe, stderr=subprocess.STDOUT, pass_fds=(fd,),
+                # Own session: stop() signals the whole group (gunicorn master and workers).
+                start_new_session=True)
         except OSError as exc:
-            raise ReplicaStartFailed(f"cannot start replica {spec.replica_id}: {exc}") from exc
+            failure: OSError | None = exc
+        else:
+            failure = None
         finally:
+            os.close(log_pipe)  # only the replica writes to the pump: its exit ends the pump
             sock.close()  # the child holds it now; our copy would keep the port alive after it dies
+        if failure is not None:
+            pump.wait()  # no writer is left: it ends at once
+            if socket_path is not None:
+                socket_path.unlink(missing_ok=True)
+            raise ReplicaStartFailed(f"cannot start replica {spec.replica_id}: {failure}") from failure
+        with self._pumps_lock:
+            self._pumps[proc.pid] = pump
         try:
             self._pids.record(spec.replica_id, proc.pid)
         except OSError as exc:  # untracked, it would outlive a crashed daemon: stop it now
             self._signal_group(proc.pid, signal.SIGKILL)
             proc.wait()
+            self._reap_pump(proc.pid)
+            if socket_path is not None:
+                socket_path.unlink(missing_ok=True)
             raise ReplicaStartFailed(f"cannot record replica {spec.replica_id}'s process: {exc}") from exc
-        return ReplicaHandle(spec=spec, host=LOOPBACK, port=port, pid=proc.pid, native=proc)
+        return ReplicaHandle(spec=spec, host=LOOPBACK if socket_path is None else "", port=port, pid=proc.pid,
+                             native=proc, socket_path=str(socket_path) if socket_path is not None else None)
 
     def sweep(self, keep_replica_ids: Iterable[str] = ()) -> list[str]:
         """Kill replica process groups a dead daemon left running (not in ``keep_replica_ids``)."""
@@ -181,6 +253,23 @@ class ProcessRuntime(ReplicaRuntime):
                 self._signal_group(pid, signal.SIGKILL)
                 swept.append(replica_id)
         return swept
+
+    def adopt(self, spec: ReplicaSpec) -> ReplicaHandle | None:
+        """A killed daemon's replica still running (its pid file's pid and start time match), taken over.
+
+        Its log pump runs on (it ends with the replica's output); only the exit status is lost."""
+        process = self._pids.find(spec.replica_id)
+        if process is None:
+            return None
+        try:
+            if os.getpgid(process.pid) != process.pid:  # only a session leader is one of ours
+                return None
+        except OSError:
+            return None
+        socket_path = str(Path(spec.socket_path).absolute()) if spec.socket_path is not None else None
+        return ReplicaHandle(spec=spec, host=LOOPBACK if socket_path is None else "",
+                             port=spec.port if socket_path is None else 0, pid=process.pid, native=process,
+                             socket_path=socket_path)
 
     def stop(self, handle: ReplicaHandle, timeout: float = 10.0) -> None:
         proc: subprocess.Popen = handle.native
@@ -203,7 +292,26 @@ class ProcessRuntime(ReplicaRuntime):
             deadline = time.monotonic() + _GROUP_EXIT_WAIT_S
             while _running_members(pgid) and time.monotonic() < deadline:
                 time.sleep(0.01)
+        if handle.pid is not None:
+            self._reap_pump(handle.pid)
+        if handle.socket_path is not None:
+            try:  # gunicorn leaves a socket it was handed in place
+                os.unlink(handle.socket_path)
+            except FileNotFoundError:
+                pass
         self._pids.forget(handle.replica_id)
+
+    def _reap_pump(self, pid: int) -> None:
+        """Wait for replica ``pid``'s log pump to write the last output: the log is whole once stop() returns."""
+        with self._pumps_lock:
+            pump = self._pumps.pop(pid, None)
+        if pump is None:
+            return
+        try:
+            pump.wait(timeout=_PUMP_EXIT_WAIT_S)
+        except subprocess.TimeoutExpired:  # something outside the group still holds the pipe
+            pump.kill()
+            pump.wait()
 
     @staticmethod
     def _signal_group(pgid: int | None, sig: signal.Signals) -> None:
@@ -220,5 +328,5 @@ class ProcessRuntime(ReplicaRuntime):
     def exit_code(self, handle: ReplicaHandle) -> int | None:
         return handle.native.poll()
 
-    # address(), logs() (the log file) and cleanup() (stop: a process leaves nothing else behind)
+    # address(), logs() (the log files) and cleanup() (stop: a process leaves nothing else behind)
     # are ReplicaRuntime's.

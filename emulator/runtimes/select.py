@@ -7,6 +7,7 @@ from pathlib import Path
 from fake_azure.settings import Settings
 
 from .base import ReplicaRuntime, RuntimeUnavailable
+from .logrotate import LogLimits
 from .process import ProcessRuntime
 
 
@@ -17,6 +18,10 @@ def instance_id(settings: Settings) -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(uuid.uuid4().hex)
     return path.read_text().strip()
+
+
+def log_limits(settings: Settings) -> LogLimits:
+    return LogLimits(settings.replica_log_max_bytes, settings.replica_log_max_files)
 
 
 def docker_runtime(settings: Settings) -> ReplicaRuntime:
@@ -31,14 +36,15 @@ def docker_runtime(settings: Settings) -> ReplicaRuntime:
     runtime = DockerRuntime(instance_id(settings), settings.base_image, Path(settings.env_cache).parent / "images",
                             gpu_policy=settings.gpu_policy, pip_strategy=settings.docker_pip,
                             docker_env=dict(settings.docker_env), engine=engine,
-                            tunnel_pid_dir=settings.home / "tunnel-pids")
+                            tunnel_pid_dir=settings.home / "tunnel-pids", log_limits=log_limits(settings))
     runtime.remote_gpu_count()  # a remote host's GPUs, counted (and cached) now: a failure is "unavailable"
     return runtime
 
 
 def select_runtime(settings: Settings) -> tuple[ReplicaRuntime, str]:
     """(runtime, note): the note says why ``auto`` chose what it chose."""
-    process = ProcessRuntime(settings.env_cache, settings.reuse_interpreter, pid_dir=settings.home / "replica-pids")
+    process = ProcessRuntime(settings.env_cache, settings.reuse_interpreter, pid_dir=settings.home / "replica-pids",
+                             log_limits=log_limits(settings))
     if settings.runtime == "process":
         return process, ""
     try:

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import contextlib
 import ctypes.util
+import http.client
+import json
 import os
 import shutil
 import socket
+import stat
 import sys
 import tempfile
 import textwrap
@@ -24,6 +27,7 @@ import ssh_engine
 from emulator.runtimes import ProcessRuntime, ReplicaHandle, ReplicaRuntime, ReplicaSpec
 from scoring import sdk_shim
 from scoring.layout import ModelFiles, lay_out
+from scoring.address import connect
 from scoring.probe import ProbeResult, wait_ready
 
 
@@ -100,7 +104,8 @@ def environment_for(runtime: ReplicaRuntime) -> str:
 
 @contextlib.contextmanager
 def replica(runtime: ReplicaRuntime, tmp_path: Path, score: str, gpu_ids: tuple[int, ...] = (),
-            extra_env: dict[str, str] | None = None, wait: bool = True) -> Iterator[ReplicaHandle]:
+            extra_env: dict[str, str] | None = None, wait: bool = True,
+            socket_path: Path | None = None) -> Iterator[ReplicaHandle]:
     """Lay out ``score`` with a model ``m`` (version 1 and 2), start it, and always stop it."""
     src = tmp_path / "src"
     src.mkdir()
@@ -118,11 +123,12 @@ def replica(runtime: ReplicaRuntime, tmp_path: Path, score: str, gpu_ids: tuple[
         env["PYTHONPATH"] = pythonpath
     env.update(extra_env or {})
     spec = ReplicaSpec(replica_id="r1", service_name="svc", app_root=app.path, environment=environment_for(runtime),
-                       entry_script=app.entry_script, log_path=tmp_path / "replica.log", env=env, gpu_ids=gpu_ids)
+                       entry_script=app.entry_script, log_path=tmp_path / "replica.log", env=env, gpu_ids=gpu_ids,
+                       socket_path=socket_path)
     handle = runtime.start(spec)
     try:
         if wait:
-            result = wait_ready(*runtime.address(handle), time.monotonic() + READY_TIMEOUT_S,
+            result = wait_ready(runtime.address(handle), time.monotonic() + READY_TIMEOUT_S,
                                 lambda: runtime.is_alive(handle))
             assert result is ProbeResult.READY, runtime.logs(handle)
         yield handle
@@ -221,7 +227,7 @@ def test_init_raising_exits_with_code_3(runtime: ReplicaRuntime, tmp_path: Path)
             return raw_data
     """
     with replica(runtime, tmp_path, score, wait=False) as handle:
-        result = wait_ready(*runtime.address(handle), time.monotonic() + READY_TIMEOUT_S,
+        result = wait_ready(runtime.address(handle), time.monotonic() + READY_TIMEOUT_S,
                             lambda: runtime.is_alive(handle))
         assert result is ProbeResult.DIED
         assert runtime.exit_code(handle) == 3
@@ -275,6 +281,51 @@ def test_stop_kills_the_whole_process_group(runtime: ReplicaRuntime, tmp_path: P
         assert [pid for pid in members if not _gone(pid)] == []
         with pytest.raises(OSError), socket.create_connection(runtime.address(handle), timeout=5):
             pass
+
+
+def _post_unix(path: str, body: str) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("localhost", timeout=30)
+    conn.sock = connect(path, 30)
+    try:
+        conn.request("POST", "/score", body=body)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def test_a_replica_given_a_socket_path_listens_there_and_on_no_tcp_port(runtime: ReplicaRuntime,
+                                                                      tmp_path: Path) -> None:
+    if not isinstance(runtime, ProcessRuntime):
+        pytest.skip("a container's port is published by its engine (docs/parity.md)")
+    score = """
+        import json
+        def init():
+            print("unix-init-marker", flush=True)
+        def run(raw_data):
+            return {"got": raw_data}
+    """
+    path = tmp_path / "private" / "r1.sock"
+    with replica(runtime, tmp_path, score, socket_path=path) as handle:
+        assert runtime.address(handle) == str(path) and handle.port == 0
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        status, body = _post_unix(str(path), "hello")
+        assert status == 200 and json.loads(body) == {"got": "hello"}
+        listening = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(table) as f:
+                listening |= {row.split()[9] for row in list(f)[1:] if row.split()[3] == "0A"}
+        held = set()
+        for pid in _group_members(handle.pid):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    held.add(os.readlink(fd).removeprefix("socket:[").rstrip("]"))
+        assert not held & listening
+        runtime.stop(handle, timeout=10)
+        assert not path.exists()
+        assert "unix-init-marker" in runtime.logs(handle)
+        with pytest.raises(ConnectionRefusedError):
+            connect(str(path), 5)
 
 
 def test_replica_never_sees_control_plane_variables(runtime: ReplicaRuntime, tmp_path: Path,

@@ -365,7 +365,7 @@ def test_update_replicas_and_tags(ws, workdir, services):
     body = Webservice._get(ws, "scaled-svc")
     replicas = body["fakeAzure"]["replicas"]
     assert len(replicas) == 2 and all(r["state"] == "Running" for r in replicas), replicas
-    assert len({r["port"] for r in replicas}) == 2
+    assert len({r["socket"] or r["port"] for r in replicas}) == 2
     assert body["deploymentStatus"]["availableReplicas"] == 2
     assert service.run(BODY) == ECHOED
 

@@ -191,7 +191,7 @@ def test_container_has_no_mounts_labels_limits_and_is_swept(tmp_path: Path) -> N
                        cpu_limit=0.5, memory_limit_gb=0.5)
     handle = runtime.start(spec)
     try:
-        assert wait_ready(*runtime.address(handle), time.monotonic() + 120,
+        assert wait_ready(runtime.address(handle), time.monotonic() + 120,
                           lambda: runtime.is_alive(handle)) is ProbeResult.READY, runtime.logs(handle)
         host, port = runtime.address(handle)
         body = requests.post(f"http://{host}:{port}/score", data="x", timeout=30).json()
