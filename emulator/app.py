@@ -7,7 +7,7 @@ from werkzeug.exceptions import HTTPException
 from fake_azure import __version__
 
 from . import openapi
-from .auth import token_matches
+from .auth import restore_token, token_matches
 from .cloud import Cloud
 from .errors import EmulatorError, Unauthorized
 from .http import validated
@@ -39,6 +39,8 @@ def create_app(cloud: Cloud) -> Flask:
         if request.path == "/_emulator/health":
             return None
         if not token_matches(cloud.token, request.headers.get("Authorization")):
+            # A client that read an emptied token file is locked out until the file holds ours again.
+            restore_token(cloud.settings.token_path, cloud.token)
             raise Unauthorized("Missing or invalid control-plane token. Read it from the 0600 file "
                                "FAKE_AZURE_HOME/token.")
         return None

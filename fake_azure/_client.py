@@ -7,6 +7,8 @@ from typing import Any, Callable
 
 import urllib3
 
+from emulator.auth import read_token
+
 from .exceptions import (
     AzureMLException,
     ComputeTargetException,
@@ -132,8 +134,9 @@ class CloudClient:
         if self._transport is not None:
             self._transport.close()
         # Loopback only and never through a proxy: the transport ignores proxy environment variables.
-        token = self.settings.token_path.read_text().strip()
-        self._transport = Transport(self.base_url, {"Authorization": "Bearer " + token}, timeout=self.read_timeout)
+        self._token = read_token(self.settings.token_path)  # read after _resolve: a starting daemon writes it
+        self._transport = Transport(self.base_url, {"Authorization": "Bearer " + self._token},
+                                    timeout=self.read_timeout)
 
     def request(self, method: str, path: str, family: str, *, ok: tuple[int, ...] = (200, 201, 202, 204),
                 error_context: tuple[Any, ...] = (), **kwargs: Any) -> Response:
@@ -150,6 +153,14 @@ class CloudClient:
                 response = self._transport.request(method, path, **kwargs)
             except TransportError as again:
                 raise self._unavailable(method, path, again) from again
+        if response.status_code == 401 and read_token(self.settings.token_path) != self._token:
+            # The token file changed (a restarted daemon wrote a new one, or the daemon put its own back
+            # into an emptied file): the daemon refused before doing anything, so sending again is safe.
+            self._connect()
+            try:
+                response = self._transport.request(method, path, **kwargs)
+            except TransportError as exc:
+                raise self._unavailable(method, path, exc) from exc
         if response.status_code not in ok:
             raise error_from_response(response, family, *error_context)
         return response

@@ -193,6 +193,39 @@ def test_loosened_token_file_is_tightened_on_start(home: Home) -> None:
                     "my-own-token-0123456789-abcdefghijklmnop").status_code == 200
 
 
+@pytest.mark.parametrize("blank", ["", "  \n"])
+def test_an_empty_token_file_is_regenerated_on_start_and_logged(home: Home, blank: str) -> None:
+    home.path.mkdir(mode=0o700)
+    (home.path / "token").write_text(blank)  # a crash between creating the file and writing it
+    url = home.up()
+    assert len(home.token()) >= 32
+    assert stat.S_IMODE(os.stat(home.path / "token").st_mode) == 0o600
+    assert "the token file" in (home.path / "daemon.log").read_text() and "was empty" in \
+        (home.path / "daemon.log").read_text()
+    path = "/providers/Microsoft.MachineLearningServices/workspaces"
+    assert home.get(url, path, home.token()).status_code == 200
+    assert home.get(url, path, "").status_code == 401  # "Bearer " never matches
+    facade = home.python("""
+        from fake_azure.core import Workspace
+        print(Workspace("sub-cli", "rg-cli", "ws-token").name)
+    """)
+    assert facade.returncode == 0, facade.stderr
+
+
+def test_a_token_file_emptied_under_a_running_daemon_is_put_back(home: Home) -> None:
+    url = home.up()
+    token = home.token()
+    (home.path / "token").write_text("")
+    facade = home.python("""
+        from fake_azure.core import Workspace
+        print(Workspace("sub-cli", "rg-cli", "ws-emptied").name)
+    """)
+    assert facade.returncode == 0, facade.stderr
+    assert facade.stdout.strip() == "ws-emptied"
+    assert home.token() == token and stat.S_IMODE(os.stat(home.path / "token").st_mode) == 0o600
+    assert home.get(url, "/providers/Microsoft.MachineLearningServices/workspaces", token).status_code == 200
+
+
 def test_requests_need_the_token(home: Home) -> None:
     url = home.up()
     path = "/providers/Microsoft.MachineLearningServices/workspaces"
