@@ -25,6 +25,7 @@ import requests
 
 import ssh_engine
 from emulator.runtimes import ProcessRuntime, ReplicaHandle, ReplicaRuntime, ReplicaSpec
+from emulator.runtimes.logrotate import LogLimits, log_files
 from scoring import sdk_shim
 from scoring.layout import ModelFiles, lay_out
 from scoring.address import connect
@@ -217,6 +218,31 @@ def test_container_logs_are_the_engines_not_the_followed_copy(runtime: ReplicaRu
     kept = log.read_text()
     assert kept.startswith(earlier)
     assert kept.count("init-marker") == 1 and kept.count("run-marker") == 1
+
+
+def test_a_loud_replica_keeps_only_the_capped_log(runtime: ReplicaRuntime, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """2 MB of output with a 2 x 100 kB cap: the newest lines stay, on disk and (containers) in the engine."""
+    monkeypatch.setattr(runtime, "log_limits", LogLimits(max_bytes=100_000, max_files=2))
+    score = """
+        import sys
+        def init():
+            sys.stdout.write(("y" * 99 + "\\n") * 20_000)
+            print("loud-end", flush=True)
+        def run(raw_data):
+            return "ok"
+    """
+    with replica(runtime, tmp_path, score) as handle:
+        deadline = time.monotonic() + 30  # a container's output reaches the engine's log a little later
+        while "loud-end" not in runtime.logs(handle, tail_lines=20) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "loud-end" in runtime.logs(handle, tail_lines=20)
+        if not isinstance(runtime, ProcessRuntime):
+            config = handle.native.container.attrs["HostConfig"]["LogConfig"]
+            assert config == {"Type": "json-file", "Config": {"max-size": "100000", "max-file": "2"}}
+    files = log_files(tmp_path / "replica.log")
+    assert sum(f.stat().st_size for f in files) <= 200_000, [(f.name, f.stat().st_size) for f in files]
+    assert "loud-end" in runtime.logs(handle, tail_lines=20)
 
 
 def test_init_raising_exits_with_code_3(runtime: ReplicaRuntime, tmp_path: Path) -> None:
@@ -463,3 +489,35 @@ def test_a_replica_whose_pid_cannot_be_recorded_fails_to_start_and_leaves_nothin
             if app_root in cmdline.read_bytes():
                 running.append(cmdline.parent.name)
     assert running == []
+
+
+def test_a_process_replica_a_killed_daemon_left_running_is_taken_over(tmp_path: Path) -> None:
+    """The next daemon's runtime adopts the very process its pid file names (pid and start time), and
+    then observes and stops it as if it had started it; anything else is not adopted."""
+    import dataclasses
+
+    from emulator.runtimes.pidfiles import process_start_time
+
+    pid_dir = tmp_path / "replica-pids"
+    first = ProcessRuntime(pid_dir=pid_dir)
+    (tmp_path / "r").mkdir()
+    with replica(first, tmp_path / "r", ENV_ECHO) as handle:
+        second = ProcessRuntime(pid_dir=pid_dir)  # the next daemon's: it did not start the replica
+        # What the service record keeps of the replica: its id, log and where it listens.
+        recorded = ReplicaSpec(replica_id="r1", service_name="svc", app_root=handle.spec.app_root, environment="",
+                               entry_script="", log_path=handle.log_path, port=handle.port)
+        adopted = second.adopt(recorded)
+        assert adopted is not None and adopted.pid == handle.pid
+        assert second.address(adopted) == first.address(handle) and second.is_alive(adopted)
+        assert second.exit_code(adopted) is None
+        assert requests.post(score_url(second, adopted), data="x", timeout=30).status_code == 200
+        assert second.adopt(dataclasses.replace(recorded, replica_id="r2")) is None  # no pid file
+
+        second.stop(adopted, timeout=10)
+        assert not second.is_alive(adopted) and second.exit_code(adopted) is not None
+        assert first.exit_code(handle) is not None  # the process group is gone
+        assert not (pid_dir / "r1.pid").exists()
+
+    # A pid file whose process is another one now (a reused pid: same pid, another start time) is no replica.
+    (pid_dir / "r3.pid").write_text(f"{os.getpid()} {int(process_start_time(os.getpid())) + 1}\n")
+    assert ProcessRuntime(pid_dir=pid_dir).adopt(dataclasses.replace(recorded, replica_id="r3")) is None
