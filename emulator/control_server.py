@@ -141,5 +141,6 @@ def create_control_server(app: Callable[..., Any], settings: Settings, *,
         connection_limit=max_connections + 8,
         channel_timeout=IDLE_TIMEOUT_S,
         cleanup_interval=1,
+        asyncore_use_poll=True,  # select() fails outright on a descriptor past 1024
     )
     return ControlServer(app, adj, header_timeout_s, max_connections, max_connections_per_peer)
