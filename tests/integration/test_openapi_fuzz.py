@@ -16,12 +16,12 @@ from typing import Any, Iterator
 import pytest
 import requests
 
-schemathesis = pytest.importorskip("schemathesis")
-from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402  (after the import check above)
-from schemathesis.generation import GenerationMode  # noqa: E402
+import schemathesis  # the test extra installs it: this check runs in every `make test`
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.generation import GenerationMode
 
-from emulator import daemon  # noqa: E402
-from fake_azure.settings import Settings  # noqa: E402
+from emulator import daemon
+from fake_azure.settings import Settings
 
 SUB, RG, WS = "00000000-0000-0000-0000-00000000f022", "rg-fuzz", "ws-fuzz"
 SCOPE = {"subscriptionId": SUB, "resourceGroupName": RG, "workspaceName": WS}
