@@ -34,6 +34,7 @@ bench: install
 	$(BIN)/python bench/fixtures.py
 	$(BIN)/python bench/runtimes.py
 	$(BIN)/python bench/restart.py
+	$(BIN)/python bench/logs.py
 
 gpu-check: install
 	$(BIN)/python scripts/gpu_check.py
