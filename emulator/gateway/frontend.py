@@ -1,12 +1,17 @@
 """The listening side: a ThreadingHTTPServer (one thread per client connection, keep-alive) feeding the chain.
 
 Measured faster than waitress here (no hand-off between an I/O loop thread and a worker pool): see
-bench/gateway.py."""
+bench/gateway.py. A thread per connection means a client that trickles its headers holds a thread, so
+request headers must arrive within HEADER_TIMEOUT_S of their first byte, and past MAX_CONNECTIONS (or
+MAX_CONNECTIONS_PER_PEER from one address) a new connection closes the one that has waited longest
+without a request in progress (see bench/slow_clients.py)."""
 from __future__ import annotations
 
 import socket
 import socketserver
 import threading
+import time
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional
@@ -17,6 +22,9 @@ from .chunked import ChunkedBodyTooLarge, read_chunked
 STOP_POLL_S = 0.05
 MAX_LINE = 65536
 MAX_HEADERS = 100
+HEADER_TIMEOUT_S = 10.0
+MAX_CONNECTIONS = 1024
+MAX_CONNECTIONS_PER_PEER = 512
 
 
 def _reason(status: int) -> str:
@@ -26,16 +34,29 @@ def _reason(status: int) -> str:
         return "Unknown"
 
 
+@dataclass
+class _Connection:
+    """What the guard knows of one open client connection (written by its handler thread)."""
+
+    peer: str
+    since: float  # when it last started waiting: for a request (idle) or for the rest of its headers
+    in_header: bool = False  # the first byte of a request has arrived, its headers have not
+    busy: bool = False  # a request is being read or answered: never closed to make room
+
+
 class FrontEnd(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     request_queue_size = 512
     allow_reuse_address = True
+    header_timeout_s = HEADER_TIMEOUT_S
+    max_connections = MAX_CONNECTIONS
+    max_connections_per_peer = MAX_CONNECTIONS_PER_PEER
 
     def __init__(self, address: tuple[str, int], chain: Chain, make_context: Callable[..., Context]) -> None:
         self.chain = chain
         self.make_context = make_context
-        self._conns: set[socket.socket] = set()
+        self._conns: dict[socket.socket, _Connection] = {}
         self._conns_lock = threading.Lock()
         super().__init__(address, _Handler)
 
@@ -44,25 +65,63 @@ class FrontEnd(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         self.server_name, self.server_port = str(host), int(port)
 
-    # track live keep-alive connections so stop() can end them
+    # track live keep-alive connections so stop() can end them, and the guard can bound them
     def process_request(self, request: Any, client_address: Any) -> None:
+        peer = str(client_address[0]) if client_address else ""
         with self._conns_lock:
-            self._conns.add(request)
+            evicted = self._make_room(peer)
+            if evicted is not False:
+                self._conns[request] = _Connection(peer, time.monotonic())
+        if evicted is False:
+            self.shutdown_request(request)
+            return
+        if evicted is not None:
+            _end(evicted)
         super().process_request(request, client_address)
+
+    def _make_room(self, peer: str) -> Optional[socket.socket] | bool:
+        """The connection to close so that one more from ``peer`` fits (None: none needed; False: refuse)."""
+        mine = [(sock, conn) for sock, conn in self._conns.items() if conn.peer == peer]
+        for group, limit in ((mine, self.max_connections_per_peer), (list(self._conns.items()), self.max_connections)):
+            if len(group) < limit:
+                continue
+            waiting = [(conn.since, sock) for sock, conn in group if not conn.busy]
+            if not waiting:
+                return False
+            oldest = min(waiting, key=lambda pair: pair[0])[1]
+            del self._conns[oldest]
+            return oldest
+        return None
+
+    def connection(self, request: Any) -> Optional[_Connection]:
+        return self._conns.get(request)
 
     def shutdown_request(self, request: Any) -> None:
         with self._conns_lock:
-            self._conns.discard(request)
+            self._conns.pop(request, None)
         super().shutdown_request(request)
+
+    def close_slow_headers(self) -> None:
+        """End every connection whose request headers have been arriving for longer than the limit."""
+        cutoff = time.monotonic() - self.header_timeout_s
+        with self._conns_lock:
+            slow = [sock for sock, conn in self._conns.items() if conn.in_header and conn.since < cutoff]
+        for sock in slow:
+            _end(sock)
 
     def close_connections(self) -> None:
         with self._conns_lock:
-            conns, self._conns = list(self._conns), set()
+            conns, self._conns = list(self._conns), {}
         for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            _end(conn)
+
+
+def _end(sock: socket.socket) -> None:
+    """Wake the connection's handler thread (its read returns end-of-file) and so end it."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -78,7 +137,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def handle_one_request(self) -> None:
         """Parse one request by hand (http.client.parse_headers costs ~80 us) and run it through the chain."""
+        guard = self.server.connection(self.connection)
         try:
+            # Wait for the first byte (an idle keep-alive connection), then give the headers a deadline.
+            if guard is None or not self.rfile.peek(1):
+                self.close_connection = True
+                return
+            guard.in_header, guard.since = True, time.monotonic()
             line = self.rfile.readline(MAX_LINE + 1)
         except OSError:
             self.close_connection = True
@@ -97,7 +162,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.command, self.path, self.request_version = parts
         headers: dict[str, str] = {}
         for _ in range(MAX_HEADERS + 1):
-            raw = self.rfile.readline(MAX_LINE + 1)
+            try:
+                raw = self.rfile.readline(MAX_LINE + 1)
+            except OSError:
+                raw = b""
             if raw in (b"\r\n", b"\n", b""):
                 break
             name, sep, value = raw.decode("latin-1").partition(":")
@@ -109,12 +177,17 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._write(json_error(431, "Too many request headers"), close=True)
             return
+        if raw == b"":  # end of file before the blank line: the client left, or the header deadline passed
+            self.close_connection = True
+            return
+        guard.in_header, guard.busy = False, True
         connection = headers.get("connection", "").lower()
         self.close_connection = "close" in connection or (
             self.request_version == "HTTP/1.0" and "keep-alive" not in connection)
         if headers.get("expect", "").lower() == "100-continue":
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         self._handle(headers)
+        guard.busy, guard.since = False, time.monotonic()
 
     def _handle(self, headers: dict[str, str]) -> None:
         path, _, query = self.path.partition("?")
@@ -158,7 +231,10 @@ class _Handler(BaseHTTPRequestHandler):
         lines.append("\r\n")
         head = "".join(lines).encode("latin-1", "replace")
         body = b"" if self.command == "HEAD" else resp.body
-        self.wfile.write(head + body)
+        try:
+            self.wfile.write(head + body)
+        except OSError:  # the client has gone: nothing more to say on this connection
+            self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _handle
 
@@ -172,9 +248,18 @@ class FrontEndThread:
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": STOP_POLL_S},
                                         name=f"gateway-{self.port}", daemon=True)
         self._thread.start()
+        self._stopped = threading.Event()
+        self._reaper = threading.Thread(target=self._reap, name=f"gateway-{self.port}-reaper", daemon=True)
+        self._reaper.start()
+
+    def _reap(self) -> None:
+        while not self._stopped.wait(1.0):
+            self.server.close_slow_headers()
 
     def stop(self) -> None:
+        self._stopped.set()
         self.server.shutdown()
         self.server.server_close()
         self.server.close_connections()
         self._thread.join(timeout=10)
+        self._reaper.join(timeout=10)
