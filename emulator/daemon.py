@@ -131,9 +131,9 @@ def serve(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
-        cloud.engine.sweep_orphans()  # containers a crashed daemon of this home left behind
-        # Services that were serving before a restart come back. Their gateways listen again before the
-        # daemon announces itself, so `up` never returns while a known scoring URI refuses connections.
+        # Services that were serving before a restart come back (replicas a killed daemon left running are
+        # taken over, what else it left is swept). Their gateways listen again before the daemon announces
+        # itself, so `up` never returns while a known scoring URI refuses connections.
         cloud.engine.restore()
         _write_json_atomic(settings.daemon_info_path, info)
         print(f"fake-azure: serving {url} (home {settings.home})", file=sys.stderr, flush=True)

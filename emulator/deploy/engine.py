@@ -43,6 +43,8 @@ from .supervisor import ProbePolicy, RestartOutcome, ServiceKey, Supervisor, Tar
 RESTART_BACKOFF_S = (0.2, 0.4)
 SUPERVISED_STATES = ("Healthy", "Unhealthy")
 REPLICA_READY_TIMEOUT_S = 300.0
+# A replica a killed daemon left running is taken over only if it answers its readiness probe within this.
+ADOPT_PROBE_TIMEOUT_S = 2.0
 # A unix socket's path holds at most 107 bytes; names in the folder take 26.
 _MAX_SOCKET_DIR = 80
 # A deployment given up because its service is being deleted (or its workspace, or the daemon stops).
@@ -140,8 +142,10 @@ class DeploymentEngine:
             self.supervisor.start()
 
     # --- entry points (called by the API after the transaction that recorded the request) ----------
-    def deploy(self, ws_id: str, name: str, op_id: str | None) -> None:
-        threading.Thread(target=self._deploy, args=(ws_id, name, op_id), daemon=True,
+    def deploy(self, ws_id: str, name: str, op_id: str | None, keep_running: bool = False) -> None:
+        """Deploy the service as recorded; ``keep_running``: replicas taken over after a restart stay (only
+        the missing ones start)."""
+        threading.Thread(target=self._deploy, args=(ws_id, name, op_id, keep_running), daemon=True,
                          name=f"deploy-{name}").start()
 
     def delete(self, ws_id: str, name: str, op_id: str) -> None:
@@ -151,12 +155,24 @@ class DeploymentEngine:
 
     def restore(self) -> None:
         """After a daemon restart: bring back every service that was serving or deploying, and carry on
-        the operations the last daemon left unfinished (each service's latest; older ones are cancelled)."""
+        the operations the last daemon left unfinished (each service's latest; older ones are cancelled).
+
+        Replicas a killed daemon left running are taken over first (as the kubelet finds its containers
+        after a restart); what is not taken over is swept before any replica starts."""
         conn = self._store.read()
         rows = conn.execute("SELECT workspace_id, name, state FROM services").fetchall()
         unfinished: dict[tuple[str, str], Any] = {}
         for op in self._operations.unfinished(conn, "service."):  # oldest first: the latest one stays
             unfinished[(op["workspace_id"], op["target"])] = op
+        whole: set[tuple[str, str]] = set()  # services every replica of which was taken over
+        for row in rows:
+            key = (row["workspace_id"], row["name"])
+            op = unfinished.get(key)
+            # Not where an operation is redone (it replaces the replicas): only what was serving as recorded.
+            if row["state"] in SUPERVISED_STATES + ("Transitioning",) and (
+                    op is None or op["kind"] == "service.regenerateKeys") and self._adopt(*key):
+                whole.add(key)
+        self.sweep_orphans()  # before any replica starts: a new one is not in the handles while it starts
         deletes, deploys = [], []
         with self._store.transaction() as conn:
             for (ws_id, name), op in unfinished.items():
@@ -170,32 +186,63 @@ class DeploymentEngine:
                 if op is not None and op["kind"] == "service.delete":
                     deletes.append((key, op["id"]))
                 elif row["state"] in ("Healthy", "Transitioning", "Unhealthy") or op is not None:
-                    # No replica runs yet: it reads Transitioning until _deploy brings it back (or fails).
-                    services.save(conn, key[0], services.get(conn, *key), ServiceState.TRANSITIONING)
+                    if key not in whole:  # it reads Transitioning until _deploy brings its replicas back (or fails)
+                        services.save(conn, key[0], services.get(conn, *key), ServiceState.TRANSITIONING)
                     deploys.append((key, op["id"] if op is not None and op["kind"] != "service.regenerateKeys"
                                     else None))
         self._reopen_routes([key for key, _ in deploys])
         for (ws_id, name), op_id in deletes:
             self.delete(ws_id, name, op_id)
         for (ws_id, name), op_id in deploys:
-            self.deploy(ws_id, name, op_id)
+            self.deploy(ws_id, name, op_id, keep_running=op_id is None)
+
+    def _adopt(self, ws_id: str, name: str) -> bool:
+        """Take over the service's replicas that a killed daemon left running and that answer their readiness
+        probe (one that does not is stopped, and started afresh by _deploy). True when every one was."""
+        body = services.get(self._store.read(), ws_id, name)
+        replicas = body.get("fakeAzure", {}).get("replicas", [])
+        state = self._state(ws_id, name)
+        log_dir = self._service_dir(ws_id, name)
+        for replica in replicas:
+            if replica.get("state") != "Running":
+                continue
+            # Only what the runtime needs to find it and reach it: the rest of the spec (environment, entry
+            # script, env) is not known before the environment is prepared, and not needed by a running replica.
+            spec = ReplicaSpec(replica_id=replica["id"], service_name=name,
+                               app_root=log_dir / "replicas" / replica["id"], environment="", entry_script="",
+                               log_path=log_dir / f"{replica['id']}.log",
+                               port=int(replica.get("port") or 0),
+                               socket_path=Path(replica["socket"]) if replica.get("socket") else None)
+            try:
+                handle = self._runtime.adopt(spec)
+            except RuntimeErrorBase:
+                handle = None
+            if handle is None:
+                continue
+            if probe_once(handle.address, ADOPT_PROBE_TIMEOUT_S):
+                state.handles[replica["id"]] = handle
+            else:  # hung or not listening where recorded
+                self._runtime.stop(handle, timeout=2)
+        return bool(replicas) and all(r["id"] in state.handles for r in replicas)
 
     def _reopen_routes(self, keys: list[tuple[str, str]]) -> None:
         """The data plane first: each restored service that had a scoring URI gets its cluster's gateway back
-        on the remembered port, its route published with no replica yet, before the daemon announces itself.
-        A request there is held (up to the service's max queue wait, then 503 "No ready replicas", as
-        azureml-fe answers) until _deploy publishes the replicas: never a refused connection."""
+        on the remembered port, its route published with the replicas taken over (or none yet), before the
+        daemon announces itself. A request there is held (up to the service's max queue wait, then 503 "No
+        ready replicas", as azureml-fe answers) until _deploy publishes the replicas: never refused."""
         conn = self._store.read()
-        by_workspace: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+        by_workspace: dict[str, list[tuple[dict[str, Any], dict[str, Any], list[ReplicaHandle]]]] = {}
         for ws_id, name in keys:
             body = services.get(conn, ws_id, name)
             if body["computeType"] == services.LOCAL or not body.get("scoringUri"):
                 continue  # a local service is its container's port; a never-deployed one had no route
-            by_workspace.setdefault(ws_id, []).append((body, services.secrets_of(conn, ws_id, name)))
+            handles = self._state(ws_id, name).handles
+            running = [handles[r["id"]] for r in body["fakeAzure"]["replicas"] if r["id"] in handles]
+            by_workspace.setdefault(ws_id, []).append((body, services.secrets_of(conn, ws_id, name), running))
         moved: dict[tuple[str, str], str] = {}
         for ws_id, restored in by_workspace.items():
             self._gateways.reopen(ws_id, restored)
-            for body, _ in restored:
+            for body, _, _ in restored:
                 uri = self._gateways.for_service(ws_id, body).scoring_uri(body["name"])
                 if uri != body["scoringUri"]:  # the remembered port was taken meanwhile
                     moved[(ws_id, body["name"])] = uri
@@ -327,13 +374,14 @@ class DeploymentEngine:
         with self._lock:
             return self._services.setdefault((ws_id, name), ServiceRuntimeState())
 
-    def _deploy(self, ws_id: str, name: str, op_id: str | None) -> None:
+    def _deploy(self, ws_id: str, name: str, op_id: str | None, keep_running: bool = False) -> None:
         state = self._state(ws_id, name)
         with state.lock:
             state.abandoned.clear()  # a delete queued before this deployment has finished by now
             unexpected: Exception | None = None
             try:
-                self._stop_handles(state)
+                if not keep_running:
+                    self._stop_handles(state)
                 self._run_replicas(ws_id, name, state)
                 failure = None
             except DeployFailed as exc:
@@ -377,7 +425,8 @@ class DeploymentEngine:
         log_dir = self._service_dir(ws_id, name)
         log_dir.mkdir(parents=True, exist_ok=True)
         for old in log_dir.glob("*.log*"):  # rotated replica logs (.log.1...) too
-            old.unlink()
+            if old.name.split(".", 1)[0] not in state.handles:  # a replica taken over still writes its own
+                old.unlink()
         build_log = log_dir / "environment.log"
 
         with open(build_log, "a") as build_file:  # once: a build sends every pip output line here
@@ -411,7 +460,7 @@ class DeploymentEngine:
                                            or {}).items()}
         state.launch = LaunchContext(environment, models, source_dir, entry, env_vars, log_dir)
         state.autoscale = AutoscaleState()
-        self._start_replicas(ws_id, body, replicas, state)
+        self._start_replicas(ws_id, body, [r for r in replicas if r["id"] not in state.handles], state)
         if body["computeType"] == services.LOCAL:
             # A local service is reached straight at its container's port: no gateway, no auth.
             handle = state.handles[replicas[0]["id"]]

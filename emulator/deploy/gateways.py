@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from ..faults import Faults
 
 ACI_CLUSTER = "~aci"  # ACI services share one front end per workspace
+# A service as the gateway publishes it: its record, its secret values, its ready replicas.
+Published = tuple[dict[str, Any], dict[str, Any], list[ReplicaHandle]]
 
 
 def _cluster_of(body: dict[str, Any]) -> str:
@@ -72,20 +74,19 @@ class GatewayPool:
         self._gateways: dict[tuple[str, str], ClusterGateway] = {}
         self._lock = threading.Lock()
 
-    def for_service(self, ws_id: str, body: dict[str, Any],
-                    held: Iterable[tuple[dict[str, Any], dict[str, Any]]] = ()) -> ClusterGateway:
+    def for_service(self, ws_id: str, body: dict[str, Any], held: Iterable[Published] = ()) -> ClusterGateway:
         """The gateway of ``body``'s cluster, started on its remembered port if it is not running.
 
-        ``held``: (body, secret values) of services of that cluster routed with no replica yet, published
-        before the gateway accepts its first connection (a restarted daemon's services: a request waits for
-        their replicas, never gets a 404 in between)."""
+        ``held``: (body, secret values, replicas) of services of that cluster, published before the gateway
+        accepts its first connection (a restarted daemon's services: a request waits for their replicas,
+        never gets a 404 in between)."""
         key = (ws_id, _cluster_of(body))
         held = list(held)
         with self._lock:
             existing = self._gateways.get(key)
             if existing is not None:
-                for held_body, secret_values in held:
-                    existing.publish(held_body, secret_values, [])
+                for published in held:
+                    existing.publish(*published)
                 return existing
             row = self._store.read().execute("SELECT port FROM gateways WHERE workspace_id = ? AND cluster = ?",
                                              key).fetchone()
@@ -102,19 +103,19 @@ class GatewayPool:
                          (*key, gateway.port))
         return created
 
-    def reopen(self, ws_id: str, restored: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> None:
-        """A restarted daemon's services of one workspace, (body, secret values) each: their clusters' gateways
-        listen again, every route published (with no replica yet) before the first connection is accepted."""
-        by_cluster: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
-        for body, secret_values in restored:
-            by_cluster.setdefault(_cluster_of(body), []).append((body, secret_values))
+    def reopen(self, ws_id: str, restored: Iterable[Published]) -> None:
+        """A restarted daemon's services of one workspace, (body, secret values, replicas) each: their clusters'
+        gateways listen again, every route published before the first connection is accepted."""
+        by_cluster: dict[str, list[Published]] = {}
+        for published in restored:
+            by_cluster.setdefault(_cluster_of(published[0]), []).append(published)
         for held in by_cluster.values():
             self.for_service(ws_id, held[0][0], held)
 
-    def _start(self, ws_id: str, port: int, held: list[tuple[dict[str, Any], dict[str, Any]]]) -> ClusterGateway:
+    def _start(self, ws_id: str, port: int, held: list[Published]) -> ClusterGateway:
         cluster_gateway = ClusterGateway(Gateway(port=port, faults=self._faults, scope=ws_id))
-        for body, secret_values in held:
-            cluster_gateway.publish(body, secret_values, [])
+        for published in held:
+            cluster_gateway.publish(*published)
         cluster_gateway.gateway.start()
         return cluster_gateway
 

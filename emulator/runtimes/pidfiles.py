@@ -2,10 +2,12 @@
 
 ``<dir>/<replica id>.pid`` holds ``"<pid> <start time>"``. Replicas and tunnels outlive a daemon
 killed with SIGKILL; the next daemon of the same home finds them here, and the recorded start time
-(from /proc) makes sure a reused pid is never taken for one of them.
+(from /proc) makes sure a reused pid is never taken for one of them. A replica found that way can
+also be taken over (``find``, ``ForeignProcess``) instead of being stopped.
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -17,6 +19,43 @@ def process_start_time(pid: int) -> str:
     except OSError:
         return ""
     return stat.rsplit(")", 1)[-1].split()[19]  # field 22; the command name may contain spaces
+
+
+def _runs(pid: int, started: str) -> bool:
+    """Whether the process ``pid`` that started at ``started`` still runs (not a zombie)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
+    except OSError:
+        return False
+    return fields[19] == started and fields[0] not in ("Z", "X")
+
+
+class ForeignProcess:
+    """A process this daemon did not start (a killed daemon's replica, taken over), watched by pid and start
+    time: the part of ``subprocess.Popen`` a runtime uses. Its parent (init) reaps it, so its exit status is
+    unknown: once it has ended, ``returncode`` is 1."""
+
+    UNKNOWN_EXIT = 1
+
+    def __init__(self, pid: int, started: str) -> None:
+        self.pid = pid
+        self._started = started
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None and not _runs(self.pid, self._started):
+            self.returncode = self.UNKNOWN_EXIT
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        import subprocess
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout or 0)
+            time.sleep(0.01)
+        return self.returncode  # type: ignore[return-value]
 
 
 class PidFiles:
@@ -32,6 +71,17 @@ class PidFiles:
     def forget(self, replica_id: str) -> None:
         if self.directory is not None:
             (self.directory / f"{replica_id}.pid").unlink(missing_ok=True)
+
+    def find(self, replica_id: str) -> ForeignProcess | None:
+        """The recorded process of ``replica_id`` if that very process (same pid and start time) still runs."""
+        if self.directory is None:
+            return None
+        try:
+            pid_text, _, started = (self.directory / f"{replica_id}.pid").read_text().strip().partition(" ")
+            pid = int(pid_text)
+        except (OSError, ValueError):
+            return None
+        return ForeignProcess(pid, started) if started and _runs(pid, started) else None
 
     def orphans(self, keep_replica_ids: set[str]) -> Iterator[tuple[str, int]]:
         """(replica id, pid) of each recorded process still running that no kept replica owns.

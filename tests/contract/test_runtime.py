@@ -309,6 +309,59 @@ def test_stop_kills_the_whole_process_group(runtime: ReplicaRuntime, tmp_path: P
             pass
 
 
+ESCAPING_SCORE = """
+    import os, subprocess, sys, time
+    PIDS = {pids!r}
+    def init():
+        # One child in a session of its own, and one daemon by double fork + setsid: neither is in the
+        # replica's process group, so a group kill alone leaves both running.
+        subprocess.Popen([sys.executable, "-c", "import os, sys, time; open(sys.argv[1], 'a').write(str(os.getpid()) "
+                          "+ ' '); time.sleep(600)", PIDS], start_new_session=True, stdout=subprocess.DEVNULL)
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                with open(PIDS, "a") as out:
+                    out.write(str(os.getpid()) + " ")
+                time.sleep(600)
+            os._exit(0)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (not os.path.exists(PIDS) or len(open(PIDS).read().split()) < 2):
+            time.sleep(0.02)
+    def run(raw_data):
+        return "ok"
+"""
+
+
+def _escaped(pid_file: Path) -> list[int]:
+    pids = [int(pid) for pid in pid_file.read_text().split()]
+    assert len(pids) == 2 and all(not _gone(pid) for pid in pids)
+    return pids
+
+
+@pytest.mark.parametrize("how", ["stop", "stop at once (SIGKILL)", "the server dies"])
+def test_processes_a_replica_started_in_other_sessions_go_with_it(runtime: ReplicaRuntime, tmp_path: Path,
+                                                                  how: str) -> None:
+    if not isinstance(runtime, ProcessRuntime):
+        pytest.skip("a container's processes all go with the container")
+    pid_file = tmp_path / "escaped.pids"
+    with replica(runtime, tmp_path, ESCAPING_SCORE.format(pids=str(pid_file))) as handle:
+        escaped = _escaped(pid_file)
+        if how == "the server dies":  # a crash, not a stop: the replica's first process notices
+            for pid in _group_members(handle.pid):
+                if pid != handle.pid:
+                    os.kill(pid, 9)
+            deadline = time.monotonic() + 10
+            while runtime.is_alive(handle) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert not runtime.is_alive(handle)
+        else:
+            runtime.stop(handle, timeout=10 if how == "stop" else 0)
+        deadline = time.monotonic() + 5  # SIGKILL lands asynchronously
+        while time.monotonic() < deadline and not all(_gone(pid) for pid in escaped):
+            time.sleep(0.02)
+        assert [pid for pid in escaped if not _gone(pid)] == []
+
+
 def _post_unix(path: str, body: str) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("localhost", timeout=30)
     conn.sock = connect(path, 30)

@@ -175,8 +175,57 @@ def test_a_replica_that_keeps_crashing_after_restarts_fails_the_service(ws, work
     body = _raw(ws, "loop-svc")
     assert body["error"]["code"] == "KubernetesDeploymentFailed"
     assert body["error"]["details"][0]["code"] == "CrashLoopBackOff"
-    assert body["fakeAzure"]["replicas"][0]["restarts"] == 3
+    # The kill is not the replica's fault (issue 11: a node going down): its restart does not count
+    # towards the crash loop; the 3 restarts that crashed after it do.
+    assert body["fakeAzure"]["replicas"][0]["restarts"] == 4
     assert body["fakeAzure"]["replicas"][0]["state"] == "CrashLoopBackOff"
+
+
+GATED_RESTART_SCORE = """\
+import fcntl
+import json
+
+
+def init():
+    print("init: waiting for the gate", flush=True)
+    with open({gate!r}) as gate:  # blocks while the test holds the gate file's lock
+        fcntl.flock(gate, fcntl.LOCK_SH)
+
+
+def run(raw_data):
+    return {{"echo": json.loads(raw_data)}}
+"""
+
+
+@pytest.mark.skipif(os.environ.get("FAKE_AZURE_RUNTIME") == "docker",
+                    reason="the score.py below waits for a gate file on the host file system, which a container "
+                           "does not see")
+def test_a_dead_replica_leaves_rotation_while_another_one_restarts(ws, workdir, created):
+    """Issue 11: a restart held the service's lock while its replica started, and the take-down of another
+    dead replica waited for it, so the dead one stayed in rotation (and kept failing requests)."""
+    gate = workdir / "gate"
+    gate.touch()
+    (workdir / "score.py").write_text(GATED_RESTART_SCORE.format(gate=str(gate)))
+    service = _deploy(ws, _cluster(ws, created), "rot-svc", created, num_replicas=3)
+    key = service.get_keys()[0]
+
+    def replica_state(replica_id: str) -> str:
+        return next(r["state"] for r in _raw(ws, "rot-svc")["fakeAzure"]["replicas"] if r["id"] == replica_id)
+
+    with open(gate, "w") as held_gate:
+        fcntl.flock(held_gate, fcntl.LOCK_EX)  # every replica started from now on waits in init()
+        first = faults.kill_replica("rot-svc", ws)["replica"]
+        # Its restart is under way (the back-off is 0.5 s): the new process waits in init().
+        assert poll(lambda: service.get_logs().count("init: waiting for the gate") == 4, 30), service.get_logs()
+        second = faults.kill_replica("rot-svc", ws)["replica"]
+        assert second != first
+        assert poll(lambda: replica_state(second) == "CrashLoopBackOff", 5), _raw(ws, "rot-svc")
+        assert replica_state(first) == "CrashLoopBackOff"  # still restarting: the gate is closed
+        # The one replica left answers everything; nothing is sent to the dead or restarting ones.
+        statuses = [_post(service.scoring_uri, key).status_code for _ in range(10)]
+        assert statuses == [200] * 10, statuses
+    assert poll(lambda: _raw(ws, "rot-svc")["state"] == "Healthy", 60), service.get_logs()
+    assert sorted(_restarts(ws, "rot-svc")) == [0, 1, 1]
 
 
 # --- 2. injected faults ------------------------------------------------------------------------------
@@ -343,6 +392,10 @@ def test_after_a_daemon_kill_services_return_and_stale_replicas_are_stopped(work
         replica_pid = int(pid_files[0].read_text().split()[0])
         daemon_pid = json.loads((home / "daemon.json").read_text())["pid"]
 
+        # A replica the next daemon finds running but not answering its readiness probe is not taken over
+        # (test_a_restarted_daemon_never_refuses_a_known_scoring_uri: one that answers is): it is stopped
+        # and replaced.
+        os.killpg(replica_pid, signal.SIGSTOP)
         os.kill(daemon_pid, signal.SIGKILL)
         assert poll(lambda: not _alive(daemon_pid), 10)
         assert _alive(replica_pid)  # replicas run in their own sessions: they outlive the daemon
@@ -382,12 +435,12 @@ def run(raw_data):
 '''
 
 
-def test_a_restarted_daemon_holds_requests_to_a_known_scoring_uri_until_its_replicas_are_back(
-        workdir, tmp_path_factory):
+def test_a_restarted_daemon_never_refuses_a_known_scoring_uri(workdir, tmp_path_factory):
     """Through ``down``/``up`` and through SIGKILL + the next facade call: once the command returns, the old
-    scoring URI never refuses a connection. Until a replica is ready the gateway holds a request (503 "No
-    ready replicas" past the service's max wait, 200 if one comes back meanwhile) and the service is not
-    Healthy."""
+    scoring URI never refuses a connection. After ``down`` (which stops the replicas) the gateway holds a
+    request until a replica is ready (503 "No ready replicas" past the service's max wait, 200 if one comes
+    back meanwhile) and the service is not Healthy. After SIGKILL the replica still runs and is taken over:
+    answered at once, Healthy, the same process."""
     home = tmp_path_factory.mktemp("restart-home")
     gate = workdir / "gate"
     gate.write_text("")
@@ -436,22 +489,36 @@ def test_a_restarted_daemon_holds_requests_to_a_known_scoring_uri_until_its_repl
             """)
         assert deployed["state"] == "Healthy"
         uri, key = deployed["uri"], deployed["key"]
-        for restart in (down_up, kill_daemon_then_call_the_facade):
-            with open(gate, "w") as held_gate:
-                fcntl.flock(held_gate, fcntl.LOCK_EX)  # the restored replica's init() waits for this
-                state_after_restart = restart()
-                try:
-                    waited = _post(uri, key)
-                except requests.ConnectionError as exc:
-                    pytest.fail(f"{restart.__name__}: the scoring URI refused a connection after the restart: {exc}")
-                assert (waited.status_code, waited.text) == (503, "No ready replicas for service restart-svc")
-                assert state_after_restart == "Transitioning"
-                assert python(read_state) == {"state": "Transitioning", "uri": uri}
-                held: list[requests.Response] = []
-                sender = threading.Thread(target=lambda: held.append(_post(uri, key)))
-                sender.start()
-            sender.join(60)  # the gate opened as the request waited: the replica comes back and answers it
-            assert held and held[0].status_code == 200 and held[0].json() == ECHOED
-            assert poll(lambda: python(read_state) == {"state": "Healthy", "uri": uri}, 60)
+
+        with open(gate, "w") as held_gate:
+            fcntl.flock(held_gate, fcntl.LOCK_EX)  # the restarted replica's init() waits for this
+            state_after_restart = down_up()
+            try:
+                waited = _post(uri, key)
+            except requests.ConnectionError as exc:
+                pytest.fail(f"the scoring URI refused a connection after down/up: {exc}")
+            assert (waited.status_code, waited.text) == (503, "No ready replicas for service restart-svc")
+            assert state_after_restart == "Transitioning"
+            assert python(read_state) == {"state": "Transitioning", "uri": uri}
+            held: list[requests.Response] = []
+            sender = threading.Thread(target=lambda: held.append(_post(uri, key)))
+            sender.start()
+        sender.join(60)  # the gate opened as the request waited: the replica comes back and answers it
+        assert held and held[0].status_code == 200 and held[0].json() == ECHOED
+        assert poll(lambda: python(read_state) == {"state": "Healthy", "uri": uri}, 60)
+
+        replica_pid = int(next((home / "replica-pids").glob("*.pid")).read_text().split()[0])
+        with open(gate, "w") as held_gate:
+            fcntl.flock(held_gate, fcntl.LOCK_EX)  # a replica started afresh would not answer
+            state_after_restart = kill_daemon_then_call_the_facade()
+            try:
+                answered = _post(uri, key)
+            except requests.ConnectionError as exc:
+                pytest.fail(f"the scoring URI refused a connection after the daemon was killed: {exc}")
+            assert answered.status_code == 200 and answered.json() == ECHOED
+            assert state_after_restart == "Healthy"
+        assert _alive(replica_pid)
+        assert [int(p.read_text().split()[0]) for p in (home / "replica-pids").glob("*.pid")] == [replica_pid]
+        assert poll(lambda: python(read_state) == {"state": "Healthy", "uri": uri}, 60)
     finally:
         subprocess.run([*CLI, "down"], env=env, capture_output=True, timeout=120, cwd=home)
