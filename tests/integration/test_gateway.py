@@ -241,7 +241,9 @@ def test_replica_closing_connection_is_502():
         assert status == 502 and body == b"Replica closed connection before replying"
 
 
-def test_connection_refused_is_502():
+def test_connection_refused_by_the_only_replica_is_503_no_ready_replicas():
+    """The refusing replica is ejected (issue 11) and the retry finds no other one: Envoy answers a
+    connect failure with 503 too."""
     probe = socket.socket()
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
@@ -249,7 +251,23 @@ def test_connection_refused_is_502():
     with gateway() as gw:
         gw.upsert_service(route(AuthPolicy("none")))
         gw.set_replicas("svc", [ReplicaEndpoint("r0", "127.0.0.1", port)])
-        assert call(gw)[0] == 502
+        status, _, body = call(gw)
+        assert status == 503 and body == b"No ready replicas for service svc"
+        assert gw.stats("svc").replicas == 0  # out of rotation until the engine publishes the replicas again
+
+
+def test_a_request_refused_by_a_dead_replica_is_served_by_another():
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    dead_port = probe.getsockname()[1]
+    probe.close()
+    with upstreams(json_app({"ok": 1})) as (up,), gateway() as gw:
+        gw.upsert_service(route(AuthPolicy("none")))
+        gw.set_replicas("svc", [ReplicaEndpoint("r0", "127.0.0.1", dead_port), up.endpoint("r1")])
+        for _ in range(4):
+            status, _, body = call(gw)
+            assert status == 200 and json.loads(body) == {"ok": 1}
+        assert gw.stats("svc").replicas == 1
 
 
 def test_upstream_error_status_and_body_pass_through():
