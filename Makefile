@@ -35,6 +35,8 @@ bench: install
 	$(BIN)/python bench/runtimes.py
 	$(BIN)/python bench/restart.py
 	$(BIN)/python bench/logs.py
+	$(BIN)/python bench/slow_clients.py
+	$(BIN)/python bench/large_upload.py
 
 gpu-check: install
 	$(BIN)/python scripts/gpu_check.py
