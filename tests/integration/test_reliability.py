@@ -440,7 +440,7 @@ def test_a_restarted_daemon_never_refuses_a_known_scoring_uri(workdir, tmp_path_
     scoring URI never refuses a connection. After ``down`` (which stops the replicas) the gateway holds a
     request until a replica is ready (503 "No ready replicas" past the service's max wait, 200 if one comes
     back meanwhile) and the service is not Healthy. After SIGKILL the replica still runs and is taken over:
-    answered at once, Healthy, the same process."""
+    answered at once, Healthy, the same process. An access token issued before both still authenticates."""
     home = tmp_path_factory.mktemp("restart-home")
     gate = workdir / "gate"
     gate.write_text("")
@@ -481,14 +481,16 @@ def test_a_restarted_daemon_never_refuses_a_known_scoring_uri(workdir, tmp_path_
             target.wait_for_completion()
             model = Model.register(ws, model_path="model", model_name="tf-dnn-mnist")
             config = AksWebservice.deploy_configuration(num_replicas=1, autoscale_enabled=False,
-                                                        max_request_wait_time=3000)
+                                                        max_request_wait_time=3000, auth_enabled=False,
+                                                        token_auth_enabled=True)
             inference_config = InferenceConfig(runtime="python", entry_script="score.py", conda_file="myenv.yml")
             service = Model.deploy(ws, "restart-svc", [model], inference_config, config, target)
             service.wait_for_deployment()
-            print(json.dumps({"state": service.state, "uri": service.scoring_uri, "key": service.get_keys()[0]}))
+            print(json.dumps({"state": service.state, "uri": service.scoring_uri, "token": service.get_token()[0]}))
             """)
         assert deployed["state"] == "Healthy"
-        uri, key = deployed["uri"], deployed["key"]
+        # An access token issued before the restarts authenticates after them (its signing secret is stored).
+        uri, key = deployed["uri"], deployed["token"]
 
         with open(gate, "w") as held_gate:
             fcntl.flock(held_gate, fcntl.LOCK_EX)  # the restarted replica's init() waits for this
