@@ -30,3 +30,29 @@ def test_a_new_gateway_does_not_hold_the_pool_while_waiting_for_the_store(tmp_pa
         assert row is not None and row["port"] == created[0].gateway.port  # type: ignore[attr-defined]
     finally:
         pool.stop_all()
+
+
+def test_reopen_listens_on_the_remembered_port_with_the_restored_routes_held(tmp_path: Path) -> None:
+    """A restarted daemon's front end: on the port the gateways table remembers, each restored service routed
+    (no replica yet: a request waits its max queue wait, then azureml-fe's 503), never a 404."""
+    import socket
+
+    import requests
+
+    with socket.socket() as probe:  # a free port, as an earlier daemon's gateway had
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    store = Store(tmp_path / "state.db")
+    with store.transaction() as conn:
+        conn.execute("INSERT INTO gateways (workspace_id, cluster, port) VALUES ('ws', 'c', ?)", (port,))
+    bodies = [{"name": name, "computeName": "c", "maxQueueWaitMs": 50} for name in ("one", "two")]
+    pool = GatewayPool(store)
+    try:
+        pool.reopen("ws", [(body, {}, []) for body in bodies])
+        gateway = pool.for_service("ws", bodies[0])
+        assert gateway.gateway.port == port
+        for name in ("one", "two"):
+            answer = requests.post(f"http://127.0.0.1:{port}/api/v1/service/{name}/score", data="{}", timeout=10)
+            assert (answer.status_code, answer.text) == (503, f"No ready replicas for service {name}")
+    finally:
+        pool.stop_all()
