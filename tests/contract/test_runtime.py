@@ -407,6 +407,18 @@ def test_a_replica_given_a_socket_path_listens_there_and_on_no_tcp_port(runtime:
             connect(str(path), 5)
 
 
+def test_a_container_publishes_only_its_scoring_port_on_the_engines_loopback(runtime: ReplicaRuntime,
+                                                                            tmp_path: Path) -> None:
+    """A regression guard: the gateway needs the scoring port alone, and only from this machine."""
+    if isinstance(runtime, ProcessRuntime):
+        pytest.skip("process replicas publish nothing (a unix socket, or a LocalWebservice's own port)")
+    with replica(runtime, tmp_path, ENV_ECHO) as handle:
+        config = handle.native.container.attrs["HostConfig"]
+        assert not config.get("PublishAllPorts")
+        assert list(config["PortBindings"]) == ["5001/tcp"]
+        assert [b["HostIp"] for b in config["PortBindings"]["5001/tcp"]] == [runtime.engine.publish_address]
+
+
 def test_replica_never_sees_control_plane_variables(runtime: ReplicaRuntime, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FAKE_AZURE_TOKEN", "secret")
