@@ -107,16 +107,6 @@ def test_one_limit_for_server_and_app_lowered_through_the_setting():
         "message": f"The request body exceeds the local cloud's limit of {limit} bytes (FAKE_AZURE_MAX_BODY_BYTES)."}}
 
 
-def test_the_settings_default_is_8_gib_and_a_bad_value_is_refused():
-    from fake_azure.settings import SettingsError
-
-    assert Settings.from_env({}).max_body_bytes == 8 * GIB
-    assert Settings.from_env({"FAKE_AZURE_MAX_BODY_BYTES": "1000"}).max_body_bytes == 1000
-    for bad in ("-1", "0", "1e9", "lots"):
-        with pytest.raises(SettingsError, match="FAKE_AZURE_MAX_BODY_BYTES"):
-            Settings.from_env({"FAKE_AZURE_MAX_BODY_BYTES": bad})
-
-
 def test_a_malformed_request_is_refused_in_the_envelope_too():
     with serving() as port, socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n")

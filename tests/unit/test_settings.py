@@ -197,3 +197,11 @@ def test_test_support_knobs_are_read() -> None:
     assert (s.require_docker, s.workspace_config, s.docker_pip) == (True, Path("/cfg/config.json"), "wheelhouse")
     with pytest.raises(SettingsError, match="FAKE_AZURE_DOCKER_PIP='conda' is not one of auto, online, wheelhouse"):
         Settings.from_env({"FAKE_AZURE_DOCKER_PIP": "conda"})
+
+
+def test_max_body_bytes_defaults_to_8_gib_and_refuses_bad_values() -> None:
+    assert Settings.from_env({}).max_body_bytes == 8 * 1024 ** 3
+    assert Settings.from_env({"FAKE_AZURE_MAX_BODY_BYTES": "1000"}).max_body_bytes == 1000
+    for bad in ("-1", "0", "1e9", "lots"):
+        with pytest.raises(SettingsError, match="FAKE_AZURE_MAX_BODY_BYTES"):
+            Settings.from_env({"FAKE_AZURE_MAX_BODY_BYTES": bad})
