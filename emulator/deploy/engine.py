@@ -80,6 +80,26 @@ def replica_address(handle: ReplicaHandle) -> dict[str, Any]:
     return {"port": handle.port or None, "socket": handle.socket_path}
 
 
+def join_sections(sections: list[tuple[str, Callable[[int | None], str]]], tail_lines: int) -> str:
+    """Logs under ``===== title =====`` headings, joined by newlines, cut to their last ``tail_lines``
+    lines (0: all). Each reader returns its text, or only its last N lines when given N; with a tail
+    the sections are read newest first, each only for the lines still missing."""
+    def headed(title: str, text: str) -> str:
+        return f"===== {title} =====\n{text}"
+
+    if not tail_lines:
+        return "\n".join(headed(title, read(None)) for title, read in sections)
+    # Joined by "\n", each section but the last counts as its lines plus one line break.
+    kept: list[str] = []
+    for index in range(len(sections) - 1, -1, -1):
+        title, read = sections[index]
+        text = headed(title, read(tail_lines - len(kept)))
+        kept[:0] = (text + ("\n" if index < len(sections) - 1 else "")).splitlines()
+        if len(kept) >= tail_lines:
+            break
+    return "\n".join(kept[-tail_lines:])
+
+
 class DeployFailed(Exception):
     def __init__(self, error: dict[str, Any], sub_operation: str = "DeployService") -> None:
         super().__init__(error.get("message"))
@@ -332,24 +352,15 @@ class DeploymentEngine:
             state = self._services.get((ws_id, name))
             live = dict(state.handles) if state is not None else {}
 
-        def chunk(stem: str, tail: int | None) -> str:
-            # A running replica's runtime has the current output (a container's file may lag).
-            handle = live.get(stem)
-            text = self._runtime.logs(handle, tail) if handle is not None else read_log(folder / f"{stem}.log", tail)
-            title = "environment build" if stem == "environment" else f"replica {stem}"
-            return f"===== {title} =====\n{text}"
+        def section(stem: str) -> Callable[[int | None], str]:
+            def read(tail: int | None) -> str:
+                # A running replica's runtime has the current output (a container's file may lag).
+                handle = live.get(stem)
+                return self._runtime.logs(handle, tail) if handle is not None else read_log(folder / f"{stem}.log", tail)
+            return read
 
-        if not tail_lines:
-            return "\n".join(chunk(stem, None) for stem in stems)
-        # The chunks are joined by "\n": each but the last counts as its lines plus a line break.
-        kept: list[str] = []
-        for index in range(len(stems) - 1, -1, -1):
-            text = chunk(stems[index], tail_lines - len(kept))
-            lines = (text + ("\n" if index < len(stems) - 1 else "")).splitlines()
-            kept[:0] = lines
-            if len(kept) >= tail_lines:
-                break
-        return "\n".join(kept[-tail_lines:])
+        return join_sections([("environment build" if stem == "environment" else f"replica {stem}", section(stem))
+                              for stem in stems], tail_lines)
 
     # --- workers --------------------------------------------------------------------------------------
     def _service_dir(self, ws_id: str, name: str) -> Path:
