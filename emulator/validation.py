@@ -51,9 +51,11 @@ ShortText = Annotated[str, StringConstraints(max_length=1024)]
 MapValue = Union[Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)], int, float, bool, None]
 KvMap = Annotated[dict[Annotated[str, StringConstraints(max_length=512)], MapValue],
                   Field(max_length=MAX_MAP_ENTRIES)]
-# ARM resource tags (workspaces, computes): at most 50, names up to 512 characters, values up to 256.
+# ARM resource tags (workspaces, computes): at most 50, names up to 512 characters, values up to 256
+# (scalars pass, as ARM's JSON binding turns them into text).
 ArmTags = Annotated[dict[Annotated[str, StringConstraints(min_length=1, max_length=512)],
-                         Optional[Annotated[str, StringConstraints(max_length=256)]]], Field(max_length=50)]
+                         Union[Annotated[str, StringConstraints(max_length=256)], int, float, bool, None]],
+                    Field(max_length=50)]
 
 
 class Body(BaseModel):
@@ -139,23 +141,30 @@ def path_segment(key: str, spec: Optional[RouteSpec] = None) -> Segment:
     return segment
 
 
+# The member tags pydantic puts in an error's location inside a union ("tags.a.constrained-str"): not
+# field names, so left out of the target a client is shown.
+_UNION_MEMBER = re.compile(r"^(constrained-)?(str|int|float|bool|none)$|^[a-z-]+\[.*\]$")
+
+
 def _where(loc: tuple) -> str:
-    return ".".join(str(part) for part in loc) or "(body)"
+    return ".".join(str(part) for part in loc if not (isinstance(part, str) and _UNION_MEMBER.match(part)))
 
 
 def _failure(exc: ValidationError, prefix: str, what: str) -> BadRequest:
     """400 naming every failing field, Azure-style: message + one detail per field (``target``)."""
-    details = []
+    details: dict[str, dict[str, str]] = {}
     for error in exc.errors(include_url=False):
-        target = ".".join(p for p in (prefix, _where(error["loc"])) if p and p != "(body)") or prefix or "(body)"
+        target = ".".join(p for p in (prefix, _where(error["loc"])) if p) or "(body)"
+        if target in details:  # a union's members each fail: the first says enough
+            continue
         message = error["msg"]
-        if error["type"] not in ("missing",) and "input" in error:
+        if error["type"] != "missing" and "input" in error:
             shown = repr(error["input"])
             message += f" (got {shown[:80] + '...' if len(shown) > 80 else shown})"
-        details.append({"code": "InvalidField", "target": target, "message": f"{target}: {message}"})
-    first = details[0]["message"]
-    more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
-    return BadRequest(f"Invalid {what}: {first}{more}", details=details)
+        details[target] = {"code": "InvalidField", "target": target, "message": f"{target}: {message}"}
+    listed = list(details.values())
+    more = f" (and {len(listed) - 1} more)" if len(listed) > 1 else ""
+    return BadRequest(f"Invalid {what}: {listed[0]['message']}{more}", details=listed)
 
 
 def check_model(model: type[BaseModel], value: Any, what: str = "request body", prefix: str = "") -> BaseModel:
