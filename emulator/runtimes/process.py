@@ -271,23 +271,6 @@ class ProcessRuntime(ReplicaRuntime):
                              port=spec.port if socket_path is None else 0, pid=process.pid, native=process,
                              socket_path=socket_path)
 
-    def adopt(self, spec: ReplicaSpec) -> ReplicaHandle | None:
-        """A killed daemon's replica still running (its pid file's pid and start time match), taken over.
-
-        Its log pump runs on (it ends with the replica's output); only the exit status is lost."""
-        process = self._pids.find(spec.replica_id)
-        if process is None:
-            return None
-        try:
-            if os.getpgid(process.pid) != process.pid:  # only a session leader is one of ours
-                return None
-        except OSError:
-            return None
-        socket_path = str(Path(spec.socket_path).absolute()) if spec.socket_path is not None else None
-        return ReplicaHandle(spec=spec, host=LOOPBACK if socket_path is None else "",
-                             port=spec.port if socket_path is None else 0, pid=process.pid, native=process,
-                             socket_path=socket_path)
-
     def stop(self, handle: ReplicaHandle, timeout: float = 10.0) -> None:
         proc: subprocess.Popen = handle.native
         pgid = handle.pid
