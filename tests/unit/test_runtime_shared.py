@@ -220,6 +220,28 @@ def test_logs_fall_back_to_the_file_when_the_engine_is_mute(tmp_path: Path) -> N
     assert runtime.logs(handle) == "attempt 1\nfollowed\n"
 
 
+def test_earlier_attempts_are_found_after_the_follower_rotated_and_settled_under_the_cap(tmp_path: Path) -> None:
+    from emulator.runtimes.docker import _Container
+    from emulator.runtimes.logrotate import LogLimits, RotatingLog, log_files
+
+    limits = LogLimits(max_bytes=30, max_files=3)
+    runtime = _docker_runtime(tmp_path, _FakeClient())
+    runtime.log_limits = limits
+    spec = _spec(tmp_path)
+    spec.log_path.write_text("attempt 1\n")
+    output = b"".join(b"out %02d\n" % i for i in range(7))  # 49 bytes: the follower rotates once
+    state = _Container(_FakeContainer("running", output), log_start=len("attempt 1\n"),
+                       writer=RotatingLog(spec.log_path, limits))
+    state.writer.write(output)
+    assert state.writer.rotations >= 1
+    handle = ReplicaHandle(spec=spec, host="127.0.0.1", port=1, native=state)
+    assert runtime.logs(handle) == "attempt 1\n" + output.decode()
+    assert runtime.logs(handle, tail_lines=1) == "out 06\n"
+    runtime._settle_log(state, spec.log_path)  # what stop() leaves: the same text, capped on disk
+    assert all(f.stat().st_size <= 30 for f in log_files(spec.log_path))
+    assert read_log(spec.log_path) == "attempt 1\n" + output.decode()
+
+
 # --- inventory.py -------------------------------------------------------------------------------------------
 
 def _venv(cache: Path, digest: str, complete: bool = True) -> Path:
