@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import tempfile
 import threading
 import time
@@ -78,6 +79,20 @@ def replica_address(handle: ReplicaHandle) -> dict[str, Any]:
     """What a replica record shows of where it listens: a TCP port (local services, containers) or its
     unix socket."""
     return {"port": handle.port or None, "socket": handle.socket_path}
+
+
+def _private_temp_folder(home: Path) -> Path:
+    """A socket folder under the temporary directory, the same for a home across daemon restarts (so
+    adopted replicas' sockets stay where they were), unless someone else made it: then a fresh one."""
+    digest = hashlib.sha1(str(home).encode()).hexdigest()[:12]
+    folder = Path(tempfile.gettempdir()) / f"fake-azure-sockets-{os.getuid()}-{digest}"
+    try:
+        folder.mkdir(mode=0o700)
+    except FileExistsError:
+        found = os.lstat(folder)
+        if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.getuid() or stat.S_IMODE(found.st_mode) != 0o700:
+            return Path(tempfile.mkdtemp(prefix="fake-azure-sockets-"))
+    return folder
 
 
 def join_sections(sections: list[tuple[str, Callable[[int | None], str]]], tail_lines: int) -> str:
@@ -374,7 +389,7 @@ class DeploymentEngine:
             if self._sockets is None:
                 folder = self._work_dir / "sockets"
                 if len(str(folder)) > _MAX_SOCKET_DIR:
-                    folder = Path(tempfile.mkdtemp(prefix="fake-azure-sockets-"))
+                    folder = _private_temp_folder(self._work_dir)
                 folder.mkdir(mode=0o700, parents=True, exist_ok=True)
                 folder.chmod(0o700)
                 self._sockets = folder
