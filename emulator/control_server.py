@@ -5,7 +5,8 @@ Waitress parses request headers on its I/O thread, so slow clients cost connecti
 worker threads; but it stops accepting once ``connection_limit`` is reached and closes a connection only
 after ``channel_timeout`` seconds without a byte, so ~100 sockets that each trickle a header byte a
 second used to lock everyone out. Here a connection must deliver its request headers within
-``header_timeout_s`` of their first byte, and when a peer (or everyone together) holds the most
+``header_timeout_s`` of their first byte and then its body at ``min_body_rate`` bytes a second on
+average (after ``header_timeout_s`` of grace, as Kestrel's MinRequestBodyDataRate), and when a peer (or everyone together) holds the most
 connections allowed, a new connection pushes out the one that has waited longest without a complete
 request (never one whose request is being received or served), so a well-behaved caller such as the
 health check always gets in.
@@ -28,6 +29,7 @@ log = logging.getLogger("emulator.control_server")
 
 HEADER_TIMEOUT_S = 10.0  # Apache's mod_reqtimeout allows 20 s; local clients send a header in microseconds
 IDLE_TIMEOUT_S = 120  # a keep-alive connection without a byte for this long is closed (waitress's default)
+MIN_BODY_RATE = 1024  # bytes/s on average; Kestrel asks 240, a loopback upload runs at hundreds of MB/s
 MAX_CONNECTIONS = 512
 MAX_CONNECTIONS_PER_PEER = 256
 WORKER_THREADS = 16
@@ -72,6 +74,14 @@ class GuardedChannel(HTTPChannel):
             return False
         return self.request is None or not self.request.headers_finished
 
+    def receiving_body_too_slowly(self, now: float, grace_s: float, min_rate: float) -> bool:
+        """Whether this request's body has been arriving at under ``min_rate`` bytes/s since its first byte."""
+        request = self.request
+        if request is None or not request.headers_finished or request.completed or self.header_started is None:
+            return False
+        elapsed = now - self.header_started
+        return elapsed > grace_s and request.body_bytes_received < min_rate * elapsed
+
     def waiting_since(self) -> float:
         return self.header_started if self.request is not None and self.header_started else self.last_activity
 
@@ -81,9 +91,10 @@ class ControlServer(TcpWSGIServer):
 
     channel_class = GuardedChannel
 
-    def __init__(self, app: Callable[..., Any], adj: Adjustments, header_timeout_s: float,
+    def __init__(self, app: Callable[..., Any], adj: Adjustments, header_timeout_s: float, min_body_rate: float,
                  max_connections: int, max_connections_per_peer: int) -> None:
         self.header_timeout_s = header_timeout_s
+        self.min_body_rate = min_body_rate
         self.max_connections = max_connections
         self.max_connections_per_peer = max_connections_per_peer
         super().__init__(app, adj=adj)
@@ -122,13 +133,18 @@ class ControlServer(TcpWSGIServer):
         super().maintenance(now)  # idle keep-alive connections past channel_timeout
         cutoff = now - self.header_timeout_s
         for channel in list(self.active_channels.values()):
-            if (isinstance(channel, GuardedChannel) and channel.request is not None and channel.awaiting_header()
+            if not isinstance(channel, GuardedChannel):
+                continue
+            if (channel.request is not None and channel.awaiting_header()
                     and channel.header_started is not None and channel.header_started < cutoff):
+                channel.will_close = True
+            elif channel.receiving_body_too_slowly(now, self.header_timeout_s, self.min_body_rate):
                 channel.will_close = True
 
 
 def create_control_server(app: Callable[..., Any], settings: Settings, *,
-                          header_timeout_s: float = HEADER_TIMEOUT_S, max_connections: int = MAX_CONNECTIONS,
+                          header_timeout_s: float = HEADER_TIMEOUT_S, min_body_rate: float = MIN_BODY_RATE,
+                          max_connections: int = MAX_CONNECTIONS,
                           max_connections_per_peer: int = MAX_CONNECTIONS_PER_PEER) -> ControlServer:
     """The control plane's server, bound to ``settings.host``/``settings.port`` (not yet serving)."""
     adj = Adjustments(
@@ -143,4 +159,4 @@ def create_control_server(app: Callable[..., Any], settings: Settings, *,
         cleanup_interval=1,
         asyncore_use_poll=True,  # select() fails outright on a descriptor past 1024
     )
-    return ControlServer(app, adj, header_timeout_s, max_connections, max_connections_per_peer)
+    return ControlServer(app, adj, header_timeout_s, min_body_rate, max_connections, max_connections_per_peer)

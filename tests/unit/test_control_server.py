@@ -154,6 +154,28 @@ def test_headers_that_trickle_past_the_deadline_are_cut_off():
             slow.close()
 
 
+def test_a_body_that_trickles_under_the_minimum_rate_is_cut_off():
+    with serving(header_timeout_s=1.0, min_body_rate=100) as port, \
+            socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+        sock.settimeout(0.0)
+        closed, deadline = False, time.monotonic() + 8
+        while not closed and time.monotonic() < deadline:
+            try:
+                closed = sock.recv(1, socket.MSG_PEEK) == b""
+            except BlockingIOError:
+                pass
+            except OSError:
+                closed = True
+            if not closed:
+                try:
+                    sock.send(b"a")  # 5 bytes/s: far under 100
+                except OSError:
+                    closed = True
+                time.sleep(0.2)
+        assert closed, "the trickling body was never cut off"
+
+
 def test_a_new_connection_past_the_per_peer_limit_pushes_out_the_longest_waiting_one():
     with serving(max_connections_per_peer=4) as port:
         slow = [SlowClient(port) for _ in range(4)]
