@@ -125,8 +125,8 @@ class ControlServer(TcpWSGIServer):
             if not waiting:
                 log.warning("refused a connection from %s: %d connections busy", peer, len(group))
                 return False
-            oldest = min(waiting, key=GuardedChannel.waiting_since)
-            oldest.will_close = True
+            min(waiting, key=GuardedChannel.waiting_since).will_close = True
+            return True  # one fewer in both groups
         return True
 
     def maintenance(self, now: float) -> None:
