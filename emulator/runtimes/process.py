@@ -39,17 +39,11 @@ _PROBE_TIMEOUT_S = 60
 _GROUP_EXIT_WAIT_S = 5.0
 _PUMP_EXIT_WAIT_S = 2.0
 _PUMP_SCRIPT = Path(__file__).with_name("logrotate.py")
-# A tiny launcher moves the socket to fd 3 and sets LISTEN_PID to its own pid, which ``execv``
-# hands to azmlinfsrv and so to gunicorn's master. (Not sh: dash only redirects fds 0-9.)
-_ACTIVATE = (
-    "import os, sys\n"
-    "fd = int(sys.argv[1])\n"
-    "if fd != 3:\n"
-    "    os.dup2(fd, 3)\n"
-    "    os.close(fd)\n"
-    "os.environ.update(LISTEN_FDS='1', LISTEN_PID=str(os.getpid()))\n"
-    "os.execv(sys.argv[2], sys.argv[2:])\n"
-)
+# The replica's first process (launcher.py, run as a script): hands the socket to azmlinfsrv as fd 3 with
+# LISTEN_PID set to the server's pid, and reaps every process the replica leaves behind (a subreaper).
+_LAUNCHER_SCRIPT = Path(__file__).with_name("launcher.py")
+# How long the launcher may take to kill and reap the replica's leftovers once its server is gone.
+_LAUNCHER_EXIT_WAIT_S = 5.0
 
 
 def server_command(python: Path) -> list[str]:
@@ -109,6 +103,34 @@ def _running_members(pgid: int) -> list[int]:
         if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
             members.append(int(entry.name))
     return members
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie does not); False where /proc cannot tell."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return False
+
+
+def _kill_tree(launcher_pid: int, launcher_gone: Callable[[], bool]) -> None:
+    """SIGKILL a replica: every process of its group but the launcher, which then kills and reaps what the
+    replica started elsewhere (other sessions included) and exits; the launcher too if it does not."""
+    for pid in _running_members(launcher_pid):
+        if pid != launcher_pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    deadline = time.monotonic() + _LAUNCHER_EXIT_WAIT_S
+    while not launcher_gone() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if not launcher_gone():
+        try:
+            os.killpg(launcher_pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def _bind_loopback(port: int) -> socket.socket:
@@ -199,7 +221,7 @@ class ProcessRuntime(ReplicaRuntime):
         fd = sock.fileno()
         # -I: the launcher must not be affected by the replica's PYTHONPATH or cwd. On a unix socket
         # azmlinfsrv's own --port (gunicorn's -b) is moot: gunicorn binds nothing when handed a socket.
-        argv = [str(python), "-I", "-c", _ACTIVATE, str(fd),
+        argv = [str(python), "-I", str(_LAUNCHER_SCRIPT), str(fd),
                 *command, "--entry_script", str(app_root / spec.entry_script),
                 *(("--port", str(port)) if socket_path is None else ())]
         spec.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -250,7 +272,7 @@ class ProcessRuntime(ReplicaRuntime):
             except OSError:
                 leader = False
             if leader:
-                self._signal_group(pid, signal.SIGKILL)
+                _kill_tree(pid, lambda: not _running(pid))
                 swept.append(replica_id)
         return swept
 
@@ -279,7 +301,7 @@ class ProcessRuntime(ReplicaRuntime):
             try:
                 proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                self._signal_group(pgid, signal.SIGKILL)
+                _kill_tree(pgid, lambda: proc.poll() is not None)
                 proc.wait()
         # Sweep stragglers (a worker that outlived its master): while any group member exists
         # the pgid cannot be reused, so this cannot hit an unrelated process. Without one (a second

@@ -286,6 +286,67 @@ def test_service_outlives_its_deploying_process(ws, workdir, services):
             Webservice(ws, "outliving-svc").delete()
 
 
+# A score.py whose init() starts a child in a session of its own (outside the replica's process group)
+# that writes its pid to ESCAPED_PIDS next to the script and sleeps.
+ESCAPING_SCORE = ECHO_SCORE.replace("def init():\n", """def init():
+    import os, subprocess, sys
+    subprocess.Popen([sys.executable, "-c", "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); "
+                      "time.sleep(600)", os.path.join(os.path.dirname(os.path.abspath(__file__)), "escaped.pid")],
+                     start_new_session=True)
+""")
+
+
+def _process_gone(pid: int) -> bool:
+    """Exited: no such process, or a zombie (the container's PID 1 may never reap an orphan)."""
+    try:
+        os.kill(pid, 0)
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (ProcessLookupError, FileNotFoundError):
+        return True
+
+
+def _escaped_pid(home: Path) -> int:
+    """The pid the escaping score.py's child wrote into the replica's app root under ``home``."""
+    found = _poll(lambda: [p for p in (home / "services").rglob("escaped.pid") if p.read_text()], 30)
+    assert len(found) == 1, found
+    pid = int(found[0].read_text())
+    assert not _process_gone(pid)
+    return pid
+
+
+@pytest.mark.skipif(os.environ.get("FAKE_AZURE_RUNTIME") == "docker",
+                    reason="a container's processes all go with the container, and its pids are not the host's")
+def test_a_process_score_py_starts_in_its_own_session_is_gone_after_delete(ws, workdir, services, emulator_home):
+    (workdir / "score.py").write_text(ESCAPING_SCORE)
+    service = _healthy(services.add(_deploy(ws, _cluster(ws), "escaping-svc")))
+    pid = _escaped_pid(emulator_home)
+    service.delete()
+    assert _poll(lambda: _process_gone(pid), 10), f"pid {pid} outlived delete()"
+
+
+@pytest.mark.skipif(os.environ.get("FAKE_AZURE_RUNTIME") == "docker",
+                    reason="a container's processes all go with the container, and its pids are not the host's")
+def test_a_process_score_py_starts_in_its_own_session_is_gone_after_the_daemon_stops(workdir, tmp_path_factory):
+    (workdir / "score.py").write_text(ESCAPING_SCORE)
+    home = PrivateHome(tmp_path_factory.mktemp("escaping-home"))
+    pid = None
+    try:
+        assert home.cli("up").returncode == 0
+        deployed = home.python(PREPARE_A_DEPLOYMENT + textwrap.dedent("""
+            config = AksWebservice.deploy_configuration(num_replicas=1, autoscale_enabled=False)
+            Model.deploy(ws, "escaping-svc", [model], inference_config, config, target).wait_for_deployment()
+            """), workdir)
+        assert deployed.returncode == 0, deployed.stderr
+        pid = _escaped_pid(home.path)
+        down = home.cli("down")
+        assert down.returncode == 0, down.stderr
+        assert _poll(lambda: _process_gone(pid), 10), f"pid {pid} outlived the daemon"
+    finally:
+        home.cli("down")
+        if pid is not None and not _process_gone(pid):
+            os.kill(pid, 9)
+
+
 # --- 6. keys and tokens -------------------------------------------------------------------------------
 
 def test_keys_both_work_and_regeneration_revokes(ws, workdir, services):

@@ -1,0 +1,112 @@
+"""A replica's first process (run as a script by the process runtime, under the replica's own Python):
+it hands the listening socket to the scoring server and, as a child subreaper, takes every process the
+replica leaves behind down with it.
+
+``python -I launcher.py <fd> <server argv...>``: forks; the child moves the socket to fd 3, sets
+``LISTEN_FDS=1`` and ``LISTEN_PID`` to its own pid (gunicorn's systemd socket activation) and execs the
+server. The launcher stays as the server's parent: with ``PR_SET_CHILD_SUBREAPER`` every orphan of the
+replica (a ``score.py`` child that started its own session, a double fork) is re-parented to it rather
+than to init. It forwards SIGTERM/SIGINT to the server, reaps orphans as they exit and, once the server
+has exited, SIGKILLs and reaps every process it still has (as Kubernetes does when a container's main
+process ends), then exits as the server did. Standard library only, any Python 3.
+"""
+import ctypes
+import os
+import signal
+import sys
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper():
+    """Orphaned descendants come to this process; False where the kernel refuses (not Linux)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def children(parent):
+    """Pids whose parent is ``parent`` (from /proc; zombies included: they still need reaping)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name, "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == parent:
+            found.append(int(name))
+    return found
+
+
+def kill_and_reap_all():
+    """SIGKILL every child until none is left; a killed child's own children come to us and go next."""
+    me = os.getpid()
+    while True:
+        for pid in children(me):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            os.wait()
+        except ChildProcessError:
+            return
+
+
+def exit_like(status):
+    """End this process as the server ended: the same exit code, or the same signal."""
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):
+            signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+    sys.exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+
+
+def main(argv):
+    fd = int(argv[1])
+    server_argv = argv[2:]
+    become_subreaper()
+    server = os.fork()
+    if server == 0:
+        if fd != 3:
+            os.dup2(fd, 3)
+            os.close(fd)
+        os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()))
+        try:
+            os.execv(server_argv[0], server_argv)
+        finally:
+            os._exit(127)
+    # Only the server holds the socket: once it dies, connections are refused, not left queued.
+    os.close(fd)
+
+    def forward(signum, frame):
+        try:
+            os.kill(server, signum)
+        except OSError:
+            pass
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, forward)
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:  # cannot happen while the server runs; be safe
+            status = 0
+            break
+        if pid == server:
+            break
+        # else: an orphan the replica left that has now exited, reaped
+    for sig in (signal.SIGTERM, signal.SIGINT):  # the server's pid is free now: never signal it again
+        signal.signal(sig, signal.SIG_IGN)
+    kill_and_reap_all()
+    exit_like(status)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
