@@ -128,6 +128,9 @@ def test_negative_replicas_are_refused_at_create(api: Api) -> None:
     ({"environmentImageRequest": {"driverProgram": 5, "assets": [{"id": "a"}]}},
      "environmentImageRequest.driverProgram"),
     ({"environmentImageRequest": {"driverProgram": "s.py", "assets": "a"}}, "environmentImageRequest.assets"),
+    ({"environmentImageRequest": {"environment": {"python": "3.10"}}}, "environmentImageRequest.environment.python"),
+    ({"environmentImageRequest": {"environment": {"environmentVariables": {"A": ["1"]}}}},
+     "environmentImageRequest.environment.environmentVariables.A"),
     ({"port": 70000}, "port"),
 ])
 def test_service_fields_of_the_wrong_type_or_range_are_400(api: Api, extra: dict, field: str) -> None:
@@ -239,6 +242,16 @@ def test_workspace_names_are_checked(api: Api, ws: str) -> None:
 @pytest.mark.parametrize("name", ["env%00x", "%2E%2E", "%2E", "e" * 10_000, "env%0A", "a%5Cb"])
 def test_environment_names_are_checked(api: Api, name: str) -> None:
     api.bad("PUT", f"{api.prefix}/environments/{name}", "name", json={"python": {}})
+    assert api.value("/environments") == []
+
+
+@pytest.mark.parametrize("definition, field", [
+    ({"python": {"condaDependencies": {"dependencies": [3.10]}}}, "python.condaDependencies.dependencies.0"),
+    ({"environmentVariables": "A=1"}, "environmentVariables"),
+    ({"docker": {"baseImage": 5}}, "docker.baseImage"),
+])
+def test_environment_definitions_are_typed(api: Api, definition: dict, field: str) -> None:
+    api.bad("PUT", f"{api.prefix}/environments/env-typed", field, json=definition)
     assert api.value("/environments") == []
 
 

@@ -12,6 +12,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from ...errors import ValidationFailed
 from ...validation import Body, Description, FilePath, JsonPatch, KvMap, Query, ResourceSegment, named
+from ..environments.schema import EnvironmentDefinition
 from ..workspaces.schema import Location
 
 MAX_REPLICAS = 1000  # no documented limit; an AKS node pool holds at most 1000 nodes
@@ -86,7 +87,7 @@ class EnvironmentImageRequest(Body):
     driverProgram: Optional[FilePath] = None
     assets: Optional[Annotated[list[AssetRef], Field(max_length=MAX_ASSETS)]] = None
     modelIds: Optional[Annotated[list[ResourceSegment], Field(max_length=MAX_MODELS)]] = None
-    environment: Optional[dict[str, Any]] = None
+    environment: Optional[EnvironmentDefinition] = None
     sourceDirectory: Optional[FilePath] = None
     gpu: Optional[bool] = None
 
