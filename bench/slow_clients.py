@@ -14,6 +14,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -117,6 +118,7 @@ def control_plane() -> dict:
         })
     finally:
         subprocess.run([*cli, "down"], env=env, capture_output=True)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def gateway() -> dict:
