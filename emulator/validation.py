@@ -25,7 +25,7 @@ from .errors import BadRequest
 _NO_CONTROL = r"[^\x00-\x1f\x7f]"
 
 
-def _not_only_dots(value: str) -> str:
+def not_only_dots(value: str) -> str:
     if value.strip(".") == "":
         raise ValueError("must not be '.' or '..' (or dots only)")
     return value
@@ -35,7 +35,7 @@ def _not_only_dots(value: str) -> str:
 # own rule is checked where it is created; this bounds what any route accepts.
 ResourceSegment = Annotated[str, StringConstraints(min_length=1, max_length=300,
                                                    pattern=rf"^{_NO_CONTROL}+$"),
-                            AfterValidator(_not_only_dots)]
+                            AfterValidator(not_only_dots)]
 # Azure: a subscription id is a GUID. Ours are free-form (tests use short ids), bounded like one.
 SubscriptionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 # Azure: 1-90 characters, letters (Unicode), digits, '_', '-', '.', '(' and ')', not ending in '.'.
@@ -46,7 +46,6 @@ FilePath = Annotated[str, StringConstraints(min_length=1, max_length=4096, patte
 MAX_DESCRIPTION = 8192
 MAX_MAP_ENTRIES = 1000
 Description = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)]
-ShortText = Annotated[str, StringConstraints(max_length=1024)]
 # kvTags / properties: MMS binds them as string maps, numbers and booleans become their text.
 MapValue = Union[Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)], int, float, bool, None]
 KvMap = Annotated[dict[Annotated[str, StringConstraints(max_length=512)], MapValue],

@@ -5,14 +5,14 @@ from typing import Annotated, Optional, Union
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from ...validation import Body, _not_only_dots
+from ...validation import Body, not_only_dots
 
 # No documented rule for v1 environment names: 1-255 characters, no control characters, no '/' or
 # '\' (the name is a URL segment and a tag of built images), not '.' or '..' (docs/parity.md).
 MAX_NAME_LENGTH = 255
 EnvironmentName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH,
                                                    pattern=r"^[^\x00-\x1f\x7f/\\]+$"),
-                            AfterValidator(_not_only_dots)]
+                            AfterValidator(not_only_dots)]
 Label = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
