@@ -226,6 +226,8 @@ def _pip_requirement(entry: str, notes: list[str]) -> str | None:
     text = entry.strip()
     if not text or text.startswith("#"):
         return None
+    if re.search(r"[\x00-\x1f\x7f]", text):  # a newline would start a new instruction in a Dockerfile
+        raise SpecError(f"{entry!r}: a pip requirement cannot contain control characters (newline, NUL, ...)")
     if text.startswith("-"):
         notes.append(f"pip option {text!r} ignored: the host's pip configuration is used")
         return None

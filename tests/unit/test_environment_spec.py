@@ -72,6 +72,13 @@ def test_tensorflow_gpu_as_pip_package_is_refused_too():
         resolve_spec({"python_version": HOST, "pip": ["tensorflow-gpu==2.10"]}, HOST)
 
 
+@pytest.mark.parametrize("requirement", ["numpy\nRUN touch /pwned", "numpy\x00", "numpy\rx"])
+def test_a_pip_requirement_with_control_characters_is_refused(requirement):
+    # In a docker build a newline would end the pip RUN line and start an instruction of its own.
+    with pytest.raises(SpecError, match="control characters"):
+        resolve_spec({"python_version": HOST, "pip": ["pandas", requirement]}, HOST)
+
+
 def test_modern_conda_file_resolves(tmp_path):
     spec = resolve_spec(_conda_build_spec(tmp_path, MODERN), HOST)
     assert spec.python == HOST
