@@ -117,9 +117,7 @@ def create_or_update(conn: sqlite3.Connection, operations: Operations, ws: dict[
     purpose = aks.get("clusterPurpose") or FAST_PROD
     vm_size = aks.get("agentVmSize") or catalog.DEFAULT_VM_SIZE
     # Azure's defaults: 3 nodes for FastProd, 1 for DevTest.
-    agent_count = aks.get("agentCount") or (1 if purpose == DEV_TEST else 3)
-    if not isinstance(agent_count, int) or agent_count < 1:
-        raise BadRequest(f"agentCount must be a positive integer, got {agent_count!r}")
+    agent_count = aks.get("agentCount") or (1 if purpose == DEV_TEST else 3)  # 1-1000: computes/schema.py
     location = properties.get("computeLocation") or payload.get("location") or ws["location"]
     vm = catalog.lookup(vm_size)
     resource_suffix = hashlib.sha1(f"{ws['id']}/{name}".encode()).hexdigest()[:6]

@@ -8,9 +8,6 @@ from typing import Any
 
 from ...errors import BadRequest, NotFound
 
-MAX_NAME_LENGTH = 255
-
-
 class EnvironmentNotFound(NotFound):
     code = "EnvironmentNotFound"
 
@@ -21,10 +18,8 @@ def _not_found(name: str, version: str | None) -> EnvironmentNotFound:
 
 
 def register(conn: sqlite3.Connection, ws_id: str, name: str, definition: dict[str, Any]) -> dict[str, Any]:
-    """Store ``definition`` as the next version of ``name`` (versions are strings "1", "2", ... as in Azure)."""
-    if not name or len(name) > MAX_NAME_LENGTH:
-        raise BadRequest(f"Environment name must be 1 to {MAX_NAME_LENGTH} characters long.",
-                         code="InvalidEnvironmentName")
+    """Store ``definition`` as the next version of ``name`` (versions are strings "1", "2", ... as in Azure).
+    The name and the definition's types were checked at the door (environments/schema.py)."""
     if definition.get("name") not in (None, name):
         raise BadRequest(f"The definition's name {definition.get('name')!r} does not match {name!r}.",
                          code="InvalidEnvironmentName")
@@ -68,8 +63,6 @@ def get_by_label(conn: sqlite3.Connection, ws_id: str, name: str, label: str) ->
 
 def set_labels(conn: sqlite3.Connection, ws_id: str, name: str, version: str, labels: list[str]) -> None:
     """Point each label at ``version`` (a label names one version of an environment at a time)."""
-    if not isinstance(labels, list) or not all(isinstance(label, str) and label for label in labels):
-        raise BadRequest("Labels must be a list of non-empty strings.")
     get(conn, ws_id, name, version)
     for body in _versions(conn, ws_id, name):
         kept = [label for label in body.get("labels") or [] if label not in labels]
