@@ -85,13 +85,18 @@ def _private_temp_folder(home: Path) -> Path:
     """A socket folder under the temporary directory, the same for a home across daemon restarts (so
     adopted replicas' sockets stay where they were), unless someone else made it: then a fresh one."""
     digest = hashlib.sha1(str(home).encode()).hexdigest()[:12]
-    folder = Path(tempfile.gettempdir()) / f"fake-azure-sockets-{os.getuid()}-{digest}"
+    name = f"fake-azure-sockets-{os.getuid()}-{digest}"
+    # TMPDIR may be long too (pytest's tmp_path is): then the system's own /tmp.
+    root = tempfile.gettempdir()
+    if len(str(Path(root) / name)) > _MAX_SOCKET_DIR:
+        root = "/tmp"
+    folder = Path(root) / name
     try:
         folder.mkdir(mode=0o700)
     except FileExistsError:
         found = os.lstat(folder)
         if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.getuid() or stat.S_IMODE(found.st_mode) != 0o700:
-            return Path(tempfile.mkdtemp(prefix="fake-azure-sockets-"))
+            return Path(tempfile.mkdtemp(prefix="fake-azure-sockets-", dir=root))
     return folder
 
 

@@ -25,3 +25,16 @@ def test_the_fallback_folder_is_private_stable_and_never_someone_elses(tmp_path:
             other.rmdir()
     finally:
         first.rmdir()
+
+
+def test_a_long_temporary_directory_does_not_make_socket_paths_too_long(tmp_path: Path, monkeypatch) -> None:
+    import tempfile
+
+    long_tmp = tmp_path / ("t" * 90)
+    long_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(long_tmp))
+    folder = _private_temp_folder(tmp_path / ("h" * 120) / uuid.uuid4().hex)
+    try:
+        assert len(str(folder / ("k" * 12 + "-" + "r" * 8 + ".sock"))) < 108
+    finally:
+        folder.rmdir()
