@@ -888,6 +888,8 @@ class DeploymentEngine:
                            launch: LaunchContext, handle: ReplicaHandle | None) -> bool:
         """Put a restarted replica (None: it crashed) into the service; False when the service moved on."""
         with state.lock, self._store.transaction() as conn:
+            if state.abandoned.is_set():  # the daemon stops, or a reset or delete stopped every replica meanwhile
+                return False
             found = services.row(conn, ws_id, name)
             if found is None or found["state"] not in SUPERVISED_STATES or state.launch is not launch \
                     or replica_id in state.handles:
