@@ -224,6 +224,17 @@ def _strip(annotation: Any) -> Any:
             return annotation
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _scalar(annotation: Any) -> bool:
+    """Whether every value ``annotation`` admits is a JSON scalar (no patch path leads inside one)."""
+    base = _strip(annotation)
+    if get_origin(base) in (Union, UnionType):
+        return all(_scalar(member) for member in get_args(base))
+    return base in _SCALARS or get_origin(base) is Literal
+
+
 class JsonPatch:
     """A JSON-patch document (RFC 6902) whose values have ``model``'s types and ranges at their paths:
     ``/numReplicas`` is checked as the create payload's numReplicas, ``/properties/<key>`` as a value of
@@ -237,9 +248,14 @@ class JsonPatch:
         return self.adapter.json_schema()
 
     def value_adapter(self, pointer: str) -> Optional[TypeAdapter]:
+        """The type of the value at ``pointer`` (None: not declared, left to the service); 400 when the
+        path leads inside a value the model declares as a scalar (``/numReplicas/x``, ``/kvTags/k/x``)."""
         annotation: Any = self.model
         for part in pointer.strip("/").split("/"):
             base = _strip(annotation)
+            if _scalar(base):
+                raise BadRequest(f"Invalid JSON patch: the path {pointer!r} leads inside a value that is not an "
+                                 f"object (at {part!r}).")
             if isinstance(base, type) and issubclass(base, Body):
                 declared = base.model_fields.get(part)
                 if declared is None:
@@ -262,8 +278,8 @@ class JsonPatch:
         except ValidationError as exc:
             raise _failure(exc, "", "JSON patch") from None
         for index, operation in enumerate(operations):
-            adapter = None if operation.op == "remove" else self.value_adapter(operation.path)
-            if adapter is not None:
+            adapter = self.value_adapter(operation.path)  # a path into a scalar is refused, whatever the op
+            if adapter is not None and operation.op != "remove":
                 try:
                     adapter.validate_python(operation.value)
                 except ValidationError as exc:

@@ -331,6 +331,9 @@ def apply_patch(body: dict[str, Any], patch: list[dict[str, Any]]) -> bool:
             if target.get(part) is None:
                 target[part] = {}
             target = target[part]
+            if not isinstance(target, dict):  # a list or a scalar: JSON patch indexes and paths into values are not ours
+                raise BadRequest(f"Unsupported patch operation {op} {path!r}: {part!r} is not an object.",
+                                 code="BadRequest")
         if op == "remove":
             target.pop(parts[-1], None)
         else:
