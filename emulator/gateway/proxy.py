@@ -193,8 +193,9 @@ class ConnectionPool:
                 if conn is not None:
                     conn.close()
                 maybe_delivered = maybe_delivered or (connected and not isinstance(exc, _NotSent))
-                if reused:
-                    # An idle keep-alive connection the replica had already closed: retry once, fresh.
+                if reused and not maybe_delivered:
+                    # An idle keep-alive connection the replica had already closed, found while writing:
+                    # retry once, fresh. A request written whole may have been scored: never sent twice.
                     reused, conn = False, None
                     continue
                 if not maybe_delivered:

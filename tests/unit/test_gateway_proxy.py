@@ -117,3 +117,16 @@ def test_an_idle_connection_the_replica_closed_is_replaced_without_a_failure(poo
         conn.shutdown(socket.SHUT_RDWR)
     assert _send(pool, replica.port)[0] == 200 and replica.requests == 2
     replica.die()
+
+
+def test_a_request_read_on_a_reused_connection_is_never_sent_again(pool):
+    """The replica read the request on a pooled keep-alive connection and closed without answering: it may
+    have scored it, so the pool must not send it again on a new connection (a POST scored twice)."""
+    replica = StandIn()
+    assert _send(pool, replica.port)[0] == 200 and pool.idle_count() == 1
+    replica.reply = False
+    with pytest.raises(UpstreamClosed) as caught:
+        _send(pool, replica.port)
+    assert not isinstance(caught.value, UpstreamUnreachable)
+    assert replica.requests == 2  # the first one, and this one once
+    replica.die()
