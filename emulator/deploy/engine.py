@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
 import stat
 import tempfile
@@ -815,12 +816,13 @@ class DeploymentEngine:
         return probe_once(handle.address, timeout_s)
 
     def killed(self, key: ServiceKey, handle: ReplicaHandle) -> bool:
-        """Whether a dead replica was lost with its node (``faults.kill_replica``): Kubernetes starts a new
-        pod for it, which no crash loop counts. Any other death counts, a SIGKILL included: an OOM-killed
-        container is restarted with back-off and can crash-loop."""
+        """Whether a dead replica was killed from outside (SIGKILL: ``faults.kill_replica``, a node going
+        down) rather than ending by itself."""
         with self._lock:
             state = self._services.get(key)
-        return state is not None and any(h is handle for h in state.killed)
+        if state is not None and any(h is handle for h in state.killed):
+            return True
+        return self._runtime.exit_code(handle) in (-signal.SIGKILL, 128 + signal.SIGKILL)
 
     def take_down(self, key: ServiceKey, replica_id: str, handle: ReplicaHandle, reason: str) -> bool:
         """Take a dead or hung replica off the gateway and stop it; the service is Unhealthy until it is back."""
