@@ -33,7 +33,7 @@ def json_value(default: Any = None) -> Any:
 
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
         raise BadRequest(f"The request body is not valid JSON: {exc}") from exc
 
 

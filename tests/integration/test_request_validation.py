@@ -94,6 +94,13 @@ def test_compute_properties_that_are_not_an_object_are_400_not_500(api: Api) -> 
     assert api.value("/computes") == []
 
 
+def test_json_nested_too_deep_is_400_not_500(api: Api) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    api.bad("PUT", f"{api.prefix}/computes/aks-deep", "not valid JSON", data=deep,
+            headers={"Content-Type": "application/json"})
+    assert api.value("/computes") == []
+
+
 def test_a_compute_name_ending_in_a_newline_is_refused(api: Api) -> None:
     body = {"properties": {"computeType": "AKS", "properties": {"agentCount": 1, "clusterPurpose": "DevTest"}}}
     response = api.call("PUT", f"{api.prefix}/computes/aks-nl%0A", json=body)
