@@ -9,7 +9,7 @@
 #
 # Environment:
 #   FAKE_AZURE_BASE_IMAGE   image name (default fake-azure-base:bookworm)
-#   FAKE_AZURE_DEBIAN_MIRROR  Debian mirror (default: the one apt uses on this machine, else deb.debian.org)
+#   FAKE_AZURE_DEBIAN_MIRROR  Debian mirror (default: the one apt uses on this machine, else debootstrap's own)
 #   FAKE_AZURE_ROOTFS_CACHE   tarball path (default ${XDG_CACHE_HOME:-$HOME/.cache}/fake-azure/rootfs-bookworm.tar)
 #   FAKE_AZURE_REBUILD=1      rebuild the image even if it exists (reuses the cached tarball)
 #   DOCKER_HOST               engine to import into (scripts/docker-engine.sh prints it)
@@ -47,7 +47,7 @@ apt_mirror() {
           | grep -E '/debian/?$' | head -n1 || true)
     [[ -n "$uri" ]] && { echo "$uri"; return; }
   done
-  echo "http://deb.debian.org/debian"
+  # None found: print nothing, and debootstrap uses its own default mirror.
 }
 
 if [[ ! -s "$TARBALL" ]]; then
@@ -57,9 +57,9 @@ if [[ ! -s "$TARBALL" ]]; then
   mkdir -p "$(dirname "$TARBALL")"
   ROOTFS=$(mktemp -d "${TMPDIR:-/tmp}/fake-azure-rootfs.XXXXXX")
   trap 'rm -rf "$ROOTFS"' EXIT
-  log "debootstrap $SUITE from $MIRROR into $ROOTFS (a few minutes)"
+  log "debootstrap $SUITE from ${MIRROR:-the default mirror of debootstrap} into $ROOTFS (a few minutes)"
   start=$(date +%s)
-  if ! debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$ROOTFS" "$MIRROR" \
+  if ! debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$ROOTFS" ${MIRROR:+"$MIRROR"} \
        > "$ROOTFS.debootstrap.log" 2>&1; then
     tail -n 30 "$ROOTFS.debootstrap.log" >&2 || true
     [[ -f "$ROOTFS/debootstrap/debootstrap.log" ]] && tail -n 30 "$ROOTFS/debootstrap/debootstrap.log" >&2
@@ -69,8 +69,8 @@ if [[ ! -s "$TARBALL" ]]; then
   # Slim it down: apt lists and caches, docs are not needed in replicas.
   rm -rf "$ROOTFS"/var/cache/apt/archives/*.deb "$ROOTFS"/var/lib/apt/lists/* \
          "$ROOTFS"/usr/share/doc/* "$ROOTFS"/usr/share/man/* "$ROOTFS"/usr/share/info/*
-  # Images see the same mirror apt uses here.
-  printf 'deb %s %s main\n' "$MIRROR" "$SUITE" > "$ROOTFS/etc/apt/sources.list"
+  # Images see the same mirror apt uses here (else debootstrap's sources.list stays).
+  [[ -n "$MIRROR" ]] && printf 'deb %s %s main\n' "$MIRROR" "$SUITE" > "$ROOTFS/etc/apt/sources.list"
   tar --numeric-owner -C "$ROOTFS" -cf "$TARBALL.partial" .
   mv "$TARBALL.partial" "$TARBALL"
   log "rootfs cached at $TARBALL ($(du -h "$TARBALL" | cut -f1), $(( $(date +%s) - start ))s)"

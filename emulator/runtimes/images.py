@@ -65,7 +65,6 @@ CONTAINER_SHIM_DIR = "/opt/fake-azure/shim"
 CONTAINER_VENV = "/opt/venv"
 STRATEGIES = ("auto", "online", "wheelhouse")
 DEFAULT_BUILD_TIMEOUT_S = 1800.0
-_PYPI = "https://pypi.org/simple"
 _REMOTE = re.compile(r"^https?://", re.I)
 _CONF_DIR = "/etc/fake-azure"
 
@@ -140,8 +139,10 @@ class PipSettings:
     def __init__(self, config: Mapping[str, str]) -> None:
         self.config = dict(config)
         self.no_index = _truthy(config.get("no-index"))
-        index = config.get("index-url") or ("" if self.no_index else _PYPI)
-        self.remote_indexes = [u for u in [index, *_split(config.get("extra-index-url"))] if u and _REMOTE.match(u)]
+        # No index-url: pip's own default index, which the container's pip uses too when none is written.
+        self.default_index = not config.get("index-url") and not self.no_index
+        self.remote_indexes = [u for u in [config.get("index-url") or "", *_split(config.get("extra-index-url"))]
+                               if u and _REMOTE.match(u)]
         self.remote_links = [u for u in _split(config.get("find-links")) if _REMOTE.match(u)]
         self.local_sources = [u for u in [config.get("index-url") or "", *_split(config.get("extra-index-url")),
                                           *_split(config.get("find-links"))] if u and not _REMOTE.match(u)]
@@ -150,7 +151,7 @@ class PipSettings:
 
     @property
     def has_remote(self) -> bool:
-        return bool(self.remote_indexes or self.remote_links)
+        return bool(self.default_index or self.remote_indexes or self.remote_links)
 
     def strategy(self, requested: str) -> str:
         if requested == "auto":
@@ -163,7 +164,10 @@ class PipSettings:
         files.mkdir(exist_ok=True)
         lines = ["[global]", "disable-pip-version-check = true", "no-input = true", "progress-bar = off"]
         if strategy == "online":
-            if self.remote_indexes:
+            if self.default_index:
+                if self.remote_indexes:
+                    lines.append("extra-index-url = " + " ".join(self.remote_indexes))
+            elif self.remote_indexes:
                 lines.append(f"index-url = {self.remote_indexes[0]}")
                 if self.remote_indexes[1:]:
                     lines.append("extra-index-url = " + " ".join(self.remote_indexes[1:]))

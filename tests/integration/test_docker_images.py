@@ -54,7 +54,8 @@ def test_pip_settings_split_remote_and_local_sources(tmp_path: Path) -> None:
     assert settings.local_sources == ["file:///opt/pypi/simple", "/opt/wheels"]
     settings.write_context(tmp_path, "online")
     conf = (tmp_path / "pip.conf").read_text()
-    assert "index-url = https://pypi.org/simple" in conf
+    # No index-url on the host: the container's pip keeps its own default index (none is written).
+    assert not any(line.startswith("index-url") for line in conf.splitlines())
     assert "extra-index-url = https://mirror.example/simple" in conf
     assert "file://" not in conf and "/opt/wheels" not in conf
     assert "cert = /etc/fake-azure/pip-ca.pem" in conf and (tmp_path / "fake-azure" / "pip-ca.pem").read_text() == "CERT"

@@ -166,7 +166,7 @@ def test_missing_or_mismatched_packages_do_not_satisfy():
 
 def test_pip_error_summary_keeps_only_error_lines():
     log = [
-        "Looking in indexes: https://pypi.org/simple, file:///opt/pypi/simple",
+        "Looking in indexes: https://index.example/simple, file:///opt/pypi/simple",
         "Collecting nosuchpkg==9.9",
         "ERROR: Could not find a version that satisfies the requirement nosuchpkg==9.9 (from versions: none)",
         "ERROR: No matching distribution found for nosuchpkg==9.9",
