@@ -24,6 +24,7 @@ import pytest
 import requests
 
 import ssh_engine
+from polling import poll
 from emulator.runtimes import ProcessRuntime, ReplicaHandle, ReplicaRuntime, ReplicaSpec
 from emulator.runtimes.logrotate import LogLimits, log_files
 from scoring import sdk_shim
@@ -233,10 +234,8 @@ def test_a_loud_replica_keeps_only_the_capped_log(runtime: ReplicaRuntime, tmp_p
             return "ok"
     """
     with replica(runtime, tmp_path, score) as handle:
-        deadline = time.monotonic() + 30  # a container's output reaches the engine's log a little later
-        while "loud-end" not in runtime.logs(handle, tail_lines=20) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert "loud-end" in runtime.logs(handle, tail_lines=20)
+        # A container's output reaches the engine's log a little later.
+        assert poll(lambda: "loud-end" in runtime.logs(handle, tail_lines=20), timeout=30, interval=0.1)
         if not isinstance(runtime, ProcessRuntime):
             config = handle.native.container.attrs["HostConfig"]["LogConfig"]
             assert config == {"Type": "json-file", "Config": {"max-size": "100000", "max-file": "2"}}
@@ -310,19 +309,19 @@ def test_stop_kills_the_whole_process_group(runtime: ReplicaRuntime, tmp_path: P
 
 
 ESCAPING_SCORE = """
-    import os, subprocess, sys, time
+    import os, signal, subprocess, sys, time
     PIDS = {pids!r}
     def init():
         # One child in a session of its own, and one daemon by double fork + setsid: neither is in the
         # replica's process group, so a group kill alone leaves both running.
-        subprocess.Popen([sys.executable, "-c", "import os, sys, time; open(sys.argv[1], 'a').write(str(os.getpid()) "
-                          "+ ' '); time.sleep(600)", PIDS], start_new_session=True, stdout=subprocess.DEVNULL)
+        subprocess.Popen([sys.executable, "-c", "import os, signal, sys; open(sys.argv[1], 'a').write(str(os.getpid()) "
+                          "+ ' '); signal.pause()", PIDS], start_new_session=True, stdout=subprocess.DEVNULL)
         if os.fork() == 0:
             os.setsid()
             if os.fork() == 0:
                 with open(PIDS, "a") as out:
                     out.write(str(os.getpid()) + " ")
-                time.sleep(600)
+                signal.pause()  # lives until something kills it
             os._exit(0)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and (not os.path.exists(PIDS) or len(open(PIDS).read().split()) < 2):
