@@ -13,6 +13,7 @@ import pytest
 from emulator.gateway import AuthPolicy, Gateway, ReplicaEndpoint, ServiceRoute
 from emulator.gateway.frontend import FrontEnd
 from emulator.gateway.server import BackgroundServer
+from slow_client import SlowClient
 
 KEYS = ("primary-key", "secondary-key")
 
@@ -417,34 +418,10 @@ def test_content_length_body_cut_short_is_400_and_never_forwarded():
         assert seen == []
 
 
-class SlowClient:
-    """A connection that has sent a request line and part of a header, and sends a byte when asked."""
-
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        self.sock.sendall(b"POST /api/v1/service/svc/score HTTP/1.1\r\nHost: x\r\nX-Slow: ")
-        self.sock.settimeout(0.0)
-
-    def trickle(self) -> bool:
-        """Send one more header byte; False once the gateway has closed the connection."""
-        try:
-            if self.sock.recv(1, socket.MSG_PEEK) == b"":
-                return False
-        except BlockingIOError:
-            pass
-        except OSError:
-            return False
-        try:
-            self.sock.send(b"a")
-        except OSError:
-            return False
-        return True
-
-
 def test_headers_that_trickle_past_the_deadline_are_cut_off(monkeypatch):
     monkeypatch.setattr(FrontEnd, "header_timeout_s", 1.0)
     with gateway() as gw:
-        slow = SlowClient(gw.port)
+        slow = SlowClient(gw.port, b'POST /api/v1/service/svc/score HTTP/1.1')
         try:
             deadline = time.monotonic() + 8
             while slow.trickle() and time.monotonic() < deadline:
@@ -459,7 +436,7 @@ def test_a_new_connection_past_the_per_peer_limit_pushes_out_the_longest_waiting
     with upstreams(json_app({"ok": 1})) as (up,), gateway() as gw:
         gw.upsert_service(route(AuthPolicy("none")))
         gw.set_replicas("svc", [up.endpoint("r0")])
-        slow = [SlowClient(gw.port) for _ in range(4)]
+        slow = [SlowClient(gw.port, b'POST /api/v1/service/svc/score HTTP/1.1') for _ in range(4)]
         try:
             time.sleep(0.3)  # every one is accepted and waiting for the rest of its headers
             assert call(gw)[0] == 200  # the fifth connection gets in...

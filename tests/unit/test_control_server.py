@@ -14,6 +14,7 @@ from waitress import wasyncore
 
 from emulator.control_server import create_control_server
 from fake_azure.settings import Settings
+from slow_client import SlowClient
 
 GIB = 1024 ** 3
 _CHUNK = b"\0" * (1024 * 1024)
@@ -115,36 +116,9 @@ def test_a_malformed_request_is_refused_in_the_envelope_too():
     assert json.loads(body)["error"]["code"] == "BadRequest"
 
 
-class SlowClient:
-    """A connection that has sent a request line and part of a header, and sends a byte when asked."""
-
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        self.sock.sendall(b"GET /upload HTTP/1.1\r\nHost: x\r\nX-Slow: ")
-
-    def trickle(self) -> bool:
-        """Send one more header byte; False once the server has closed the connection."""
-        self.sock.settimeout(0.0)
-        try:
-            if self.sock.recv(1, socket.MSG_PEEK) == b"":
-                return False
-        except BlockingIOError:
-            pass
-        except OSError:
-            return False
-        try:
-            self.sock.send(b"a")
-        except OSError:
-            return False
-        return True
-
-    def close(self) -> None:
-        self.sock.close()
-
-
 def test_headers_that_trickle_past_the_deadline_are_cut_off():
     with serving(header_timeout_s=1.0) as port:
-        slow = SlowClient(port)
+        slow = SlowClient(port, b'GET /upload HTTP/1.1')
         try:
             deadline = time.monotonic() + 8
             while slow.trickle() and time.monotonic() < deadline:
@@ -178,7 +152,7 @@ def test_a_body_that_trickles_under_the_minimum_rate_is_cut_off():
 
 def test_a_new_connection_past_the_per_peer_limit_pushes_out_the_longest_waiting_one():
     with serving(max_connections_per_peer=4) as port:
-        slow = [SlowClient(port) for _ in range(4)]
+        slow = [SlowClient(port, b'GET /upload HTTP/1.1') for _ in range(4)]
         try:
             time.sleep(0.3)  # every one is accepted and waiting for its headers
             status, body = post_streamed(port, 10)  # the fifth connection gets in...
