@@ -13,6 +13,7 @@ import pytest
 from emulator.gateway import AuthPolicy, Gateway, ReplicaEndpoint, ServiceRoute
 from emulator.gateway.frontend import FrontEnd
 from emulator.gateway.server import BackgroundServer
+from polling import poll
 from slow_client import SlowClient
 
 KEYS = ("primary-key", "secondary-key")
@@ -440,8 +441,8 @@ def test_a_new_connection_past_the_per_peer_limit_pushes_out_the_longest_waiting
         try:
             time.sleep(0.3)  # every one is accepted and waiting for the rest of its headers
             assert call(gw)[0] == 200  # the fifth connection gets in...
-            time.sleep(0.3)
-            assert not slow[0].trickle()  # ...by closing the one that had waited longest
+            # ...by closing the one that had waited longest (trickling a byte at a time until it is closed)
+            assert poll(lambda: not slow[0].trickle(), timeout=5, interval=0.05)  # under the 10 s header deadline
             assert all(client.trickle() for client in slow[2:])
         finally:
             for client in slow:

@@ -14,6 +14,7 @@ from waitress import wasyncore
 
 from emulator.control_server import create_control_server
 from fake_azure.settings import Settings
+from polling import poll
 from slow_client import SlowClient
 
 GIB = 1024 ** 3
@@ -157,8 +158,8 @@ def test_a_new_connection_past_the_per_peer_limit_pushes_out_the_longest_waiting
             time.sleep(0.3)  # every one is accepted and waiting for its headers
             status, body = post_streamed(port, 10)  # the fifth connection gets in...
             assert status == 200 and json.loads(body) == {"received": 10}
-            time.sleep(0.3)
-            assert not slow[0].trickle()  # ...by closing the one that had waited longest
+            # ...by closing the one that had waited longest (trickling a byte at a time until it is closed)
+            assert poll(lambda: not slow[0].trickle(), timeout=5, interval=0.05)  # under the 10 s header deadline
             assert all(client.trickle() for client in slow[2:])
         finally:
             for client in slow:
