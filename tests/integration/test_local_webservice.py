@@ -173,6 +173,33 @@ def test_port_in_use(ws, workdir):
     assert f"port {port} is already in use" in info.value.message
 
 
+def _leave_time_wait(port: int) -> None:
+    """Close a served connection from the server's side, as a replica does: its socket (local port
+    ``port``) lingers in TIME_WAIT for a minute once the listener is gone."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen()
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            served, _ = listener.accept()
+            served.close()  # the active close: TIME_WAIT is on this side
+            client.recv(1)
+
+
+def test_redeploying_on_a_port_left_in_time_wait(ws, workdir):
+    port = free_port()
+    _leave_time_wait(port)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as plain:  # the lingering socket is there
+        with pytest.raises(OSError):
+            plain.bind(("127.0.0.1", port))
+    # The SDK's Docker publishes a port whose old connections linger: nothing listens, it is free.
+    service = _deploy(ws, "local-timewait", port)
+    service.wait_for_deployment()
+    assert service.state == "running" and service.port == port
+    assert service.run(BODY)["result"] == [1, 0]
+    service.delete()
+
+
 def test_a_local_service_can_be_deleted_while_it_deploys(ws, workdir):
     from fake_azure.core.webservice import LocalWebservice
 

@@ -67,7 +67,12 @@ def _local_state(cloud_state: str | None) -> str:
 
 
 def _port_in_use(port: int) -> bool:
+    """Whether something holds ``port`` on 127.0.0.1 (a listener or a bound socket).
+
+    SO_REUSEADDR, as Docker's port proxy and the replica's own bind use: connections of a service just
+    deleted linger in TIME_WAIT for a minute, and they must not make its port look taken."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
