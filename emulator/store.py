@@ -1,13 +1,20 @@
 """SQLite state under FAKE_AZURE_HOME. Every write goes through :meth:`Store.transaction`
-(``BEGIN IMMEDIATE``), so a crash mid-operation leaves the previous state, never half of a change."""
+(``BEGIN IMMEDIATE``), so a crash mid-operation leaves the previous state, never half of a change.
+
+Homes outlive releases: the schema's version is SQLite's ``PRAGMA user_version``. Opening a home
+applies, in one transaction, every migration above the version it holds, then creates the tables of
+SCHEMA it lacks. A new table needs no migration; a change to an existing one (a column, a rename, a
+data move) does."""
 from __future__ import annotations
 
 import sqlite3
 import threading
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+# The latest schema; every statement idempotent (IF NOT EXISTS), run on each open after the migrations.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS workspaces (
     id TEXT PRIMARY KEY,
@@ -94,6 +101,44 @@ CREATE TABLE IF NOT EXISTS operations (
 """
 
 
+def statements_of(script: str) -> list[str]:
+    """A script's statements, one each (``executescript`` would commit the open transaction)."""
+    statements, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    if pending.strip() and not all(line.strip().startswith("--") or not line.strip()
+                                   for line in pending.splitlines()):
+        raise ValueError(f"incomplete SQL statement: {pending.strip()!r}")
+    return statements
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One step of the schema, applied to a home whose user_version is below ``version``."""
+
+    version: int
+    description: str
+    script: str = ""
+
+    def statements(self) -> list[str]:
+        return statements_of(self.script)
+
+
+# Append only, versions 1, 2, 3...: a released migration is never edited (homes already hold it).
+MIGRATIONS: tuple[Migration, ...] = (
+    # Homes of release 0.1.0 hold user_version 0; their tables stay as they are (SCHEMA adds the new ones).
+    Migration(1, "versioned homes begin"),
+)
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+class StoreVersionError(RuntimeError):
+    """The home was written by a newer release: opening it could lose what that release stores."""
+
+
 # Tables whose rows belong to one workspace (a workspace_id column): a workspace's delete empties them.
 WORKSPACE_TABLES = ("operations", "gateways", "services", "assets", "environments", "computes", "model_files",
                     "models")
@@ -106,7 +151,7 @@ class Store:
         self.path = path
         self._local = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._connection().executescript(SCHEMA)
+        self._migrate()
 
     def _connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -131,6 +176,27 @@ class Store:
             raise
         else:
             conn.execute("COMMIT")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.read().execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        # BEGIN IMMEDIATE: two processes opening one old home apply each migration once.
+        with self.transaction() as conn:
+            current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if current > SCHEMA_VERSION:
+                raise StoreVersionError(
+                    f"{self.path} holds schema version {current}, written by a newer fake-azure; this release "
+                    f"knows versions up to {SCHEMA_VERSION}: upgrade fake-azure or use another FAKE_AZURE_HOME")
+            for migration in MIGRATIONS:
+                if migration.version > current:
+                    for statement in migration.statements():
+                        conn.execute(statement)
+            for statement in statements_of(SCHEMA):
+                conn.execute(statement)
+            if current != SCHEMA_VERSION:
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def read(self) -> sqlite3.Connection:
         """A connection for reads outside a transaction (each statement sees committed state)."""

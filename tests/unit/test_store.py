@@ -1,6 +1,7 @@
 """The SQLite store: transactions are all-or-nothing, reset empties every table, state lives in the file."""
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from pathlib import Path
@@ -175,3 +176,83 @@ def test_deleting_a_workspace_deletes_every_row_of_it(store: Store) -> None:
         workspaces.delete(conn, "/ws/1")
     assert {table: _count(store, table) for table in (*WORKSPACE_TABLES, "workspaces")} == \
         {table: 0 for table in (*WORKSPACE_TABLES, "workspaces")}
+
+
+# --- schema versions ----------------------------------------------------------------------------------
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def _release_0_1_0_home(path: Path) -> dict:
+    """A home as fake-azure 0.1.0 wrote it (its schema, user_version 0) holding one healthy AKS service."""
+    body = {"name": "mnist-svc", "computeType": "AKS", "computeName": "gpu-cluster", "state": "Healthy",
+            "models": [{"name": "mnist", "version": 1, "id": "mnist:1"}], "kvTags": {"team": "vision"}}
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executescript((FIXTURES / "home-0.1.0-schema.sql").read_text())
+    _add_workspace(conn, "/ws/old")
+    conn.execute("INSERT INTO services (workspace_id, name, compute_name, state, body, secrets, created_at) "
+                 "VALUES ('/ws/old', 'mnist-svc', 'gpu-cluster', 'Healthy', ?, ?, 1.0)",
+                 (json.dumps(body), json.dumps({"primaryKey": "k1", "secondaryKey": "k2"})))
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 0
+    conn.close()
+    return body
+
+
+def test_a_home_written_by_release_0_1_0_opens_and_keeps_its_services(tmp_path: Path) -> None:
+    from emulator.resources.services import service as services
+    from emulator.store import SCHEMA_VERSION
+
+    body = _release_0_1_0_home(tmp_path / "state.db")
+    store = Store(tmp_path / "state.db")
+    assert store.schema_version == SCHEMA_VERSION >= 1
+    conn = store.read()
+    assert services.get(conn, "/ws/old", "mnist-svc") == body
+    assert services.list_all(conn, "/ws/old", model_id="mnist:1") == [body]
+    assert services.secrets_of(conn, "/ws/old", "mnist-svc") == {"primaryKey": "k1", "secondaryKey": "k2"}
+    with store.transaction() as write:  # and it stays writable
+        _insert_dummy_row(write, "operations", "after-upgrade")
+    assert _count(Store(tmp_path / "state.db"), "services") == 1
+
+
+def test_a_new_home_starts_at_the_latest_version(store: Store) -> None:
+    from emulator.store import SCHEMA_VERSION
+
+    assert store.schema_version == SCHEMA_VERSION
+    assert Store(store.path).schema_version == SCHEMA_VERSION
+
+
+def test_migrations_are_numbered_1_to_n_in_order() -> None:
+    from emulator.store import MIGRATIONS, SCHEMA_VERSION
+
+    assert [m.version for m in MIGRATIONS] == list(range(1, SCHEMA_VERSION + 1))
+
+
+def test_a_home_of_a_newer_release_is_refused_untouched(tmp_path: Path) -> None:
+    from emulator.store import SCHEMA_VERSION, StoreVersionError
+
+    path = tmp_path / "state.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("CREATE TABLE future (x TEXT)")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(StoreVersionError, match=f"schema version {SCHEMA_VERSION + 1}"):
+        Store(path)
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+    assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == ["future"]
+
+
+def test_a_failing_migration_leaves_the_home_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from emulator import store as store_module
+
+    body = _release_0_1_0_home(tmp_path / "state.db")
+    broken = store_module.Migration(len(store_module.MIGRATIONS) + 1, "broken", "ALTER TABLE services ADD x TEXT;\n"
+                                    "ALTER TABLE no_such_table ADD y TEXT;\n")
+    monkeypatch.setattr(store_module, "MIGRATIONS", (*store_module.MIGRATIONS, broken))
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", broken.version)
+    with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
+        Store(tmp_path / "state.db")
+    conn = sqlite3.connect(tmp_path / "state.db")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 0
+    assert "x" not in [c[1] for c in conn.execute("PRAGMA table_info(services)")]
+    assert json.loads(conn.execute("SELECT body FROM services").fetchone()[0]) == body
