@@ -115,6 +115,7 @@ PATH_SEGMENTS: dict[str, Segment] = {
     "label": Segment("label", TypeAdapter(ResourceSegment)),
     "op_id": Segment("operationId", TypeAdapter(ResourceSegment)),
     "relpath": Segment("path", TypeAdapter(FilePath)),
+    "dataset_id": Segment("id", TypeAdapter(ResourceSegment)),
 }
 
 
@@ -203,10 +204,23 @@ def check_query(model: type[Query], args: Any) -> Query:
 MAX_PATCH_OPERATIONS = 200
 
 
-class PatchOperation(Body):
-    op: Literal["add", "replace", "remove"]
-    path: Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=r"^/[^\x00-\x1f\x7f]*$")]
-    value: Any = None
+PatchPath = Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=r"^/[^\x00-\x1f\x7f]*$")]
+
+
+class SetOperation(Body):
+    """``add`` / ``replace``: RFC 6902 requires the ``value`` member (``null`` is a value)."""
+
+    op: Literal["add", "replace"]
+    path: PatchPath
+    value: Any
+
+
+class RemoveOperation(Body):
+    op: Literal["remove"]
+    path: PatchPath
+
+
+PatchOperation = Annotated[Union[SetOperation, RemoveOperation], Field(discriminator="op")]
 
 
 def _strip(annotation: Any) -> Any:
@@ -279,7 +293,7 @@ class JsonPatch:
             raise _failure(exc, "", "JSON patch") from None
         for index, operation in enumerate(operations):
             adapter = self.value_adapter(operation.path)  # a path into a scalar is refused, whatever the op
-            if adapter is not None and operation.op != "remove":
+            if adapter is not None and isinstance(operation, SetOperation):
                 try:
                     adapter.validate_python(operation.value)
                 except ValidationError as exc:

@@ -119,3 +119,21 @@ def test_relative_paths_inside_the_source_directory_are_accepted(api: Api, drive
     asset_id = api.upload({"score.py": "def init(): pass\n", "lib/main.py": "def init(): pass\n"})
     response = api.call("POST", api.prefix + "/services", json=api.payload("svc-ok", asset_id, driverProgram=driver))
     assert response.status_code == 202, response.text
+
+
+def test_an_update_leaving_what_create_refuses_is_400_and_changes_nothing(api: Api) -> None:
+    asset_id = api.upload({"score.py": "def init(): pass\ndef run(d): return d\n"})
+    assert api.call("POST", api.prefix + "/services", json=api.payload("svc-req", asset_id)).status_code == 202
+    assert poll(lambda: api.call("GET", api.prefix + "/services/svc-req").json()["state"] != "Transitioning", 120)
+    before = api.call("GET", api.prefix + "/services/svc-req").json()
+    for operations in ([{"op": "remove", "path": "/environmentImageRequest/driverProgram"}],
+                       [{"op": "remove", "path": "/environmentImageRequest/assets"}],
+                       [{"op": "replace", "path": "/numReplicas"}],
+                       [{"op": "replace", "path": "/autoScaler/maxReplicas", "value": 3},
+                        {"op": "replace", "path": "/autoScaler/minReplicas", "value": 4}]):
+        response = api.call("PATCH", api.prefix + "/services/svc-req", json=operations, headers=PATCH_HEADERS)
+        assert response.status_code == 400, (operations, response.text)
+        assert response.json()["error"]["statusCode"] == 400 and response.json()["error"]["code"] == "BadRequest"
+    after = api.call("GET", api.prefix + "/services/svc-req").json()
+    assert {k: after[k] for k in ("environmentImageRequest", "numReplicas", "autoScaler", "updatedTime")} == \
+        {k: before[k] for k in ("environmentImageRequest", "numReplicas", "autoScaler", "updatedTime")}

@@ -38,9 +38,7 @@ def create_service(sub: str, rg: str, ws: str, payload: dict, query: CreateQuery
     ws_body = workspace_body(sub, rg, ws)
     name = payload["name"]
     overwrite = query.overwrite
-    request_body = payload.get("environmentImageRequest") or {}
-    if not (request_body.get("assets") and request_body.get("driverProgram")):
-        raise BadRequest("environmentImageRequest needs driverProgram and assets (upload them to /assets first).")
+    request_body = payload["environmentImageRequest"]  # with driverProgram and assets: checked at the door
     with c.store.transaction() as conn:
         existing = service.row(conn, ws_body["id"], name)
         if existing is not None and overwrite and json.loads(existing["body"])["computeType"] != service.LOCAL:

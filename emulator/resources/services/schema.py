@@ -92,6 +92,14 @@ class EnvironmentImageRequest(Body):
     gpu: Optional[bool] = None
 
 
+class DeployableImageRequest(EnvironmentImageRequest):
+    """What a service runs: an entry script in uploaded assets (the SDK's ``_build_environment_image_request``;
+    the no-code deploy without a driver program is not supported, docs/parity.md)."""
+
+    driverProgram: FilePath
+    assets: Annotated[list[AssetRef], Field(min_length=1, max_length=MAX_ASSETS)]
+
+
 class Keys(Body):
     primaryKey: Optional[Key] = None
     secondaryKey: Optional[Key] = None
@@ -122,7 +130,7 @@ class ServiceCreate(Body):
     scoringTimeoutMs: Optional[Annotated[int, Field(ge=1, le=MAX_MS)]] = None
     livenessProbeRequirements: Optional[LivenessProbe] = None
     dataCollection: Optional[DataCollection] = None
-    environmentImageRequest: Optional[EnvironmentImageRequest] = None
+    environmentImageRequest: DeployableImageRequest
     keys: Optional[Keys] = None
     namespace: Optional[Annotated[str, StringConstraints(pattern=NAMESPACE_PATTERN)]] = None
     location: Optional[Location] = None
@@ -165,5 +173,6 @@ class RegenerateKeys(Body):
 # --- JSON patch (the SDK's update()) ---------------------------------------------------------------
 
 # Each value is checked against the create payload's type at its path (/numReplicas, /autoScaler/minReplicas,
-# /properties/<key>, ...); which paths may change at all is the service's rule (apply_patch).
+# /properties/<key>, ...); which paths may change at all is the service's rule (apply_patch), and the
+# patched record is checked against ServiceCreate again (a patch cannot leave what create refuses).
 PATCH = JsonPatch(ServiceCreate)

@@ -5,6 +5,7 @@ is the deploy engine's business (emulator/deploy/engine.py); this module decides
 which replicas, on which nodes, with which GPUs, or Azure's error when they fit nowhere."""
 from __future__ import annotations
 
+import copy
 import json
 import secrets
 import socket
@@ -14,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ...errors import BadRequest, Conflict, NotFound
+from ...validation import check_model
 from ... import paths
 from ...scheduler import Allocation, Node, ReplicaRequest, Unschedulable, place
 from ..computes import service as computes
@@ -318,8 +320,13 @@ _PATCHABLE_PREFIXES = _REDEPLOY_PREFIXES + ("/dataCollection", "/authEnabled", "
                                             "/properties", "/description")
 
 
-def apply_patch(body: dict[str, Any], patch: list[dict[str, Any]]) -> bool:
-    """Apply the SDK's JSON Patch to the record; returns whether the replicas must be redeployed."""
+def apply_patch(record: dict[str, Any], patch: list[dict[str, Any]]) -> bool:
+    """Apply the SDK's JSON Patch to the record; returns whether the replicas must be redeployed.
+
+    The patch is applied to a copy, and the fields it touched are checked against the create payload's
+    schema (a patch cannot remove the driver program or set minReplicas above maxReplicas); the record
+    changes only when all of it holds."""
+    body = copy.deepcopy(record)
     redeploy = False
     for operation in patch:
         op, path, value = operation.get("op"), operation.get("path", ""), operation.get("value")
@@ -347,4 +354,17 @@ def apply_patch(body: dict[str, Any], patch: list[dict[str, Any]]) -> bool:
     if body.get("numReplicas") is not None and any(p.get("path") == "/numReplicas" for p in patch) \
             and body.get("autoScaler"):
         body["autoScaler"]["autoscaleEnabled"] = False
+    _check_as_created(body, patch)
+    record.clear()
+    record.update(body)
     return redeploy
+
+
+def _check_as_created(body: dict[str, Any], patch: list[dict[str, Any]]) -> None:
+    """400 unless the top-level fields ``patch`` touched (and what a service must always have) still pass
+    the create schema; untouched fields were checked when they were stored."""
+    from .schema import ServiceCreate  # schema.py imports this module's texts
+
+    touched = {operation["path"].strip("/").split("/")[0] for operation in patch}
+    fields = (touched | {"name", "environmentImageRequest"}) & set(ServiceCreate.model_fields)
+    check_model(ServiceCreate, {key: body[key] for key in fields if key in body}, "service after the JSON patch")
