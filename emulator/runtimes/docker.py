@@ -26,8 +26,9 @@
   :meth:`DockerRuntime.stop` rewrites the container's part of the log from the engine's copy before
   removing it.
 
-Only this module and :mod:`emulator.runtimes.images` import the docker SDK; its errors become
-``RuntimeUnavailable``/``ReplicaStartFailed`` in :func:`_engine_errors`.
+Only this module, :mod:`emulator.runtimes.containers` (the container's parts: environment, app-root
+archive, state, log follower) and :mod:`emulator.runtimes.images` import the docker SDK; its errors
+become ``RuntimeUnavailable``/``ReplicaStartFailed`` in :func:`~emulator.runtimes.containers.engine_errors`.
 """
 from __future__ import annotations
 
@@ -35,22 +36,19 @@ import contextlib
 import os
 import re
 import signal
-import tarfile
-import tempfile
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from fake_azure.settings import GPU_POLICIES
-from scoring.sdk_shim import SHIM_DIR
 
-from .base import (DROPPED_ENV_PREFIXES, DROPPED_ENV_VARS, ReplicaHandle, ReplicaRuntime, ReplicaSpec,
-                   ReplicaStartFailed, RuntimeUnavailable)
-from .engine_host import EngineHost, SshTunnel
+from .base import ReplicaHandle, ReplicaRuntime, ReplicaSpec, ReplicaStartFailed, RuntimeUnavailable
+from .containers import (CONTAINER_APP_ROOT, ContainerState, container_environ, earlier_output, engine_errors,
+                         engine_output, file_size, follow_logs, missing_image, renumbered, tar_app_root)
+from .engine_host import EngineHost
+from .images import LABEL_SHIM, ImageBuilder
+from .logrotate import LogLimits, RotatingLog, last_lines, remove_log
 from .pidfiles import PidFiles
-from .images import CONTAINER_SHIM_DIR, LABEL_SHIM, ImageBuilder
-from .logrotate import LogLimits, RotatingLog, last_lines, log_files, remove_log
 
 try:
     import docker
@@ -62,110 +60,15 @@ except ImportError:  # pragma: no cover - the docker extra is not installed
 
 CONNECT_TIMEOUT_S = 15
 API_TIMEOUT_S = 600
-CONTAINER_APP_ROOT = "/var/azureml-app"
 CONTAINER_PORT = 5001
 LABEL_INSTANCE = "fake-azure.instance"
 LABEL_SERVICE = "fake-azure.service"
 LABEL_REPLICA = "fake-azure.replica"
-_RELATIVE_VARS = ("AZUREML_MODEL_DIR", "AZUREML_ENTRY_SCRIPT")
 _NAME_SAFE = re.compile(r"[^a-zA-Z0-9_.-]+")
 # Container states in which the replica has not ended (yet).
+_Container = ContainerState  # the name the unit tests know
 _NOT_ENDED = ("running", "created", "restarting", "paused")
 
-
-@contextlib.contextmanager
-def _engine_errors(what: str, failure: type[Exception] = ReplicaStartFailed) -> Iterator[None]:
-    """Turn the docker SDK's errors into the runtime's: engine unreachable -> RuntimeUnavailable."""
-    try:
-        yield
-    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-        raise RuntimeUnavailable(f"{what}: the Docker engine does not answer ({exc})") from exc
-    except docker.errors.APIError as exc:
-        message = exc.explanation or str(exc)
-        raise failure(f"{what}: {message}") from exc
-    except docker.errors.DockerException as exc:
-        raise RuntimeUnavailable(f"{what}: {exc}") from exc
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
-
-
-def _head(path: Path, size: int) -> bytes:
-    """The first ``size`` bytes of ``path`` (b"" if it is gone)."""
-    try:
-        with open(path, "rb") as f:
-            return f.read(size)
-    except FileNotFoundError:
-        return b""
-
-
-def _earlier_output(state: _Container, log_path: Path) -> bytes:
-    """What the replica's log held before this container started (earlier attempts, the engine's notes).
-
-    The file that was current then is now ``.log.<r>`` after the follower's ``r`` rotations (gone once
-    rotated past the cap): its head up to ``log_start``, after the files older than it."""
-    rotations = state.writer.rotations if state.writer is not None else 0
-    start_file = log_path if rotations == 0 else log_path.with_name(f"{log_path.name}.{rotations}")
-    older = []
-    for entry in log_files(log_path):
-        suffix = entry.name[len(log_path.name) + 1:]
-        if suffix.isdigit() and int(suffix) > rotations:
-            with contextlib.suppress(FileNotFoundError):
-                older.append(entry.read_bytes())
-    return b"".join(older) + _head(start_file, state.log_start)
-
-
-def _missing_image(tag: str) -> str:
-    return f"image {tag} is not on the Docker engine (prepare the environment first)"
-
-
-def _renumbered(gpus: tuple[int, ...]) -> str:
-    """``CUDA_VISIBLE_DEVICES`` for a container given host GPUs ``gpus``: they are numbered from 0 inside."""
-    return ",".join(str(i) for i in range(len(gpus)))
-
-
-@dataclass
-class _Container:
-    """What a handle's ``native`` holds: the container and the thread following its logs."""
-
-    container: Any
-    follower: threading.Thread | None = None
-    tunnel: SshTunnel | None = None
-    exit_code: int | None = None
-    removed: bool = False
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    # The log file's size when the container started: what lies before is earlier attempts' output.
-    log_start: int = 0
-    # Writes the followed output, with rotation: its rotations tell where the earlier part went.
-    writer: RotatingLog | None = None
-    # Set once stop() has written the engine's copy of the output: the follower writes no more.
-    log_settled: bool = False
-    log_lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-def _tar_app_root(app_root: Path) -> tempfile.SpooledTemporaryFile:
-    """A tar of ``app_root``'s contents under ``var/azureml-app`` (files dereferenced)."""
-    buffer = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)
-    root = CONTAINER_APP_ROOT.lstrip("/")
-
-    def owned_by_root(info: tarfile.TarInfo) -> tarfile.TarInfo:
-        info.uid = info.gid = 0
-        info.uname = info.gname = "root"
-        return info
-
-    with tarfile.open(fileobj=buffer, mode="w", dereference=True) as tar:
-        for parent in ("var", root):
-            info = tarfile.TarInfo(parent)
-            info.type, info.mode = tarfile.DIRTYPE, 0o755
-            tar.addfile(info)
-        for entry in sorted(app_root.iterdir()):
-            tar.add(str(entry), arcname=f"{root}/{entry.name}", filter=owned_by_root)
-    buffer.seek(0)
-    return buffer
 
 
 class DockerRuntime(ReplicaRuntime):
@@ -190,7 +93,7 @@ class DockerRuntime(ReplicaRuntime):
         self.cache_dir = Path(cache_dir)
         self.gpu_policy = gpu_policy
         self.log_limits = log_limits
-        with _engine_errors("connecting to the Docker engine", RuntimeUnavailable):
+        with engine_errors("connecting to the Docker engine", RuntimeUnavailable):
             # use_ssh_client: an ssh:// engine is reached with the ssh command, as the docker CLI
             # reaches it (ssh config, agent, jump hosts), not with paramiko.
             if client is None:
@@ -216,7 +119,7 @@ class DockerRuntime(ReplicaRuntime):
     def prepare(self, environment: Mapping[str, Any], log: Callable[[str], None]) -> str:
         from ..environments import resolve_spec
 
-        with _engine_errors("preparing the environment image", RuntimeUnavailable):
+        with engine_errors("preparing the environment image", RuntimeUnavailable):
             # The container's interpreter is the base image's: it is the default Python, and any
             # version is "available" here (ImageBuilder checks it against the base image).
             spec = resolve_spec(environment or {}, host_python_version=self.images.base_python(),
@@ -227,7 +130,7 @@ class DockerRuntime(ReplicaRuntime):
 
     def has_nvidia_runtime(self) -> bool:
         if self._nvidia is None:
-            with _engine_errors("asking the Docker engine for its runtimes", RuntimeUnavailable):
+            with engine_errors("asking the Docker engine for its runtimes", RuntimeUnavailable):
                 self._nvidia = "nvidia" in (self.client.info().get("Runtimes") or {})
         return self._nvidia
 
@@ -239,7 +142,7 @@ class DockerRuntime(ReplicaRuntime):
             if not self.has_nvidia_runtime():
                 self._remote_gpus = 0
             else:
-                with _engine_errors("listing the Docker host's GPUs", RuntimeUnavailable):
+                with engine_errors("listing the Docker host's GPUs", RuntimeUnavailable):
                     listing = self.client.containers.run(
                         self.base_image, ["nvidia-smi", "-L"], remove=True, stdout=True, stderr=False,
                         environment={"NVIDIA_DRIVER_CAPABILITIES": "utility"},
@@ -263,35 +166,14 @@ class DockerRuntime(ReplicaRuntime):
 
     def cuda_visible_devices(self, gpu_ids: tuple[int, ...]) -> str:
         """``CUDA_VISIBLE_DEVICES`` inside the container: its GPUs are renumbered from 0."""
-        return _renumbered(self.gpus_for(tuple(gpu_ids)))
+        return renumbered(self.gpus_for(tuple(gpu_ids)))
 
     # --- starting -----------------------------------------------------------------------------------
 
     def container_environ(self, spec: ReplicaSpec, image_has_shim: bool,
                           gpus: tuple[int, ...] | None = None) -> dict[str, str]:
         """The container's environment; ``gpus``: what :meth:`gpus_for` gave (asked here if None)."""
-        app_root = str(Path(spec.app_root).absolute())
-        env: dict[str, str] = {"PYTHONUNBUFFERED": "1"}
-        for key, value in spec.env.items():
-            if key.startswith(DROPPED_ENV_PREFIXES) or key in DROPPED_ENV_VARS:
-                continue
-            value = str(value)
-            if key in _RELATIVE_VARS and os.path.isabs(value):
-                with contextlib.suppress(ValueError):
-                    value = os.path.relpath(value, app_root) if value.startswith(app_root) else value
-            elif value == app_root or value.startswith(app_root + "/"):
-                value = CONTAINER_APP_ROOT + value[len(app_root):]
-            env[key] = value
-        env["AML_APP_ROOT"] = CONTAINER_APP_ROOT
-        # Host directories mean nothing in the container: the shim lives in the image instead.
-        entries = [p for p in env.pop("PYTHONPATH", "").split(os.pathsep)
-                   if p and p != str(SHIM_DIR) and not (p.startswith("/") and not p.startswith(CONTAINER_APP_ROOT))]
-        if entries:
-            env["PYTHONPATH"] = os.pathsep.join(entries + ([CONTAINER_SHIM_DIR] if image_has_shim else []))
-        env["CUDA_VISIBLE_DEVICES"] = _renumbered(self.gpus_for(tuple(spec.gpu_ids)) if gpus is None else gpus)
-        if not env["CUDA_VISIBLE_DEVICES"]:
-            env["NVIDIA_VISIBLE_DEVICES"] = "void"  # even where nvidia is the engine's default runtime
-        return env
+        return container_environ(spec, image_has_shim, self.gpus_for(tuple(spec.gpu_ids)) if gpus is None else gpus)
 
     def container_name(self, spec: ReplicaSpec) -> str:
         return _NAME_SAFE.sub("-", f"fake-azure-{self.instance_id}-{spec.service_name}-{spec.replica_id}")[:200]
@@ -300,7 +182,7 @@ class DockerRuntime(ReplicaRuntime):
         app_root = Path(spec.app_root).absolute()
         entry = PurePosixPath(CONTAINER_APP_ROOT) / PurePosixPath(spec.entry_script)
         spec.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with _engine_errors(f"cannot start replica {spec.replica_id}"):
+        with engine_errors(f"cannot start replica {spec.replica_id}"):
             image_has_shim = self._image_has_shim(spec.environment)
             gpus = self.gpus_for(tuple(spec.gpu_ids))
             kwargs: dict[str, Any] = {}
@@ -331,9 +213,9 @@ class DockerRuntime(ReplicaRuntime):
                     stdin_open=False, tty=False, detach=True, **kwargs)
             except docker.errors.ImageNotFound:  # removed since its label was cached (pruned)
                 self._image_shim.pop(spec.environment, None)
-                raise RuntimeUnavailable(_missing_image(spec.environment)) from None
+                raise RuntimeUnavailable(missing_image(spec.environment)) from None
             try:
-                with _tar_app_root(app_root) as archive:
+                with tar_app_root(app_root) as archive:
                     if not container.put_archive("/", archive):
                         raise ReplicaStartFailed(f"cannot copy {app_root} into the container")
                 container.start()
@@ -344,11 +226,11 @@ class DockerRuntime(ReplicaRuntime):
                 with contextlib.suppress(Exception):
                     container.remove(force=True)
                 raise
-        state = _Container(container, tunnel=reached.tunnel, log_start=_size(spec.log_path),
+        state = ContainerState(container, tunnel=reached.tunnel, log_start=file_size(spec.log_path),
                            writer=RotatingLog(spec.log_path, self.log_limits))
         if reached.tunnel is not None and reached.tunnel.process is not None:
             self._tunnel_pids.record(spec.replica_id, reached.tunnel.process.pid)
-        state.follower = threading.Thread(target=self._follow, args=(state,),
+        state.follower = threading.Thread(target=follow_logs, args=(state,),
                                           name=f"logs-{name}", daemon=True)
         state.follower.start()
         return ReplicaHandle(spec=spec, host=reached.host, port=reached.port, pid=None, native=state)
@@ -359,27 +241,13 @@ class DockerRuntime(ReplicaRuntime):
             try:
                 image = self.client.images.get(tag)
             except docker.errors.ImageNotFound:
-                raise RuntimeUnavailable(_missing_image(tag)) from None
+                raise RuntimeUnavailable(missing_image(tag)) from None
             self._image_shim[tag] = (image.labels or {}).get(LABEL_SHIM) == "1"
         return self._image_shim[tag]
 
-    @staticmethod
-    def _follow(state: _Container) -> None:
-        # Errors end the thread quietly: stop() writes the whole output from the engine's copy.
-        try:
-            with contextlib.suppress(Exception):
-                for chunk in state.container.logs(stream=True, follow=True, stdout=True, stderr=True):
-                    with state.log_lock:
-                        if state.log_settled:
-                            return
-                        state.writer.write(chunk)
-        finally:
-            with state.log_lock:
-                state.writer.close()
-
     # --- observing ----------------------------------------------------------------------------------
 
-    def _refresh(self, state: _Container) -> str:
+    def _refresh(self, state: ContainerState) -> str:
         """The container's status ("running", "exited"...); records the exit code once ended."""
         with state.lock:
             if state.removed:
@@ -397,7 +265,7 @@ class DockerRuntime(ReplicaRuntime):
             return status
 
     def is_alive(self, handle: ReplicaHandle) -> bool:
-        state: _Container = handle.native
+        state: ContainerState = handle.native
         if state.tunnel is not None and not state.tunnel.alive():
             return False  # unreachable: the supervisor replaces it, tunnel included
         if state.follower is not None and state.follower.is_alive():
@@ -407,7 +275,7 @@ class DockerRuntime(ReplicaRuntime):
         return self._refresh(state) in ("running", "created", "restarting")
 
     def exit_code(self, handle: ReplicaHandle) -> int | None:
-        state: _Container = handle.native
+        state: ContainerState = handle.native
         if self._refresh(state) in _NOT_ENDED:
             return None
         return state.exit_code
@@ -415,35 +283,26 @@ class DockerRuntime(ReplicaRuntime):
     def logs(self, handle: ReplicaHandle, tail_lines: int | None = None) -> str:
         """Earlier attempts' lines from the log file, then the container's output as the engine has
         it (the followed file may lag); the file alone once the container is gone or the engine mute."""
-        state: _Container = handle.native
+        state: ContainerState = handle.native
         if tail_lines is not None and tail_lines <= 0:
             return ""
-        output = None if state.removed else self._engine_output(state, tail_lines)
+        output = None if state.removed else engine_output(state, tail_lines)
         if output is None:
             return super().logs(handle, tail_lines)
         if tail_lines is None or output.count(b"\n") < tail_lines:
-            output = _earlier_output(state, handle.log_path) + output
+            output = earlier_output(state, handle.log_path) + output
         return (output if tail_lines is None else last_lines(output, tail_lines)).decode("utf-8", errors="replace")
 
-    @staticmethod
-    def _engine_output(state: _Container, tail_lines: int | None = None) -> bytes | None:
-        """The container's stdout/stderr from the engine (its last ``tail_lines`` lines, or all the
-        engine keeps); None if it is gone or the engine mute."""
-        try:
-            return state.container.logs(stdout=True, stderr=True, tail="all" if tail_lines is None else tail_lines)
-        except (docker.errors.DockerException, requests.exceptions.RequestException):
-            return None
-
-    def _settle_log(self, state: _Container, log_path: Path) -> None:
+    def _settle_log(self, state: ContainerState, log_path: Path) -> None:
         """Make the log file hold the container's whole output: the follower's copy may miss lines."""
-        output = self._engine_output(state)
+        output = engine_output(state)
         with state.log_lock:
             state.log_settled = True
             if state.writer is not None:
                 state.writer.close()
             if output is None:
                 return  # the engine is mute: the follower's copy is all there is
-            whole = _earlier_output(state, log_path) + output
+            whole = earlier_output(state, log_path) + output
             remove_log(log_path)
             writer = RotatingLog(log_path, self.log_limits)
             try:
@@ -454,13 +313,13 @@ class DockerRuntime(ReplicaRuntime):
     # --- stopping -----------------------------------------------------------------------------------
 
     def stop(self, handle: ReplicaHandle, timeout: float = 10.0) -> None:
-        state: _Container = handle.native
+        state: ContainerState = handle.native
         if state.tunnel is not None:
             state.tunnel.close()
             self._tunnel_pids.forget(handle.replica_id)
         if self._refresh(state) == "removed":
             return
-        with _engine_errors(f"stopping replica {handle.replica_id}", RuntimeUnavailable):
+        with engine_errors(f"stopping replica {handle.replica_id}", RuntimeUnavailable):
             with contextlib.suppress(docker.errors.NotFound):
                 state.container.stop(timeout=max(0, int(round(timeout))))
             self._refresh(state)
@@ -480,7 +339,7 @@ class DockerRuntime(ReplicaRuntime):
         for _, pid in self._tunnel_pids.orphans(keep):
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGTERM)
-        with _engine_errors("sweeping orphaned containers", RuntimeUnavailable):
+        with engine_errors("sweeping orphaned containers", RuntimeUnavailable):
             for container in self.client.containers.list(all=True, filters={"label": f"{LABEL_INSTANCE}={self.instance_id}"}):
                 if (container.labels or {}).get(LABEL_REPLICA) in keep:
                     continue
@@ -492,11 +351,11 @@ class DockerRuntime(ReplicaRuntime):
     # --- images -------------------------------------------------------------------------------------
 
     def list_images(self) -> list[dict[str, Any]]:
-        with _engine_errors("listing images", RuntimeUnavailable):
+        with engine_errors("listing images", RuntimeUnavailable):
             return self.images.list_images()
 
     def prune_images(self, keep: Any = ()) -> list[str]:
         """Remove our images except those of ``keep`` (digests or ``fake-azure-env:<digest>`` tags)."""
         digests = {str(k).rsplit(":", 1)[-1] for k in keep}
-        with _engine_errors("pruning images", RuntimeUnavailable):
+        with engine_errors("pruning images", RuntimeUnavailable):
             return self.images.prune(keep_digests=digests)
