@@ -8,7 +8,10 @@ server. The launcher stays as the server's parent: with ``PR_SET_CHILD_SUBREAPER
 replica (a ``score.py`` child that started its own session, a double fork) is re-parented to it rather
 than to init. It forwards SIGTERM/SIGINT to the server, reaps orphans as they exit and, once the server
 has exited, SIGKILLs and reaps every process it still has (as Kubernetes does when a container's main
-process ends), then exits as the server did. Standard library only, any Python 3.
+process ends), then exits as the server did. Where this Python's gunicorn has a control socket (25.1 and
+later) the server gets ``--no-control-socket``: its default path, ``$XDG_RUNTIME_DIR/gunicorn.ctl`` or
+``~/.gunicorn/gunicorn.ctl``, is outside the home and one for every replica of every home. Standard
+library only, any Python 3.
 """
 import ctypes
 import os
@@ -25,6 +28,27 @@ def become_subreaper():
         return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False
+
+
+def gunicorn_version():
+    """(major, minor) of the gunicorn this Python imports, or None (not installed, unreadable)."""
+    try:
+        from importlib.metadata import version
+        return tuple(int(part) for part in version("gunicorn").split(".")[:2])
+    except Exception:  # no importlib.metadata (Python < 3.8), no gunicorn, a local version tag
+        return None
+
+
+def without_control_socket(environ):
+    """``environ`` with ``--no-control-socket`` added to GUNICORN_CMD_ARGS where gunicorn knows the flag
+    (an older gunicorn would refuse it, and opens no control socket anyway)."""
+    found = gunicorn_version()
+    if found is None or found < (25, 1):
+        return environ
+    args = environ.get("GUNICORN_CMD_ARGS", "")
+    if "--no-control-socket" not in args.split():
+        environ["GUNICORN_CMD_ARGS"] = (args + " --no-control-socket").strip()
+    return environ
 
 
 def children(parent):
@@ -78,6 +102,7 @@ def main(argv):
             os.dup2(fd, 3)
             os.close(fd)
         os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()))
+        without_control_socket(os.environ)
         try:
             os.execv(server_argv[0], server_argv)
         finally:

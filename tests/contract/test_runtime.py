@@ -585,3 +585,22 @@ def test_a_process_replica_a_killed_daemon_left_running_is_taken_over(tmp_path: 
     # A pid file whose process is another one now (a reused pid: same pid, another start time) is no replica.
     (pid_dir / "r3.pid").write_text(f"{os.getpid()} {int(process_start_time(os.getpid())) + 1}\n")
     assert ProcessRuntime(pid_dir=pid_dir).adopt(dataclasses.replace(recorded, replica_id="r3")) is None
+
+
+def test_a_replica_s_gunicorn_opens_no_control_socket_in_the_user_s_home(runtime: ReplicaRuntime,
+                                                                        tmp_path: Path) -> None:
+    """gunicorn >= 25.1 binds $XDG_RUNTIME_DIR/gunicorn.ctl or ~/.gunicorn/gunicorn.ctl by default: one path
+    every replica of every home would share (and unlink from each other), outside the home."""
+    if not isinstance(runtime, ProcessRuntime):
+        pytest.skip("a container has its own home")
+    home = tmp_path / "user-home"
+    home.mkdir()
+    score = """
+        def init():
+            pass
+        def run(raw_data):
+            return "ok"
+    """
+    with replica(runtime, tmp_path, score, extra_env={"HOME": str(home), "XDG_RUNTIME_DIR": ""}) as handle:
+        assert requests.post(score_url(runtime, handle), data="x", timeout=30).status_code == 200
+        assert not (home / ".gunicorn").exists(), list((home / ".gunicorn").iterdir())
