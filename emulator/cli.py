@@ -14,6 +14,7 @@ from fake_azure import __version__
 from fake_azure.settings import Settings, SettingsError
 
 from . import daemon
+from .socket_folder import remove_temp_socket_folder
 
 
 def _settings() -> Settings:
@@ -94,6 +95,7 @@ def cmd_reset(args: argparse.Namespace) -> int:
     else:
         for path in (settings.db_path, Path(str(settings.db_path) + "-wal"), Path(str(settings.db_path) + "-shm")):
             path.unlink(missing_ok=True)
+        remove_temp_socket_folder(settings.home)
     print("fake-azure: state reset", file=sys.stderr)
     return 0
 

@@ -19,11 +19,15 @@ from typing import Any, Iterator
 from fake_azure import __version__
 from fake_azure.settings import Settings
 
-from .errors import EmulatorError
+from .socket_folder import remove_temp_socket_folder
 
 
-class DaemonError(EmulatorError):
-    code = "DaemonError"
+class DaemonError(RuntimeError):
+    """The daemon could not be started or reached: the CLI's and the facade's failure, never an HTTP body."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
@@ -118,9 +122,13 @@ def serve(settings: Settings) -> None:
     server = create_control_server(create_app(cloud), settings)
     port = server.effective_port  # type: ignore[attr-defined]
     url = f"http://{settings.host}:{port}"
+    from .arm.listener import ArmListener
+
+    arm = ArmListener(cloud)  # the SDK v2 front end: ARM routes and the storage account, over HTTPS
+    arm_url = f"https://{settings.host}:{arm.start()}/"
     gpus = cloud.engine.gpus
     notes = [n for n in (cloud.runtime_note, cloud.engine.runtime.location(), gpus.host_note()) if n]
-    info = {"url": url, "pid": os.getpid(), "home": str(settings.home), "runtime": cloud.runtime_name,
+    info = {"url": url, "armUrl": arm_url, "pid": os.getpid(), "home": str(settings.home), "runtime": cloud.runtime_name,
             "gpus": gpus.count, "gpuPolicy": gpus.policy, "notes": notes,
             "version": __version__, "progress": settings.progress, "started_at": time.time()}
 
@@ -134,13 +142,16 @@ def serve(settings: Settings) -> None:
         # Services that were serving before a restart come back (replicas a killed daemon left running are
         # taken over, what else it left is swept). Their gateways listen again before the daemon announces
         # itself, so `up` never returns while a known scoring URI refuses connections.
+        cloud.engine.start()  # its supervisor and autoscaler; constructing it started nothing
         cloud.engine.restore()
         _write_json_atomic(settings.daemon_info_path, info)
         print(f"fake-azure: serving {url} (home {settings.home})", file=sys.stderr, flush=True)
         server.run()
     finally:
+        arm.stop()
         cloud.engine.shutdown()
         cloud.engine.sweep_orphans()
+        remove_temp_socket_folder(settings.home)  # no replica is left to listen there
         current = read_info(settings)
         if current is None or current.get("pid") == os.getpid():
             settings.daemon_info_path.unlink(missing_ok=True)

@@ -524,3 +524,49 @@ def test_a_restarted_daemon_never_refuses_a_known_scoring_uri(workdir, tmp_path_
         assert poll(lambda: python(read_state) == {"state": "Healthy", "uri": uri}, 60)
     finally:
         subprocess.run([*CLI, "down"], env=env, capture_output=True, timeout=120, cwd=home)
+
+
+# --- what a stopped daemon leaves in the temporary directory -------------------------------------------
+
+def test_a_stopped_daemon_leaves_no_socket_folder_behind(workdir, tmp_path_factory):
+    """A home whose path is too long for socket addresses puts its replicas' unix sockets in a folder of the
+    temporary directory; once the daemon stops (no replica left) that folder goes, as does one left
+    behind when ``reset`` finds no daemon."""
+    home = tmp_path_factory.mktemp("sockets-home") / ("h" * 45) / ("h" * 45) / "home"
+    home.mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAKE_AZURE_")}
+    env.update(FAKE_AZURE_HOME=str(home), FAKE_AZURE_RUNTIME="process")
+
+    def cli(*args: str) -> None:
+        done = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=120, cwd=home)
+        assert done.returncode == 0, done.stderr
+
+    try:
+        cli("up")
+        done = subprocess.run([sys.executable, "-c", CRASH_PRELUDE + textwrap.dedent("""
+            from fake_azure._client import CloudClient
+            target = ComputeTarget.create(ws, "aks-sock", AksCompute.provisioning_configuration(vm_size="Standard_D3_v2"))
+            target.wait_for_completion()
+            model = Model.register(ws, model_path="model", model_name="tf-dnn-mnist")
+            config = AksWebservice.deploy_configuration(num_replicas=1, autoscale_enabled=False)
+            inference_config = InferenceConfig(runtime="python", entry_script="score.py", conda_file="myenv.yml")
+            service = Model.deploy(ws, "sock-svc", [model], inference_config, config, target)
+            service.wait_for_deployment()
+            ws_id = (f"/subscriptions/{ws.subscription_id}/resourceGroups/{ws.resource_group}"
+                     f"/providers/Microsoft.MachineLearningServices/workspaces/{ws.name}")
+            raw = CloudClient.connect().json("GET", ws_id + "/services/sock-svc", "webservice")
+            print(json.dumps({"state": service.state, "socket": raw["fakeAzure"]["replicas"][0]["socket"]}))
+            """)], env=env, capture_output=True, text=True, timeout=240, cwd=workdir)
+        assert done.returncode == 0, done.stderr
+        deployed = json.loads(done.stdout.strip().splitlines()[-1])
+        assert deployed["state"] == "Healthy"
+        folder = Path(deployed["socket"]).parent
+        assert not folder.is_relative_to(home) and folder.is_dir()  # the case under test: a temporary folder
+        cli("down")
+        assert not folder.exists(), list(folder.iterdir())
+
+        folder.mkdir(mode=0o700)  # as a daemon killed with SIGKILL, whose replicas were stopped since, left it
+        cli("reset")
+        assert not folder.exists()
+    finally:
+        subprocess.run([*CLI, "down"], env=env, capture_output=True, timeout=120, cwd=home)
