@@ -4,11 +4,16 @@ Measured faster than waitress here (no hand-off between an I/O loop thread and a
 bench/gateway.py. A thread per connection means a client that trickles its headers holds a thread, so
 request headers must arrive within HEADER_TIMEOUT_S of their first byte, and past MAX_CONNECTIONS (or
 MAX_CONNECTIONS_PER_PEER from one address) a new connection closes the one that has waited longest
-without a request in progress (see bench/slow_clients.py)."""
+without a request in progress (see bench/slow_clients.py).
+
+With a TLS context (a cluster with SSL enabled, emulator/gateway/tls.py) each accepted socket is wrapped at
+once without a handshake; the handshake happens on the connection's own thread at its first read, so a
+client that never completes one holds only its own thread, like an idle keep-alive connection."""
 from __future__ import annotations
 
 import socket
 import socketserver
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -34,6 +39,21 @@ def _reason(status: int) -> str:
         return "Unknown"
 
 
+def _framing_error(headers: dict[str, str]) -> Optional[str]:
+    """Why the request body's length is ambiguous (None: it is not). RFC 9112 6.3: a request with both
+    Transfer-Encoding and Content-Length, or whose final transfer coding is not chunked, cannot be
+    delimited safely (request smuggling): answered 400 and the connection closed. Only ``chunked`` is
+    decoded, as nginx does (gzip etc. as transfer codings are not used by clients)."""
+    if "transfer-encoding" not in headers:
+        return None
+    if "content-length" in headers:
+        return "Request has both Transfer-Encoding and Content-Length"
+    codings = [coding.strip().lower() for coding in headers["transfer-encoding"].split(",")]
+    if codings != ["chunked"]:
+        return f"Unsupported Transfer-Encoding: {headers['transfer-encoding'][:100]}"
+    return None
+
+
 @dataclass
 class _Connection:
     """What the guard knows of one open client connection (written by its handler thread)."""
@@ -53,9 +73,11 @@ class FrontEnd(ThreadingHTTPServer):
     max_connections = MAX_CONNECTIONS
     max_connections_per_peer = MAX_CONNECTIONS_PER_PEER
 
-    def __init__(self, address: tuple[str, int], chain: Chain, make_context: Callable[..., Context]) -> None:
+    def __init__(self, address: tuple[str, int], chain: Chain, make_context: Callable[..., Context],
+                 tls: Optional[ssl.SSLContext] = None) -> None:
         self.chain = chain
         self.make_context = make_context
+        self.tls = tls
         self._conns: dict[socket.socket, _Connection] = {}
         self._conns_lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -64,6 +86,12 @@ class FrontEnd(ThreadingHTTPServer):
         socketserver.TCPServer.server_bind(self)
         host, port = self.server_address[:2]
         self.server_name, self.server_port = str(host), int(port)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, address = super().get_request()
+        if self.tls is not None:
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
 
     # track live keep-alive connections so stop() can end them, and the guard can bound them
     def process_request(self, request: Any, client_address: Any) -> None:
@@ -191,7 +219,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self, headers: dict[str, str]) -> None:
         path, _, query = self.path.partition("?")
-        chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+        framing_error = _framing_error(headers)
+        if framing_error is not None:
+            self._write(json_error(400, framing_error), close=True)
+            return
+        chunked = "transfer-encoding" in headers
         raw_length = headers.get("content-length")
         content_length: Optional[int] = None
         body_consumed = False
@@ -242,8 +274,9 @@ class _Handler(BaseHTTPRequestHandler):
 class FrontEndThread:
     """Runs a FrontEnd on its own thread; ``stop`` ends the accept loop and every open connection."""
 
-    def __init__(self, host: str, port: int, chain: Chain, make_context: Callable[..., Context]) -> None:
-        self.server = FrontEnd((host, port), chain, make_context)
+    def __init__(self, host: str, port: int, chain: Chain, make_context: Callable[..., Context],
+                 tls: Optional[ssl.SSLContext] = None) -> None:
+        self.server = FrontEnd((host, port), chain, make_context, tls)
         self.port = int(self.server.server_address[1])
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": STOP_POLL_S},
                                         name=f"gateway-{self.port}", daemon=True)

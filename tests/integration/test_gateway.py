@@ -419,6 +419,32 @@ def test_content_length_body_cut_short_is_400_and_never_forwarded():
         assert seen == []
 
 
+SMUGGLED = b"GET /api/v1/service/svc/swagger.json HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+@pytest.mark.parametrize("framing", [
+    b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",  # RFC 9112 6.3: which one frames the body?
+    b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+    b"Transfer-Encoding: gzip\r\n",  # chunked is not the final coding: the length cannot be known
+    b"Transfer-Encoding: chunked, identity\r\n",
+    b"Transfer-Encoding: xchunked\r\n",
+])
+def test_a_request_whose_body_length_is_ambiguous_is_400_and_the_connection_closed(framing: bytes):
+    """Request-smuggling hygiene: a keep-alive request framed both ways (or with a coding we cannot
+    delimit) is answered 400 and the connection closed, so nothing after it is read as a next request."""
+    seen: list = []
+    with upstreams(json_app({"ok": 1}, seen=seen)) as (up,), gateway() as gw:
+        gw.upsert_service(route(AuthPolicy("none")))
+        gw.set_replicas("svc", [up.endpoint("r0")])
+        with socket.create_connection(("127.0.0.1", gw.port), timeout=10) as sock:
+            sock.sendall(b"POST /api/v1/service/svc/score HTTP/1.1\r\nHost: x\r\n" + framing +
+                         b"\r\n0\r\n\r\n" + SMUGGLED)
+            reply = sock.makefile("rb").read()  # until the gateway closes: it must
+        assert reply.startswith(b"HTTP/1.1 400 "), reply
+        assert reply.count(b"HTTP/1.1 ") == 1 and b"Connection: close" in reply
+        assert seen == []
+
+
 def test_headers_that_trickle_past_the_deadline_are_cut_off(monkeypatch):
     monkeypatch.setattr(FrontEnd, "header_timeout_s", 1.0)
     with gateway() as gw:
