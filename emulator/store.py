@@ -71,6 +71,31 @@ CREATE TABLE IF NOT EXISTS asset_files (
     size INTEGER NOT NULL,
     PRIMARY KEY (asset_id, relpath)
 );
+CREATE TABLE IF NOT EXISTS datastore_blobs (
+    workspace_id TEXT NOT NULL,
+    datastore TEXT NOT NULL,
+    relpath TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    modified_at REAL NOT NULL,
+    PRIMARY KEY (workspace_id, datastore, relpath)
+);
+CREATE TABLE IF NOT EXISTS saved_datasets (
+    workspace_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+);
+CREATE TABLE IF NOT EXISTS datasets (
+    workspace_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    saved_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (workspace_id, name, version)
+);
 CREATE TABLE IF NOT EXISTS services (
     workspace_id TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -97,6 +122,42 @@ CREATE TABLE IF NOT EXISTS operations (
     outcome TEXT NOT NULL,
     created_at REAL NOT NULL,
     finished_at REAL
+);
+-- SDK v2 (emulator/arm): model, environment and code versions as their ARM bodies, keyed by kind.
+CREATE TABLE IF NOT EXISTS arm_assets (
+    workspace_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (workspace_id, kind, name, version)
+);
+-- The workspace storage account's blobs (emulator/arm/storage.py): content in the BlobStore by sha256.
+CREATE TABLE IF NOT EXISTS storage_blobs (
+    workspace_id TEXT NOT NULL,
+    account TEXT NOT NULL,
+    container TEXT NOT NULL,
+    name TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    modified_at REAL NOT NULL,
+    PRIMARY KEY (account, container, name)
+);
+-- Blocks staged by Put Block, until Put Block List commits them (or the blob is written whole).
+CREATE TABLE IF NOT EXISTS storage_blocks (
+    workspace_id TEXT NOT NULL,
+    account TEXT NOT NULL,
+    container TEXT NOT NULL,
+    name TEXT NOT NULL,
+    block_id TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (account, container, name, block_id)
 );
 """
 
@@ -140,8 +201,8 @@ class StoreVersionError(RuntimeError):
 
 
 # Tables whose rows belong to one workspace (a workspace_id column): a workspace's delete empties them.
-WORKSPACE_TABLES = ("operations", "gateways", "services", "assets", "environments", "computes", "model_files",
-                    "models")
+WORKSPACE_TABLES = ("storage_blocks", "storage_blobs", "arm_assets", "operations", "gateways", "services", "assets", "environments", "computes", "model_files",
+                    "models", "datastore_blobs", "saved_datasets", "datasets")
 
 
 class Store:

@@ -12,14 +12,16 @@ import sys
 import threading
 import types
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .settings import Settings
+from .v2_cloud import V2Cloud
 
 # alias prefix -> facade module
 ALIASES = {
     "azureml.core": "fake_azure.core",
     "azureml.exceptions": "fake_azure.exceptions",
+    "azureml.data": "fake_azure.data",
 }
 _ROOT = "azureml"
 
@@ -51,8 +53,18 @@ class _AliasLoader(importlib.abc.Loader):
             module.__spec__ = self._own_spec
 
 
+# Importing one of these while active points the SDK v2 client at the local cloud (fake_azure/v2_cloud.py).
+V2_TRIGGERS = ("azure.ai.ml", "azure.identity")
+
+
 class _AliasFinder(importlib.abc.MetaPathFinder):
+    def __init__(self, on_v2_import: "Callable[[], None]") -> None:
+        self._on_v2_import = on_v2_import
+
     def find_spec(self, fullname, path=None, target=None):  # type: ignore[override]
+        if fullname in V2_TRIGGERS:
+            self._on_v2_import()
+            return None  # the real package is imported as usual
         if fullname == _ROOT:
             return importlib.machinery.ModuleSpec(fullname, _AliasLoader(None), is_package=True)
         facade = _target_for(fullname)
@@ -67,6 +79,12 @@ class _Activation:
         self._lock = threading.Lock()
         self._finder: _AliasFinder | None = None
         self._saved: dict[str, types.ModuleType] = {}
+        self._v2 = V2Cloud()
+        self._settings: Settings | None = None
+
+    def _point_v2_client(self) -> None:
+        if self._settings is not None and not self._v2.active:
+            self._v2.apply(self._settings)
 
     @property
     def active(self) -> bool:
@@ -94,9 +112,12 @@ class _Activation:
                            if name == _ROOT or name.startswith(_ROOT + ".")}
             for name in self._saved:
                 del sys.modules[name]
-            self._finder = _AliasFinder()
+            self._finder = _AliasFinder(self._point_v2_client)
+            self._settings = settings
             sys.meta_path.insert(0, self._finder)
-            return True
+        if "azure.ai.ml" in sys.modules:  # imported before activation: point it at the local cloud now
+            self._point_v2_client()
+        return True
 
     def deactivate(self) -> None:
         with self._lock:
@@ -104,6 +125,8 @@ class _Activation:
                 return
             sys.meta_path.remove(self._finder)
             self._finder = None
+            self._settings = None
+            self._v2.undo()
             for name in [n for n in sys.modules if n == _ROOT or n.startswith(_ROOT + ".")]:
                 del sys.modules[name]
             sys.modules.update(self._saved)
@@ -114,7 +137,7 @@ _activation = _Activation()
 
 
 def activate() -> bool:
-    """Make ``azureml.core``/``azureml.exceptions`` imports resolve to the emulator.
+    """Make ``azureml.core``/``azureml.data``/``azureml.exceptions`` imports resolve to the emulator.
 
     Returns True when the emulator is active, False when ``FAKE_AZURE_TARGET=azure`` keeps the real SDK."""
     return _activation.activate()

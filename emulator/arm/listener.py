@@ -1,0 +1,86 @@
+"""The HTTPS listener of the SDK v2 front end, beside the control plane's plain HTTP one.
+
+One TLS port (certificate from the home's authority, emulator/tls_authority.py) serves, by host name:
+``{account}.blob.core.localhost`` -> the storage account (emulator/arm/storage_api.py); any other host ->
+the ARM app (emulator/arm/app.py). A path that starts with ``/strict/`` is the same ARM app for a client
+that asked for strict workspaces (its cloud's resourceManager ends in ``/strict/``): the prefix moves to
+SCRIPT_NAME, so the app's routes and the metadata document's URLs both keep working.
+
+Werkzeug's threaded server does the TLS: local clients only, few connections; the control plane keeps
+waitress and its slow-client guard."""
+from __future__ import annotations
+
+import ssl
+import threading
+from typing import Any, Callable, Iterable
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from ..cloud import Cloud
+from ..tls_authority import server_credentials
+from .api import STRICT_ENVIRON_KEY
+from .storage import BLOB_HOST_SUFFIX
+
+STRICT_PREFIX = "/strict"
+HOSTS = ["127.0.0.1", "localhost", "::1", "*" + BLOB_HOST_SUFFIX]
+
+
+RAW_HEADERS_KEY = "fake_azure.raw_headers"
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:  # one line per request would flood daemon.log
+        pass
+
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        # WSGI folds header names (HTTP_X_MS_META_UPLOAD_STATUS): blob metadata names keep their case and
+        # underscores in Azure, so the storage app reads them as sent.
+        environ[RAW_HEADERS_KEY] = list(self.headers.items())
+        return environ
+
+
+def host_dispatch(arm_app: Callable, storage_app: Callable) -> Callable:
+    def dispatch(environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        host = (environ.get("HTTP_HOST") or "").lower()
+        hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        if hostname.endswith(BLOB_HOST_SUFFIX):
+            environ["fake_azure.storage_account"] = hostname[:-len(BLOB_HOST_SUFFIX)]
+            return storage_app(environ, start_response)
+        path = environ.get("PATH_INFO", "")
+        if path == STRICT_PREFIX or path.startswith(STRICT_PREFIX + "/"):
+            environ[STRICT_ENVIRON_KEY] = True
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + STRICT_PREFIX
+            environ["PATH_INFO"] = path[len(STRICT_PREFIX):] or "/"
+        return arm_app(environ, start_response)
+
+    return dispatch
+
+
+class ArmListener:
+    """The HTTPS server thread; :meth:`start` binds it (port 0: any free port) and returns the port."""
+
+    def __init__(self, cloud: Cloud) -> None:
+        from .app import create_arm_app
+        from .storage_api import create_storage_app
+
+        self._app = host_dispatch(create_arm_app(cloud), create_storage_app(cloud))
+        self._settings = cloud.settings
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> int:
+        credentials = server_credentials(self._settings.home, HOSTS)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(credentials.certificate, credentials.key)
+        self._server = make_server(self._settings.host, 0, self._app, threaded=True, ssl_context=context,
+                                   request_handler=_QuietHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="arm-listener", daemon=True)
+        self._thread.start()
+        return self._server.server_port
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
