@@ -9,6 +9,7 @@ from fake_azure import __version__
 from . import openapi
 from .auth import restore_token, token_matches
 from .cloud import Cloud
+from .error_catalog import http_refusal
 from .errors import EmulatorError, Unauthorized
 from .http import validated
 
@@ -51,8 +52,7 @@ def create_app(cloud: Cloud) -> Flask:
 
     @app.errorhandler(HTTPException)
     def render_http_error(exc: HTTPException):
-        code = {404: "NotFound", 405: "MethodNotAllowed", 413: "PayloadTooLarge"}.get(exc.code or 500, "HttpError")
-        return jsonify({"error": {"code": code, "statusCode": exc.code, "message": exc.description}}), exc.code
+        return jsonify(http_refusal(exc.code or 500, exc.description or "", "HttpError").envelope()), exc.code
 
     @app.get("/_emulator/health")
     @validated()

@@ -25,6 +25,8 @@ from waitress.task import ErrorTask
 
 from fake_azure.settings import Settings
 
+from .error_catalog import http_refusal
+
 log = logging.getLogger("emulator.control_server")
 
 HEADER_TIMEOUT_S = 10.0  # Apache's mod_reqtimeout allows 20 s; local clients send a header in microseconds
@@ -33,9 +35,6 @@ MIN_BODY_RATE = 1024  # bytes/s on average; Kestrel asks 240, a loopback upload 
 MAX_CONNECTIONS = 512
 MAX_CONNECTIONS_PER_PEER = 256
 WORKER_THREADS = 16
-# The error codes waitress's own answers carry (413 matches the app's for the same limit).
-_ERROR_CODES = {400: "BadRequest", 413: "PayloadTooLarge", 431: "RequestHeaderFieldsTooLarge",
-                500: "InternalServerError", 501: "NotImplemented"}
 
 
 class EnvelopeErrorTask(ErrorTask):
@@ -48,8 +47,7 @@ class EnvelopeErrorTask(ErrorTask):
             limit = self.channel.server.adj.max_request_body_size - 1
             message = (f"The request body exceeds the local cloud's limit of {limit} bytes "
                        "(FAKE_AZURE_MAX_BODY_BYTES).")
-        body = json.dumps({"error": {"code": _ERROR_CODES.get(error.code, "BadRequest"), "statusCode": error.code,
-                                     "message": message}}).encode()
+        body = json.dumps(http_refusal(error.code, message, "BadRequest").envelope()).encode()
         self.status = f"{error.code} {error.reason}"
         self.response_headers.append(("Content-Type", "application/json; charset=utf-8"))
         self.set_close_on_finish()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .error_catalog import AzureError
+
 
 class EmulatorError(Exception):
     code = "InternalError"
@@ -19,11 +21,14 @@ class EmulatorError(Exception):
             self.status_code = status_code
         self.details = details
 
+    @classmethod
+    def of(cls, error: AzureError) -> "EmulatorError":
+        """A catalog error (emulator/error_catalog.py) raised as this HTTP error."""
+        return cls(error.message, code=error.code, status_code=error.status_code,
+                   details=[dict(detail) for detail in error.details] or None)
+
     def to_body(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "statusCode": self.status_code, "message": self.message}
-        if self.details:
-            error["details"] = self.details
-        return {"error": error}
+        return AzureError(self.code, self.message, self.status_code, tuple(self.details or ())).envelope()
 
 
 class BadRequest(EmulatorError):

@@ -13,6 +13,7 @@ import time
 import uuid
 from typing import Any, Callable, Mapping
 
+from .error_catalog import operation_cancelled
 from .errors import NotFound
 from .progress import ProgressPolicy
 from .store import Store
@@ -131,8 +132,7 @@ class Operations:
             if row["id"] == keep:
                 continue
             outcome = {k: v for k, v in json.loads(row["outcome"]).items() if k != "pending"}
-            outcome.update(status=OperationStatus.CANCELLED.value, error={"code": "OperationCancelled",
-                                                                          "message": reason})
+            outcome.update(status=OperationStatus.CANCELLED.value, error=operation_cancelled(reason).payload())
             conn.execute("UPDATE operations SET status = ?, outcome = ?, finished_at = ? WHERE id = ?",
                          (OperationStatus.CANCELLED.value, json.dumps(outcome), self._clock(), row["id"]))
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Callable, Literal, Optional, Union, get_args,
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, TypeAdapter
 from pydantic import ValidationError
 
+from .error_catalog import invalid_field
 from .errors import BadRequest
 
 # --- shared field types -----------------------------------------------------------------------------
@@ -161,7 +162,7 @@ def _failure(exc: ValidationError, prefix: str, what: str) -> BadRequest:
         if error["type"] != "missing" and "input" in error:
             shown = repr(error["input"])
             message += f" (got {shown[:80] + '...' if len(shown) > 80 else shown})"
-        details[target] = {"code": "InvalidField", "target": target, "message": f"{target}: {message}"}
+        details[target] = invalid_field(target, message)
     listed = list(details.values())
     more = f" (and {len(listed) - 1} more)" if len(listed) > 1 else ""
     return BadRequest(f"Invalid {what}: {listed[0]['message']}{more}", details=listed)

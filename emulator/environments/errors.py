@@ -1,20 +1,19 @@
 """Errors of environment resolution and building.
 
-``EnvironmentBuildError`` is an :class:`~emulator.errors.EmulatorError` (code ``UserError``) so a
-deployment that fails on its environment can report the message as Azure reports a failed image build.
+Internal: the deploy engine reports one as the operation error ``EnvironmentBuildFailed``
+(emulator/error_catalog.py), as Azure reports a failed image build; none is an HTTP error.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from emulator.errors import EmulatorError
 
+class EnvironmentBuildError(Exception):
+    """Root of every environment failure; ``message`` is what the deployment's error shows."""
 
-class EnvironmentBuildError(EmulatorError):
-    """Root of every environment failure."""
-
-    code = "UserError"
-    status_code = 400
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class SpecError(EnvironmentBuildError):

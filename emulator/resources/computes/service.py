@@ -12,7 +12,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from ... import catalog
+from ... import catalog, error_catalog
 from ...errors import BadRequest, Conflict, NotFound
 from ...operations import Operations
 from .state import ProvisioningState, check_transition
@@ -26,9 +26,6 @@ SUPPORTED_TYPES = ("AKS",)
 COMPUTE_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9-]{1,15}")  # matched in full: "name\n" is not a name
 INVALID_COMPUTE_NAME = ("Compute name {name!r} is invalid: it should start with a letter, be between 2 and 16 "
                         "characters, and only include letters (a-zA-Z), numbers (0-9) and '-'.")
-PROVISIONING_FAULT = {"code": "ProvisioningFailed", "statusCode": 400, "message": (
-    "Compute provisioning failed: the AKS cluster could not be created (fault injected by fake-azure through "
-    "/_emulator/faults: fail_provisioning).")}
 
 
 def _now_iso() -> str:
@@ -76,20 +73,11 @@ def _plan_provisioning(vm_size: str, agent_count: int, purpose: str, location: s
     """The outcome Azure would reach for this cluster: Succeeded, or Failed with its error."""
     vm = catalog.lookup(vm_size)
     if vm is None:
-        return {"status": "Failed", "error": {
-            "code": "VMSizeNotSupported", "statusCode": 400,
-            "message": (f"Virtual Machine size: '{vm_size}' is not supported for subscription {subscription_id} "
-                        f"in location '{location}'. The available VM sizes are '{catalog.available_names()}'"),
-        }}
+        return {"status": "Failed", "error": error_catalog.vm_size_not_supported(
+            vm_size, subscription_id, location, catalog.available_names()).payload()}
     if purpose == FAST_PROD and vm.vcpus * agent_count < FAST_PROD_MIN_VCPUS:
-        return {"status": "Failed", "error": {
-            "code": "BadRequest", "statusCode": 400,
-            "message": ("The number of nodes multiplied by the virtual machine's number of cores (vCPUs) must be "
-                        f"greater than or equal to {FAST_PROD_MIN_VCPUS} for a cluster with cluster purpose "
-                        f"{FAST_PROD}; {agent_count} x {vm.name} ({vm.vcpus} vCPUs) gives "
-                        f"{vm.vcpus * agent_count}. Add nodes, choose a larger VM size, or use cluster purpose "
-                        f"{DEV_TEST}."),
-        }}
+        return {"status": "Failed", "error": error_catalog.fast_prod_too_small(
+            FAST_PROD_MIN_VCPUS, agent_count, vm.name, vm.vcpus).payload()}
     return {"status": "Succeeded"}
 
 
@@ -157,7 +145,7 @@ def create_or_update(conn: sqlite3.Connection, operations: Operations, ws: dict[
                  (ws["id"], name, ProvisioningState.CREATING.value, json.dumps(body), time.time()))
     outcome = _plan_provisioning(vm_size, agent_count, purpose, location, ws["subscriptionId"])
     if outcome.get("status") != "Failed" and fail_provisioning():
-        outcome = {"status": "Failed", "error": dict(PROVISIONING_FAULT)}
+        outcome = {"status": "Failed", "error": error_catalog.provisioning_fault().payload()}
     outcome["runningStatus"] = ProvisioningState.CREATING.value
     return body, operations.start(conn, ws["id"], "compute.create", name, outcome)
 

@@ -7,6 +7,7 @@ import sqlite3
 
 from flask import Blueprint, jsonify
 
+from ... import error_catalog
 from ...deploy import tokens
 from ...errors import BadRequest, Conflict
 from ...http import WORKSPACE_PREFIX, cloud, validated, workspace_body
@@ -45,10 +46,7 @@ def create_service(sub: str, rg: str, ws: str, payload: dict, query: CreateQuery
             _refuse_while_busy(conn, ws_body["id"], name)
             existing = service.row(conn, ws_body["id"], name)
         if existing is not None and not overwrite:
-            raise Conflict(f"Service {name} with the same name already exists, please use a different service "
-                           "name or delete the existing service.", code="Conflict",
-                           details=[{"code": "ServiceExists", "message": f"A service named {name} already exists "
-                                     f"in workspace {ws_body['name']}."}])
+            raise Conflict.of(error_catalog.service_exists(name, ws_body["name"]))
         model_dtos = [models.get(conn, ws_body["id"], model_id) for model_id in request_body.get("modelIds") or []]
         body = service.build_body(conn, ws_body, payload, model_dtos)
         if existing is not None:
@@ -95,10 +93,7 @@ def _refuse_while_busy(conn: sqlite3.Connection, ws_id: str, name: str) -> None:
     running = operations.running_for_target(conn, ws_id, "service.", name)
     if running:
         kind = running[0]["kind"].split(".", 1)[1]
-        raise Conflict(f"Service {name} has an operation in progress ({kind}, operation {running[0]['id']}); "
-                       "wait for it to finish (wait_for_deployment) and try again.", code="Conflict",
-                       details=[{"code": "OperationInProgress", "message": f"Operation {running[0]['id']} "
-                                 f"({kind}) on service {name} is still running."}])
+        raise Conflict.of(error_catalog.operation_in_progress(name, kind, running[0]["id"]))
 
 
 @blueprint.get(SERVICES)

@@ -14,6 +14,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
+from ... import error_catalog
 from ...errors import BadRequest, Conflict, NotFound
 from ...validation import check_model
 from ... import paths
@@ -29,10 +30,6 @@ INVALID_NAME = ("Error, provided service name is invalid. It must only consist o
 DEFAULT_CPU, DEFAULT_MEMORY_GB = 0.1, 0.5
 DEFAULT_AUTOSCALE = {"autoscaleEnabled": True, "minReplicas": 1, "maxReplicas": 10, "refreshPeriodInSeconds": 1,
                      "targetUtilization": 70}
-SCHEDULE_FAILED = ("Couldn't schedule because the kubernetes cluster didn't have available resources after trying "
-                   "for 00:05:00.\nYou can address this error by either adding more nodes, changing the SKU of your "
-                   "nodes or changing the resource requirements of your service.\nPlease refer to "
-                   "https://aka.ms/debugimage#container-cannot-be-scheduled for more information.")
 # ACI has no node pool in the emulator: one roomy virtual node without GPUs.
 ACI_NODE = ("aci-virtual-node", 64, 256.0, 0)
 # A local service (LocalWebservice) is one container on the user's machine: a virtual node without
@@ -170,22 +167,11 @@ def plan_replicas(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any], co
 
 def unschedulable_error(exc: Unschedulable) -> dict[str, Any]:
     """Azure's payload for a deployment whose replicas fit nowhere (facts §6.1)."""
-    return {"code": "KubernetesError", "statusCode": 400, "message": "Kubernetes Deployment Error",
-            "details": [{"code": "Unschedulable", "message": exc.message},
-                        {"code": "DeploymentFailed", "message": SCHEDULE_FAILED}]}
+    return error_catalog.unschedulable(exc.message).payload()
 
 
 def crash_loop_error(name: str) -> dict[str, Any]:
-    return {"code": "KubernetesDeploymentFailed", "statusCode": 400, "message": "Kubernetes Deployment failed",
-            "details": [{"code": "CrashLoopBackOff", "message": (
-                "Your container application crashed. This may be caused by errors in your scoring file's init() "
-                "function.\n\t1. Please check the logs for your container instance: {}. From the AML SDK, you can "
-                "run print(service.get_logs()) if you have service object to fetch the logs.\n\t2. You can "
-                "interactively debug your scoring file locally. Please refer to "
-                "https://docs.microsoft.com/azure/machine-learning/how-to-debug-visual-studio-code#debug-and-"
-                "troubleshoot-deployments for more information.\n\t3. You can also try to run image {} locally. "
-                "Please refer to https://aka.ms/debugimage#service-launch-fails for more information.").format(
-                    name, "fake-azure/" + name)}]}
+    return error_catalog.crash_loop_back_off(name).payload()
 
 
 # --- request paths -----------------------------------------------------------------------------------

@@ -1,0 +1,169 @@
+"""The catalog of Azure error payloads the local cloud sends: one constructor per error, used alike for
+an operation's ``error`` (what ``wait_for_deployment`` and ``provisioning_errors`` show) and for an HTTP
+body (``{"error": ...}``, through :meth:`emulator.errors.EmulatorError.of`). Texts are Azure's where
+Azure has one (docs/parity.md says where ours differ)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class AzureError:
+    """Azure's error object: ``code``, ``statusCode`` (absent on some operation errors), ``message``, ``details``."""
+
+    code: str
+    message: str
+    status_code: int | None = None
+    details: tuple[Mapping[str, str], ...] = ()
+
+    def payload(self) -> dict[str, Any]:
+        """The error object, as an operation's ``error`` and inside the HTTP envelope."""
+        error: dict[str, Any] = {"code": self.code}
+        if self.status_code is not None:
+            error["statusCode"] = self.status_code
+        error["message"] = self.message
+        if self.details:
+            error["details"] = [dict(detail) for detail in self.details]
+        return error
+
+    def envelope(self) -> dict[str, Any]:
+        """The HTTP body: ``{"error": payload}``."""
+        return {"error": self.payload()}
+
+
+# --- HTTP refusals before a route runs (the web server's, the framework's) -----------------------------
+
+# The error code per HTTP status for refusals that carry no code of their own.
+HTTP_STATUS_CODES = {400: "BadRequest", 404: "NotFound", 405: "MethodNotAllowed", 413: "PayloadTooLarge",
+                     431: "RequestHeaderFieldsTooLarge", 500: "InternalServerError", 501: "NotImplemented"}
+
+
+def http_refusal(status: int, message: str, default_code: str) -> AzureError:
+    """A refusal named by its HTTP status alone (``default_code`` for a status the table lacks)."""
+    return AzureError(HTTP_STATUS_CODES.get(status, default_code), message, status)
+
+
+def invalid_field(target: str, message: str) -> dict[str, str]:
+    """One ``details`` entry of a 400 for a request field that fails its schema."""
+    return {"code": "InvalidField", "target": target, "message": f"{target}: {message}"}
+
+
+# --- services ----------------------------------------------------------------------------------------
+
+SCHEDULE_FAILED = ("Couldn't schedule because the kubernetes cluster didn't have available resources after trying "
+                   "for 00:05:00.\nYou can address this error by either adding more nodes, changing the SKU of your "
+                   "nodes or changing the resource requirements of your service.\nPlease refer to "
+                   "https://aka.ms/debugimage#container-cannot-be-scheduled for more information.")
+
+
+def service_exists(name: str, workspace: str) -> AzureError:
+    return AzureError("Conflict", f"Service {name} with the same name already exists, please use a different "
+                      "service name or delete the existing service.", 409,
+                      ({"code": "ServiceExists", "message": f"A service named {name} already exists in workspace "
+                        f"{workspace}."},))
+
+
+def operation_in_progress(name: str, kind: str, operation_id: str) -> AzureError:
+    """Azure runs one operation at a time on a service."""
+    return AzureError("Conflict", f"Service {name} has an operation in progress ({kind}, operation {operation_id}); "
+                      "wait for it to finish (wait_for_deployment) and try again.", 409,
+                      ({"code": "OperationInProgress", "message": f"Operation {operation_id} ({kind}) on service "
+                        f"{name} is still running."},))
+
+
+def operation_cancelled(reason: str) -> AzureError:
+    return AzureError("OperationCancelled", reason)
+
+
+def unschedulable(reason: str) -> AzureError:
+    """A deployment whose replicas fit nowhere (facts §6.1); ``reason`` is the scheduler's FitError text."""
+    return AzureError("KubernetesError", "Kubernetes Deployment Error", 400,
+                      ({"code": "Unschedulable", "message": reason},
+                       {"code": "DeploymentFailed", "message": SCHEDULE_FAILED}))
+
+
+def crash_loop_back_off(name: str) -> AzureError:
+    """A service whose replicas keep crashing (``init()`` failing)."""
+    return AzureError("KubernetesDeploymentFailed", "Kubernetes Deployment failed", 400, ({
+        "code": "CrashLoopBackOff", "message": (
+            "Your container application crashed. This may be caused by errors in your scoring file's init() "
+            "function.\n\t1. Please check the logs for your container instance: {}. From the AML SDK, you can "
+            "run print(service.get_logs()) if you have service object to fetch the logs.\n\t2. You can "
+            "interactively debug your scoring file locally. Please refer to "
+            "https://docs.microsoft.com/azure/machine-learning/how-to-debug-visual-studio-code#debug-and-"
+            "troubleshoot-deployments for more information.\n\t3. You can also try to run image {} locally. "
+            "Please refer to https://aka.ms/debugimage#service-launch-fails for more information.").format(
+                name, "fake-azure/" + name)},))
+
+
+# --- deployments (the deploy engine's operation errors) -----------------------------------------------
+
+def deployment_cancelled() -> AzureError:
+    """A deployment given up because its service is being deleted (or its workspace, or the daemon stops)."""
+    return AzureError("DeploymentCancelled", "The deployment was abandoned: the service is being deleted.", 409)
+
+
+def container_crashed() -> AzureError:
+    """The SDK's local-deployment failure (azureml._model_management._util) when the container dies."""
+    return AzureError("ContainerCrashed", "Error: Container has crashed. Did your init method fail?", 500)
+
+
+def deployment_timed_out() -> AzureError:
+    return AzureError("DeploymentTimedOut", (
+        "The deployment operation polling has TimedOut. The service creation is taking longer than our "
+        "normal time. We are still trying to achieve the desired state for the web service. Please "
+        "check the webservice state for the current webservice health. You can run "
+        "print(service.state) from the python SDK to retrieve the current state of the webservice."), 504)
+
+
+def port_in_use(port: int, cause: str) -> AzureError:
+    """A LocalWebservice's port is taken (the SDK's Docker message, then the cause)."""
+    return AzureError("PortInUse", (
+        "Docker container start has failed, the port you are attempting to use is already in use:\n"
+        f"port {port} is already in use on 127.0.0.1 ({cause})"), 409)
+
+
+def replica_start_failed(replica_id: str, detail: str) -> AzureError:
+    """A replica that could not be launched at all (the runtime refused, or failed unexpectedly)."""
+    return AzureError("ReplicaStartFailed", f"Replica {replica_id} could not start: {detail}", 500)
+
+
+def environment_build_failed(message: str) -> AzureError:
+    return AzureError("EnvironmentBuildFailed", f"Failed to build the environment for the service:\n{message}", 400)
+
+
+def gpu_unavailable() -> AzureError:
+    return AzureError("GpuUnavailable", (
+        "FAKE_AZURE_GPU_POLICY=require: the service's replicas were given GPUs on the emulated cluster, but "
+        "this host has no NVIDIA GPU to run them on."), 400)
+
+
+def deployment_internal_error(name: str, cause: BaseException) -> AzureError:
+    """A bug must still end the operation, never leave it pending."""
+    return AzureError("InternalError", f"fake-azure failed to deploy {name}: {cause!r}", 500)
+
+
+# --- computes ----------------------------------------------------------------------------------------
+
+def provisioning_fault() -> AzureError:
+    """The injected ``fail_provisioning`` fault (test-only /_emulator/faults)."""
+    return AzureError("ProvisioningFailed", (
+        "Compute provisioning failed: the AKS cluster could not be created (fault injected by fake-azure through "
+        "/_emulator/faults: fail_provisioning)."), 400)
+
+
+def vm_size_not_supported(vm_size: str, subscription_id: str, location: str, available: str) -> AzureError:
+    return AzureError("VMSizeNotSupported", (
+        f"Virtual Machine size: '{vm_size}' is not supported for subscription {subscription_id} "
+        f"in location '{location}'. The available VM sizes are '{available}'"), 400)
+
+
+def fast_prod_too_small(minimum_vcpus: int, agent_count: int, vm_size: str, vcpus: int) -> AzureError:
+    """A FastProd cluster below Azure's vCPU minimum (the other purpose is DevTest)."""
+    return AzureError("BadRequest", (
+        "The number of nodes multiplied by the virtual machine's number of cores (vCPUs) must be "
+        f"greater than or equal to {minimum_vcpus} for a cluster with cluster purpose "
+        f"FastProd; {agent_count} x {vm_size} ({vcpus} vCPUs) gives "
+        f"{vcpus * agent_count}. Add nodes, choose a larger VM size, or use cluster purpose "
+        "DevTest."), 400)
