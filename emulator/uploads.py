@@ -11,10 +11,12 @@ from typing import BinaryIO, Iterator
 from urllib.parse import unquote
 
 from flask import request
+from pydantic import BaseModel
 from werkzeug.formparser import FormDataParser
 
 from .errors import BadRequest
 from .paths import relative_path
+from .validation import check_model
 
 # Request bodies up to this size are parsed in memory rather than spooled to disk.
 SMALL_BODY_BYTES = 1024 * 1024
@@ -35,8 +37,10 @@ def normalize_relpath(path: str, what: str = "model file", code: str = "InvalidM
 
 
 @contextmanager
-def multipart_upload(spool_dir: Path, what: str) -> Iterator[tuple[dict, list[Upload]]]:
-    """The request's ``metadata`` JSON field and its ``file`` parts (filenames are percent-encoded paths).
+def multipart_upload(spool_dir: Path, what: str, metadata: type[BaseModel]) -> Iterator[tuple[dict, list[Upload]]]:
+    """The request's ``metadata`` JSON field, checked against the route's declared ``metadata`` schema
+    (400 naming the field otherwise, before the block runs), and its ``file`` parts (filenames are
+    percent-encoded paths).
 
     Every file part the body held, whatever its name, is closed (a spooled one deleted) when the block
     ends, normally or not."""
@@ -69,6 +73,7 @@ def multipart_upload(spool_dir: Path, what: str) -> Iterator[tuple[dict, list[Up
                 raise ValueError("not a JSON object")
         except ValueError as exc:
             raise BadRequest(f"The 'metadata' field is missing or not a JSON object: {exc}") from exc
+        check_model(metadata, meta, "'metadata' field")
         yield meta, uploads
     finally:
         for _, storage in files.items(multi=True):

@@ -5,6 +5,7 @@ Each case below was accepted (or answered 500 after a write) before the schemas 
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -276,6 +277,25 @@ def test_model_metadata_is_checked_before_the_files_are_stored(api: Api) -> None
     files["metadata"] = (None, '{"name": "m-ok\\n"}')
     assert api.call("POST", f"{api.prefix}/models", files=files).json()["error"]["code"] == "ModelValidation"
     assert api.value("/models") == []
+
+
+@pytest.mark.parametrize("metadata, field", [
+    ({"sourceDirectory": 5, "entryScript": "score.py"}, "sourceDirectory"),
+    ({"sourceDirectory": "src", "entryScript": ["score.py"]}, "entryScript"),
+    ({"sourceDirectory": "src\x00x", "entryScript": "score.py"}, "sourceDirectory"),
+    ({"sourceDirectory": None, "entryScript": "s" * 5000}, "entryScript"),
+])
+def test_asset_metadata_is_checked_before_the_files_are_stored(api: Api, azureml_emulator, metadata: dict,
+                                                               field: str) -> None:
+    import hashlib
+    import json
+
+    content = uuid.uuid4().hex.encode()
+    files = {"metadata": (None, json.dumps(metadata)), "file": ("score.py", content)}
+    error = api.bad("POST", f"{api.prefix}/assets", field, files=files)
+    assert error["details"][0]["target"] == field
+    digest = hashlib.sha256(content).hexdigest()
+    assert not (Path(azureml_emulator.home) / "blobs" / digest[:2] / digest).exists()
 
 
 # --- the declarations themselves ----------------------------------------------------------------------

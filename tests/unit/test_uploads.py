@@ -8,6 +8,7 @@ import pytest
 from flask import Flask
 
 from emulator import uploads
+from emulator.resources.models.schema import ModelRegistration as Registration
 from emulator.errors import BadRequest
 
 
@@ -35,7 +36,7 @@ def spooled(monkeypatch, tmp_path):
 def test_file_parts_are_read_and_every_part_is_closed_after(spooled, tmp_path) -> None:
     app = Flask(__name__)
     with app.test_request_context(method="POST", data=_body(json.dumps({"name": "m"}))):
-        with uploads.multipart_upload(tmp_path, "a model") as (meta, files):
+        with uploads.multipart_upload(tmp_path, "a model", Registration) as (meta, files):
             assert meta == {"name": "m"}
             assert [(u.relpath, u.stream.read()) for u in files] == [("a/m.pkl", b"one"), ("b.txt", b"two")]
             assert len(spooled) == 3 and not any(f.closed for f in spooled)
@@ -46,7 +47,7 @@ def test_parts_are_closed_when_the_block_raises(spooled, tmp_path) -> None:
     app = Flask(__name__)
     with app.test_request_context(method="POST", data=_body(json.dumps({"name": "m"}))):
         with pytest.raises(RuntimeError):
-            with uploads.multipart_upload(tmp_path, "a model"):
+            with uploads.multipart_upload(tmp_path, "a model", Registration):
                 raise RuntimeError("registration failed")
     assert len(spooled) == 3 and all(f.closed for f in spooled)
 
@@ -55,7 +56,7 @@ def test_bad_metadata_is_a_400_and_closes_the_parts(spooled, tmp_path) -> None:
     app = Flask(__name__)
     with app.test_request_context(method="POST", data=_body("[1, 2]")):
         with pytest.raises(BadRequest, match="'metadata' field is missing or not a JSON object"):
-            with uploads.multipart_upload(tmp_path, "a model"):
+            with uploads.multipart_upload(tmp_path, "a model", Registration):
                 pass
     assert len(spooled) == 3 and all(f.closed for f in spooled)
 
@@ -64,5 +65,5 @@ def test_a_body_that_is_not_multipart_is_a_400(tmp_path) -> None:
     app = Flask(__name__)
     with app.test_request_context(method="POST", json={"name": "m"}):
         with pytest.raises(BadRequest, match="multipart/form-data"):
-            with uploads.multipart_upload(tmp_path, "a model"):
+            with uploads.multipart_upload(tmp_path, "a model", Registration):
                 pass

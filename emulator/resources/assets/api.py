@@ -15,6 +15,6 @@ blueprint = Blueprint("assets", __name__)
 @validated(multipart=AssetUpload)
 def create_asset(sub: str, rg: str, ws: str):
     ws_id = workspace_scope(sub, rg, ws)
-    with multipart_upload(cloud().blobs.root, "source files") as (_, uploads):
+    with multipart_upload(cloud().blobs.root, "source files", AssetUpload) as (_, uploads):
         body = service.create(cloud().store, cloud().blobs, ws_id, uploads)
     return jsonify(body), 201

@@ -11,7 +11,6 @@ from flask import Blueprint, jsonify, send_file
 
 from ...http import WORKSPACE_PREFIX, cloud, validated, workspace_scope
 from ...uploads import multipart_upload
-from ...validation import check_model
 from ..services import service as services
 from . import service
 from .schema import PATCH, ModelListQuery, ModelRegistration
@@ -24,8 +23,7 @@ blueprint = Blueprint("models", __name__)
 @validated(multipart=ModelRegistration)
 def register_model(sub: str, rg: str, ws: str):
     ws_id = workspace_scope(sub, rg, ws)
-    with multipart_upload(cloud().blobs.root, "a model") as (meta, uploads):
-        check_model(ModelRegistration, meta, "'metadata' field")
+    with multipart_upload(cloud().blobs.root, "a model", ModelRegistration) as (meta, uploads):
         body = service.register(cloud().store, cloud().blobs, ws_id, meta, uploads)
     return jsonify(body), 200
 
