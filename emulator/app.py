@@ -27,12 +27,15 @@ def create_app(cloud: Cloud) -> Flask:
     from .resources.assets.api import blueprint as assets
     from .resources.services.api import blueprint as services
     from .resources.computes.api import blueprint as computes
+    from .resources.datasets.api import blueprint as datasets
+    from .resources.datastores.api import blueprint as datastores
     from .resources.environments.api import blueprint as environments
     from .resources.models.api import blueprint as models
     from .resources.operations.api import blueprint as operations
     from .resources.workspaces.api import blueprint as workspaces
 
-    for blueprint in (workspaces, models, environments, computes, operations, assets, services, admin):
+    for blueprint in (workspaces, models, environments, computes, operations, assets, services, datastores,
+                      datasets, admin):
         app.register_blueprint(blueprint)
 
     @app.before_request

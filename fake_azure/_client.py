@@ -32,6 +32,9 @@ FAMILY_EXCEPTIONS: dict[str, type[AzureMLException]] = {
     "environment": UserErrorException,
     "workspace": ProjectSystemException,
     "admin": UserErrorException,
+    # Datastores and datasets (their SDK clients raise UserErrorException for what users can cause).
+    "datastore": UserErrorException,
+    "dataset": UserErrorException,
 }
 # The SDK's wrapper for unexpected responses, per family.
 FAMILY_BAD_RESPONSE = {

@@ -1,7 +1,9 @@
 """Mirror of ``azureml.core.model``: the registered-model object, backed by the local cloud's registry.
 
 Signatures, attribute names, printed lines and exception texts are azureml-core 1.61's. ``Model.deploy``
-is here (its work is in ``_deploy``); ``package``/``profile`` are not.
+is here (its work is in ``_deploy``); ``package``/``profile`` are not. Datasets attached at registration
+(``datasets=``, ``sample_input_dataset=``, ``sample_output_dataset=``) are saved to the workspace and read
+back as dataset objects, and ``resource_configuration`` as a ResourceConfiguration, as the SDK does.
 """
 from __future__ import annotations
 
@@ -18,6 +20,10 @@ from .._client import error_from_response
 from ._queries import filter_query as _filter_query
 from ..exceptions import ModelNotFoundException, UserErrorException, WebserviceException
 from ._model_files import MultipartUpload, collect_model_artifact_paths, refuse_escaping_links, save_stream
+from .resource_configuration import ResourceConfiguration
+from ..data.abstract_dataset import AbstractDataset
+from ..data.file_dataset import FileDataset
+from ..data.tabular_dataset import TabularDataset
 
 module_logger = logging.getLogger(__name__)
 # As in the SDK, fixed when the module is imported: a replica sets AML_APP_ROOT before it starts.
@@ -112,8 +118,20 @@ class Model(object):
         self.parent_id = source.get("parentModelId")
         self.derived_model_ids = source.get("derivedModelIds")
         # The SDK reads 'resourceRequirements' in both branches (serialize() writes 'resourceConfiguration').
-        self.resource_configuration = source.get("resourceRequirements")
-        # Datasets and runs do not exist in the local cloud, so expand has nothing to resolve.
+        self.resource_configuration = (ResourceConfiguration.deserialize(source.get("resourceRequirements"))
+                                       if obj_dict else ResourceConfiguration._from_dto(source.get("resourceRequirements")))
+        if expand:
+            # As the SDK: datasets by scenario, and the sample datasets behind their 'aml://dataset/<id>' URLs.
+            for dataset_reference in source.get("datasets") or []:
+                dataset = Model._get_dataset(workspace, dataset_reference["id"])
+                if dataset is not None:
+                    self.datasets.setdefault(dataset_reference["name"], []).append(dataset)
+            for attribute, key in (("sample_input_dataset", "sampleInputData"),
+                                   ("sample_output_dataset", "sampleOutputData")):
+                url = source.get(key)
+                if url is not None and url.startswith("aml://dataset/"):
+                    setattr(self, attribute, Model._get_dataset(workspace, url[len("aml://dataset/"):]))
+        # Runs do not exist in the local cloud (training is out of scope), so there is no run to expand.
 
     @staticmethod
     def _get(workspace, name=None, id=None, tags=None, properties=None, version=None,
@@ -176,23 +194,30 @@ class Model(object):
             except ValueError:
                 raise WebserviceException("Error with JSON serialization for properties, be sure they are "
                                           "properly formatted.", logger=module_logger)
-        for _, dataset in datasets or []:
-            # No dataset types exist in the local cloud, so every dataset is of an unsupported type.
-            raise WebserviceException("Invalid dataset of type {} passed, must be of type Dataset or "
-                                      "DatasetSnapshot".format(type(dataset)), logger=module_logger)
+        datasets_payload = []
+        for dataset_scenario, dataset in datasets or []:
+            if isinstance(dataset, (TabularDataset, FileDataset)):
+                datasets_payload.append({"name": dataset_scenario, "id": dataset._ensure_saved(workspace)})
+            else:  # the SDK's legacy Dataset and DatasetSnapshot types are not emulated
+                raise WebserviceException("Invalid dataset of type {} passed, must be of type Dataset or "
+                                          "DatasetSnapshot".format(type(dataset)), logger=module_logger)
         if model_framework == Model.Framework.TFKERAS:
             module_logger.warning("Tfkeras will be deprecated soon. Use Model.Framework.TENSORFLOW instead.")
+        sample_input_data = sample_output_data = None
         if sample_input_dataset:
-            Model._get_dataset_id(workspace, sample_input_dataset, "sample input dataset")
+            sample_input_data = "aml://dataset/{}".format(
+                Model._get_dataset_id(workspace, sample_input_dataset, "sample input dataset"))
         if sample_output_dataset:
-            Model._get_dataset_id(workspace, sample_output_dataset, "sample output dataset")
+            sample_output_data = "aml://dataset/{}".format(
+                Model._get_dataset_id(workspace, sample_output_dataset, "sample output dataset"))
         if resource_configuration:
             resource_configuration._validate_configuration()
             resource_configuration = resource_configuration.serialize()
         return {"name": model_name, "kvTags": _as_string_map(tags), "properties": _as_string_map(properties),
                 "description": description, "mimeType": "application/json", "framework": model_framework,
                 "frameworkVersion": model_framework_version, "unpack": False, "experimentName": None,
-                "runId": None, "datasets": [], "sampleInputData": None, "sampleOutputData": None,
+                "runId": None, "datasets": datasets_payload, "sampleInputData": sample_input_data,
+                "sampleOutputData": sample_output_data,
                 "resourceRequirements": resource_configuration}
 
     @staticmethod
@@ -213,9 +238,21 @@ class Model(object):
 
     @staticmethod
     def _get_dataset_id(workspace, dataset, param_name):
-        # TabularDataset/FileDataset do not exist in the local cloud: the SDK's rejection of other types.
+        """The saved id of a TabularDataset or FileDataset (saved to the workspace first if need be)."""
+        if isinstance(dataset, (TabularDataset, FileDataset)):
+            return dataset._ensure_saved(workspace)
         raise WebserviceException("Invalid {} of type {} passed, must be of type TabularDataset or FileDataset"
                                   .format(param_name, type(dataset)), logger=module_logger)
+
+    @staticmethod
+    def _get_dataset(workspace, dataset_id):
+        """The dataset saved as ``dataset_id``, or None (with the SDK's warning) when it cannot be read."""
+        try:
+            return AbstractDataset.get_by_id(workspace, dataset_id)
+        except Exception as e:
+            module_logger.warning("Unable to retrieve Dataset with ID {} due to the following exception.\n"
+                                  "{}".format(dataset_id, e))
+            return None
 
     # --- listing --------------------------------------------------------------------------------------
 
@@ -349,9 +386,13 @@ class Model(object):
         if description:
             patch_list.append({"op": "replace", "path": "/description", "value": description})
         if sample_input_dataset:
-            Model._get_dataset_id(self.workspace, sample_input_dataset, "sample input dataset")
+            saved_id = Model._get_dataset_id(self.workspace, sample_input_dataset, "sample input dataset")
+            patch_list.append({"op": "replace", "path": "/sampleInputData",
+                               "value": "aml://dataset/{}".format(saved_id)})
         if sample_output_dataset:
-            Model._get_dataset_id(self.workspace, sample_output_dataset, "sample output dataset")
+            saved_id = Model._get_dataset_id(self.workspace, sample_output_dataset, "sample output dataset")
+            patch_list.append({"op": "replace", "path": "/sampleOutputData",
+                               "value": "aml://dataset/{}".format(saved_id)})
         if resource_configuration:
             resource_configuration._validate_configuration()
             patch_list.append({"op": "replace", "path": "/resourceRequirements",
@@ -363,6 +404,10 @@ class Model(object):
             self.description = description
         if resource_configuration:
             self.resource_configuration = resource_configuration
+        if sample_input_dataset:
+            self.sample_input_dataset = sample_input_dataset
+        if sample_output_dataset:
+            self.sample_output_dataset = sample_output_dataset
 
     def update_tags_properties(self, add_tags=None, remove_tags=None, add_properties=None):
         """Add and remove tags and add properties (existing properties are immutable)."""
@@ -454,9 +499,8 @@ class Model(object):
     def serialize(self):
         """This model as the SDK's JSON-serializable dict."""
         created_time = self.created_time.isoformat() if self.created_time else None
-        resource_configuration = self.resource_configuration
-        if resource_configuration is not None and hasattr(resource_configuration, "serialize"):
-            resource_configuration = resource_configuration.serialize()
+        datasets = [{"name": scenario, "id": dataset.id}
+                    for scenario, dataset_list in self.datasets.items() for dataset in dataset_list]
         return {"createdTime": created_time,
                 "createdBy": self.created_by,
                 "description": self.description,
@@ -473,10 +517,11 @@ class Model(object):
                 "experimentName": self.experiment_name,
                 "runId": self.run_id,
                 "runDetails": self.run.__str__(),
-                "datasets": [],
-                "resourceConfiguration": resource_configuration if resource_configuration else None,
-                "sampleInputDatasetId": None,
-                "sampleOutputDatasetId": None}
+                "datasets": datasets,
+                "resourceConfiguration": self.resource_configuration.serialize()
+                if self.resource_configuration else None,
+                "sampleInputDatasetId": self.sample_input_dataset.id if self.sample_input_dataset else None,
+                "sampleOutputDatasetId": self.sample_output_dataset.id if self.sample_output_dataset else None}
 
     @staticmethod
     def deserialize(workspace, model_payload):

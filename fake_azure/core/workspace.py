@@ -267,6 +267,32 @@ class Workspace:
         return {s.name: s for s in Webservice.list(self)}
 
     @property
+    def datastores(self) -> dict[str, Any]:
+        """The workspace's datastores by name (the local cloud has the default ``workspaceblobstore``)."""
+        from .datastore import Datastore
+
+        return {datastore.name: datastore for datastore in Datastore._list(self)}
+
+    @property
+    def datasets(self) -> dict[str, Any]:
+        """The workspace's registered datasets (latest versions) by name."""
+        from .dataset import Dataset
+
+        return Dataset.get_all(self)
+
+    def get_default_datastore(self) -> Any:
+        """The workspace's default datastore (``workspaceblobstore``, an Azure Blob container)."""
+        from .datastore import Datastore
+
+        return Datastore.get_default(self)
+
+    def set_default_datastore(self, name: str) -> None:
+        """Make ``name`` the default datastore: only ``workspaceblobstore`` exists, and it is the default."""
+        from .datastore import Datastore
+
+        Datastore.get(self, name).set_as_default()
+
+    @property
     def environments(self) -> dict[str, Any]:
         return {env.name: env for env in self._environments.list()}
 
