@@ -2,6 +2,10 @@
 from .workspace import Workspace
 from .compute import ComputeTarget
 from .container_registry import ContainerRegistry
+from .datastore import Datastore
+from .dataset import Dataset
+# Training is not emulated: these import (deploy scripts import them beside Workspace) and raise when used.
+from ._training import Experiment, Run, RunConfiguration, ScriptRun, ScriptRunConfig, get_run
 from .environment import Environment
 from .model import Model
 from .webservice import Webservice
@@ -9,4 +13,5 @@ from .webservice import Webservice
 VERSION = "1.61.0"
 __version__ = VERSION
 
-__all__ = ["ComputeTarget", "ContainerRegistry", "Environment", "Model", "VERSION", "Webservice", "Workspace"]
+__all__ = ["ComputeTarget", "ContainerRegistry", "Dataset", "Datastore", "Environment", "Experiment", "Model",
+           "Run", "RunConfiguration", "ScriptRun", "ScriptRunConfig", "VERSION", "Webservice", "Workspace", "get_run"]
