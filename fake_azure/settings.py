@@ -9,6 +9,7 @@ from typing import Mapping
 TARGETS = ("emulator", "azure")
 RUNTIMES = ("process", "docker", "auto")
 GPU_POLICIES = ("cpu-fallback", "require")
+PYTHON_POLICIES = ("nearest", "exact")
 DOCKER_PIP_STRATEGIES = ("auto", "online", "wheelhouse")
 
 
@@ -78,6 +79,9 @@ class Settings:
     default_location: str = "eastus"
     startup_timeout: float = 15.0
     gpu_policy: str = "cpu-fallback"
+    # An environment's Python that no interpreter here provides: the nearest available one (with a
+    # warning in the build log), or fail.
+    python_policy: str = "nearest"
     reuse_interpreter: bool = True
     autoscale_down_delay: float = 60.0
     # Multiplies livenessProbeRequirements.initialDelaySeconds (Azure: 310 s); 0 starts probing at once.
@@ -140,6 +144,8 @@ class Settings:
             startup_timeout=numbers["FAKE_AZURE_STARTUP_TIMEOUT"],
             gpu_policy=_choice("FAKE_AZURE_GPU_POLICY", env.get("FAKE_AZURE_GPU_POLICY"), GPU_POLICIES,
                                "cpu-fallback"),
+            python_policy=_choice("FAKE_AZURE_PYTHON_POLICY", env.get("FAKE_AZURE_PYTHON_POLICY"), PYTHON_POLICIES,
+                                  "nearest"),
             autoscale_down_delay=numbers["FAKE_AZURE_AUTOSCALE_DOWN_DELAY"],
             probe_delay_scale=_non_negative("FAKE_AZURE_PROBE_DELAY_SCALE", numbers["FAKE_AZURE_PROBE_DELAY_SCALE"]),
             max_body_bytes=int(raw_max_body),

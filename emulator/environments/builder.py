@@ -94,6 +94,8 @@ class EnvironmentBuilder:
         """
         emit = log or (lambda line: None)
         digest = spec.digest
+        for warning in spec.warnings:  # a cached or reused interpreter is a substitute all the same
+            emit(f"WARNING: {warning}")
         if self.reuse_host and self._host_satisfies(spec):
             emit(f"Environment {digest}: using the daemon's interpreter {self.host_python} "
                  f"(it already satisfies the environment)")
@@ -147,10 +149,13 @@ class EnvironmentBuilder:
             out("Requirements: " + " ".join(spec.requirements))
             for note in spec.notes:
                 out(f"Note: {note}")
+            if spec.binary_only:
+                out("Note: conda installs only built packages: " + ", ".join(spec.binary_only)
+                    + " (from the conda file) are installed from wheels only, never built from source")
             steps = [
                 [base_python, "-m", "venv", str(venv)],
                 [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
-                 "--no-input", "--progress-bar", "off", *spec.requirements],
+                 "--no-input", "--progress-bar", "off", *spec.pip_options, *spec.requirements],
             ]
             for command in steps:
                 out("$ " + " ".join(command))
@@ -158,7 +163,7 @@ class EnvironmentBuilder:
                 if returncode != 0:
                     out(f"Build failed (exit status {returncode}) after {time.monotonic() - started:.1f}s")
                     shutil.rmtree(venv, ignore_errors=True)
-                    raise BuildFailed(summarise_pip_error(lines, returncode), log_path)
+                    raise BuildFailed(build_failure_summary(spec, lines, returncode), log_path)
             (venv / COMPLETE_MARKER).write_text(f"{digest}\n", encoding="utf-8")
             out(f"Environment {digest} built in {time.monotonic() - started:.1f}s")
         return PreparedEnvironment(str(venv / "bin" / "python"), digest, False, log_path, venv)
@@ -206,6 +211,15 @@ def run_logged(command: list[str], env: dict[str, str], out: LogFn, cwd: Path | 
         out(message)
         lines.append(message)
     return returncode, lines
+
+
+def build_failure_summary(spec: BuildSpec, lines: Iterable[str], returncode: int) -> str:
+    """pip's error lines, then what was substituted (it may be why: a Python or package not asked for)."""
+    summary = summarise_pip_error(lines, returncode)
+    if spec.binary_only:
+        summary += ("\nNote: conda file entries (" + ", ".join(spec.binary_only) + ") are installed from "
+                    "wheels only, as conda installs only built packages")
+    return "\n".join([summary, *(f"WARNING: {warning}" for warning in spec.warnings)])
 
 
 def summarise_pip_error(lines: Iterable[str], returncode: int = 1) -> str:

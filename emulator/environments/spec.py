@@ -8,6 +8,15 @@ infrastructure (``pip``, ``setuptools``, CUDA libraries) is dropped, and conda's
 prefix) becomes pip's ``==1.2.*``. ``azureml-defaults`` is replaced by the scoring server
 ``azureml-inference-server-http``, which is always added: it is what replicas run.
 
+The Python version is the requested one when an interpreter of it is found here (see
+:mod:`~emulator.environments.interpreters`) and it can run the scoring server. Otherwise the
+``python_policy`` decides: ``nearest`` (the default) uses the nearest available version with a
+warning, ``exact`` fails.
+
+Conda installs only built packages, so conda entries are installed binary-only (``binary_only``:
+pip's ``--only-binary``): a conda pin with no wheel for the Python fails at once, naming the entry,
+instead of compiling from source. ``tensorflow-gpu==X`` becomes ``tensorflow==X`` with a warning.
+
 Errors are checked in a fixed order (the Python version first, then packages in file order) and
 raised as :class:`SpecError` naming the offending entry.
 """
@@ -18,10 +27,12 @@ import hashlib
 import json
 import re
 import sys
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
+from emulator.environments import definition
 from emulator.environments.errors import SpecError
-from emulator.environments.interpreters import find_interpreter, major_minor
+from emulator.environments.interpreters import available_versions, find_interpreter, major_minor
+from fake_azure.settings import PYTHON_POLICIES
 
 try:
     from packaging.requirements import InvalidRequirement, Requirement
@@ -31,8 +42,10 @@ except ImportError:  # pragma: no cover - pip always vendors packaging
     from pip._vendor.packaging.utils import canonicalize_name  # type: ignore
 
 SCORING_SERVER = "azureml-inference-server-http"
-# Requires-Python of azureml-inference-server-http 1.5 (the server replicas run).
-MIN_PYTHON = (3, 9)
+# The oldest Python replicas are known to serve on: pip picks azureml-inference-server-http 0.8.4.2 on
+# 3.7 and 1.3.4 on 3.8 (1.4 and later need 3.9), and both serve score.py through the replica
+# launcher. On 3.6 the venv's own pip (18.x) cannot resolve the server's dependencies.
+MIN_PYTHON = (3, 7)
 # Bump to invalidate every cached environment when what a digest means changes.
 _DIGEST_FORMAT = 1
 
@@ -75,6 +88,10 @@ class BuildSpec:
     gpu: bool = False
     environment_variables: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = dataclasses.field(default=(), compare=False)
+    # What the build log must show as a warning (a substituted Python or package).
+    warnings: tuple[str, ...] = dataclasses.field(default=(), compare=False)
+    # Packages pip may install only from wheels (``--only-binary``): those the conda file names.
+    binary_only: tuple[str, ...] = ()
 
     @property
     def digest(self) -> str:
@@ -87,35 +104,51 @@ class BuildSpec:
     def env(self) -> dict[str, str]:
         return dict(self.environment_variables)
 
+    @property
+    def pip_options(self) -> tuple[str, ...]:
+        """Options for ``pip install`` before the requirements (``--only-binary`` for conda entries)."""
+        return ("--only-binary", ",".join(self.binary_only)) if self.binary_only else ()
+
 
 def _python_ok(version: str) -> bool:
     return find_interpreter(version) is not None
 
 
 def resolve_spec(build_spec: Mapping[str, Any], host_python_version: str | None = None, *,
-                 python_available: Callable[[str], bool] | None = None) -> BuildSpec:
+                 python_available: Callable[[str], bool] | None = None, python_policy: str = "nearest",
+                 python_versions: Callable[[], Iterable[str]] | None = None) -> BuildSpec:
     """Resolve ``Environment._to_build_spec()`` (or ``_serialize_to_dict()``) to a BuildSpec.
 
     ``host_python_version`` (default: the running interpreter's) is used when the definition names no
     Python and in messages. ``python_available(major_minor)`` says whether an interpreter exists
-    (default: :func:`~emulator.environments.interpreters.find_interpreter`).
+    (default: :func:`~emulator.environments.interpreters.find_interpreter`). When the requested Python
+    cannot be used, ``python_policy`` ``nearest`` picks the nearest of ``python_versions()`` (default:
+    every version found here, or only the host's when ``python_available`` is given) and the host's,
+    with a warning; ``exact`` raises :class:`SpecError`.
     """
+    if python_policy not in PYTHON_POLICIES:
+        raise ValueError(f"python_policy {python_policy!r}: expected one of {', '.join(PYTHON_POLICIES)}")
     if host_python_version is None:
         host_python_version = f"{sys.version_info[0]}.{sys.version_info[1]}"
     host = major_minor(host_python_version)
     available = python_available or _python_ok
+    if python_versions is None:
+        python_versions = available_versions if python_available is None else (lambda: ())
     data = _as_build_spec_dict(build_spec)
     notes: list[str] = []
+    warnings: list[str] = []
 
-    python = _resolve_python(data.get("python_version"), host, available)
+    python = _resolve_python(data.get("python_version"), host, available, python_policy, python_versions, warnings)
 
     requirements: list[str] = []
+    binary_only: set[str] = set()
     for entry in data.get("conda") or []:
-        requirement = _conda_to_pip(str(entry), notes)
+        requirement = _conda_to_pip(str(entry), notes, warnings)
         if requirement is not None:
             requirements.append(requirement)
+            binary_only.add(_name_of(requirement))
     for entry in data.get("pip") or []:
-        requirement = _pip_requirement(str(entry), notes)
+        requirement = _pip_requirement(str(entry), notes, warnings)
         if requirement is not None:
             requirements.append(requirement)
     names = {_name_of(r) for r in requirements}
@@ -129,19 +162,21 @@ def resolve_spec(build_spec: Mapping[str, Any], host_python_version: str | None 
         gpu=bool(data.get("gpu")),
         environment_variables=tuple(sorted((str(k), str(v)) for k, v in dict(env).items())),
         notes=tuple(notes),
+        warnings=tuple(warnings),
+        binary_only=tuple(sorted(binary_only)),
     )
 
 
 def _as_build_spec_dict(data: Mapping[str, Any]) -> Mapping[str, Any]:
-    if "python_version" in data or "pip" in data or "conda" in data:
-        return data
-    if "python" in data and isinstance(data.get("python"), Mapping):
-        from fake_azure.core.environment import Environment
-        return Environment._deserialize_from_dict(dict(data))._to_build_spec()
-    return data
+    return definition.build_spec(data) if definition.is_definition(data) else data
 
 
-def _resolve_python(requested: Any, host: str, available: Callable[[str], bool]) -> str:
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split("."))
+
+
+def _resolve_python(requested: Any, host: str, available: Callable[[str], bool], policy: str,
+                    versions: Callable[[], Iterable[str]], warnings: list[str]) -> str:
     if requested is None or str(requested).strip() == "":
         return host
     text = str(requested).strip()
@@ -151,24 +186,35 @@ def _resolve_python(requested: Any, host: str, available: Callable[[str], bool])
         raise SpecError(f"python={text}: not a Python version fake-azure understands; "
                         f"use a plain version such as python={host}") from None
     label = f"python={text}"
-    if tuple(int(p) for p in version.split(".")) < MIN_PYTHON:
-        minimum = ".".join(map(str, MIN_PYTHON))
-        raise SpecError(
-            f"{label}: Python {version} cannot run the scoring server ({SCORING_SERVER} needs "
-            f"Python >= {minimum}), and packages for it are not on this machine's package index. "
-            f"fake-azure can use {host} (the daemon's); change the conda file to python={host}.")
-    if not available(version):
-        raise SpecError(
-            f"{label}: no Python {version} interpreter on this machine (looked for python{version} on "
-            f"PATH and in ~/.pyenv/versions). fake-azure can use {host} (the daemon's); change the "
-            f"conda file to python={host}, or install Python {version}.")
-    return version
+    minimum = ".".join(map(str, MIN_PYTHON))
+    if _version_key(version) < MIN_PYTHON:
+        why = (f"Python {version} cannot run the scoring server replicas run ({SCORING_SERVER} on Python "
+               f">= {minimum})")
+    elif not available(version):
+        why = (f"no Python {version} interpreter on this machine (looked for python{version} on PATH, in "
+               f"~/.pyenv/versions and among uv-managed interpreters)")
+    else:
+        return version
+    usable = {v for v in (*versions(), host) if _version_key(v) >= MIN_PYTHON and available(v)}
+    if policy == "exact" or not usable:
+        fix = (f"change the conda file to python={host}, install Python {version}, or set "
+               f"FAKE_AZURE_PYTHON_POLICY=nearest to use the nearest available Python"
+               if policy == "exact" else f"change the conda file to python={host}")
+        raise SpecError(f"{label}: {why} (FAKE_AZURE_PYTHON_POLICY={policy}). fake-azure can use {host} "
+                        f"(the daemon's); {fix}.")
+    # Nearest minor version; between two as near, the older: pins written for an old Python more
+    # often have wheels for the one before it than for the one after.
+    chosen = min(usable, key=lambda v: (abs(_version_key(v)[1] - _version_key(version)[1]), _version_key(v)))
+    warnings.append(f"{label}: {why}; using Python {chosen} instead, the nearest available "
+                    f"(FAKE_AZURE_PYTHON_POLICY=nearest). Packages pinned for Python {version} may not install "
+                    f"or behave the same on {chosen}; set FAKE_AZURE_PYTHON_POLICY=exact to fail instead.")
+    return chosen
 
 
 _CONDA_RE = re.compile(r"^(?P<name>[A-Za-z0-9_.\-]+)(?P<extras>\[[^\]]*\])?\s*(?P<rest>.*)$")
 
 
-def _conda_to_pip(entry: str, notes: list[str]) -> str | None:
+def _conda_to_pip(entry: str, notes: list[str], warnings: list[str]) -> str | None:
     text = entry.strip()
     if not text or text.startswith("#"):
         return None
@@ -179,8 +225,6 @@ def _conda_to_pip(entry: str, notes: list[str]) -> str | None:
         raise SpecError(f"{entry}: not a conda package specification fake-azure can translate to pip")
     conda_name = canonicalize_name(match.group("name"))
     rest = match.group("rest").strip()
-    if conda_name == "tensorflow-gpu":
-        raise SpecError(_tensorflow_gpu_message(entry, rest))
     if conda_name in CONDA_ONLY:
         if conda_name not in ("python", "pip"):
             notes.append(f"conda package {entry!r} dropped: conda-only, not installed with pip")
@@ -189,9 +233,12 @@ def _conda_to_pip(entry: str, notes: list[str]) -> str | None:
     if pip_name in REPLACED_BY_SCORING_SERVER:
         notes.append(f"{entry!r} replaced by {SCORING_SERVER}")
         return None
-    if pip_name != conda_name:
-        notes.append(f"conda package {entry!r} installed as pip package {pip_name!r}")
     specifier = _conda_version_to_pip(rest, entry)
+    if conda_name == "tensorflow-gpu":
+        pip_name = "tensorflow"
+        warnings.append(_tensorflow_gpu_warning(entry, specifier))
+    elif pip_name != conda_name:
+        notes.append(f"conda package {entry!r} installed as pip package {pip_name!r}")
     return _normalise(f"{pip_name}{match.group('extras') or ''}{specifier}", entry)
 
 
@@ -222,7 +269,7 @@ def _drop_build(rest: str) -> str:
     return rest
 
 
-def _pip_requirement(entry: str, notes: list[str]) -> str | None:
+def _pip_requirement(entry: str, notes: list[str], warnings: list[str]) -> str | None:
     text = entry.strip()
     if not text or text.startswith("#"):
         return None
@@ -233,7 +280,13 @@ def _pip_requirement(entry: str, notes: list[str]) -> str | None:
         return None
     name = _name_of(text)
     if name == "tensorflow-gpu":
-        raise SpecError(_tensorflow_gpu_message(entry, text[len("tensorflow-gpu"):]))
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            raise SpecError(f"{entry}: not a pip requirement fake-azure can read") from None
+        requirement.name = "tensorflow"
+        warnings.append(_tensorflow_gpu_warning(entry, str(requirement.specifier)))
+        return _normalise(str(requirement), entry)
     if name in REPLACED_BY_SCORING_SERVER:
         notes.append(f"pip package {text!r} replaced by {SCORING_SERVER}: azureml-defaults pulls all of "
                      f"azureml-core, replicas need only the scoring server")
@@ -257,13 +310,12 @@ def _name_of(text: str) -> str:
         return canonicalize_name(re.split(r"[\[=<>~!;@ ]", text.strip(), maxsplit=1)[0])
 
 
-def _tensorflow_gpu_message(entry: str, version_text: str) -> str:
-    versions = re.findall(r"\d+", version_text)
-    major = versions[0] if versions else None
-    if major == "1":
-        why = "tensorflow-gpu 1.x exists only for Python <= 3.7 and is not on this machine's package index"
-    else:
-        why = "tensorflow-gpu is a retired package (its last releases only raise an error) and is not on " \
-              "this machine's package index"
-    return (f"{entry.strip()}: cannot be resolved offline: {why}. Use `tensorflow` 2.x instead, which "
-            f"includes GPU support; TensorFlow 1 code runs under `tf.compat.v1`.")
+def _tensorflow_gpu_warning(entry: str, specifier: str) -> str:
+    # tensorflow-gpu has wheels up to 2.11 for Python <= 3.10 only (2.12 is a stub that refuses to
+    # install); since 2.1 it holds the same code as tensorflow, which includes GPU support.
+    major = (re.findall(r"\d+", specifier) or [None])[0]
+    caveat = (" TensorFlow 1.x's tensorflow package is CPU-only and has wheels for Python <= 3.7 only: "
+              "port the model to TensorFlow 2 (tf.compat.v1) if it does not install."
+              if major == "1" else "")
+    return (f"{entry.strip()!r} installed as 'tensorflow{specifier}': tensorflow-gpu is retired (no wheels "
+            f"after 2.11, none for Python >= 3.11) and tensorflow 2.x includes its GPU support.{caveat}")

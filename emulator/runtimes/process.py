@@ -189,10 +189,12 @@ class ProcessRuntime(ReplicaRuntime):
     name = "process"
 
     def __init__(self, env_cache: Path | None = None, reuse_host: bool = True, pid_dir: Path | None = None,
-                 log_limits: LogLimits = LogLimits()) -> None:
+                 log_limits: LogLimits = LogLimits(), python_policy: str = "nearest") -> None:
         from ..environments import EnvironmentBuilder
 
         self.log_limits = log_limits
+        # FAKE_AZURE_PYTHON_POLICY: an environment's Python that no interpreter here has.
+        self.python_policy = python_policy
         # Each replica's log pump, by the replica's pid; reaped by stop().
         self._pumps: dict[int, subprocess.Popen] = {}
         self._pumps_lock = threading.Lock()
@@ -207,7 +209,8 @@ class ProcessRuntime(ReplicaRuntime):
 
         if self._builder is None:
             raise RuntimeUnavailable("this ProcessRuntime was created without an environment cache")
-        return self._builder.prepare(resolve_spec(environment or {}), log).python
+        spec = resolve_spec(environment or {}, python_policy=self.python_policy)
+        return self._builder.prepare(spec, log).python
 
     def start(self, spec: ReplicaSpec) -> ReplicaHandle:
         python = Path(spec.environment)

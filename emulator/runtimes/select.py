@@ -44,7 +44,7 @@ def docker_runtime(settings: Settings) -> ReplicaRuntime:
 def select_runtime(settings: Settings) -> tuple[ReplicaRuntime, str]:
     """(runtime, note): the note says why ``auto`` chose what it chose."""
     process = ProcessRuntime(settings.env_cache, settings.reuse_interpreter, pid_dir=settings.home / "replica-pids",
-                             log_limits=log_limits(settings))
+                             log_limits=log_limits(settings), python_policy=settings.python_policy)
     if settings.runtime == "process":
         return process, ""
     try:

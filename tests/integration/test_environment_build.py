@@ -82,3 +82,19 @@ def test_pip_failure_is_summarised_with_the_full_log(tmp_path):
     assert "No matching distribution found for nosuchpkg-fake-azure==9.9" in Path(failure.log_path).read_text()
     assert str(failure.log_path) in str(failure)
     assert not (cache / spec.digest).exists()  # no half-built venv left behind
+
+
+def test_a_conda_pin_without_a_wheel_fails_in_seconds_naming_the_entry(tmp_path):
+    # numpy 1.19.5 has wheels up to Python 3.9 only: pip would compile it for ten minutes and fail.
+    # Conda installs built packages only; so does the build, for conda entries.
+    cache = tmp_path / "envs"
+    spec = resolve_spec({"python_version": HOST, "conda": ["numpy=1.19.5"], "pip": ["pyjokes"]}, HOST)
+    builder = EnvironmentBuilder(cache, reuse_host=False, timeout_s=240)  # a generous bound, never reached
+    with pytest.raises(BuildFailed) as info:
+        builder.prepare(spec)
+    summary = info.value.summary
+    assert "No matching distribution found for numpy==1.19.5" in summary, summary
+    assert "installed from wheels only" in summary
+    log = info.value.log_path.read_text()
+    assert "--only-binary numpy " in log and "pyjokes" in log
+    assert "Building wheel" not in log and "took longer than" not in log

@@ -200,6 +200,42 @@ def test_redeploying_on_a_port_left_in_time_wait(ws, workdir):
     service.delete()
 
 
+VERSION_SCORE_PY = """\
+import json
+import sys
+
+
+def init():
+    print("init: Python %d.%d" % sys.version_info[:2], flush=True)
+
+
+def run(raw_data):
+    return {"python": "%d.%d" % sys.version_info[:2], "rows": len(json.loads(raw_data)["data"])}
+"""
+
+
+def test_the_sdk_default_environment_deploys_on_the_python_it_asks_for(ws, workdir):
+    from emulator.environments import find_interpreter
+    from fake_azure.core.environment import Environment
+    from fake_azure.core.model import InferenceConfig, Model
+    from fake_azure.core.webservice import LocalWebservice
+
+    # Environment("e") of azureml-core 1.61: python=3.8.13 and azureml-defaults, as the notebooks use it.
+    (workdir / "src" / "score.py").write_text(VERSION_SCORE_PY)
+    model = Model.register(ws, model_path="model", model_name="tf-dnn-mnist")
+    config = InferenceConfig(entry_script="score.py", source_directory="src", environment=Environment("e"))
+    service = Model.deploy(ws, "local-env-e", [model], config, LocalWebservice.deploy_configuration())
+    service.wait_for_deployment()
+    answer = service.run(BODY)
+    logs = service.get_logs()
+    if find_interpreter("3.8"):  # pyenv, PATH or uv has one here: that is what runs
+        assert answer == {"python": "3.8", "rows": 2}
+        assert "init: Python 3.8" in logs and "WARNING: python=3.8.13" not in logs
+    else:  # FAKE_AZURE_PYTHON_POLICY=nearest: another one, said in the build log
+        assert "WARNING: python=3.8.13: no Python 3.8 interpreter on this machine" in logs
+    service.delete()
+
+
 def test_a_local_service_can_be_deleted_while_it_deploys(ws, workdir):
     from fake_azure.core.webservice import LocalWebservice
 

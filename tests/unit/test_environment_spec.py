@@ -6,7 +6,8 @@ import textwrap
 
 import pytest
 
-from emulator.environments import BuildSpec, SpecError, interpreter_satisfies, resolve_spec
+from emulator.environments import BuildSpec, SpecError, interpreter_satisfies, interpreters, resolve_spec
+from emulator.environments.interpreters import available_versions
 from emulator.environments.builder import summarise_pip_error
 from emulator.environments.satisfies import unsatisfied_requirements
 from fake_azure.core.environment import Environment
@@ -50,26 +51,88 @@ def _conda_build_spec(tmp_path, text: str) -> dict:
     return Environment.from_conda_specification("myenv", str(path))._to_build_spec()
 
 
-def test_seed_original_conda_file_fails_on_python_version_first(tmp_path):
+def test_seed_original_conda_file_fails_on_python_version_first_under_the_exact_policy(tmp_path):
     with pytest.raises(SpecError) as info:
-        resolve_spec(_conda_build_spec(tmp_path, SEED_ORIGINAL), HOST, python_available=_always)
+        resolve_spec(_conda_build_spec(tmp_path, SEED_ORIGINAL), HOST, python_available=_always,
+                     python_policy="exact")
     message = str(info.value)
     assert message.startswith("python=3.6.2:")
-    assert "Python 3.6" in message and f"python={HOST}" in message
+    assert "Python 3.6 cannot run the scoring server" in message and f"python={HOST}" in message
+    assert "FAKE_AZURE_PYTHON_POLICY=exact" in message and "FAKE_AZURE_PYTHON_POLICY=nearest" in message
 
 
-def test_tensorflow_gpu_1x_names_the_package(tmp_path):
-    spec = _conda_build_spec(tmp_path, SEED_ORIGINAL.replace("python=3.6.2", f"python={HOST}"))
+def test_seed_original_conda_file_runs_on_the_nearest_python_with_warnings(tmp_path):
+    # Python 3.6 (here too, through pyenv, say) cannot run the scoring server: the nearest that can.
+    spec = resolve_spec(_conda_build_spec(tmp_path, SEED_ORIGINAL), HOST,
+                        python_available=lambda v: v in ("3.6", "3.8", "3.11"),
+                        python_versions=lambda: ["3.6", "3.8", "3.11"])
+    assert spec.python == "3.8"
+    assert spec.requirements == ("azureml-inference-server-http", "numpy", "tensorflow==1.12.*")
+    python_warning, tf_warning = spec.warnings
+    assert python_warning.startswith("python=3.6.2: Python 3.6 cannot run the scoring server")
+    assert "using Python 3.8 instead" in python_warning and "FAKE_AZURE_PYTHON_POLICY=exact" in python_warning
+    assert tf_warning.startswith("'tensorflow-gpu=1.12' installed as 'tensorflow==1.12.*'")
+    assert "CPU-only" in tf_warning and "tf.compat.v1" in tf_warning
+
+
+def test_the_sdk_default_environment_runs_its_own_python_when_it_is_here():
+    from fake_azure.core.environment import Environment as SdkEnvironment
+
+    build_spec = SdkEnvironment("e")._to_build_spec()
+    assert build_spec["python_version"] == "3.8.13"  # azureml-core 1.61's default
+    spec = resolve_spec(build_spec, HOST, python_available=lambda v: v in ("3.8", HOST))
+    assert spec.python == "3.8" and spec.warnings == ()
+    assert spec.requirements == ("azureml-inference-server-http",)
+
+
+def test_a_missing_python_takes_the_nearest_available_older_on_a_tie():
+    available = ("3.9", "3.11", "3.12")
+    spec = resolve_spec({"python_version": "3.10.4"}, "3.12", python_available=lambda v: v in available,
+                        python_versions=lambda: available)
+    assert spec.python == "3.9"
+    (warning,) = spec.warnings
+    assert warning.startswith("python=3.10.4: no Python 3.10 interpreter on this machine")
+    assert "uv-managed" in warning and "using Python 3.9 instead, the nearest available" in warning
+    newer = resolve_spec({"python_version": "3.8"}, "3.12", python_available=lambda v: v in available,
+                         python_versions=lambda: available)
+    assert newer.python == "3.9"
     with pytest.raises(SpecError) as info:
-        resolve_spec(spec, HOST)
-    message = str(info.value)
-    assert message.startswith("tensorflow-gpu=1.12:")
-    assert "Python <= 3.7" in message and "tf.compat.v1" in message and "`tensorflow` 2.x" in message
+        resolve_spec({"python_version": "3.10.4"}, "3.12", python_available=lambda v: v in available,
+                     python_versions=lambda: available, python_policy="exact")
+    assert str(info.value).startswith("python=3.10.4: no Python 3.10 interpreter on this machine")
 
 
-def test_tensorflow_gpu_as_pip_package_is_refused_too():
-    with pytest.raises(SpecError, match="tensorflow-gpu==2.10"):
-        resolve_spec({"python_version": HOST, "pip": ["tensorflow-gpu==2.10"]}, HOST)
+def test_a_substituted_python_changes_the_digest_to_the_one_built():
+    ran = resolve_spec({"python_version": "3.10"}, "3.11", python_available=lambda v: v == "3.11")
+    asked = resolve_spec({"python_version": "3.11"}, "3.11", python_available=lambda v: v == "3.11")
+    assert ran.python == "3.11" and ran.digest == asked.digest
+
+
+def test_tensorflow_gpu_1x_is_installed_as_tensorflow_with_a_warning(tmp_path):
+    spec = resolve_spec(_conda_build_spec(tmp_path, SEED_ORIGINAL.replace("python=3.6.2", f"python={HOST}")), HOST)
+    assert "tensorflow==1.12.*" in spec.requirements and "tensorflow" in spec.binary_only
+    assert not any("tensorflow-gpu" in r for r in spec.requirements)
+    (warning,) = spec.warnings
+    assert warning.startswith("'tensorflow-gpu=1.12' installed as 'tensorflow==1.12.*'")
+
+
+def test_tensorflow_gpu_as_pip_package_becomes_tensorflow_of_the_same_version():
+    spec = resolve_spec({"python_version": HOST, "pip": ["tensorflow-gpu[and-cuda]==2.10.1 ; python_version>'3'"]},
+                        HOST)
+    assert spec.requirements == ("azureml-inference-server-http", 'tensorflow[and-cuda]==2.10.1; python_version > "3"')
+    assert spec.binary_only == ()  # a pip entry: pip's own rules
+    (warning,) = spec.warnings
+    assert "installed as 'tensorflow==2.10.1'" in warning and "includes its GPU support" in warning
+    assert "CPU-only" not in warning
+
+
+def test_conda_entries_are_installed_binary_only_and_pip_entries_are_not(tmp_path):
+    spec = resolve_spec({"python_version": HOST, "conda": ["numpy=1.19.5", "conda-forge::PyTorch=2.1", "pip"],
+                         "pip": ["pandas==2.2.0"]}, HOST)
+    assert spec.binary_only == ("numpy", "torch")
+    assert spec.pip_options == ("--only-binary", "numpy,torch")
+    assert spec.requirements == ("azureml-inference-server-http", "numpy==1.19.5.*", "pandas==2.2.0", "torch==2.1.*")
+    assert resolve_spec({"python_version": HOST, "pip": ["numpy"]}, HOST).pip_options == ()
 
 
 @pytest.mark.parametrize("requirement", ["numpy\nRUN touch /pwned", "numpy\x00", "numpy\rx"])
@@ -98,7 +161,22 @@ def test_unavailable_python_names_the_version():
 def test_interpreter_lookup_is_real_for_the_host_version():
     assert resolve_spec({"python_version": sys.version.split()[0]}, HOST).python == HOST
     with pytest.raises(SpecError, match="no Python 3.99"):
-        resolve_spec({"python_version": "3.99"}, HOST)
+        resolve_spec({"python_version": "3.99"}, HOST, python_policy="exact")
+    nearest = resolve_spec({"python_version": "3.99"}, HOST)
+    assert nearest.python == available_versions()[-1]  # the newest found here
+    assert "no Python 3.99" in nearest.warnings[0]
+
+
+def test_uv_managed_interpreters_are_found(tmp_path, monkeypatch):
+    uv_dir = tmp_path / "uv" / "python"
+    exe = uv_dir / f"cpython-{HOST}.99-linux-x86_64-gnu" / "bin" / f"python{HOST}"
+    exe.parent.mkdir(parents=True)
+    exe.symlink_to(sys.executable)
+    monkeypatch.setattr(interpreters, "_UV_PYTHON_DIR", uv_dir)
+    candidates = interpreters._candidates(HOST, sys.executable)
+    assert str(exe) in candidates and interpreters.interpreter_version(str(exe)) == HOST
+    # Tried after the daemon's own, PATH's and pyenv's.
+    assert candidates.index(str(exe)) > candidates.index(sys.executable)
 
 
 def test_no_python_version_means_the_host_one():

@@ -205,3 +205,11 @@ def test_max_body_bytes_defaults_to_8_gib_and_refuses_bad_values() -> None:
     for bad in ("-1", "0", "1e9", "lots"):
         with pytest.raises(SettingsError, match="FAKE_AZURE_MAX_BODY_BYTES"):
             Settings.from_env({"FAKE_AZURE_MAX_BODY_BYTES": bad})
+
+
+def test_python_policy_defaults_to_nearest_and_rejects_bad_values() -> None:
+    assert Settings.from_env({}).python_policy == "nearest"
+    assert Settings.from_env({"FAKE_AZURE_PYTHON_POLICY": " Exact "}).python_policy == "exact"
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({"FAKE_AZURE_PYTHON_POLICY": "newest"})
+    assert "FAKE_AZURE_PYTHON_POLICY" in str(info.value) and "nearest, exact" in str(info.value)
