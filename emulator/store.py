@@ -71,15 +71,6 @@ CREATE TABLE IF NOT EXISTS asset_files (
     size INTEGER NOT NULL,
     PRIMARY KEY (asset_id, relpath)
 );
-CREATE TABLE IF NOT EXISTS datastore_blobs (
-    workspace_id TEXT NOT NULL,
-    datastore TEXT NOT NULL,
-    relpath TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    modified_at REAL NOT NULL,
-    PRIMARY KEY (workspace_id, datastore, relpath)
-);
 CREATE TABLE IF NOT EXISTS saved_datasets (
     workspace_id TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -202,7 +193,7 @@ class StoreVersionError(RuntimeError):
 
 # Tables whose rows belong to one workspace (a workspace_id column): a workspace's delete empties them.
 WORKSPACE_TABLES = ("storage_blocks", "storage_blobs", "arm_assets", "operations", "gateways", "services", "assets", "environments", "computes", "model_files",
-                    "models", "datastore_blobs", "saved_datasets", "datasets")
+                    "models", "saved_datasets", "datasets")
 
 
 class Store:

@@ -292,3 +292,33 @@ def test_deleting_the_workspace_forgets_its_blobs_and_datasets(azureml_emulator,
 
     again = Workspace(ws.subscription_id, ws.resource_group, ws.name)
     assert again.get_default_datastore()._list_blobs("") == [] and dict(again.datasets) == {}
+
+
+def test_v1_and_v2_share_the_workspaceblobstore_container(ws, workdir, monkeypatch):
+    """Azure's workspaceblobstore is one container of the workspace's storage account, whichever SDK reaches
+    it: a v1 upload is a blob the v2 client's ContainerClient lists and reads, and the other way round."""
+    pytest.importorskip("azure.ai.ml")
+    from urllib.parse import urlsplit
+
+    import fake_azure
+    from azure.ai.ml import MLClient
+    from azure.identity import DefaultAzureCredential
+    from azure.storage.blob import ContainerClient
+
+    datastore = ws.get_default_datastore()
+    datastore.upload_files(["./labels.csv"], target_path="from_v1", show_progress=False)
+    fake_azure.activate()
+    try:
+        ml_client = MLClient(DefaultAzureCredential(), ws.subscription_id, ws.resource_group, ws.name)
+        store = ml_client.datastores.get_default()
+        port = urlsplit(os.environ["ARM_CLOUD_METADATA_URL"]).port
+        sas = ml_client.datastores._list_secrets(store.name, expirable_secret=True).sas_token
+        container = ContainerClient(f"https://{store.account_name}.blob.core.localhost:{port}", store.container_name,
+                                    credential=sas)
+        assert (store.account_name, store.container_name) == (datastore.account_name, datastore.container_name)
+        assert container.download_blob("from_v1/labels.csv").readall() == LABELS
+        container.upload_blob("from_v2/features.csv", FEATURES)
+    finally:
+        fake_azure.deactivate()
+    frame = Dataset.Tabular.from_delimited_files((datastore, "from_v2/*.csv")).to_pandas_dataframe()
+    assert list(frame.columns) == ["age", "sex", "bmi"]

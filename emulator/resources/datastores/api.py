@@ -6,7 +6,6 @@ from flask import Blueprint, jsonify, send_file
 
 from ...http import WORKSPACE_PREFIX, cloud, validated, workspace_body
 from ...uploads import multipart_upload
-from ...validation import check_model
 from . import service
 from .schema import BlobListQuery, BlobUpload
 
@@ -35,28 +34,25 @@ def get_datastore(sub: str, rg: str, ws: str, name: str):
 @blueprint.post(DATASTORES + "/<name>/blobs")
 @validated(multipart=BlobUpload)
 def upload_blobs(sub: str, rg: str, ws: str, name: str):
-    workspace = workspace_body(sub, rg, ws)
-    service.body(workspace, name)  # 404 for an unknown datastore, before reading the upload
+    where = service.container(workspace_body(sub, rg, ws), name)  # 404 before reading the upload
     with multipart_upload(cloud().blobs.root, "blobs", BlobUpload) as (meta, uploads):
-        options = check_model(BlobUpload, meta, "'metadata' field")
-        results = service.upload(cloud().store, cloud().blobs, workspace["id"], name, uploads, options.overwrite)
+        overwrite = BlobUpload.model_validate(meta).overwrite  # already checked at the door
+        results = service.upload(cloud().store, cloud().blobs, where, uploads, overwrite)
     return jsonify({"value": [{"path": r.path, "uploaded": r.stored} for r in results]})
 
 
 @blueprint.get(DATASTORES + "/<name>/blobs")
 @validated(query=BlobListQuery)
 def list_blobs(sub: str, rg: str, ws: str, name: str, query: BlobListQuery):
-    workspace = workspace_body(sub, rg, ws)
-    service.body(workspace, name)
-    return jsonify({"value": service.list_blobs(cloud().store.read(), workspace["id"], name, query.prefix or "")})
+    where = service.container(workspace_body(sub, rg, ws), name)
+    return jsonify({"value": service.list_blobs(cloud().store.read(), where, query.prefix or "")})
 
 
 @blueprint.get(DATASTORES + "/<name>/blobs/<path:relpath>")
 @validated()
 def download_blob(sub: str, rg: str, ws: str, name: str, relpath: str):
-    workspace = workspace_body(sub, rg, ws)
-    service.body(workspace, name)
-    entry = service.blob(cloud().store.read(), workspace["id"], name, relpath)
+    where = service.container(workspace_body(sub, rg, ws), name)
+    entry = service.blob(cloud().store.read(), where, relpath)
     response = send_file(cloud().blobs.path_for(entry["sha256"]), mimetype="application/octet-stream",
                          conditional=False, etag=entry["sha256"], max_age=None)
     response.headers["x-ms-content-sha256"] = entry["sha256"]
