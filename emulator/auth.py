@@ -7,18 +7,34 @@ from __future__ import annotations
 
 import hmac
 import os
+import re
 import secrets
 import sys
 import tempfile
 from pathlib import Path
 
 
+class TokenFileError(RuntimeError):
+    """The token file exists but cannot be read (a directory, no permission): a clear message, never a 500."""
+
+
+# What we write (secrets.token_urlsafe) is visible ASCII; anything else in the file is not a token.
+_TOKEN = re.compile(r"[\x21-\x7e]{1,4096}")
+
+
 def read_token(path: Path) -> str:
-    """The token the file holds ("" when it is missing or blank). The facade reads it with this too."""
+    """The token the file holds: "" when it is missing, blank or holds no token (undecodable bytes,
+    spaces inside), so it is replaced as an emptied file is; TokenFileError when it cannot be read. The
+    facade reads it with this too."""
     try:
-        return path.read_text().strip()
+        raw = path.read_bytes()
     except FileNotFoundError:
         return ""
+    except OSError as exc:
+        raise TokenFileError(f"cannot read the control-plane token file {path}: {exc.strerror or exc}. Make it "
+                             "a file you can read (mode 0600), or remove it: a new token is then written.") from exc
+    token = raw.decode("ascii", errors="replace").strip()
+    return token if _TOKEN.fullmatch(token) else ""
 
 
 def load_or_create_token(path: Path) -> str:
@@ -63,11 +79,17 @@ def write_token(path: Path, token: str, replace: bool = True) -> bool:
 
 
 def restore_token(path: Path, token: str) -> bool:
-    """Put the running daemon's ``token`` back if its file was emptied or removed; True if it did."""
-    if read_token(path):
+    """Put the running daemon's ``token`` back if its file was emptied, garbled or removed; True if it did.
+    A file it can neither read nor replace (a directory in its place) is reported, and left."""
+    try:
+        if read_token(path):
+            return False
+        write_token(path, token)
+    except (TokenFileError, OSError) as exc:
+        print(f"fake-azure: the token file {path} cannot be read or rewritten ({exc}); clients cannot "
+              "authenticate until it is a readable file again", file=sys.stderr, flush=True)
         return False
-    write_token(path, token)
-    print(f"fake-azure: the token file {path} was empty or missing; wrote the running daemon's token back",
+    print(f"fake-azure: the token file {path} was empty, garbled or missing; wrote the running daemon's token back",
           file=sys.stderr, flush=True)
     return True
 

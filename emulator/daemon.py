@@ -36,7 +36,8 @@ def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie counts as gone); the pytest plugin's reaper asks it too."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -67,7 +68,7 @@ def read_info(settings: Settings) -> dict[str, Any] | None:
         info = json.loads(settings.daemon_info_path.read_text())
     except (FileNotFoundError, ValueError):
         return None
-    if not _pid_alive(int(info.get("pid", -1))):
+    if not pid_alive(int(info.get("pid", -1))):
         return None
     return info
 
@@ -97,7 +98,7 @@ def is_healthy(url: str, timeout: float = 1.0) -> bool:
 def serve(settings: Settings) -> None:
     """Run the daemon in this process until SIGTERM/SIGINT."""
     from .app import create_app
-    from .auth import load_or_create_token
+    from .auth import TokenFileError, load_or_create_token
     from .blobs import BlobStore
     from .cloud import Cloud
     from .control_server import create_control_server
@@ -119,6 +120,8 @@ def serve(settings: Settings) -> None:
         )
     except RuntimeUnavailable as exc:
         raise DaemonError(_docker_refused(exc)) from exc
+    except TokenFileError as exc:
+        raise DaemonError(str(exc)) from None
     server = create_control_server(create_app(cloud), settings)
     port = server.effective_port  # type: ignore[attr-defined]
     url = f"http://{settings.host}:{port}"
@@ -128,7 +131,8 @@ def serve(settings: Settings) -> None:
     arm_url = f"https://{settings.host}:{arm.start()}/"
     gpus = cloud.engine.gpus
     notes = [n for n in (cloud.runtime_note, cloud.engine.runtime.location(), gpus.host_note()) if n]
-    info = {"url": url, "armUrl": arm_url, "pid": os.getpid(), "home": str(settings.home), "runtime": cloud.runtime_name,
+    info = {"url": url, "armUrl": arm_url, "pid": os.getpid(), "home": str(settings.home),
+            "runtime": cloud.runtime_name,
             "gpus": gpus.count, "gpuPolicy": gpus.policy, "notes": notes,
             "version": __version__, "progress": settings.progress, "started_at": time.time()}
 
@@ -179,6 +183,8 @@ def check_runtime(settings: Settings) -> None:
         docker_runtime(settings)
     except RuntimeUnavailable as exc:
         raise DaemonError(_docker_refused(exc)) from exc
+    except TokenFileError as exc:
+        raise DaemonError(str(exc)) from None
 
 
 def _docker_refused(exc: Exception) -> str:
@@ -196,7 +202,18 @@ def ensure_running(settings: Settings) -> tuple[dict[str, Any], bool]:
         if info:
             return info, False
         check_runtime(settings)  # refused here, with the reason, rather than in the daemon's log
+        _check_token_file(settings)
         return _spawn(settings), True
+
+
+def _check_token_file(settings: Settings) -> None:
+    """A token file that cannot be read is refused here, with the reason (the daemon would exit on it)."""
+    from .auth import TokenFileError, read_token
+
+    try:
+        read_token(settings.token_path)
+    except TokenFileError as exc:
+        raise DaemonError(str(exc)) from None
 
 
 def _spawn(settings: Settings) -> dict[str, Any]:
@@ -236,7 +253,7 @@ def stop(settings: Settings, timeout: float = 10.0) -> bool:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _pid_alive(pid):
+        if not pid_alive(pid):
             break
         time.sleep(0.02)
     else:

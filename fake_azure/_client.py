@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import urllib3
 
-from emulator.auth import read_token
+from emulator.auth import TokenFileError, read_token
 
 from .exceptions import (
     AzureMLException,
@@ -137,9 +137,15 @@ class CloudClient:
         if self._transport is not None:
             self._transport.close()
         # Loopback only and never through a proxy: the transport ignores proxy environment variables.
-        self._token = read_token(self.settings.token_path)  # read after _resolve: a starting daemon writes it
+        self._token = self._read_token()  # read after _resolve: a starting daemon writes it
         self._transport = Transport(self.base_url, {"Authorization": "Bearer " + self._token},
                                     timeout=self.read_timeout)
+
+    def _read_token(self) -> str:
+        try:
+            return read_token(self.settings.token_path)
+        except TokenFileError as exc:
+            raise CloudUnavailable(str(exc)) from None
 
     def request(self, method: str, path: str, family: str, *, ok: tuple[int, ...] = (200, 201, 202, 204),
                 error_context: tuple[Any, ...] = (), **kwargs: Any) -> Response:
@@ -156,7 +162,7 @@ class CloudClient:
                 response = self._transport.request(method, path, **kwargs)
             except TransportError as again:
                 raise self._unavailable(method, path, again) from again
-        if response.status_code == 401 and read_token(self.settings.token_path) != self._token:
+        if response.status_code == 401 and self._read_token() != self._token:
             # The token file changed (a restarted daemon wrote a new one, or the daemon put its own back
             # into an emptied file): the daemon refused before doing anything, so sending again is safe.
             self._connect()

@@ -226,6 +226,34 @@ def test_a_token_file_emptied_under_a_running_daemon_is_put_back(home: Home) -> 
     assert home.get(url, "/providers/Microsoft.MachineLearningServices/workspaces", token).status_code == 200
 
 
+def test_an_unreadable_or_garbled_token_file_never_makes_the_daemon_answer_500(home: Home) -> None:
+    url = home.up()
+    token = home.token()
+    path = "/providers/Microsoft.MachineLearningServices/workspaces"
+    (home.path / "token").unlink()
+    (home.path / "token").mkdir()  # unreadable as a file: the daemon cannot put its token back either
+    assert home.get(url, path, "wrong").status_code == 401
+    assert home.get(url, path, token).status_code == 200
+    (home.path / "token").rmdir()
+    (home.path / "token").write_bytes(b"\xff\xfe garbage")  # not a token: as an emptied file, put back
+    assert home.get(url, path, "wrong").status_code == 401
+    assert home.token() == token
+
+
+def test_a_garbled_token_file_is_replaced_at_start_and_an_unreadable_one_is_a_clear_error(home: Home) -> None:
+    home.path.mkdir(mode=0o700)
+    (home.path / "token").write_bytes(b"\xff\xfe\x00")
+    home.up()
+    assert len(home.token()) >= 32 and "was empty" in (home.path / "daemon.log").read_text()
+    home.down()
+    (home.path / "token").unlink()
+    (home.path / "token").mkdir()
+    result = home.cli("up")
+    assert result.returncode != 0
+    assert "token file" in result.stderr + (home.path / "daemon.log").read_text()
+    assert "Traceback" not in (home.path / "daemon.log").read_text()
+
+
 def test_requests_need_the_token(home: Home) -> None:
     url = home.up()
     path = "/providers/Microsoft.MachineLearningServices/workspaces"
@@ -619,7 +647,7 @@ def test_pid_alive_treats_a_foreign_zombie_as_dead(tmp_path: Path) -> None:
         zombie = int(parent.stdout.readline())
         assert _wait_until(lambda: _gone(zombie), timeout=30)
         assert Path(f"/proc/{zombie}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-        assert daemon._pid_alive(zombie) is False
+        assert daemon.pid_alive(zombie) is False
     finally:
         parent.stdin.close()
         parent.wait(timeout=30)

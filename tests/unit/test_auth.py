@@ -44,3 +44,27 @@ def test_restore_puts_the_running_token_back_only_into_an_emptied_file(tmp_path:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     path.write_text("someone-elses")
     assert not restore_token(path, "running-token") and read_token(path) == "someone-elses"
+
+
+def test_a_garbled_token_file_reads_as_no_token_and_is_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "token"
+    for garbled in (b"\xff\xfe\x00", b"two words", b"\x00"):
+        path.write_bytes(garbled)
+        assert read_token(path) == ""
+    token = load_or_create_token(path)
+    assert read_token(path) == token and len(token) >= 32
+
+
+def test_an_unreadable_token_file_is_a_clear_error_and_restore_leaves_it(tmp_path: Path, capsys) -> None:
+    import pytest
+
+    from emulator.auth import TokenFileError
+
+    path = tmp_path / "token"
+    path.mkdir()
+    with pytest.raises(TokenFileError, match="token file"):
+        read_token(path)
+    with pytest.raises(TokenFileError):
+        load_or_create_token(path)
+    assert restore_token(path, "running-token") is False and path.is_dir()
+    assert "cannot be read or rewritten" in capsys.readouterr().err
