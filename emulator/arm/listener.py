@@ -14,7 +14,7 @@ import ssl
 import threading
 from typing import Any, Callable, Iterable
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from ..cloud import Cloud
 from ..tls_authority import server_credentials
@@ -26,9 +26,13 @@ HOSTS = ["127.0.0.1", "localhost", "::1", "*" + BLOB_HOST_SUFFIX]
 
 
 RAW_HEADERS_KEY = "fake_azure.raw_headers"
+# A connection's TLS handshake and each request must make progress within this; an idle keep-alive
+# connection is closed after it (its thread freed).
+IDLE_TIMEOUT_S = 60.0
 
 
 class _QuietHandler(WSGIRequestHandler):
+    timeout = IDLE_TIMEOUT_S  # StreamRequestHandler applies it to the connection, handshake included
     def log_request(self, *args: Any, **kwargs: Any) -> None:  # one line per request would flood daemon.log
         pass
 
@@ -38,6 +42,24 @@ class _QuietHandler(WSGIRequestHandler):
         # underscores in Azure, so the storage app reads them as sent.
         environ[RAW_HEADERS_KEY] = list(self.headers.items())
         return environ
+
+
+class _TlsServer(ThreadedWSGIServer):
+    """Werkzeug's threaded server, with the TLS handshake in each connection's own thread.
+
+    Werkzeug wraps the listening socket, so ``accept()`` runs the handshake on the one accepting thread: a
+    client that connects and sends nothing stalled every later connection. Here ``accept()`` only
+    accepts; the handshake happens on the connection's first read, in its handler thread, under the
+    handler's timeout."""
+
+    def __init__(self, host: str, app: Callable, context: ssl.SSLContext) -> None:
+        super().__init__(host, 0, app, handler=_QuietHandler)
+        self.ssl_context = context  # read by werkzeug for the request's url scheme (https)
+
+    def get_request(self) -> tuple[Any, Any]:
+        connection, address = self.socket.accept()
+        assert self.ssl_context is not None
+        return self.ssl_context.wrap_socket(connection, server_side=True, do_handshake_on_connect=False), address
 
 
 def host_dispatch(arm_app: Callable, storage_app: Callable) -> Callable:
@@ -66,7 +88,7 @@ class ArmListener:
 
         self._app = host_dispatch(create_arm_app(cloud), create_storage_app(cloud))
         self._settings = cloud.settings
-        self._server: BaseWSGIServer | None = None
+        self._server: _TlsServer | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> int:
@@ -74,8 +96,7 @@ class ArmListener:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(credentials.certificate, credentials.key)
-        self._server = make_server(self._settings.host, 0, self._app, threaded=True, ssl_context=context,
-                                   request_handler=_QuietHandler)
+        self._server = _TlsServer(self._settings.host, self._app, context)
         self._thread = threading.Thread(target=self._server.serve_forever, name="arm-listener", daemon=True)
         self._thread.start()
         return self._server.server_port
