@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -41,6 +42,24 @@ def _non_negative(name: str, value: float) -> float:
     return value
 
 
+# ASCII digits only: str.isdigit() and int() also take '²', '٨' or fullwidth digits.
+_WHOLE = re.compile(r"[0-9]+")
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def _whole_number(text: str) -> int | None:
+    """``text`` (surrounding spaces allowed) as a non-negative int, or None unless it is ASCII digits."""
+    text = text.strip()
+    return int(text) if _WHOLE.fullmatch(text) else None
+
+
+def _number(name: str, raw: str) -> float:
+    """A finite decimal number in ASCII (``0.5``, ``15``, ``1e-3``), or a SettingsError naming ``name``."""
+    if not _DECIMAL.fullmatch(raw.strip()):
+        raise SettingsError(f"{name} must be a number, got {raw!r}")
+    return float(raw)
+
+
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
 
 
@@ -50,17 +69,19 @@ def _size(name: str, value: str | None, default: int) -> int:
         return default
     raw = value.strip().lower()
     number, unit = (raw[:-1], raw[-1]) if raw[-1] in "bkmg" else (raw, "")
-    if not number.isdigit() or int(number) < 1:
+    count = _whole_number(number)
+    if count is None or count < 1 or number != number.strip():
         raise SettingsError(f"{name} must be a positive size in bytes, optionally with k, m or g, got {value!r}")
-    return int(number) * _SIZE_UNITS[unit]
+    return count * _SIZE_UNITS[unit]
 
 
 def _count(name: str, value: str | None, default: int) -> int:
     if value is None or value.strip() == "":
         return default
-    if not value.strip().isdigit() or int(value) < 1:
+    count = _whole_number(value)
+    if count is None or count < 1:
         raise SettingsError(f"{name} must be a whole number of at least 1, got {value!r}")
-    return int(value)
+    return count
 
 
 @dataclass(frozen=True)
@@ -110,18 +131,16 @@ class Settings:
         env = os.environ if environ is None else environ
         home = env.get("FAKE_AZURE_HOME")
         raw_port = env.get("FAKE_AZURE_PORT") or "0"
-        if not raw_port.strip().isdigit() or not 0 <= int(raw_port) <= 65535:
+        port = _whole_number(raw_port)
+        if port is None or not 0 <= port <= 65535:
             raise SettingsError(f"FAKE_AZURE_PORT must be a port number from 0 to 65535, got {raw_port!r}")
         numbers: dict[str, float] = {}
         for name, default in (("FAKE_AZURE_POLL_INTERVAL", "0.02"), ("FAKE_AZURE_STARTUP_TIMEOUT", "15"),
                               ("FAKE_AZURE_AUTOSCALE_DOWN_DELAY", "60"), ("FAKE_AZURE_PROBE_DELAY_SCALE", "0")):
-            raw = env.get(name) or default
-            try:
-                numbers[name] = float(raw)
-            except ValueError:
-                raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+            numbers[name] = _number(name, env.get(name) or default)
         raw_max_body = (env.get("FAKE_AZURE_MAX_BODY_BYTES") or str(8 * 1024 ** 3)).strip()
-        if not raw_max_body.isdigit() or int(raw_max_body) < 1:
+        max_body = _whole_number(raw_max_body)
+        if max_body is None or max_body < 1:
             raise SettingsError(f"FAKE_AZURE_MAX_BODY_BYTES must be a positive number of bytes, got {raw_max_body!r}")
         progress = env.get("FAKE_AZURE_PROGRESS") or "immediate"
         from emulator.progress import ProgressPolicy, ProgressPolicyError
@@ -137,7 +156,7 @@ class Settings:
             progress=progress,
             poll_interval=numbers["FAKE_AZURE_POLL_INTERVAL"],
             host=env.get("FAKE_AZURE_BIND") or "127.0.0.1",
-            port=int(raw_port),
+            port=port,
             autostart=_flag("FAKE_AZURE_AUTOSTART", env.get("FAKE_AZURE_AUTOSTART"), True),
             strict_workspaces=_flag("FAKE_AZURE_STRICT_WORKSPACES", env.get("FAKE_AZURE_STRICT_WORKSPACES"), False),
             default_location=env.get("FAKE_AZURE_LOCATION") or "eastus",
@@ -148,7 +167,7 @@ class Settings:
                                   "nearest"),
             autoscale_down_delay=numbers["FAKE_AZURE_AUTOSCALE_DOWN_DELAY"],
             probe_delay_scale=_non_negative("FAKE_AZURE_PROBE_DELAY_SCALE", numbers["FAKE_AZURE_PROBE_DELAY_SCALE"]),
-            max_body_bytes=int(raw_max_body),
+            max_body_bytes=max_body,
             # Built environments are shared by every home, like pip's cache: a fresh home (a test
             # session, a CI run) reuses what an earlier one built.
             env_cache=Path(env.get("FAKE_AZURE_ENV_CACHE") or Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")

@@ -213,3 +213,21 @@ def test_python_policy_defaults_to_nearest_and_rejects_bad_values() -> None:
     with pytest.raises(SettingsError) as info:
         Settings.from_env({"FAKE_AZURE_PYTHON_POLICY": "newest"})
     assert "FAKE_AZURE_PYTHON_POLICY" in str(info.value) and "nearest, exact" in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["FAKE_AZURE_PORT", "FAKE_AZURE_MAX_BODY_BYTES", "FAKE_AZURE_REPLICA_LOG_MAX_SIZE",
+                                  "FAKE_AZURE_REPLICA_LOG_MAX_FILES"])
+@pytest.mark.parametrize("value", ["²", "8²", "٨٠", "１２", "12k²"])
+def test_whole_numbers_are_ascii_digits_only(name: str, value: str) -> None:
+    """str.isdigit() accepts superscripts and other scripts' digits ('²' then made int() raise, '٨٠' passed
+    as 80): a setting is read with a strict parse, and anything else is a SettingsError naming it."""
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})
+
+
+@pytest.mark.parametrize("name", ["FAKE_AZURE_POLL_INTERVAL", "FAKE_AZURE_STARTUP_TIMEOUT",
+                                  "FAKE_AZURE_AUTOSCALE_DOWN_DELAY", "FAKE_AZURE_PROBE_DELAY_SCALE"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "١.٥", "1_0"])
+def test_numbers_are_finite_and_ascii(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})
