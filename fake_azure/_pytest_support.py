@@ -136,9 +136,9 @@ def stop_emulator(emulator: AzuremlEmulator) -> None:
 # --- the reaper ---------------------------------------------------------------------------------
 
 def _pid_alive(pid: int) -> bool:
-    from emulator.daemon import _pid_alive as alive
+    from emulator.daemon import pid_alive
 
-    return pid > 0 and alive(pid)
+    return pid > 0 and pid_alive(pid)
 
 
 def _is_daemon_process(pid: int) -> bool:

@@ -2,7 +2,7 @@
 
 Input is ``Environment._to_build_spec()`` (``python_version``, ``pip``, ``conda``, ``channels``,
 ``base_image``, ``gpu``, ``environment_variables``) or ``Environment._serialize_to_dict()`` (the
-SDK's camelCase definition, converted through the facade). Conda packages become pip requirements:
+SDK's camelCase definition, read by :mod:`~emulator.environments.definition`). Conda packages become pip requirements:
 most conda names are pip names; a few are renamed (``pytorch`` -> ``torch``), conda-only
 infrastructure (``pip``, ``setuptools``, CUDA libraries) is dropped, and conda's ``=1.2`` (a version
 prefix) becomes pip's ``==1.2.*``. ``azureml-defaults`` is replaced by the scoring server
