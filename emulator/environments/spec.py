@@ -110,13 +110,18 @@ class BuildSpec:
         return ("--only-binary", ",".join(self.binary_only)) if self.binary_only else ()
 
 
+_ON_THIS_MACHINE = ("on this machine (looked for python{version} on PATH, in ~/.pyenv/versions and among "
+                    "uv-managed interpreters)")
+
+
 def _python_ok(version: str) -> bool:
     return find_interpreter(version) is not None
 
 
 def resolve_spec(build_spec: Mapping[str, Any], host_python_version: str | None = None, *,
                  python_available: Callable[[str], bool] | None = None, python_policy: str = "nearest",
-                 python_versions: Callable[[], Iterable[str]] | None = None) -> BuildSpec:
+                 python_versions: Callable[[], Iterable[str]] | None = None,
+                 interpreters_where: str = _ON_THIS_MACHINE, host_label: str = "the daemon's") -> BuildSpec:
     """Resolve ``Environment._to_build_spec()`` (or ``_serialize_to_dict()``) to a BuildSpec.
 
     ``host_python_version`` (default: the running interpreter's) is used when the definition names no
@@ -124,7 +129,8 @@ def resolve_spec(build_spec: Mapping[str, Any], host_python_version: str | None 
     (default: :func:`~emulator.environments.interpreters.find_interpreter`). When the requested Python
     cannot be used, ``python_policy`` ``nearest`` picks the nearest of ``python_versions()`` (default:
     every version found here, or only the host's when ``python_available`` is given) and the host's,
-    with a warning; ``exact`` raises :class:`SpecError`.
+    with a warning; ``exact`` raises :class:`SpecError`. ``interpreters_where`` and ``host_label`` word
+    those messages (where interpreters were looked for, whose the host version is).
     """
     if python_policy not in PYTHON_POLICIES:
         raise ValueError(f"python_policy {python_policy!r}: expected one of {', '.join(PYTHON_POLICIES)}")
@@ -138,7 +144,8 @@ def resolve_spec(build_spec: Mapping[str, Any], host_python_version: str | None 
     notes: list[str] = []
     warnings: list[str] = []
 
-    python = _resolve_python(data.get("python_version"), host, available, python_policy, python_versions, warnings)
+    python = _resolve_python(data.get("python_version"), host, available, python_policy, python_versions, warnings,
+                             interpreters_where, host_label)
 
     requirements: list[str] = []
     binary_only: set[str] = set()
@@ -176,7 +183,7 @@ def _version_key(version: str) -> tuple[int, ...]:
 
 
 def _resolve_python(requested: Any, host: str, available: Callable[[str], bool], policy: str,
-                    versions: Callable[[], Iterable[str]], warnings: list[str]) -> str:
+                    versions: Callable[[], Iterable[str]], warnings: list[str], where: str, host_label: str) -> str:
     if requested is None or str(requested).strip() == "":
         return host
     text = str(requested).strip()
@@ -191,8 +198,7 @@ def _resolve_python(requested: Any, host: str, available: Callable[[str], bool],
         why = (f"Python {version} cannot run the scoring server replicas run ({SCORING_SERVER} on Python "
                f">= {minimum})")
     elif not available(version):
-        why = (f"no Python {version} interpreter on this machine (looked for python{version} on PATH, in "
-               f"~/.pyenv/versions and among uv-managed interpreters)")
+        why = f"no Python {version} interpreter {where.format(version=version)}"
     else:
         return version
     usable = {v for v in (*versions(), host) if _version_key(v) >= MIN_PYTHON and available(v)}
@@ -201,7 +207,7 @@ def _resolve_python(requested: Any, host: str, available: Callable[[str], bool],
                f"FAKE_AZURE_PYTHON_POLICY=nearest to use the nearest available Python"
                if policy == "exact" else f"change the conda file to python={host}")
         raise SpecError(f"{label}: {why} (FAKE_AZURE_PYTHON_POLICY={policy}). fake-azure can use {host} "
-                        f"(the daemon's); {fix}.")
+                        f"({host_label}); {fix}.")
     # Nearest minor version; between two as near, the older: pins written for an old Python more
     # often have wheels for the one before it than for the one after.
     chosen = min(usable, key=lambda v: (abs(_version_key(v)[1] - _version_key(version)[1]), _version_key(v)))

@@ -83,7 +83,8 @@ class DockerRuntime(ReplicaRuntime):
     def __init__(self, instance_id: str, base_image: str, cache_dir: Path, client: Any = None, *,
                  gpu_policy: str = "cpu-fallback", pip_strategy: str | None = None,
                  docker_env: Mapping[str, str] | None = None, engine: EngineHost | None = None,
-                 tunnel_pid_dir: Path | None = None, log_limits: LogLimits = LogLimits()) -> None:
+                 tunnel_pid_dir: Path | None = None, log_limits: LogLimits = LogLimits(),
+                 python_policy: str = "nearest") -> None:
         if docker is None:
             raise RuntimeUnavailable("the docker runtime needs the docker SDK: pip install 'fake-azure[docker]'")
         if gpu_policy not in GPU_POLICIES:
@@ -92,6 +93,8 @@ class DockerRuntime(ReplicaRuntime):
         self.base_image = base_image
         self.cache_dir = Path(cache_dir)
         self.gpu_policy = gpu_policy
+        # FAKE_AZURE_PYTHON_POLICY: an environment's Python that the base image does not have.
+        self.python_policy = python_policy
         self.log_limits = log_limits
         with engine_errors("connecting to the Docker engine", RuntimeUnavailable):
             # use_ssh_client: an ssh:// engine is reached with the ssh command, as the docker CLI
@@ -120,10 +123,13 @@ class DockerRuntime(ReplicaRuntime):
         from ..environments import resolve_spec
 
         with engine_errors("preparing the environment image", RuntimeUnavailable):
-            # The container's interpreter is the base image's: it is the default Python, and any
-            # version is "available" here (ImageBuilder checks it against the base image).
-            spec = resolve_spec(environment or {}, host_python_version=self.images.base_python(),
-                                python_available=lambda version: True)
+            # The container's interpreter is the base image's: the default Python, and the only one.
+            base = self.images.base_python()
+            spec = resolve_spec(environment or {}, host_python_version=base,
+                                python_available=lambda version: version == base, python_policy=self.python_policy,
+                                interpreters_where=f"in the base image {self.base_image!r} (FAKE_AZURE_BASE_IMAGE), "
+                                                  f"which has Python {base}",
+                                host_label="the base image's")
             return self.images.prepare(spec, log)
 
     # --- GPUs ---------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from emulator.environments.builder import run_logged, scrubbed_environ, summarise_pip_error
+from emulator.environments.builder import build_failure_summary, run_logged, scrubbed_environ
 from emulator.environments.errors import BuildFailed, SpecError
 from emulator.environments.interpreters import interpreter_version
 from emulator.environments.spec import BuildSpec
@@ -171,6 +171,8 @@ class ImageBuilder:
         digest = spec.digest
         tag = image_tag(digest)
         self.check_python(spec)
+        for warning in spec.warnings:  # a cached image is a substitute all the same
+            emit(f"WARNING: {warning}")
         with self._lock(digest):
             image = self.find(digest)
             if image is not None:
@@ -221,7 +223,7 @@ class ImageBuilder:
                 raise
             except _BuildError as exc:
                 out(f"Build failed after {time.monotonic() - started:.1f}s")
-                summary = summarise_pip_error(lines[2:] + [f"ERROR: {exc}"] if str(exc) else lines[2:])
+                summary = build_failure_summary(spec, lines[2:] + [f"ERROR: {exc}"] if str(exc) else lines[2:], 1)
                 if strategy == "online" and settings.local_sources:
                     summary += ("\nNote: the host's local package sources (" + " ".join(settings.local_sources)
                                 + ") are not reachable from a container build; set FAKE_AZURE_DOCKER_PIP=wheelhouse "
@@ -235,15 +237,15 @@ class ImageBuilder:
                    "--progress-bar", "off", "--dest", str(dest)]
         if interpreter_version(self.host_python) != spec.python:
             command += ["--python-version", spec.python, "--only-binary=:all:"]
-        command += list(spec.requirements)
+        command += [*spec.pip_options, *spec.requirements]
         out("$ " + " ".join(command))
         returncode, lines = run_logged(command, scrubbed_environ(), out, cwd=None, timeout_s=self.timeout_s)
         if returncode != 0:
             out(f"Build failed (pip download exit status {returncode}) after {time.monotonic() - started:.1f}s")
-            raise BuildFailed(summarise_pip_error(lines, returncode), log_path)
+            raise BuildFailed(build_failure_summary(spec, lines, returncode), log_path)
 
     def _dockerfile(self, spec: BuildSpec, strategy: str, shim: bool) -> str:
-        requirements = " ".join(_quote(r) for r in spec.requirements)
+        requirements = " ".join(_quote(r) for r in (*spec.pip_options, *spec.requirements))
         pip = f"{CONTAINER_VENV}/bin/pip install --no-cache-dir"
         if strategy == "wheelhouse":
             pip += f" --no-index --find-links {CONF_DIR}/wheels"

@@ -36,7 +36,8 @@ def docker_runtime(settings: Settings) -> ReplicaRuntime:
     runtime = DockerRuntime(instance_id(settings), settings.base_image, Path(settings.env_cache).parent / "images",
                             gpu_policy=settings.gpu_policy, pip_strategy=settings.docker_pip,
                             docker_env=dict(settings.docker_env), engine=engine,
-                            tunnel_pid_dir=settings.home / "tunnel-pids", log_limits=log_limits(settings))
+                            tunnel_pid_dir=settings.home / "tunnel-pids", log_limits=log_limits(settings),
+                            python_policy=settings.python_policy)
     runtime.remote_gpu_count()  # a remote host's GPUs, counted (and cached) now: a failure is "unavailable"
     return runtime
 

@@ -293,3 +293,34 @@ def test_inventory_lists_and_prunes_built_venvs(tmp_path: Path, monkeypatch: pyt
     assert (cache / "cccc").is_dir()
     # The images in use (by tag) and the in-use venv's environment are kept.
     assert fake.kept is not None and {"fake-azure-env:dddd", "aaaa"} <= set(fake.kept)
+
+
+def test_docker_environments_resolve_python_against_the_base_image(tmp_path: Path) -> None:
+    from emulator.environments import SpecError
+
+    runtime = _docker_runtime(tmp_path, _FakeClient())
+    runtime.images._base_python = "3.11"  # what the base image's python3 answered
+    built: list[Any] = []
+    runtime.images.prepare = lambda spec, log: built.append(spec) or "fake-azure-env:x"
+    # azureml-core's default Environment asks for 3.8: the base image's 3.11 runs it, with a warning.
+    assert runtime.prepare({"python_version": "3.8.13", "conda": ["numpy=1.26"]}, lambda line: None)
+    (spec,) = built
+    assert spec.python == "3.11" and spec.binary_only == ("numpy",)
+    (warning,) = spec.warnings
+    assert warning.startswith("python=3.8.13: no Python 3.8 interpreter in the base image 'base' "
+                              "(FAKE_AZURE_BASE_IMAGE), which has Python 3.11; using Python 3.11 instead")
+    runtime.python_policy = "exact"
+    with pytest.raises(SpecError) as info:
+        runtime.prepare({"python_version": "3.8.13"}, lambda line: None)
+    assert "FAKE_AZURE_PYTHON_POLICY=exact" in str(info.value) and "(the base image's)" in str(info.value)
+
+
+def test_docker_image_builds_install_conda_entries_from_wheels_only(tmp_path: Path) -> None:
+    from emulator.environments import resolve_spec
+    from emulator.runtimes.images import ImageBuilder
+
+    spec = resolve_spec({"python_version": "3.11", "conda": ["numpy=1.19.5"], "pip": ["pyjokes"]}, "3.11",
+                        python_available=lambda version: True)
+    dockerfile = ImageBuilder(_FakeClient(), "base", tmp_path)._dockerfile(spec, "online", False)
+    (run,) = [line for line in dockerfile.splitlines() if line.startswith("RUN ")]
+    assert "pip install --no-cache-dir '--only-binary' 'numpy' " in run and "'pyjokes'" in run
