@@ -62,6 +62,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     status = {
         "running": running,
         "url": info["url"] if running else None,
+        "arm_url": (info or {}).get("armUrl") if running else None,  # the SDK v2 front end (HTTPS)
         "pid": info["pid"] if running else None,
         "home": str(settings.home),
         "runtime": (info or {}).get("runtime", settings.runtime),
@@ -76,6 +77,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     elif running:
         print(f"fake-azure {__version__}: running at {status['url']} (pid {status['pid']})")
         print(f"  home:     {status['home']}")
+        if status["arm_url"]:
+            print(f"  SDK v2:   {status['arm_url']} (ARM over HTTPS; fake_azure.activate() points azure-ai-ml here)")
         print(f"  runtime:  {status['runtime']}")
         print(f"  progress: {status['progress']}")
         print(f"  GPUs:     {status['gpus']} on the replicas' host (policy {status['gpu_policy']})")
@@ -155,6 +158,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(bootstrap), env.get("PYTHONPATH")) if p)
     # "python" in the command means the interpreter fake-azure is installed in, as in an active venv.
     env["PATH"] = os.pathsep.join(p for p in (os.path.dirname(sys.executable), env.get("PATH")) if p)
+    if settings.target == "emulator":
+        from fake_azure.trust import VARIABLE, bundle_for
+
+        # Not only activated Python children: curl, other languages and requests without activation
+        # verify the https scoring URIs of SSL clusters too (the home's CA added to the roots trusted so far).
+        env[VARIABLE] = str(bundle_for(settings.home, env.get(VARIABLE) or env.get("CURL_CA_BUNDLE")))
     try:
         return subprocess.call(command, env=env)
     except FileNotFoundError:

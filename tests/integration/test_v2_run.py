@@ -3,6 +3,7 @@ home; ``FAKE_AZURE_TARGET=azure`` leaves the client alone; no daemon and autosta
 Azure."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -52,6 +53,8 @@ def test_an_unchanged_v2_script_registers_a_model_under_fake_azure_run(home: dic
     assert "REGISTERED digits 1" in first.stdout
     again = _run(home, tmp_path, "python", "deploy.py")  # the same cloud, state kept: the next version
     assert "REGISTERED digits 2" in again.stdout, again.stderr
+    status = subprocess.run([*CLI, "status", "--json"], env=home, capture_output=True, text=True, timeout=60)
+    assert json.loads(status.stdout)["arm_url"].startswith("https://127.0.0.1:")
 
 
 def test_target_azure_leaves_the_v2_client_alone(home: dict[str, str], tmp_path: Path) -> None:
