@@ -19,6 +19,7 @@ from typing import Any, Iterator
 from fake_azure import __version__
 from fake_azure.settings import Settings
 
+from .procstat import read_stat
 from .socket_folder import remove_temp_socket_folder
 
 
@@ -50,11 +51,8 @@ def pid_alive(pid: int) -> bool:
             return False
     except ChildProcessError:
         pass
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True  # no /proc (macOS): kill(0) is all we know
+    stat = read_stat(pid)
+    return stat is None or stat.state != "Z"  # no /proc (macOS): kill(0) is all we know
 
 
 def prepare_home(settings: Settings) -> None:

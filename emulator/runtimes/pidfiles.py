@@ -11,23 +11,19 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from ..procstat import read_stat
+
 
 def process_start_time(pid: int) -> str:
     """The process's start time in clock ticks since boot (/proc), "" where /proc is not available."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    return stat.rsplit(")", 1)[-1].split()[19]  # field 22; the command name may contain spaces
+    stat = read_stat(pid)
+    return stat.start_time if stat is not None else ""
 
 
 def _runs(pid: int, started: str) -> bool:
     """Whether the process ``pid`` that started at ``started`` still runs (not a zombie)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
-    except OSError:
-        return False
-    return fields[19] == started and fields[0] not in ("Z", "X")
+    stat = read_stat(pid)
+    return stat is not None and stat.start_time == started and stat.running
 
 
 class ForeignProcess:

@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from scoring.sdk_shim import pythonpath_for
 
+from ..procstat import all_pids, read_stat
 from .base import (DROPPED_ENV_PREFIXES, DROPPED_ENV_VARS, ReplicaHandle, ReplicaRuntime, ReplicaSpec,
                    ReplicaStartFailed, RuntimeUnavailable)
 from .logrotate import LogLimits
@@ -95,23 +96,17 @@ def replica_environ(spec: ReplicaSpec) -> dict[str, str]:
 def _running_members(pgid: int) -> list[int]:
     """Processes of group ``pgid`` that still run (zombies excluded); [] where /proc is not available."""
     members = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
-            members.append(int(entry.name))
+    for pid in all_pids():
+        stat = read_stat(pid)
+        if stat is not None and stat.pgid == pgid and stat.running:
+            members.append(pid)
     return members
 
 
 def _running(pid: int) -> bool:
     """Whether ``pid`` runs (a zombie does not); False where /proc cannot tell."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
-    except (OSError, IndexError):
-        return False
+    stat = read_stat(pid)
+    return stat is not None and stat.running
 
 
 def _kill_tree(launcher_pid: int, launcher_gone: Callable[[], bool]) -> None:
