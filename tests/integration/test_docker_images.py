@@ -134,6 +134,20 @@ def test_failing_requirement_fails_with_the_pip_line(builder) -> None:
 
 
 @requires_docker
+def test_a_conda_pin_without_a_wheel_fails_at_once_in_an_image_build(builder) -> None:
+    from emulator.environments import resolve_spec
+
+    # numpy 1.19.5 has no wheel for Python >= 3.10: conda entries are never built from source.
+    base = builder.base_python()
+    spec = resolve_spec({"python_version": base, "conda": ["numpy=1.19.5"]}, base, python_available=lambda v: True)
+    with pytest.raises(BuildFailed) as info:
+        builder.prepare(spec)
+    assert "numpy==1.19.5" in info.value.summary and "installed from wheels only" in info.value.summary
+    log = info.value.log_path.read_text()
+    assert "--only-binary" in log and "Building wheel for numpy" not in log
+
+
+@requires_docker
 def test_python_mismatch_is_a_spec_error(builder) -> None:
     base = builder.base_python()
     other = "3.12" if base != "3.12" else "3.11"
