@@ -147,19 +147,6 @@ def _write_trust_bundle(folder: Path, ca_cert: x509.Certificate) -> None:
 
 
 def trust_bundle(home: Path) -> Path:
-    """The trust bundle (certifi's roots plus the home's CA), with the CA made first if the home has none:
-    a client can point ``REQUESTS_CA_BUNDLE`` at it before any daemon has started."""
-    folder = tls_dir(home)
-    folder.mkdir(parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
-    with open(folder / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        ca_cert, _ = _ensure_ca(folder)
-        _write_trust_bundle(folder, ca_cert)
-    return trust_bundle_path(home)
-
-
-def trust_bundle(home: Path) -> Path:
     """The home's trust bundle (certifi's roots plus the CA), the CA made first if the home has none yet."""
     folder = tls_dir(home)
     folder.mkdir(parents=True, exist_ok=True)
