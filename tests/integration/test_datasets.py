@@ -210,6 +210,7 @@ def test_model_register_with_datasets_as_the_deploy_to_cloud_notebook(ws, workdi
         assert found.sample_input_dataset.id == input_dataset.id is not None
         assert found.sample_output_dataset.to_pandas_dataframe()["label"].tolist() == [151.0, 75.0]
         assert [d.id for d in found.datasets["training data"]] == [input_dataset.id]
+    assert [m.id for m in Model.list(ws, dataset_id=input_dataset.id)] == [model.id]
     serialized = model.serialize()
     assert serialized["sampleInputDatasetId"] == input_dataset.id
     assert serialized["resourceConfiguration"] == {"cpu": 1, "memoryInGB": 0.5, "gpu": None}
