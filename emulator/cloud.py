@@ -52,7 +52,7 @@ class Cloud:
                 else HostGpus(remote_gpus, self.settings.gpu_policy))
         return DeploymentEngine(
             store=self.store, blobs=self.blobs, operations=self.operations, runtime=runtime,
-            gateways=GatewayPool(self.store, self.faults), gpus=gpus,
+            gateways=GatewayPool(self.store, self.faults, self.settings.home), gpus=gpus,
             work_dir=self.settings.home, scale_down_delay=self.settings.autoscale_down_delay, faults=self.faults,
             probe_delay_scale=self.settings.probe_delay_scale, runtime_note=self.runtime_note)
 

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Callable, Iterator
 
 from .settings import Settings
+from .trust import CaBundle
 from .v2_cloud import V2Cloud
 
 # alias prefix -> facade module
@@ -80,6 +81,7 @@ class _Activation:
         self._finder: _AliasFinder | None = None
         self._saved: dict[str, types.ModuleType] = {}
         self._v2 = V2Cloud()
+        self._ca_bundle = CaBundle()  # REQUESTS_CA_BUNDLE: https scoring URIs of SSL clusters verify
         self._settings: Settings | None = None
 
     def _point_v2_client(self) -> None:
@@ -115,6 +117,7 @@ class _Activation:
             self._finder = _AliasFinder(self._point_v2_client)
             self._settings = settings
             sys.meta_path.insert(0, self._finder)
+            self._ca_bundle.apply(settings)
         if "azure.ai.ml" in sys.modules:  # imported before activation: point it at the local cloud now
             self._point_v2_client()
         return True
@@ -127,6 +130,7 @@ class _Activation:
             self._finder = None
             self._settings = None
             self._v2.undo()
+            self._ca_bundle.undo()
             for name in [n for n in sys.modules if n == _ROOT or n.startswith(_ROOT + ".")]:
                 del sys.modules[name]
             sys.modules.update(self._saved)

@@ -4,10 +4,13 @@ The port a cluster's gateway got is remembered in the ``gateways`` table, so a s
 ``scoring_uri`` stays the same across ``fake-azure down``/``up``."""
 from __future__ import annotations
 
+import json
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ..gateway import AuthPolicy, Gateway, ReplicaEndpoint, ServiceRoute
+from ..gateway import tls as gateway_tls
 from ..runtimes.base import ReplicaHandle
 from ..store import Store
 from . import tokens
@@ -68,9 +71,10 @@ class ClusterGateway:
 
 
 class GatewayPool:
-    def __init__(self, store: Store, faults: "Faults | None" = None) -> None:
+    def __init__(self, store: Store, faults: "Faults | None" = None, home: Path | None = None) -> None:
         self._store = store
         self._faults = faults
+        self._home = home  # where the TLS files of clusters with SSL enabled live (None: plain HTTP only)
         self._gateways: dict[tuple[str, str], ClusterGateway] = {}
         self._lock = threading.Lock()
 
@@ -90,10 +94,11 @@ class GatewayPool:
                 return existing
             row = self._store.read().execute("SELECT port FROM gateways WHERE workspace_id = ? AND cluster = ?",
                                              key).fetchone()
+            tls = self._tls(ws_id, key[1])
             try:
-                created = self._start(ws_id, row["port"] if row else 0, held)
+                created = self._start(ws_id, row["port"] if row else 0, held, tls)
             except OSError:  # the remembered port is taken now: take another, the URI changes
-                created = self._start(ws_id, 0, held)
+                created = self._start(ws_id, 0, held, tls)
             self._gateways[key] = created
             gateway = created.gateway
         # Recorded outside the pool's lock: a thread in a write transaction may be waiting for that lock
@@ -112,8 +117,21 @@ class GatewayPool:
         for held in by_cluster.values():
             self.for_service(ws_id, held[0][0], held)
 
-    def _start(self, ws_id: str, port: int, held: list[Published]) -> ClusterGateway:
-        cluster_gateway = ClusterGateway(Gateway(port=port, faults=self._faults, scope=ws_id))
+    def _tls(self, ws_id: str, cluster: str) -> Any:
+        """The TLS context of the cluster's front end when its sslConfiguration enables SSL, else None."""
+        if self._home is None or cluster == ACI_CLUSTER:
+            return None
+        row = self._store.read().execute("SELECT body FROM computes WHERE workspace_id = ? AND name = ?",
+                                         (ws_id, cluster)).fetchone()
+        if row is None:
+            return None
+        body = json.loads(row["body"])
+        ssl_configuration = ((body.get("properties") or {}).get("properties") or {}).get("sslConfiguration")
+        return gateway_tls.server_context(self._home, f"{ws_id}/{cluster}", ssl_configuration,
+                                          (body.get("fakeAzure") or {}).get("scoringFqdn"))
+
+    def _start(self, ws_id: str, port: int, held: list[Published], tls: Any = None) -> ClusterGateway:
+        cluster_gateway = ClusterGateway(Gateway(port=port, faults=self._faults, scope=ws_id, tls=tls))
         for published in held:
             cluster_gateway.publish(*published)
         cluster_gateway.gateway.start()

@@ -2,6 +2,7 @@
 ``BackgroundServer``, a stoppable waitress server used for stand-in replicas in tests and the bench."""
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Optional
@@ -23,8 +24,10 @@ class Gateway:
     """One azureml-fe-like front end. All public methods are thread-safe."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, clock: Callable[[], float] = time.monotonic,
-                 faults: Optional["Faults"] = None, scope: Optional[str] = None) -> None:
+                 faults: Optional["Faults"] = None, scope: Optional[str] = None,
+                 tls: Optional[ssl.SSLContext] = None) -> None:
         self._faults = faults
+        self._tls = tls  # a cluster with SSL enabled: https (emulator/gateway/tls.py)
         self._scope = scope
         self._host = host
         self._requested_port = port
@@ -39,7 +42,8 @@ class Gateway:
     def start(self) -> None:
         with self._lock:
             if self._frontend is None:
-                self._frontend = FrontEndThread(self._host, self._requested_port, self._chain, self._make_context)
+                self._frontend = FrontEndThread(self._host, self._requested_port, self._chain, self._make_context,
+                                                self._tls)
 
     def stop(self) -> None:
         with self._lock:
@@ -57,7 +61,8 @@ class Gateway:
         return frontend.port
 
     def scoring_uri(self, name: str) -> str:
-        return f"http://{self._host}:{self.port}/api/v1/service/{name}/score"
+        scheme = "https" if self._tls is not None else "http"
+        return f"{scheme}://{self._host}:{self.port}/api/v1/service/{name}/score"
 
     # --- services ---
     def routes(self, name: str) -> bool:

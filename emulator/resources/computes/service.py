@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from ... import catalog, error_catalog
 from ...errors import BadRequest, Conflict, NotFound
+from ...gateway import tls as gateway_tls
 from ...operations import Operations
 from .state import ProvisioningState, check_transition
 
@@ -108,6 +109,7 @@ def create_or_update(conn: sqlite3.Connection, operations: Operations, ws: dict[
     agent_count = aks.get("agentCount") or (1 if purpose == DEV_TEST else 3)  # 1-1000: computes/schema.py
     location = properties.get("computeLocation") or payload.get("location") or ws["location"]
     vm = catalog.lookup(vm_size)
+    _check_ssl(aks.get("sslConfiguration"))
     resource_suffix = hashlib.sha1(f"{ws['id']}/{name}".encode()).hexdigest()[:6]
     now = _now_iso()
     body = {
@@ -139,7 +141,9 @@ def create_or_update(conn: sqlite3.Connection, operations: Operations, ws: dict[
             },
         },
         # Our extension (the SDK ignores unknown keys): the emulated node pool the scheduler uses.
-        "fakeAzure": {"nodes": node_pool(vm, agent_count, name) if vm else []},
+        # scoringFqdn: the name an SSL cluster's certificate carries (emulator/gateway/tls.py).
+        "fakeAzure": {"nodes": node_pool(vm, agent_count, name) if vm else [],
+                      "scoringFqdn": gateway_tls.scoring_fqdn_after(aks.get("sslConfiguration"), location, None)},
     }
     conn.execute("INSERT INTO computes (workspace_id, name, state, body, created_at) VALUES (?, ?, ?, ?, ?)",
                  (ws["id"], name, ProvisioningState.CREATING.value, json.dumps(body), time.time()))
@@ -151,6 +155,14 @@ def create_or_update(conn: sqlite3.Connection, operations: Operations, ws: dict[
 
 
 DEFAULT_SUBNET = "aks-subnet"
+
+
+def _check_ssl(ssl_configuration: dict[str, Any] | None) -> None:
+    """A cluster given its own certificate (status Enabled) must be given a usable one: refused before anything is stored."""
+    try:
+        gateway_tls.check_user_pair(ssl_configuration)
+    except gateway_tls.TlsConfigurationError as exc:
+        raise BadRequest(str(exc), code="InvalidSslConfiguration") from None
 
 
 def _subnet(load_balancer_type: str | None, subnet: str | None) -> str | None:
@@ -171,6 +183,11 @@ def _update(conn: sqlite3.Connection, operations: Operations, ws: dict[str, Any]
                            f"cluster cannot change {key}. Delete it first or choose another name.",
                            code="ComputeAlreadyExists")
     state = check_transition(row["state"], ProvisioningState.UPDATING, row["name"])
+    if "sslConfiguration" in wanted:
+        _check_ssl(wanted["sslConfiguration"])
+        extension = body.setdefault("fakeAzure", {})
+        extension["scoringFqdn"] = gateway_tls.scoring_fqdn_after(
+            wanted["sslConfiguration"], body["properties"].get("computeLocation") or "", extension.get("scoringFqdn"))
     for key in ("loadBalancerType", "loadBalancerSubnet", "sslConfiguration"):
         if key in wanted:
             current[key] = wanted[key]

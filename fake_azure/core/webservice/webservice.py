@@ -127,6 +127,11 @@ class Webservice(ABC):
         self._session = requests.Session()
         # Scoring goes to the local gateway on loopback: never through a proxy from the environment.
         self._session.trust_env = False
+        if str(getattr(self, "scoring_uri", None) or "").startswith("https://"):
+            from ...trust import requests_verify
+
+            # trust_env is off, so REQUESTS_CA_BUNDLE is not read: the home's CA signs an SSL cluster's certificate.
+            self._session.verify = requests_verify()
         self._session.headers.update({"Content-Type": "application/json", "Accept": "application/json"})
         if self.auth_enabled:
             service_keys = self.get_keys()
