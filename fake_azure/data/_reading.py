@@ -4,6 +4,7 @@ and delimited files parsed with pandas for ``to_pandas_dataframe``."""
 from __future__ import annotations
 
 import io
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -75,6 +76,15 @@ def resolve_one(datastore: Any, path: str, is_file: bool = False) -> list[Resolv
         return [ResolvedFile(datastore, b["path"], folder.rsplit("/", 1)[-1]) for b in exact]
     return [ResolvedFile(datastore, b["path"], _under(b["path"], folder)) for b in candidates
             if b["path"].startswith(folder + "/")]
+
+
+def inside(folder: str, relative: str) -> str:
+    """``folder/relative``, refused unless it stays inside ``folder`` (a blob name is not trusted as a path)."""
+    root = os.path.abspath(folder)
+    target = os.path.abspath(os.path.join(root, os.path.normpath(relative)))
+    if os.path.isabs(relative) or os.path.commonpath([root, target]) != root or target == root:
+        raise UserErrorException("Blob path {!r} would be written outside {!r}.".format(relative, folder))
+    return target
 
 
 def _under(path: str, base: str) -> str:

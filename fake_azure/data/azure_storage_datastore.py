@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from ..core._model_files import MultipartUpload, save_stream
 from ..exceptions import UserErrorException
+from ._reading import inside
 from .data_reference import DataReference
 
 module_logger = logging.getLogger(__name__)
@@ -193,7 +194,7 @@ class AzureBlobDatastore(AbstractAzureStorageDatastore):
         console = self._get_progress_logger(show_progress)
         count = 0
         for blob in blobs:
-            file_path = os.path.join(target_path, os.path.normpath(blob["path"]))
+            file_path = inside(target_path, blob["path"])
             if not overwrite and os.path.exists(file_path):
                 module_logger.warning("Path already exists. Skipping download for {}".format(file_path))
                 total -= 1

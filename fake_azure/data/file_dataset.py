@@ -5,6 +5,7 @@ import os
 import tempfile
 
 from ..exceptions import UserErrorException
+from ._reading import inside
 from .abstract_dataset import AbstractDataset
 from .dataset_error_handling import DatasetExecutionError
 
@@ -29,7 +30,7 @@ class FileDataset(AbstractDataset):
         """Download the files into ``target_path`` (a new temporary folder by default); returns their paths."""
         target_path, is_empty = _ensure_path(target_path)
         files = self._files(ignore_not_found)
-        download_list = [os.path.abspath(os.path.join(target_path, "." + "/" + f.relative)) for f in files]
+        download_list = [inside(target_path, f.relative) for f in files]
         if not is_empty and not overwrite:
             for p in download_list:
                 if os.path.exists(p):
