@@ -2,7 +2,9 @@
 it hands the listening socket to the scoring server and, as a child subreaper, takes every process the
 replica leaves behind down with it.
 
-``python -I launcher.py <fd> <server argv...>``: forks; the child moves the socket to fd 3, sets
+``python -I launcher.py <fd> <cgroup folder or -> <server argv...>``: first moves itself into the
+replica's cgroup (where the runtime made one: then ``cgroup.kill`` ends every process the replica ever
+starts, even after this launcher was SIGKILLed) and prints which way its processes are reaped; forks; the child moves the socket to fd 3, sets
 ``LISTEN_FDS=1`` and ``LISTEN_PID`` to its own pid (gunicorn's systemd socket activation) and execs the
 server. The launcher stays as the server's parent: with ``PR_SET_CHILD_SUBREAPER`` every orphan of the
 replica (a ``score.py`` child that started its own session, a double fork) is re-parented to it rather
@@ -82,6 +84,20 @@ def kill_and_reap_all():
             return
 
 
+def join_cgroup(folder):
+    """Move this process (so everything it starts) into ``folder``'s cgroup; the log line saying how the
+    replica's processes are reaped."""
+    fallback = "; a child subreaper (this launcher) reaps what the replica leaves"
+    if folder == "-":
+        return "fake-azure: no cgroup for this replica (none writable here)" + fallback
+    try:
+        with open(os.path.join(folder, "cgroup.procs"), "w") as procs:
+            procs.write(str(os.getpid()))
+    except OSError as exc:
+        return "fake-azure: could not join cgroup %s (%s)%s" % (folder, exc.strerror or exc, fallback)
+    return "fake-azure: replica processes in cgroup %s (killed together on stop)" % folder
+
+
 def exit_like(status):
     """End this process as the server ended: the same exit code, or the same signal."""
     if os.WIFSIGNALED(status):
@@ -94,7 +110,8 @@ def exit_like(status):
 
 def main(argv):
     fd = int(argv[1])
-    server_argv = argv[2:]
+    print(join_cgroup(argv[2]), flush=True)
+    server_argv = argv[3:]
     become_subreaper()
     server = os.fork()
     if server == 0:

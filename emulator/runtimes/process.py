@@ -31,6 +31,7 @@ from scoring.sdk_shim import pythonpath_for
 from ..procstat import all_pids, read_stat
 from .base import (DROPPED_ENV_PREFIXES, DROPPED_ENV_VARS, ReplicaHandle, ReplicaRuntime, ReplicaSpec,
                    ReplicaStartFailed, RuntimeUnavailable)
+from .cgroups import ReplicaCgroups
 from .logrotate import LogLimits
 from .pidfiles import PidFiles
 
@@ -190,9 +191,11 @@ class ProcessRuntime(ReplicaRuntime):
         self.log_limits = log_limits
         # FAKE_AZURE_PYTHON_POLICY: an environment's Python that no interpreter here has.
         self.python_policy = python_policy
-        # Each replica's log pump, by the replica's pid; reaped by stop().
+        # Each replica's log pump and cgroup (None: none), by the replica's pid; reaped by stop().
         self._pumps: dict[int, subprocess.Popen] = {}
+        self._groups: dict[int, Path | None] = {}
         self._pumps_lock = threading.Lock()
+        self._cgroups = ReplicaCgroups.discover()
 
         self._builder = EnvironmentBuilder(env_cache, reuse_host) if env_cache is not None else None
         # Replicas run in their own sessions and outlive a daemon killed with SIGKILL; the next
@@ -219,7 +222,8 @@ class ProcessRuntime(ReplicaRuntime):
         fd = sock.fileno()
         # -I: the launcher must not be affected by the replica's PYTHONPATH or cwd. On a unix socket
         # azmlinfsrv's own --port (gunicorn's -b) is moot: gunicorn binds nothing when handed a socket.
-        argv = [str(python), "-I", str(_LAUNCHER_SCRIPT), str(fd),
+        cgroup = self._cgroups.create()
+        argv = [str(python), "-I", str(_LAUNCHER_SCRIPT), str(fd), str(cgroup) if cgroup is not None else "-",
                 *command, "--entry_script", str(app_root / spec.entry_script),
                 *(("--port", str(port)) if socket_path is None else ())]
         spec.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -227,6 +231,7 @@ class ProcessRuntime(ReplicaRuntime):
             pump, log_pipe = _start_pump(spec.log_path, self.log_limits)
         except ReplicaStartFailed:
             sock.close()
+            self._cgroups.remove(cgroup)
             raise
         try:
             proc = subprocess.Popen(
@@ -242,16 +247,19 @@ class ProcessRuntime(ReplicaRuntime):
             os.close(log_pipe)  # only the replica writes to the pump: its exit ends the pump
             sock.close()  # the child holds it now; our copy would keep the port alive after it dies
         if failure is not None:
+            self._cgroups.remove(cgroup)
             pump.wait()  # no writer is left: it ends at once
             if socket_path is not None:
                 socket_path.unlink(missing_ok=True)
             raise ReplicaStartFailed(f"cannot start replica {spec.replica_id}: {failure}") from failure
         with self._pumps_lock:
             self._pumps[proc.pid] = pump
+            self._groups[proc.pid] = cgroup
         try:
             self._pids.record(spec.replica_id, proc.pid)
         except OSError as exc:  # untracked, it would outlive a crashed daemon: stop it now
             self._signal_group(proc.pid, signal.SIGKILL)
+            self._cgroups.kill(self._groups.pop(proc.pid, None))
             proc.wait()
             self._reap_pump(proc.pid)
             if socket_path is not None:
@@ -270,7 +278,9 @@ class ProcessRuntime(ReplicaRuntime):
             except OSError:
                 leader = False
             if leader:
+                group = self._cgroups.of_process(pid)
                 _kill_tree(pid, lambda: not _running(pid))
+                self._cgroups.kill(group)
                 swept.append(replica_id)
         return swept
 
@@ -287,6 +297,8 @@ class ProcessRuntime(ReplicaRuntime):
         except OSError:
             return None
         socket_path = str(Path(spec.socket_path).absolute()) if spec.socket_path is not None else None
+        with self._pumps_lock:
+            self._groups[process.pid] = self._cgroups.of_process(process.pid)
         return ReplicaHandle(spec=spec, host=LOOPBACK if socket_path is None else "",
                              port=spec.port if socket_path is None else 0, pid=process.pid, native=process,
                              socket_path=socket_path)
@@ -313,6 +325,11 @@ class ProcessRuntime(ReplicaRuntime):
             while _running_members(pgid) and time.monotonic() < deadline:
                 time.sleep(0.01)
         if handle.pid is not None:
+            # Whatever the group kill missed (a child in another session while the launcher was
+            # SIGKILLed from outside): the replica's cgroup, where there is one.
+            with self._pumps_lock:
+                group = self._groups.pop(handle.pid, None)
+            self._cgroups.kill(group)
             self._reap_pump(handle.pid)
         if handle.socket_path is not None:
             try:  # gunicorn leaves a socket it was handed in place

@@ -361,6 +361,37 @@ def test_processes_a_replica_started_in_other_sessions_go_with_it(runtime: Repli
         assert [pid for pid in escaped if not _gone(pid)] == []
 
 
+def test_a_launcher_killed_from_outside_leaks_nothing_where_replicas_get_a_cgroup(runtime: ReplicaRuntime,
+                                                                                  tmp_path: Path) -> None:
+    """SIGKILL of the launcher (the subreaper) from outside: its server group is stopped by stop(), and
+    the replica's cgroup takes the processes it started in other sessions with it."""
+    if not isinstance(runtime, ProcessRuntime):
+        pytest.skip("a container's processes all go with the container")
+    from emulator.runtimes.cgroups import ReplicaCgroups
+
+    cgroups = ReplicaCgroups.discover()
+    if cgroups.root is None:
+        pytest.skip(f"replicas get no cgroup here ({cgroups.unavailable}): the subreaper alone reaps them")
+    pid_file = tmp_path / "escaped.pids"
+    with replica(runtime, tmp_path, ESCAPING_SCORE.format(pids=str(pid_file))) as handle:
+        escaped = _escaped(pid_file)
+        assert "replica processes in cgroup" in runtime.logs(handle)
+        os.kill(handle.pid, 9)  # the launcher: nothing is left to reap the escaped processes
+        assert poll(lambda: not runtime.is_alive(handle), 10)
+        runtime.stop(handle, timeout=10)
+        assert poll(lambda: all(_gone(pid) for pid in escaped), 5), [pid for pid in escaped if not _gone(pid)]
+    assert [group for group in cgroups.root.iterdir() if group.is_dir()] == []  # removed with the replica
+
+
+def test_the_replica_log_says_how_its_processes_are_reaped(runtime: ReplicaRuntime, tmp_path: Path) -> None:
+    if not isinstance(runtime, ProcessRuntime):
+        pytest.skip("a container's processes all go with the container")
+    with replica(runtime, tmp_path, "def init(): pass\ndef run(d): return d\n") as handle:
+        first = runtime.logs(handle).splitlines()[0]
+    assert first.startswith(("fake-azure: replica processes in cgroup ", "fake-azure: no cgroup for this replica",
+                             "fake-azure: could not join cgroup")), first
+
+
 def _post_unix(path: str, body: str) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("localhost", timeout=30)
     conn.sock = connect(path, 30)
