@@ -10,7 +10,7 @@ and one name-resolution hook.
 - ``IDENTITY_ENDPOINT``/``IDENTITY_HEADER``: ``DefaultAzureCredential()`` takes its managed-identity branch
   against the daemon; the credential variables that come before it (service principal, workload
   identity, other managed-identity flavours) are removed for as long as the activation lasts.
-- ``REQUESTS_CA_BUNDLE``: certifi's public roots plus the home's certificate authority.
+- ``REQUESTS_CA_BUNDLE``: the roots the process trusted before plus the home's certificate authority.
 - ``{account}.blob.core.localhost`` resolves to the daemon's address inside this process (a
   ``socket.getaddrinfo`` wrapper that answers for that one suffix only and passes everything else on):
   glibc does not resolve ``*.localhost`` names, and no hosts-file line is needed.
@@ -33,15 +33,23 @@ SHADOWING = ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE
              "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT", "AZUREML_CURRENT_CLOUD", "AZUREML_DEV_URL_MFE")
 
 
-def client_environment(info: dict[str, Any], settings: Settings, token: str) -> dict[str, str]:
-    """The variables that point azure-ai-ml and azure-identity at the daemon ``info`` announces."""
-    from emulator.tls_authority import trust_bundle_path
+def client_environment(info: dict[str, Any], settings: Settings, token: str,
+                       current_bundle: str | None = None) -> dict[str, str]:
+    """The variables that point azure-ai-ml and azure-identity at the daemon ``info`` announces.
+
+    ``REQUESTS_CA_BUNDLE``: activation's bundle (fake_azure/trust.py: the roots the process trusted before,
+    ``current_bundle``, plus the home's CA), so the process keeps verifying other hosts as it did."""
+    from pathlib import Path
+
+    from .trust import bundle_for
 
     arm_root = info["armUrl"] + ("strict/" if settings.strict_workspaces else "")
+    home_tls = (settings.home / "tls").resolve()
+    already_ours = bool(current_bundle) and Path(current_bundle).resolve().parent == home_tls  # type: ignore[arg-type]
     return {"ARM_CLOUD_METADATA_URL": arm_root + METADATA_QUERY,
             "IDENTITY_ENDPOINT": info["armUrl"] + "msi/token",
             "IDENTITY_HEADER": token,
-            "REQUESTS_CA_BUNDLE": str(trust_bundle_path(settings.home))}
+            "REQUESTS_CA_BUNDLE": current_bundle if already_ours else str(bundle_for(settings.home, current_bundle))}
 
 
 class _Resolver:
@@ -82,7 +90,8 @@ class V2Cloud:
             raise daemon.DaemonError(
                 f"no fake-azure daemon serves {settings.home} and FAKE_AZURE_AUTOSTART is off: the SDK v2 client "
                 "would reach real Azure. Start one with `fake-azure up`, or set FAKE_AZURE_TARGET=azure.")
-        values = client_environment(info, settings, read_token(settings.token_path))
+        values = client_environment(info, settings, read_token(settings.token_path),
+                                    os.environ.get("REQUESTS_CA_BUNDLE"))
         with self._lock:
             if self._saved_env is None:
                 self._saved_env = {name: os.environ.get(name) for name in (*values, *SHADOWING)}

@@ -155,13 +155,25 @@ def create_storage_app(cloud: Cloud) -> Flask:
             return Response(status=200, headers={**headers, "Content-Length": str(found.size)})
         return _get_blob(found, headers)
 
+    def _refuse_overwrite(conn: Any, name: str, container: str, blob: str) -> None:
+        """``If-None-Match: *`` (the client's ``overwrite=False``): 409 when the blob exists."""
+        if request.headers.get("If-None-Match", "").strip() != "*":
+            return
+        try:
+            storage.get(conn, name, container, blob)
+        except StorageError:
+            return
+        raise StorageError("The specified blob already exists.", code="BlobAlreadyExists", status_code=409)
+
     def _put_blob(name: str, workspace_id: str, container: str, blob: str) -> Response:
         if request.headers.get("x-ms-blob-type", "BlockBlob") != "BlockBlob":
             raise StorageError("The local cloud stores block blobs only.", code="FeatureNotSupported",
                                status_code=400)
+        _refuse_overwrite(cloud.store.read(), name, container, blob)  # before reading a body we would refuse
         digest, size = cloud.blobs.put(request.stream)  # written before the lock: no lock across network I/O
         content_type = request.headers.get("x-ms-blob-content-type") or "application/octet-stream"
         with cloud.store.transaction() as conn:
+            _refuse_overwrite(conn, name, container, blob)
             written = storage.write(conn, workspace_id, name, container, blob, digest, size, content_type,
                                     _metadata_from_headers(), time.time())
         return _created(written)
@@ -191,6 +203,7 @@ def create_storage_app(cloud: Cloud) -> Flask:
         digest, size = cloud.blobs.put(storage.ConcatenatedBlobs(cloud.blobs, [d for d, _ in parts]))
         content_type = request.headers.get("x-ms-blob-content-type") or "application/octet-stream"
         with cloud.store.transaction() as conn:
+            _refuse_overwrite(conn, name, container, blob)
             written = storage.write(conn, workspace_id, name, container, blob, digest, size, content_type,
                                     _metadata_from_headers(), time.time())
         return _created(written)

@@ -67,6 +67,25 @@ def test_deactivate_restores_the_environment(emulator_home: Path, monkeypatch: p
     assert "ARM_CLOUD_METADATA_URL" not in os.environ and "IDENTITY_ENDPOINT" not in os.environ
 
 
+def test_the_roots_the_process_trusted_before_are_kept(emulator_home: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from emulator.tls_authority import ca_certificate_path, trust_bundle
+
+    # A corporate root the user's REQUESTS_CA_BUNDLE names (another home's CA stands in for it).
+    corporate = trust_bundle(tmp_path / "corporate")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(corporate))
+    fake_azure.activate()
+    try:
+        client = MLClient(DefaultAzureCredential(), SUBSCRIPTION, RESOURCE_GROUP, f"ws-{uuid.uuid4().hex[:10]}")
+        client.workspaces.get(client.workspace_name)  # the local cloud verifies
+        trusted = Path(os.environ["REQUESTS_CA_BUNDLE"]).read_bytes()
+        assert ca_certificate_path(tmp_path / "corporate").read_bytes().strip() in trusted
+        assert ca_certificate_path(emulator_home).read_bytes().strip() in trusted
+    finally:
+        fake_azure.deactivate()
+    assert os.environ["REQUESTS_CA_BUNDLE"] == str(corporate)
+
+
 def test_strict_workspaces_are_not_created_on_first_use(emulator_home: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FAKE_AZURE_STRICT_WORKSPACES", "1")
@@ -119,6 +138,19 @@ def test_environment_with_an_image_and_a_conda_file(ml_client: MLClient, tmp_pat
     with pytest.raises(ResourceExistsError) as refused:
         ml_client.environments.create_or_update(Environment(name="scoring", version="1", image="python:3.11"))
     assert refused.value.status_code == 409
+
+
+def test_environment_with_a_build_context(ml_client: MLClient, tmp_path: Path, emulator_home: Path) -> None:
+    from azure.ai.ml.entities import BuildContext
+
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM python:3.11-slim\nRUN pip install numpy\n")
+    created = ml_client.environments.create_or_update(Environment(name="built", version="1",
+                                                                  build=BuildContext(path=str(context))))
+    assert urlsplit(created.build.path).hostname.endswith(".blob.core.localhost")  # the workspace's account
+    assert ml_client.environments.get("built", version="1").build.path == created.build.path
+    assert _in_blob_store(emulator_home, _sha256(context / "Dockerfile"))
 
 
 def test_code_upload_through_a_pending_upload(ml_client: MLClient, tmp_path: Path, emulator_home: Path) -> None:
@@ -174,6 +206,19 @@ def test_storage_blocks_ranges_listing_and_metadata(ml_client: MLClient) -> None
     assert properties.size == 5000 and properties.metadata == {"origin": "test"}
     assert [b.name for b in container.list_blobs(name_starts_with="data/")] == ["data/big.bin", "data/small.txt"]
     assert not container.get_blob_client("data/missing").exists()
+
+
+def test_storage_keeps_a_blob_the_client_asked_not_to_overwrite(ml_client: MLClient) -> None:
+    container = _default_container(ml_client)
+    container.upload_blob("kept.txt", b"first")
+    with pytest.raises(ResourceExistsError) as refused:
+        container.upload_blob("kept.txt", b"second")  # overwrite=False: If-None-Match: *
+    assert refused.value.error_code == "BlobAlreadyExists"
+    staged = _default_container(ml_client, max_single_put_size=4, max_block_size=4)
+    with pytest.raises(ResourceExistsError):
+        staged.upload_blob("kept.txt", b"second, in blocks")
+    container.upload_blob("kept.txt", b"third", overwrite=True)
+    assert container.download_blob("kept.txt").readall() == b"third"
 
 
 def test_storage_refuses_a_wrong_signature(ml_client: MLClient) -> None:
