@@ -4,27 +4,23 @@ Every step has the same signature, ``step(ctx) -> Response | None``: returning a
 chain early (an error answer). The ``always`` steps run after the chain however it ended (release the
 slot, echo request ids, record metrics). ``build_chain`` is the one place that fixes the order.
 Nothing here touches sockets except ``proxy`` through ``ctx.pool``, so each step is unit-testable.
+The types the steps share with the front end (``Context``, ``Response``, ``Pool``) are in context.py.
 """
 from __future__ import annotations
 
 import hmac
 import http
-import json
 import logging
-import time
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Optional, Protocol
+from typing import Optional
 
-from .model import ReplicaEndpoint, Registry, ServiceRoute, ServiceState
+from .context import MAX_BODY_BYTES, Context, Response, Step, json_error, text_error
+from .model import ReplicaEndpoint, ServiceRoute, ServiceState
 from .proxy import UpstreamClosed, UpstreamTimeout, UpstreamUnreachable, strip_hop_by_hop
-
-if TYPE_CHECKING:
-    from ..faults import Faults
 
 log = logging.getLogger("emulator.gateway")
 
-MAX_BODY_BYTES = 100 * 1024 * 1024
 PREFIX = "/api/v1/service/"
 # gateway sub-path -> replica path
 UPSTREAM_PATHS = {"score": "/score", "swagger.json": "/swagger.json", "": "/"}
@@ -33,62 +29,6 @@ REQUEST_ID_HEADERS = ("x-request-id", "x-ms-request-id", "x-ms-client-request-id
 _NOT_FORWARDED = frozenset({"authorization", "host", "content-length"})
 # response headers the gateway sets itself
 _NOT_PASSED_BACK = frozenset({"content-length", "date", "server"} | set(REQUEST_ID_HEADERS))
-
-
-@dataclass
-class Response:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-
-def json_error(status: int, message: str) -> Response:
-    body = json.dumps({"message": message}).encode()
-    return Response(status, [("Content-Type", "application/json")], body)
-
-
-def text_error(status: int, message: str) -> Response:
-    return Response(status, [("Content-Type", "text/plain; charset=utf-8")], message.encode())
-
-
-class Pool(Protocol):
-    def send(self, replica: ReplicaEndpoint, method: str, target: str, body: bytes,
-             headers: dict[str, str], timeout_s: float) -> tuple[int, list[tuple[str, str]], bytes]: ...
-
-
-@dataclass
-class Context:
-    """One request travelling through the chain."""
-
-    method: str
-    path: str
-    query: str
-    headers: dict[str, str]  # lower-case names
-    content_length: Optional[int]
-    read_body: Callable[[int], bytes]
-    registry: Registry
-    pool: Pool
-    clock: Callable[[], float] = time.monotonic
-    faults: Optional["Faults"] = None  # injected faults (test-only admin API); None: never any
-    scope: Optional[str] = None  # the workspace ARM id this gateway serves (faults are workspace-scoped)
-    sleep: Callable[[float], None] = time.sleep  # injectable so slow_requests is unit-testable
-    started: float = 0.0
-    request_id: str = ""
-    service: Optional[ServiceState] = None
-    route: Optional[ServiceRoute] = None
-    upstream_path: str = "/score"
-    body: bytes = b""
-    body_read: bool = False
-    reserved: bool = False
-    replica: Optional[ReplicaEndpoint] = None
-    # replicas this request could not reach: a retry goes elsewhere
-    unreachable: frozenset[ReplicaEndpoint] = frozenset()
-    publication: int = 0  # the service's replica publication the replica was chosen from
-    queued: bool = False
-    response: Optional[Response] = None
-
-
-Step = Callable[[Context], Optional[Response]]
 
 
 # --- steps -------------------------------------------------------------------------------------------

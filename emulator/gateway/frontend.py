@@ -21,7 +21,8 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional
 
-from .chain import MAX_BODY_BYTES, Chain, Context, Response, json_error
+from .chain import Chain
+from .context import MAX_BODY_BYTES, Context, Response, json_error
 from .chunked import ChunkedBodyTooLarge, read_chunked
 
 STOP_POLL_S = 0.05

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from scoring.address import Address
 
-from .chain import Context, build_chain
+from .chain import build_chain
+from .context import Context
 from .frontend import FrontEndThread
 from .model import Registry, ReplicaEndpoint, ServiceRoute, ServiceState, ServiceStats
 from .proxy import ConnectionPool
