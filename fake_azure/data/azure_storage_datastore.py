@@ -21,6 +21,15 @@ from ._reading import inside
 from .data_reference import DataReference
 
 module_logger = logging.getLogger(__name__)
+_warned: set[str] = set()
+
+
+def _warn_deprecation(target: str, replacement: str) -> None:
+    # The SDK's @deprecated: one logged warning per method and process, before the call runs.
+    if target not in _warned:
+        _warned.add(target)
+        module_logger.warning("{} is deprecated after version 1.0.69. Please use {}. See Dataset API change notice "
+                              "at https://aka.ms/dataset-deprecation.".format(target, replacement))
 
 
 class AbstractDatastore(object):
@@ -207,6 +216,8 @@ class AzureBlobDatastore(AbstractAzureStorageDatastore):
 
     def upload(self, src_dir, target_path=None, overwrite=False, show_progress=True):
         """Upload the folder ``src_dir`` under ``target_path``; returns a DataReference to ``target_path``."""
+        _warn_deprecation('"Datastore.upload"', '"Dataset.File.upload_directory" to upload your files             '
+                                                'from a local directory and create FileDataset in single method call')
         target_path = target_path or ""
         self._start_upload(self._get_upload_from_dir(src_dir, target_path), overwrite, show_progress)
         return DataReference(datastore=self, path_on_datastore=target_path)
@@ -214,6 +225,7 @@ class AzureBlobDatastore(AbstractAzureStorageDatastore):
     def upload_files(self, files, relative_root=None, target_path=None, overwrite=False, show_progress=True):
         """Upload ``files`` under ``target_path`` (their paths relative to ``relative_root``, by default the
         folder they share); returns a DataReference to ``target_path``."""
+        _warn_deprecation('"datastore.upload_files"', '"FileDatasetFactory.upload_directory" instead')
         target_path = target_path or ""
         relative_root = relative_root or _common_path(files)
         self._start_upload(self._get_upload_from_files(files, target_path, relative_root, False), overwrite,

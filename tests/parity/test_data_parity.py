@@ -142,3 +142,24 @@ def test_blob_datastore_repr_and_dict():
     assert repr(real) == repr(fake)
     assert real._as_dict(hide_secret=False) == fake._as_dict(hide_secret=False)
     assert (real.credential_type, real.datastore_type) == (fake.credential_type, fake.datastore_type)
+
+
+@pytest.mark.parametrize("call", [lambda store: store.upload("missing-folder", target_path="t"),
+                                  lambda store: store.upload_files(["missing.csv"], target_path="t")])
+def test_upload_methods_log_the_sdks_deprecation_warning(tree, call, caplog, monkeypatch):
+    import azureml.data._dataset_deprecation as real_deprecation
+
+    def run(storage: Any) -> tuple:
+        caplog.clear()
+        with caplog.at_level("WARNING"):
+            result = outcome(lambda: call(_blob_store(storage)))
+            again = outcome(lambda: call(_blob_store(storage)))  # warned once per process
+        return result, again, [r.getMessage() for r in caplog.records if "deprecated" in r.getMessage()]
+
+    monkeypatch.setattr(real_deprecation, "_warned", set())
+    # The SDK leaves this set when a deprecated call raises, which silences its later warnings: start clean.
+    monkeypatch.setattr(real_deprecation, "_warning_silenced_for", None)
+    monkeypatch.setattr(fake_storage, "_warned", set())
+    real, fake = run(real_storage), run(fake_storage)
+    assert real[0][0] == "UserErrorException" and len(real[2]) == 1
+    assert real == fake
