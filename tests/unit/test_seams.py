@@ -124,3 +124,21 @@ def test_a_build_summary_is_not_read_as_a_definition() -> None:
 
     assert not definition.is_definition({"python_version": "3.11", "pip": ["flask"]})
     assert not definition.is_definition({"python": "3.11"})
+
+
+# --- api modules are routes only ------------------------------------------------------------------------
+
+def _attributes(path: Path) -> set[str]:
+    """Attribute names used in ``path`` (route decorators, ``blueprint.delete``, and ``actions.*`` left out)."""
+    return {node.attr for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Attribute)
+            and not (isinstance(node.value, ast.Name) and node.value.id in ("blueprint", "actions"))}
+
+
+def test_the_services_routes_leave_orchestration_to_the_service_modules() -> None:
+    """No transaction, operation or engine hand-off in services/api.py: resources/services/actions.py
+    does each request's work (without Flask), the routes parse and answer."""
+    services = ROOT / "emulator" / "resources" / "services"
+    assert _attributes(services / "api.py") & {"transaction", "start", "deploy", "delete", "refresh_auth",
+                                               "cancel_running", "advance_for_target"} == set()
+    assert not [module for module, _, _ in _imports(services / "actions.py") if module.split(".")[0] == "flask"]
+    assert {"transaction", "start", "deploy", "delete", "refresh_auth"} <= _attributes(services / "actions.py")
