@@ -10,6 +10,9 @@ Fixtures:
                                created in it is deleted at teardown. With ``--fake-azure-target=azure``
                                it is ``Workspace.from_config()`` of the real SDK (not for ``emulator_only`` tests).
   aml_cluster, aml_model, aml_service  factories returning SDK objects, cleaned up at teardown.
+  ml_client         (function) the SDK v2 client (azure-ai-ml) for aml_workspace's workspace:
+                               ``MLClient(DefaultAzureCredential(), ...)`` pointed at the emulator by
+                               activation; with target azure, ``MLClient.from_config(DefaultAzureCredential())``.
 Markers: requires_docker, requires_gpu (skipped visibly when absent), azure, emulator_only.
 Options: --fake-azure-runtime=process|docker|auto, --fake-azure-target=emulator|azure.
 
@@ -281,3 +284,20 @@ def aml_service(_fake_azure_factories: Any) -> Callable[..., Any]:
     Defaults: a placeholder model, an environment for this interpreter's Python with azureml-defaults,
     one replica (0.1 CPU, 0.5 GB) without autoscaling, on a CPU AKS cluster made for the test."""
     return _fake_azure_factories.service
+
+
+@pytest.fixture
+def ml_client(_fake_azure_workspace: Any) -> Any:
+    """An ``azure.ai.ml.MLClient`` for the test's workspace (the one ``aml_workspace`` gives), made as user
+    code makes it, with ``DefaultAzureCredential()``: on the emulator, activation points it at the local
+    cloud (the workspace and everything in it, v2 assets included, is deleted at teardown); with
+    ``--fake-azure-target=azure``, ``MLClient.from_config()`` against real Azure."""
+    try:
+        from azure.ai.ml import MLClient
+        from azure.identity import DefaultAzureCredential
+    except ImportError:
+        pytest.skip("ml_client needs azure-ai-ml: pip install 'fake-azure[v2]'")
+    workspace = _fake_azure_workspace.workspace
+    if _fake_azure_workspace.sdk == "azureml.core":  # real Azure
+        return MLClient.from_config(DefaultAzureCredential())
+    return MLClient(DefaultAzureCredential(), workspace.subscription_id, workspace.resource_group, workspace.name)

@@ -27,6 +27,7 @@ RESOURCE_GROUP = "rg-v2"
 
 @pytest.fixture
 def ml_client(emulator_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MLClient]:
+    """Made here rather than by the plugin's ml_client: with credential variables that activation must clear."""
     # A credential variable that would make DefaultAzureCredential try real AAD first: activation clears it.
     monkeypatch.setenv("AZURE_CLIENT_ID", "11111111-1111-1111-1111-111111111111")
     monkeypatch.setenv("AZURE_TENANT_ID", "22222222-2222-2222-2222-222222222222")
