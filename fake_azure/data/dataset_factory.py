@@ -3,11 +3,16 @@
 
 Paths are ``(datastore, 'path/glob')`` tuples, ``DataPath`` or ``DataReference`` objects (or a list of
 them), checked with the SDK's rules and texts; web URLs, ``partition_format`` and ``set_column_types`` are
-not emulated and say so."""
+not emulated and say so. ``Dataset.File.upload_directory`` uploads through the datastore."""
 from __future__ import annotations
 
+import fnmatch
+import os
+import posixpath
 import re
+import sys
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from ..exceptions import UserErrorException
@@ -98,6 +103,54 @@ class FileDatasetFactory:
         if partition_format:
             raise UserErrorException(_NOT_EMULATED.format("partition_format"))
         return FileDataset._create(*_definition("File", paths, {"isFile": bool(is_file)}))
+
+    @staticmethod
+    def upload_directory(src_dir, target, pattern=None, overwrite=False, show_progress=True):
+        """Upload the folder ``src_dir`` to ``target`` (a datastore, a DataPath or ``(datastore, path)``),
+        keeping only files whose absolute path matches ``pattern`` if given; returns a FileDataset of it."""
+        def console(message):
+            if show_progress:
+                sys.stdout.write("{}\n".format(message))
+
+        src_dir = Path(src_dir).absolute().as_posix()
+        console("Validating arguments.")
+        if pattern is not None and not isinstance(pattern, str):
+            raise ValueError("Expected {} of type {} but received {}".format("pattern", str, type(pattern)))
+        datastore, relative_path = _parse_target(target)
+        console("Arguments validated.")
+        console("'overwrite' is set to True. Any file already present in the target will be overwritten." if overwrite
+                else "'overwrite' is set to False. Any file already present in the target will be skipped.'")
+        console("Uploading files from '{}' to '{}'".format(src_dir, relative_path))
+        files = sorted(Path(folder, name).as_posix() for folder, _, names in os.walk(src_dir) for name in names)
+        if pattern is not None:
+            console("Filtering files with pattern matching {}".format(pattern))
+            files = [f for f in files if fnmatch.fnmatch(f, pattern)]
+            if not files:
+                console("No files found with pattern {}".format(pattern))
+        base = relative_path.strip("/")
+        uploads = [(f, posixpath.join(base, posixpath.relpath(f, src_dir)) if base else posixpath.relpath(f, src_dir))
+                   for f in files]
+        if uploads:
+            datastore._start_upload(uploads, overwrite, show_progress)
+        console("Creating new dataset")
+        return FileDatasetFactory.from_files(DataPath(datastore, "/%s" % relative_path if relative_path else None))
+
+
+def _parse_target(target: Any) -> tuple[Any, str]:
+    """(datastore, path) of an upload target, as the SDK's parse_target reads it."""
+    from .azure_storage_datastore import AbstractAzureStorageDatastore
+
+    datastore, relative_path = None, None
+    if isinstance(target, AbstractAzureStorageDatastore):
+        datastore, relative_path = target, "/"
+    elif isinstance(target, DataPath):
+        datastore = target._datastore
+        relative_path = "/" if target.path_on_datastore is None else target.path_on_datastore
+    elif isinstance(target, tuple) and len(target) == 2:
+        datastore, relative_path = target
+    if not isinstance(datastore, AbstractAzureStorageDatastore):
+        raise ValueError("The target type is not supported, target: {}".format(target))
+    return datastore, relative_path
 
 
 def _header_value(header: Any) -> int:

@@ -323,3 +323,21 @@ def test_v1_and_v2_share_the_workspaceblobstore_container(ws, workdir, monkeypat
         fake_azure.deactivate()
     frame = Dataset.Tabular.from_delimited_files((datastore, "from_v2/*.csv")).to_pandas_dataframe()
     assert list(frame.columns) == ["age", "sex", "bmi"]
+
+
+def test_upload_directory_makes_a_file_dataset(ws, workdir, capsys):
+    (workdir / "images" / "a").mkdir(parents=True)
+    (workdir / "images" / "a" / "1.png").write_bytes(b"png")
+    (workdir / "images" / "notes.txt").write_text("notes")
+
+    dataset = Dataset.File.upload_directory("images", (ws.get_default_datastore(), "uploaded/images"),
+                                            pattern="*.png")
+
+    out = capsys.readouterr().out
+    assert "Filtering files with pattern matching *.png" in out and out.endswith("Creating new dataset\n")
+    assert isinstance(dataset, FileDataset) and dataset.to_path() == ["/a/1.png"]
+    everything = Dataset.File.upload_directory("images", DataPath(ws.get_default_datastore(), "all"),
+                                               show_progress=False)
+    assert sorted(everything.to_path()) == ["/a/1.png", "/notes.txt"]
+    with pytest.raises(ValueError, match="The target type is not supported"):
+        Dataset.File.upload_directory("images", "workspaceblobstore/x")
