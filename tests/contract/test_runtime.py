@@ -375,12 +375,15 @@ def test_a_launcher_killed_from_outside_leaks_nothing_where_replicas_get_a_cgrou
     pid_file = tmp_path / "escaped.pids"
     with replica(runtime, tmp_path, ESCAPING_SCORE.format(pids=str(pid_file))) as handle:
         escaped = _escaped(pid_file)
-        assert "replica processes in cgroup" in runtime.logs(handle)
+        joined = [line for line in runtime.logs(handle).splitlines() if "replica processes in cgroup" in line]
+        assert joined, runtime.logs(handle)
+        group = Path(joined[0].split("cgroup ", 1)[1].split(" (", 1)[0])
+        assert group.parent == cgroups.root and str(handle.pid) in (group / "cgroup.procs").read_text().split()
         os.kill(handle.pid, 9)  # the launcher: nothing is left to reap the escaped processes
         assert poll(lambda: not runtime.is_alive(handle), 10)
         runtime.stop(handle, timeout=10)
         assert poll(lambda: all(_gone(pid) for pid in escaped), 5), [pid for pid in escaped if not _gone(pid)]
-    assert [group for group in cgroups.root.iterdir() if group.is_dir()] == []  # removed with the replica
+    assert not group.exists()  # removed with the replica
 
 
 def test_the_replica_log_says_how_its_processes_are_reaped(runtime: ReplicaRuntime, tmp_path: Path) -> None:
