@@ -284,6 +284,14 @@ def test_dataset_definitions_are_checked_at_the_door(azureml_emulator, ws, defin
     assert response.json()["error"]["details"][0]["target"] == target
 
 
+def test_a_dataset_of_an_unknown_datastore_is_refused(azureml_emulator, ws):
+    url = azureml_emulator.url + ws._arm_path + "/saveddatasets"
+    response = _session(azureml_emulator).post(url, json={"datasetType": "File", "paths": [
+        {"datastoreName": "workspaceblobstore", "path": "a"}, {"datastoreName": "elsewhere", "path": "b"}]}, timeout=30)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "DatastoreNotFound"
+
+
 def test_deleting_the_workspace_forgets_its_blobs_and_datasets(azureml_emulator, ws, workdir):
     datastore = ws.get_default_datastore()
     datastore.upload_files(["./labels.csv"], target_path="gone", show_progress=False)

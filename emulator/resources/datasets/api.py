@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from ...http import WORKSPACE_PREFIX, cloud, validated, workspace_scope
+from ...http import WORKSPACE_PREFIX, cloud, validated, workspace_body, workspace_scope
+from ..datastores import service as datastores
 from . import service
 from .schema import DatasetDefinition, DatasetGetQuery, DatasetListQuery, DatasetRegistration
 
@@ -17,7 +18,10 @@ blueprint = Blueprint("datasets", __name__)
 @validated(body=DatasetDefinition)
 def save_dataset(sub: str, rg: str, ws: str, payload: dict):
     definition = DatasetDefinition.model_validate(payload).model_dump(mode="json", exclude_none=True)
-    return jsonify(service.save(cloud().store, workspace_scope(sub, rg, ws), definition))
+    workspace = workspace_body(sub, rg, ws)
+    for name in {path["datastoreName"] for path in definition["paths"]}:
+        datastores.body(workspace, name)  # 404 DatastoreNotFound: a dataset reads existing datastores only
+    return jsonify(service.save(cloud().store, workspace["id"], definition))
 
 
 @blueprint.get(SAVED + "/<dataset_id>")
