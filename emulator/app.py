@@ -32,9 +32,10 @@ def create_app(cloud: Cloud) -> Flask:
     from .resources.environments.api import blueprint as environments
     from .resources.models.api import blueprint as models
     from .resources.operations.api import blueprint as operations
+    from .resources.packages.api import blueprint as packages
     from .resources.workspaces.api import blueprint as workspaces
 
-    for blueprint in (workspaces, models, environments, computes, operations, assets, services, datastores,
+    for blueprint in (workspaces, models, environments, computes, operations, assets, services, packages, datastores,
                       datasets, admin):
         app.register_blueprint(blueprint)
 

@@ -16,6 +16,8 @@ from .store import Store
 
 if TYPE_CHECKING:
     from .deploy.engine import DeploymentEngine
+    from .packaging.packages import Packager
+    from .packaging.profiles import Profiler
 
 
 @dataclass
@@ -29,6 +31,8 @@ class Cloud:
     operations: Operations = field(init=False)
     faults: Faults = field(init=False, default_factory=Faults)  # test-only injected faults (/_emulator/faults)
     engine: "DeploymentEngine" = field(init=False)
+    packages: "Packager" = field(init=False)  # Model.package (emulator/packaging)
+    profiles: "Profiler" = field(init=False)  # Model.profile
     runtime_note: str = field(init=False, default="")
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
@@ -36,9 +40,16 @@ class Cloud:
         from .resources.computes.service import FINISHERS as compute_finishers
         from .resources.services.operations import FINISHERS as service_finishers
 
-        self.operations = Operations(self.store, lambda: self.progress, {**compute_finishers, **service_finishers},
-                                     self.clock)
+        from .packaging import packages, profiles
+
+        self.operations = Operations(self.store, lambda: self.progress, {**compute_finishers, **service_finishers,
+                                     packages.KIND: packages.finish, profiles.KIND: profiles.finish}, self.clock)
         self.engine = self._build_engine()
+        self.packages = packages.Packager(self.settings.home, self.store, self.blobs, self.operations,
+                                          lambda: self.engine.runtime, self.settings.base_image,
+                                          self.settings.docker_pip)
+        self.profiles = profiles.Profiler(self.settings.home, self.store, self.blobs, self.operations,
+                                          lambda: self.engine.runtime)
 
     def _build_engine(self) -> "DeploymentEngine":
         from .deploy.engine import DeploymentEngine

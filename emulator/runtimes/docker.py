@@ -120,17 +120,20 @@ class DockerRuntime(ReplicaRuntime):
     # --- environments -------------------------------------------------------------------------------
 
     def prepare(self, environment: Mapping[str, Any], log: Callable[[str], None]) -> str:
+        with engine_errors("preparing the environment image", RuntimeUnavailable):
+            return self.images.prepare(self.resolve_environment(environment), log)
+
+    def resolve_environment(self, environment: Mapping[str, Any]) -> Any:
+        """The BuildSpec of ``environment`` on this engine's base image (raises SpecError)."""
         from ..environments import resolve_spec
 
-        with engine_errors("preparing the environment image", RuntimeUnavailable):
-            # The container's interpreter is the base image's: the default Python, and the only one.
-            base = self.images.base_python()
-            spec = resolve_spec(environment or {}, host_python_version=base,
-                                python_available=lambda version: version == base, python_policy=self.python_policy,
-                                interpreters_where=f"in the base image {self.base_image!r} (FAKE_AZURE_BASE_IMAGE), "
-                                                  f"which has Python {base}",
-                                host_label="the base image's")
-            return self.images.prepare(spec, log)
+        # The container's interpreter is the base image's: the default Python, and the only one.
+        base = self.images.base_python()
+        return resolve_spec(environment or {}, host_python_version=base,
+                            python_available=lambda version: version == base, python_policy=self.python_policy,
+                            interpreters_where=f"in the base image {self.base_image!r} (FAKE_AZURE_BASE_IMAGE), "
+                                              f"which has Python {base}",
+                            host_label="the base image's")
 
     # --- GPUs ---------------------------------------------------------------------------------------
 

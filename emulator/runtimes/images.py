@@ -210,13 +210,8 @@ class ImageBuilder:
                 out("Note: the host's local package sources are not reachable from a container build and are "
                     "not used: " + " ".join(settings.local_sources))
             context = Path(tmp)
-            settings.write_context(context, strategy)
-            shim = needs_shim(spec.requirements)
-            if shim:
-                shutil.copytree(SHIM_DIR, context / "shim", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-            if strategy == "wheelhouse":
-                self._download(spec, context / "fake-azure" / "wheels", out, log_path, started)
-            (context / "Dockerfile").write_text(self._dockerfile(spec, strategy, shim), encoding="utf-8")
+            shim = self.write_context(spec, context, settings, strategy, out, log_path, started)
+            (context / "Dockerfile").write_text(self.dockerfile(spec, strategy, shim), encoding="utf-8")
             try:
                 self._docker_build(context, spec, strategy, shim, out)
             except BuildFailed:
@@ -231,6 +226,19 @@ class ImageBuilder:
                 raise BuildFailed(summary, log_path) from None
             out(f"Image {image_tag(digest)} built in {time.monotonic() - started:.1f}s")
 
+    def write_context(self, spec: BuildSpec, context: Path, settings: PipSettings, strategy: str, out: LogFn,
+                      log_path: Path, started: float) -> bool:
+        """Write what :meth:`dockerfile`'s lines copy into ``context`` (pip.conf and the files it names, the
+        shim, the wheels of the wheelhouse strategy); whether the image gets the shim. Model packages
+        (emulator/packaging/) build on it too."""
+        settings.write_context(context, strategy)
+        shim = needs_shim(spec.requirements)
+        if shim:
+            shutil.copytree(SHIM_DIR, context / "shim", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        if strategy == "wheelhouse":
+            self._download(spec, context / "fake-azure" / "wheels", out, log_path, started)
+        return shim
+
     def _download(self, spec: BuildSpec, dest: Path, out: LogFn, log_path: Path, started: float) -> None:
         dest.mkdir(parents=True, exist_ok=True)
         command = [self.host_python, "-m", "pip", "download", "--disable-pip-version-check", "--no-input",
@@ -244,7 +252,8 @@ class ImageBuilder:
             out(f"Build failed (pip download exit status {returncode}) after {time.monotonic() - started:.1f}s")
             raise BuildFailed(build_failure_summary(spec, lines, returncode), log_path)
 
-    def _dockerfile(self, spec: BuildSpec, strategy: str, shim: bool) -> str:
+    def dockerfile(self, spec: BuildSpec, strategy: str, shim: bool) -> str:
+        """The environment image's Dockerfile (its context: :meth:`write_context`)."""
         requirements = " ".join(_quote(r) for r in (*spec.pip_options, *spec.requirements))
         pip = f"{CONTAINER_VENV}/bin/pip install --no-cache-dir"
         if strategy == "wheelhouse":
@@ -267,22 +276,8 @@ class ImageBuilder:
         stream = self.client.api.build(path=str(context), tag=image_tag(spec.digest), labels=labels,
                                        network_mode="host", rm=True, forcerm=True, decode=True,
                                        buildargs=build_args() or None, timeout=int(self.timeout_s))
-        partial = ""
-        error = None
-        for chunk in stream:
-            if "stream" in chunk:
-                partial += chunk["stream"]
-                *complete, partial = partial.split("\n")
-                for line in complete:
-                    out(line.rstrip("\r"))
-            elif "status" in chunk:
-                out(str(chunk["status"]) + (f" {chunk['progress']}" if chunk.get("progress") else ""))
-            if "error" in chunk or "errorDetail" in chunk:
-                error = (chunk.get("errorDetail") or {}).get("message") or chunk.get("error") or "build failed"
-        if partial.strip():
-            out(partial.rstrip())
+        error = follow_build(stream, out)
         if error is not None:
-            out(error)
             raise _BuildError(_short_docker_error(error))
 
     # --- listing and pruning ----------------------------------------------------------------------------
@@ -325,6 +320,27 @@ class ImageBuilder:
                     continue
             removed.append(entry["tag"] or entry["id"])
         return removed
+
+
+def follow_build(stream: Iterable[dict[str, Any]], out: LogFn) -> str | None:
+    """Send a docker build's decoded output stream to ``out`` line by line; the engine's error, if any."""
+    partial = ""
+    error = None
+    for chunk in stream:
+        if "stream" in chunk:
+            partial += chunk["stream"]
+            *complete, partial = partial.split("\n")
+            for line in complete:
+                out(line.rstrip("\r"))
+        elif "status" in chunk:
+            out(str(chunk["status"]) + (f" {chunk['progress']}" if chunk.get("progress") else ""))
+        if "error" in chunk or "errorDetail" in chunk:
+            error = (chunk.get("errorDetail") or {}).get("message") or chunk.get("error") or "build failed"
+    if partial.strip():
+        out(partial.rstrip())
+    if error is not None:
+        out(error)
+    return error
 
 
 class _BuildError(Exception):

@@ -494,6 +494,29 @@ class Model(object):
                               deployment_config=deployment_config, deployment_target=deployment_target,
                               overwrite=overwrite, show_output=show_output)
 
+    @staticmethod
+    def package(workspace, models, inference_config=None, generate_dockerfile=False, image_name=None,
+                image_label=None):
+        """Package ``models`` and their environment as a Docker image, or (``generate_dockerfile``) a build context.
+
+        Returns a :class:`ModelPackage`; call ``wait_for_creation``, then ``pull()`` or ``save(folder)``.
+        """
+        from .model_package import package
+
+        return package(workspace, models, inference_config, generate_dockerfile, image_name, image_label)
+
+    @staticmethod
+    def profile(workspace, profile_name, models, inference_config, input_dataset, cpu=None, memory_in_gb=None,
+                description=None):
+        """Run the models on the input dataset's rows and measure CPU, memory and latency.
+
+        Returns a :class:`~azureml.core.profile.ModelProfile`; call ``wait_for_completion``, then ``get_details()``.
+        """
+        from .profile import profile
+
+        return profile(workspace, profile_name, models, inference_config, input_dataset, cpu, memory_in_gb,
+                       description)
+
     # --- serialization ----------------------------------------------------------------------------------
 
     def serialize(self):
@@ -595,3 +618,6 @@ def _model_path(workspace: Any, model_id: str) -> str:
 
 
 from .inference_config import InferenceConfig  # noqa: E402,F401
+
+
+from .model_package import ModelPackage  # noqa: E402  (azureml.core.model exports it)

@@ -1,0 +1,60 @@
+"""The app root of an environment image request (models, source folder, entry script) laid out in a folder:
+what a package's image copies in and what a profiled replica serves. Every stored path is resolved inside its
+folder again (emulator/paths.py), as the deploy engine does."""
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from scoring.layout import AppRoot, LayoutError, ModelFiles, lay_out
+
+from ..blobs import BlobStore
+from ..errors import BadRequest, NotFound
+from ..paths import relative_path, resolve_inside, segment
+from ..resources.assets import service as assets
+from ..resources.services.service import check_image_request
+
+
+def model_files(conn: sqlite3.Connection, blobs: BlobStore, ws_id: str, model_ids: list[str]) -> list[ModelFiles]:
+    """The registered models ``name:version`` names, as files in the blob store (404 for an unknown one)."""
+    result = []
+    for model_id in model_ids:
+        name, _, version = str(model_id).rpartition(":")
+        if not name or not version.isdigit():
+            raise BadRequest(f"Model id {model_id!r} is not of the form name:version", code="BadArgument")
+        segment(name, "model name", "BadArgument")
+        rows = conn.execute("SELECT relpath, sha256 FROM model_files WHERE workspace_id = ? AND name = ? AND "
+                            "version = ?", (ws_id, name, int(version))).fetchall()
+        known = conn.execute("SELECT 1 FROM models WHERE workspace_id = ? AND name = ? AND version = ?",
+                             (ws_id, name, int(version))).fetchone()
+        if known is None:
+            raise NotFound(f"Model {model_id} not found in the workspace", code="ModelNotFound")
+        files = {relative_path(r["relpath"], "model file path", canonical=True): blobs.path_for(r["sha256"])
+                 for r in rows}
+        result.append(ModelFiles(name, int(version), files))
+    return result
+
+
+def lay_out_request(conn: sqlite3.Connection, blobs: BlobStore, ws_id: str, request: dict[str, Any],
+                    app_root: Path, staging: Path) -> AppRoot:
+    """Lay the request's models and source out under ``app_root``; ``staging`` holds the source on the way."""
+    check_image_request(request)
+    asset_id = (request.get("assets") or [{}])[0].get("id")
+    folder_name = request.get("sourceDirectory")
+    files = assets.files(conn, ws_id, asset_id)
+    base = resolve_inside(staging, folder_name, "sourceDirectory", single=True) if folder_name else staging
+    base.mkdir(parents=True, exist_ok=True)
+    for relpath, digest in files.items():
+        destination = resolve_inside(base, relpath, "source file path")
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(blobs.path_for(digest), destination)
+    entry = resolve_inside(base, request.get("driverProgram"), "driverProgram")
+    models = model_files(conn, blobs, ws_id, list(request.get("modelIds") or []))
+    try:
+        if folder_name:
+            return lay_out(app_root, models, entry.relative_to(base).as_posix(), source_directory=base)
+        return lay_out(app_root, models, str(entry))
+    except LayoutError as exc:
+        raise BadRequest(str(exc), code="BadArgument") from None
