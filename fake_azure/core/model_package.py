@@ -66,8 +66,11 @@ class ModelPackage(object):
     def _path(self) -> str:
         return self.workspace._arm_path + "/packages/" + self._operation_id
 
-    def update_creation_state(self, wait_seconds: float = 0.0):
+    def update_creation_state(self):
         """Refresh ``state``, ``location``, ``error`` and ``generate_dockerfile`` from the cloud."""
+        self._refresh()
+
+    def _refresh(self, wait_seconds: float = 0.0):
         operation = self.workspace._client.json(
             "GET", self.workspace._arm_path + "/operations/" + self._operation_id, "webservice",
             params={"waitSeconds": wait_seconds} if wait_seconds else None)
@@ -88,7 +91,7 @@ class ModelPackage(object):
         logs_offset = 0
         while self.state not in _TERMINAL:
             time.sleep(self.workspace._settings.poll_interval)
-            self.update_creation_state(wait_seconds=1.0)  # the daemon holds the poll: no tight loop
+            self._refresh(wait_seconds=1.0)  # the daemon holds the poll: no tight loop
             if show_output:
                 logs = self.get_logs(decode=False, offset=logs_offset)
                 logs_offset += len(logs)

@@ -118,7 +118,7 @@ def test_framework_constants():
 
 @pytest.mark.parametrize("member", ["__init__", "register", "list", "download", "delete", "update",
                                     "update_tags_properties", "add_tags", "remove_tags", "add_properties",
-                                    "serialize", "deserialize", "get_model_path"])
+                                    "serialize", "deserialize", "get_model_path", "package", "profile"])
 def test_signatures(member):
     def shape(fn):
         return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
@@ -128,10 +128,16 @@ def test_signatures(member):
     assert is_static["real"] == is_static["fake"]
 
 
-def test_package_is_not_mirrored():
-    # Model.package builds Docker images in Azure's registry; there is none to stand in for, and no stub.
-    assert not hasattr(fake_model.Model, "package")
-    assert hasattr(fake_model.Model, "deploy")
+def test_package_and_profile_are_exported_where_the_sdk_has_them():
+    from azureml.core import profile as real_profile
+
+    from fake_azure.core import profile as fake_profile
+
+    assert hasattr(real_model, "ModelPackage") and hasattr(fake_model, "ModelPackage")
+    for name in ("MIN_PROFILE_CPU", "MAX_PROFILE_CPU", "MIN_PROFILE_MEMORY", "MAX_PROFILE_MEMORY"):
+        assert getattr(fake_profile, name) == getattr(real_profile, name)
+    assert fake_profile.ModelProfile._details_keys_success == real_profile.ModelProfile._details_keys_success
+    assert fake_profile.ModelProfile._details_keys_error == real_profile.ModelProfile._details_keys_error
 
 
 # --- get_model_path outside a replica: the azureml-models cache and the cwd fallback --------------------

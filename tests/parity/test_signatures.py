@@ -113,6 +113,12 @@ MIRRORED: list[tuple[Any, ...]] = [
     # Deployment and the service objects (tests/parity/test_webservice_parity.py covers their behaviour).
     # ``Webservice.__new__``/``__init__`` are left out: ours give workspace/name defaults for bare objects.
     ("azureml.core.model.Model.deploy", "fake_azure.core.model.Model.deploy"),
+    # Model.package / Model.profile results (tests/integration/test_model_package_profile.py: behaviour).
+    *_pairs(("azureml.core.model.ModelPackage", "fake_azure.core.model.ModelPackage"),
+            "__init__", "get_container_registry", "get_logs", "pull", "save", "update_creation_state",
+            "wait_for_creation", "serialize"),
+    *_pairs(("azureml.core.profile.ModelProfile", "fake_azure.core.profile.ModelProfile"),
+            "__init__", "wait_for_completion", "serialize", "get_details"),
     *_pairs(_WS, "Webservice._get", "Webservice._deploy_webservice", "Webservice.wait_for_deployment",
             "Webservice._wait_for_operation_to_complete", "Webservice._format_error_response",
             "Webservice._get_operation_state", "Webservice.update_deployment_state", "Webservice.list",
