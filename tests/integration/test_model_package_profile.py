@@ -132,3 +132,26 @@ def test_profile_checks_its_arguments_as_the_sdk_does(notebook) -> None:
         Model.profile(ws, "p", [model], inference_config, input_dataset=None)
     with pytest.raises(UserErrorException, match="profile_name cannot be None or empty"):
         Model.profile(ws, "", [model], inference_config, input_dataset=["{}"])
+
+
+def test_profile_takes_the_notebooks_tabular_dataset_of_request_bodies(notebook, tmp_path: Path) -> None:
+    """model-register-and-deploy's flow: JSON bodies, one per line, uploaded and read as a one-column dataset."""
+    from azureml.core import Dataset, Datastore
+    from azureml.core.model import Model
+    from azureml.data.dataset_type_definitions import PromoteHeadersBehavior
+
+    ws, model, inference_config = notebook
+    (tmp_path / "sample_request_data.txt").write_text(
+        "\n".join(json.dumps({"data": [[1, 2, 3, 4]]}) for _ in range(5)))
+    datastore = Datastore.get_default(ws)
+    datastore.upload_files([str(tmp_path / "sample_request_data.txt")], target_path="sample_request_data",
+                           overwrite=True)
+    dataset = Dataset.Tabular.from_delimited_files(datastore.path("sample_request_data/sample_request_data.txt"),
+                                                   separator="\n", infer_column_types=True,
+                                                   header=PromoteHeadersBehavior.NO_HEADERS)
+    dataset = dataset.register(ws, "sample_request_data")
+    profile = Model.profile(ws, "pkg-dataset", [model], inference_config, input_dataset=dataset)
+    profile.wait_for_completion(True)
+    details = profile.get_details()
+    assert details["totalQueries"] == 5 and details["successQueries"] == 5
+    assert profile.input_dataset_id == dataset.id
