@@ -161,6 +161,22 @@ def test_init_crash_fails_like_a_crashed_container(ws, workdir, capsys):
     assert service.state == "deleted"
 
 
+def test_a_failed_environment_build_is_reported_as_the_sdks_image_build_failure(ws, workdir, capsys):
+    # A conda constraint that cannot be translated: refused before anything is built.
+    (workdir / "myenv.yml").write_text("name: e\ndependencies:\n- python=3.11\n- numpy >=1.2|<1.0\n")
+    service = _deploy(ws, "local-nobuild", None)
+    capsys.readouterr()
+    with pytest.raises(WebserviceException) as info:
+        service.wait_for_deployment()
+    refusal = "numpy >=1.2|<1.0: conda 'or' version constraints ('|') cannot be translated to pip"
+    # azureml._model_management._util.build_docker_image's error, not "Container has crashed".
+    assert info.value.message.startswith("Error: docker image build has failed: ")
+    assert refusal in info.value.message
+    assert service.state == "failed"
+    assert "===== environment build =====" in capsys.readouterr().out  # the build's output, as the SDK streams it
+    service.delete()
+
+
 def test_port_in_use(ws, workdir):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
         busy.bind(("127.0.0.1", 0))

@@ -39,6 +39,8 @@ HEALTH_CHECK_INTERVAL_SECONDS = 1
 _CRASHED = "Error: Container has crashed. Did your init method fail?"
 _TIMED_OUT = "Error: Connection to container has timed out. Did your init method fail?"
 _PORT_IN_USE = "Docker container start has failed, the port you are attempting to use is already in use:\n{}"
+# azureml._model_management._util.build_docker_image's error: the SDK's local image build failed.
+_IMAGE_BUILD_FAILED = "Error: docker image build has failed: {}"
 
 
 def _in_state(states):
@@ -326,6 +328,12 @@ class LocalWebservice(Webservice):
                 error = body.get("error") or {}
                 if error.get("code") == "PortInUse":
                     raise WebserviceException(error["message"], logger=module_logger)
+                if error.get("code") == "EnvironmentBuildFailed":
+                    # The SDK streams the image build's output, then raises with its error: no
+                    # container ever ran, so none crashed.
+                    print(self._logs(5000))
+                    raise WebserviceException(_IMAGE_BUILD_FAILED.format(error.get("message", "")),
+                                              logger=module_logger)
                 self._print_logs()
                 raise WebserviceException(_CRASHED, logger=module_logger)
             self._health_check()
