@@ -321,6 +321,6 @@ def test_docker_image_builds_install_conda_entries_from_wheels_only(tmp_path: Pa
 
     spec = resolve_spec({"python_version": "3.11", "conda": ["numpy=1.19.5"], "pip": ["pyjokes"]}, "3.11",
                         python_available=lambda version: True)
-    dockerfile = ImageBuilder(_FakeClient(), "base", tmp_path)._dockerfile(spec, "online", False)
+    dockerfile = ImageBuilder(_FakeClient(), "base", tmp_path).dockerfile(spec, "online", False)
     (run,) = [line for line in dockerfile.splitlines() if line.startswith("RUN ")]
     assert "pip install --no-cache-dir '--only-binary' 'numpy' " in run and "'pyjokes'" in run
