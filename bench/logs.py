@@ -51,9 +51,9 @@ MEASURE = textwrap.dedent('''
     from azureml.core.model import InferenceConfig, Model
     from azureml.core.webservice import AksWebservice
     from emulator import daemon
-    from fake_azure.settings import Settings
+    from emulator.settings import DaemonSettings
 
-    settings = Settings.from_env()
+    settings = DaemonSettings.from_env()
     rounds = int(sys.argv[1])
 
     def memory_kb(field):

@@ -11,15 +11,16 @@ from pathlib import Path
 from typing import Sequence
 
 from fake_azure import __version__
-from fake_azure.settings import Settings, SettingsError
+from fake_azure.settings import SettingsError
 
 from . import daemon
+from .settings import DaemonSettings
 from .socket_folder import remove_temp_socket_folder
 
 
-def _settings() -> Settings:
+def _settings() -> DaemonSettings:
     try:
-        return Settings.from_env()
+        return DaemonSettings.from_env()
     except (SettingsError, ValueError) as exc:
         raise SystemExit(f"fake-azure: {exc}")
 
@@ -103,7 +104,7 @@ def cmd_reset(args: argparse.Namespace) -> int:
     return 0
 
 
-def _in_use(settings: Settings) -> list[str]:
+def _in_use(settings: DaemonSettings) -> list[str]:
     if not daemon.serving_info(settings):
         return []
     from fake_azure._client import CloudClient

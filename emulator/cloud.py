@@ -6,12 +6,12 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from fake_azure.settings import Settings
 
 from .blobs import BlobStore
 from .faults import Faults
 from .operations import Operations
 from .progress import ProgressPolicy
+from .settings import DaemonSettings
 from .store import Store
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class Cloud:
-    settings: Settings
+    settings: DaemonSettings
     store: Store
     blobs: BlobStore
     token: str

@@ -23,9 +23,8 @@ from waitress.channel import HTTPChannel
 from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask
 
-from fake_azure.settings import Settings
-
 from .error_catalog import http_refusal
+from .settings import DaemonSettings
 
 log = logging.getLogger("emulator.control_server")
 
@@ -140,7 +139,7 @@ class ControlServer(TcpWSGIServer):
                 channel.will_close = True
 
 
-def create_control_server(app: Callable[..., Any], settings: Settings, *,
+def create_control_server(app: Callable[..., Any], settings: DaemonSettings, *,
                           header_timeout_s: float = HEADER_TIMEOUT_S, min_body_rate: float = MIN_BODY_RATE,
                           max_connections: int = MAX_CONNECTIONS,
                           max_connections_per_peer: int = MAX_CONNECTIONS_PER_PEER) -> ControlServer:

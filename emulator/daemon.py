@@ -20,6 +20,7 @@ from fake_azure import __version__
 from fake_azure.settings import Settings
 
 from .procstat import read_stat
+from .settings import DaemonSettings
 from .socket_folder import remove_temp_socket_folder
 
 
@@ -93,7 +94,7 @@ def is_healthy(url: str, timeout: float = 1.0) -> bool:
         connection.close()
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: DaemonSettings) -> None:
     """Run the daemon in this process until SIGTERM/SIGINT."""
     from .app import create_app
     from .auth import TokenFileError, load_or_create_token
@@ -170,7 +171,7 @@ def _start_lock(settings: Settings) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def check_runtime(settings: Settings) -> None:
+def check_runtime(settings: DaemonSettings) -> None:
     """Refuse before starting anything when FAKE_AZURE_RUNTIME=docker cannot work here."""
     if settings.runtime != "docker":
         return
@@ -199,9 +200,11 @@ def ensure_running(settings: Settings) -> tuple[dict[str, Any], bool]:
         info = serving_info(settings)  # another process may have started it while we waited
         if info:
             return info, False
-        check_runtime(settings)  # refused here, with the reason, rather than in the daemon's log
+        # What the daemon will run with: the knobs a facade's settings do not hold come from the environment.
+        daemon_settings = DaemonSettings.for_daemon(settings)
+        check_runtime(daemon_settings)  # refused here, with the reason, rather than in the daemon's log
         _check_token_file(settings)
-        return _spawn(settings), True
+        return _spawn(daemon_settings), True
 
 
 def _check_token_file(settings: Settings) -> None:
@@ -214,7 +217,7 @@ def _check_token_file(settings: Settings) -> None:
         raise DaemonError(str(exc)) from None
 
 
-def _spawn(settings: Settings) -> dict[str, Any]:
+def _spawn(settings: DaemonSettings) -> dict[str, Any]:
     env = dict(os.environ)
     env["FAKE_AZURE_HOME"] = str(settings.home)
     env["FAKE_AZURE_PORT"] = str(settings.port)

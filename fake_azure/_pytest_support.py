@@ -33,7 +33,7 @@ class AzuremlEmulator:
         self.info = info
         self.home: Path = settings.home
         self.url: str = info["url"]
-        self.runtime: str = info.get("runtime", settings.runtime)
+        self.runtime: str = info["runtime"]  # what the daemon runs (daemon.json always says)
         self.pid: int = int(info["pid"])
 
     def __repr__(self) -> str:

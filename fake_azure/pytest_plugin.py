@@ -58,11 +58,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _settings() -> Any:
-    """fake-azure's settings (the one reader of FAKE_AZURE_*); a bad value is a usage error."""
-    from fake_azure.settings import Settings, SettingsError
+    """The settings of the daemon this plugin starts (its runtime, its Docker engine); a bad value is a
+    usage error."""
+    from emulator.settings import DaemonSettings
+    from fake_azure.settings import SettingsError
 
     try:
-        return Settings.from_env()
+        return DaemonSettings.from_env()
     except SettingsError as exc:
         raise pytest.UsageError(str(exc)) from None
 

@@ -12,7 +12,7 @@ from typing import Iterator
 
 import pytest
 
-from fake_azure.settings import Settings
+from emulator.settings import DaemonSettings
 
 
 @pytest.fixture(scope="session")
@@ -21,8 +21,9 @@ def emulator_home(azureml_emulator) -> Path:
 
 
 @pytest.fixture
-def settings(emulator_home: Path) -> Settings:
-    return Settings.from_env()
+def settings(emulator_home: Path) -> DaemonSettings:
+    """The settings the session's daemon runs with."""
+    return DaemonSettings.from_env()
 
 
 @pytest.fixture

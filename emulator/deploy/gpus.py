@@ -9,7 +9,7 @@ import shutil
 import subprocess
 from typing import Any
 
-from fake_azure.settings import GPU_POLICIES
+from ..settings import GPU_POLICIES
 
 
 

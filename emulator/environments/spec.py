@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterable, Mapping
 from emulator.environments import definition
 from emulator.environments.errors import SpecError
 from emulator.environments.interpreters import available_versions, find_interpreter, major_minor
-from fake_azure.settings import PYTHON_POLICIES
+from emulator.settings import PYTHON_POLICIES
 
 try:
     from packaging.requirements import InvalidRequirement, Requirement

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from emulator.environments.builder import COMPLETE_MARKER, EnvironmentBuilder
-from fake_azure.settings import Settings
+from emulator.settings import DaemonSettings
 
 from .base import RuntimeUnavailable
 
@@ -31,7 +31,7 @@ def _venvs(cache: Path, sizes: bool = True) -> list[dict[str, Any]]:
     return found
 
 
-def _images(settings: Settings) -> list[dict[str, Any]]:
+def _images(settings: DaemonSettings) -> list[dict[str, Any]]:
     from .select import docker_runtime
 
     try:
@@ -42,7 +42,7 @@ def _images(settings: Settings) -> list[dict[str, Any]]:
             for image in runtime.list_images()]
 
 
-def list_environments(settings: Settings) -> list[dict[str, Any]]:
+def list_environments(settings: DaemonSettings) -> list[dict[str, Any]]:
     return _venvs(Path(settings.env_cache)) + _images(settings)
 
 
@@ -51,7 +51,7 @@ def is_in_use(entry: dict[str, Any], references: Iterable[str]) -> bool:
     return any(entry["digest"] in reference for reference in references)
 
 
-def prune(settings: Settings, in_use: Iterable[str]) -> list[str]:
+def prune(settings: DaemonSettings, in_use: Iterable[str]) -> list[str]:
     """Remove every built environment no live replica runs on; returns what was removed."""
     in_use = list(in_use)
     cache = Path(settings.env_cache)

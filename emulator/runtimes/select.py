@@ -4,14 +4,14 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from fake_azure.settings import Settings
 
+from ..settings import DaemonSettings
 from .base import ReplicaRuntime, RuntimeUnavailable
 from .logrotate import LogLimits
 from .process import ProcessRuntime
 
 
-def instance_id(settings: Settings) -> str:
+def instance_id(settings: DaemonSettings) -> str:
     """A stable id for this FAKE_AZURE_HOME: every container it starts carries it as a label."""
     path = settings.home / "instance-id"
     if not path.exists():
@@ -20,11 +20,11 @@ def instance_id(settings: Settings) -> str:
     return path.read_text().strip()
 
 
-def log_limits(settings: Settings) -> LogLimits:
+def log_limits(settings: DaemonSettings) -> LogLimits:
     return LogLimits(settings.replica_log_max_bytes, settings.replica_log_max_files)
 
 
-def docker_runtime(settings: Settings) -> ReplicaRuntime:
+def docker_runtime(settings: DaemonSettings) -> ReplicaRuntime:
     """The docker runtime, or RuntimeUnavailable saying why not (SDK missing, engine not answering)."""
     try:
         from .docker import DockerRuntime
@@ -42,7 +42,7 @@ def docker_runtime(settings: Settings) -> ReplicaRuntime:
     return runtime
 
 
-def select_runtime(settings: Settings) -> tuple[ReplicaRuntime, str]:
+def select_runtime(settings: DaemonSettings) -> tuple[ReplicaRuntime, str]:
     """(runtime, note): the note says why ``auto`` chose what it chose."""
     process = ProcessRuntime(settings.env_cache, settings.reuse_interpreter, pid_dir=settings.home / "replica-pids",
                              log_limits=log_limits(settings), python_policy=settings.python_policy)

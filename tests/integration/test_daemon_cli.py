@@ -22,6 +22,7 @@ import requests
 
 import fake_azure
 from emulator import daemon
+from emulator.settings import DaemonSettings
 from fake_azure.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,8 +40,8 @@ class Home:
         self.env["PYTHONPATH"] = str(REPO)
 
     @property
-    def settings(self) -> Settings:
-        return Settings.from_env(self.env)
+    def settings(self) -> DaemonSettings:
+        return DaemonSettings.from_env(self.env)
 
     def cli(self, *args: str, extra: dict[str, str] | None = None, timeout: float = 60,
             cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

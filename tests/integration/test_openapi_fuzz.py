@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.generation import GenerationMode
 
 from emulator import daemon
-from fake_azure.settings import Settings
+from emulator.settings import DaemonSettings
 
 SUB, RG, WS = "00000000-0000-0000-0000-00000000f022", "rg-fuzz", "ws-fuzz"
 SCOPE = {"subscriptionId": SUB, "resourceGroupName": RG, "workspaceName": WS}
@@ -37,7 +37,7 @@ class ControlPlane:
     def __init__(self, home: Path) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FAKE_AZURE_")}
         env.update(FAKE_AZURE_HOME=str(home), FAKE_AZURE_RUNTIME="process")
-        self.settings = Settings.from_env(env)
+        self.settings = DaemonSettings.from_env(env)
         info, _ = daemon.ensure_running(self.settings)
         self.url = info["url"]
         self.session = requests.Session()
@@ -95,7 +95,7 @@ def _built_document() -> dict[str, Any]:
     from emulator import openapi
     from emulator.app import create_app
 
-    app = create_app(SimpleNamespace(settings=Settings.from_env()))  # type: ignore[arg-type]  # routes only
+    app = create_app(SimpleNamespace(settings=DaemonSettings.from_env()))  # type: ignore[arg-type]  # routes only
     with app.app_context():
         return openapi.build(app)
 

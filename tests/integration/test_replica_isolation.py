@@ -11,7 +11,7 @@ from typing import Any, Iterator
 import pytest
 
 from fake_azure.exceptions import WebserviceException
-from fake_azure.settings import Settings
+from emulator.settings import DaemonSettings
 
 from echo_service import BODY, ECHOED, lay_out_echo_project
 
@@ -87,7 +87,7 @@ def test_a_loud_replica_keeps_capped_logs_read_from_the_end_and_deleted_with_it(
     deployed.append(service)
     assert service.run(BODY) == ECHOED
     folder = _service_dir(emulator_home, "loud-svc")
-    limits = Settings.from_env()
+    limits = DaemonSettings.from_env()
     cap = limits.replica_log_max_bytes * limits.replica_log_max_files
 
     def on_disk() -> int:

@@ -8,11 +8,11 @@ import pytest
 
 from emulator.runtimes.process import ProcessRuntime
 from emulator.runtimes.select import select_runtime
-from fake_azure.settings import Settings
+from emulator.settings import DaemonSettings
 
 
-def _settings(tmp_path: Path, **env: str) -> Settings:
-    return Settings.from_env({"FAKE_AZURE_HOME": str(tmp_path / "home"), "FAKE_AZURE_ENV_CACHE": str(tmp_path / "envs"),
+def _settings(tmp_path: Path, **env: str) -> DaemonSettings:
+    return DaemonSettings.from_env({"FAKE_AZURE_HOME": str(tmp_path / "home"), "FAKE_AZURE_ENV_CACHE": str(tmp_path / "envs"),
                               **env})
 
 

@@ -13,7 +13,7 @@ import pytest
 from waitress import wasyncore
 
 from emulator.control_server import create_control_server
-from fake_azure.settings import Settings
+from emulator.settings import DaemonSettings
 from polling import poll
 from slow_client import SlowClient
 
@@ -32,7 +32,7 @@ def counting_app(environ: dict, start_response: Callable[..., Any]) -> list[byte
 
 
 @contextmanager
-def serving(settings: Settings = Settings(), **guard: Any) -> Iterator[int]:
+def serving(settings: DaemonSettings = DaemonSettings(), **guard: Any) -> Iterator[int]:
     server = create_control_server(counting_app, settings, **guard)
     stopping = threading.Event()
 
@@ -99,7 +99,7 @@ def test_a_content_length_over_1_gib_is_not_refused_up_front():
 
 def test_one_limit_for_server_and_app_lowered_through_the_setting():
     limit = 1024 * 1024
-    with serving(Settings(max_body_bytes=limit)) as port:
+    with serving(DaemonSettings(max_body_bytes=limit)) as port:
         status, body = post_streamed(port, limit)
         assert status == 200 and json.loads(body) == {"received": limit}
         status, body = post_streamed(port, limit + 1)
