@@ -7,6 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..auth import token_matches
 from ..cloud import Cloud
+from ..error_catalog import http_refusal
 from ..errors import EmulatorError, Unauthorized
 
 
@@ -35,7 +36,6 @@ def create_arm_app(cloud: Cloud) -> Flask:
 
     @app.errorhandler(HTTPException)
     def render_http_error(exc: HTTPException):
-        code = {404: "NotFound", 405: "MethodNotAllowed", 413: "PayloadTooLarge"}.get(exc.code or 500, "HttpError")
-        return jsonify({"error": {"code": code, "statusCode": exc.code, "message": exc.description}}), exc.code
+        return jsonify(http_refusal(exc.code or 500, exc.description or "", "HttpError").envelope()), exc.code
 
     return app
