@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from emulator.blobs import BlobStore
-from emulator.deploy.engine import DeployFailed, DeploymentEngine
+from emulator.deploy.failures import DeployFailed
+from emulator.deploy.folders import ServiceFolders
+from emulator.deploy.launch_context import LaunchContextBuilder
 from emulator.paths import UnsafePath, relative_path, resolve_inside, segment
 from emulator.resources.assets import service as assets
 from emulator.store import Store
@@ -52,8 +53,9 @@ def engine_parts(tmp_path: Path):
     """What _materialize_source reads (the home, the blobs) and a workspace with one uploaded asset."""
     store, blobs = Store(tmp_path / "home" / "state.db"), BlobStore(tmp_path / "home" / "blobs")
     asset = assets.create(store, blobs, "ws", [Upload("score.py", io.BytesIO(b"def init(): pass\n"))])
-    engine = SimpleNamespace(_work_dir=tmp_path / "home", _blobs=blobs)
-    return engine, store, asset["id"]
+    builder = LaunchContextBuilder(store, blobs, runtime=None, gpus=None, faults=None,  # type: ignore[arg-type]
+                                   folders=ServiceFolders(tmp_path / "home"), runtime_line="")
+    return builder, store, asset["id"]
 
 
 @pytest.mark.parametrize("request_paths", [
@@ -68,7 +70,7 @@ def test_the_engine_refuses_a_stored_escaping_path_as_a_failed_deployment(engine
     request = {"assets": [{"id": asset_id}],
                **{k: v.replace("{outside}", str(tmp_path / "outside")) for k, v in request_paths.items()}}
     with pytest.raises(DeployFailed) as failed:
-        DeploymentEngine._materialize_source(engine, store.read(), "ws", request)
+        engine.materialize_source(store.read(), "ws", request)
     assert failed.value.error["statusCode"] == 400
     assert not (tmp_path / "outside").exists()
 
@@ -78,14 +80,14 @@ def test_the_engine_refuses_an_asset_id_naming_another_folder(engine_parts, tmp_
     (tmp_path / "home" / "services" / "x").mkdir(parents=True)  # exists: once skipped the asset lookup
     for asset in ("../services", f"{asset_id}/..", "0" * 32):
         with pytest.raises(DeployFailed) as failed:
-            DeploymentEngine._materialize_source(engine, store.read(), "ws", {"assets": [{"id": asset}],
+            engine.materialize_source(store.read(), "ws", {"assets": [{"id": asset}],
                                                                                "driverProgram": "x"})
         assert failed.value.error["statusCode"] in (400, 404)
 
 
-def test_the_engine_lays_out_a_safe_request(engine_parts) -> None:
+def test_the_engine_lays_out_a_safe_request(engine_parts, tmp_path: Path) -> None:
     engine, store, asset_id = engine_parts
-    source, entry = DeploymentEngine._materialize_source(engine, store.read(), "ws", {
+    source, entry = engine.materialize_source(store.read(), "ws", {
         "assets": [{"id": asset_id}], "sourceDirectory": "src", "driverProgram": "./score.py"})
     assert entry == "score.py" and (source / entry).read_bytes() == b"def init(): pass\n"
-    assert os.path.commonpath([source, engine._work_dir.resolve()]) == str(engine._work_dir.resolve())
+    assert os.path.commonpath([source, (tmp_path / "home").resolve()]) == str((tmp_path / "home").resolve())

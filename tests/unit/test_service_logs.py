@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.deploy.engine import join_sections
+from emulator.deploy.logs import join_sections
 from emulator.runtimes.base import read_log
 
 

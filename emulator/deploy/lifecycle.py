@@ -1,0 +1,137 @@
+"""The engine's writes to service records, one named transition each: what a deployment, a lost or
+returning replica, a crash loop or a scaling step does to the record Azure's SDK reads.
+
+Each takes the caller's write transaction (``conn``) so that the caller's checks and the write are one;
+states move through ``services.save`` (the allowed transitions of resources/services/state.py)."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any, Iterable
+
+from ..resources.services import service as services
+from ..resources.services.state import ServiceState
+from ..runtimes.base import ReplicaHandle
+from .deployment import replica_address
+
+# States in which a service's replicas are watched (and restarted) by the supervisor.
+SUPERVISED_STATES = (ServiceState.HEALTHY.value, ServiceState.UNHEALTHY.value)
+# States a restarted daemon brings back (a service that was serving or deploying).
+RESTORED_STATES = SUPERVISED_STATES + (ServiceState.TRANSITIONING.value,)
+
+
+def serving(conn: sqlite3.Connection, ws_id: str, name: str) -> dict[str, Any] | None:
+    """The service's record while it is supervised (Healthy or Unhealthy), else None."""
+    found = services.row(conn, ws_id, name)
+    if found is None or found["state"] not in SUPERVISED_STATES:
+        return None
+    return json.loads(found["body"])
+
+
+def _mark_running(body: dict[str, Any], handles: dict[str, ReplicaHandle]) -> None:
+    for replica in body["fakeAzure"]["replicas"]:
+        handle = handles.get(replica["id"])
+        if handle is not None:
+            replica.update(state="Running", **replica_address(handle))
+
+
+def deploy_begun(conn: sqlite3.Connection, ws_id: str, name: str) -> None:
+    """A restarted daemon brings the service back: Transitioning until its replicas are."""
+    services.save(conn, ws_id, services.get(conn, ws_id, name), ServiceState.TRANSITIONING)
+
+
+def deployed(conn: sqlite3.Connection, ws_id: str, name: str, scoring_uri: str,
+             handles: dict[str, ReplicaHandle]) -> None:
+    """Every replica is ready and published. The state moves when the operation is revealed (its
+    finisher), or with ``restored`` for a restored service, which has no operation."""
+    current = services.get(conn, ws_id, name)
+    count = len(current["fakeAzure"]["replicas"])
+    current["scoringUri"] = scoring_uri
+    _mark_running(current, handles)
+    current["deploymentStatus"].update(availableReplicas=count, updatedReplicas=count, desiredReplicas=count,
+                                       error=None)
+    if (current.get("autoScaler") or {}).get("autoscaleEnabled"):  # it reports what runs
+        current["numReplicas"] = count
+    services.save(conn, ws_id, current)
+
+
+def restored(conn: sqlite3.Connection, ws_id: str, name: str) -> None:
+    """A restored service (no operation to reveal its state) is Healthy again once deployed."""
+    current = services.get(conn, ws_id, name)
+    if current["state"] != ServiceState.HEALTHY.value:
+        services.save(conn, ws_id, current, ServiceState.HEALTHY)
+
+
+def deploy_failed(conn: sqlite3.Connection, ws_id: str, name: str, error: dict[str, Any],
+                  mark_failed: bool = False) -> bool:
+    """Why the replicas are down; ``mark_failed`` also fails the service (no operation will). False when
+    the service is gone."""
+    if services.row(conn, ws_id, name) is None:
+        return False
+    current = services.get(conn, ws_id, name)
+    current["deploymentStatus"]["error"] = error
+    current["deploymentStatus"]["availableReplicas"] = 0
+    for replica in current["fakeAzure"]["replicas"]:
+        replica["state"] = "CrashLoopBackOff" if error.get("code") == "KubernetesDeploymentFailed" else "Failed"
+    if mark_failed:
+        current["error"] = error
+    services.save(conn, ws_id, current, ServiceState.FAILED if mark_failed else None)
+    return True
+
+
+def crash_looped(conn: sqlite3.Connection, ws_id: str, name: str) -> bool:
+    """A replica kept crashing after its restarts: the service fails with Azure's CrashLoopBackOff."""
+    return deploy_failed(conn, ws_id, name, services.crash_loop_error(name), mark_failed=True)
+
+
+def replica_lost(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any], replica_id: str, available: int) -> None:
+    """A replica died or hung and was taken down: the service is Unhealthy until it is back."""
+    for replica in body["fakeAzure"]["replicas"]:
+        if replica["id"] == replica_id:
+            replica.update(state="CrashLoopBackOff", **replica_address(None))
+    body["deploymentStatus"]["availableReplicas"] = available
+    services.save(conn, ws_id, body, ServiceState.UNHEALTHY if body["state"] != ServiceState.UNHEALTHY.value else None)
+
+
+def replica_back(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any], replica_id: str,
+                 handle: ReplicaHandle | None, handles: dict[str, ReplicaHandle]) -> None:
+    """A restart ended: the replica runs again (``handle``) or crashed again (None); Healthy once every
+    replica is back."""
+    replicas = body["fakeAzure"]["replicas"]
+    for entry in replicas:
+        if entry["id"] == replica_id:
+            entry["restarts"] = int(entry.get("restarts") or 0) + 1
+            if handle is not None:
+                entry.update(state="Running", **replica_address(handle))
+            else:
+                entry.update(state="CrashLoopBackOff")
+    body["deploymentStatus"]["availableReplicas"] = len(handles)
+    everyone_back = all(r["id"] in handles for r in replicas)
+    back_to_healthy = everyone_back and body["state"] != ServiceState.HEALTHY.value
+    services.save(conn, ws_id, body, ServiceState.HEALTHY if back_to_healthy else None)
+
+
+def scaled(conn: sqlite3.Connection, ws_id: str, name: str, desired: int, handles: dict[str, ReplicaHandle]) -> int:
+    """A scaling step ended: the replicas that run, and the counts the SDK reads. Returns the count."""
+    body = services.get(conn, ws_id, name)
+    _mark_running(body, handles)
+    count = len(body["fakeAzure"]["replicas"])
+    body["numReplicas"] = count
+    body["deploymentStatus"].update(desiredReplicas=desired, availableReplicas=count, updatedReplicas=count)
+    services.save(conn, ws_id, body)
+    return count
+
+
+def replicas_forgotten(conn: sqlite3.Connection, ws_id: str, name: str, replica_ids: Iterable[str]) -> None:
+    """Replicas planned for a scale-out that never became ready leave the record."""
+    gone = set(replica_ids)
+    body = services.get(conn, ws_id, name)
+    body["fakeAzure"]["replicas"] = [r for r in body["fakeAzure"]["replicas"] if r["id"] not in gone]
+    services.save(conn, ws_id, body)
+
+
+def route_moved(conn: sqlite3.Connection, ws_id: str, name: str, scoring_uri: str) -> None:
+    """A restored service's gateway could not have its remembered port back: the URI changes."""
+    current = services.get(conn, ws_id, name)
+    current["scoringUri"] = scoring_uri
+    services.save(conn, ws_id, current)
