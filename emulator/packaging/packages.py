@@ -17,6 +17,7 @@ or the package id>``. The work runs on a thread; the operation ``package.create`
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sys
@@ -24,6 +25,7 @@ import tarfile
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import IO, Any, Callable
 
@@ -91,19 +93,20 @@ class Packager:
         package_type = payload.get("packageType") or DOCKER_IMAGE
         request = dict(payload.get("imageRequest") or {})
         operation_type = "PackageDockerBuildContext" if package_type == BUILD_CONTEXT else "PackageDockerImage"
+        # Inputs first: a refused request (unknown model or asset) records nothing.
+        staged = self._root / f".new-{uuid.uuid4().hex}"
+        staged.mkdir(parents=True)
+        try:
+            with tempfile.TemporaryDirectory(dir=staged) as source:
+                app_root = lay_out_request(self._store.read(), self._blobs, ws_id, request,
+                                           staged / "context" / "azureml-app", Path(source))
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)
+            raise
         with self._store.transaction() as conn:
             op_id = self._operations.start(conn, ws_id, KIND, "", {
                 "pending": True, "runningStatus": "Running", "extra": self._extra(operation_type, None, "")})
-        folder = self.folder(op_id)
-        folder.mkdir(parents=True)
-        try:
-            with tempfile.TemporaryDirectory(dir=folder) as staging:
-                app_root = lay_out_request(self._store.read(), self._blobs, ws_id, request,
-                                           folder / "context" / "azureml-app", Path(staging))
-        except EmulatorError as exc:
-            self._operations.resolve(op_id, {"status": "Failed", "error": exc.to_body()["error"]})
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
+        os.replace(staged, self.folder(op_id))
         tag = None
         if package_type != BUILD_CONTEXT:
             name = _TAG_PART.sub("-", str(payload.get("imageName") or "package").lower()).strip("-.") or "package"

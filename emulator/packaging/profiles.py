@@ -10,7 +10,9 @@ to 0.1 (at least 0.1). The operation ``profile.create`` ends when the run does.
 """
 from __future__ import annotations
 
+import dataclasses
 import http.client
+import os
 import math
 import re
 import shutil
@@ -18,6 +20,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -25,7 +28,7 @@ from typing import Any, Callable
 from scoring.probe import ProbeResult, wait_ready
 
 from ..blobs import BlobStore
-from ..errors import EmulatorError, NotFound
+from ..errors import NotFound
 from ..operations import Operations
 from ..paths import resolve_inside
 from ..runtimes.base import ReplicaRuntime, ReplicaSpec
@@ -156,20 +159,23 @@ class Profiler:
                   "requestedQueriesPerSecond": None,
                   "createdTime": datetime.now(timezone.utc).isoformat(),
                   "modelIds": list(request.get("modelIds") or []), "environment": request.get("environment")}
+        # Inputs first: a refused request (unknown model or asset) records nothing.
+        staged = self._root / f".new-{uuid.uuid4().hex}"
+        staged.mkdir(parents=True)
+        try:
+            with tempfile.TemporaryDirectory(dir=staged) as source:
+                app_root = lay_out_request(self._store.read(), self._blobs, ws_id, request, staged / "app",
+                                           Path(source))
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)
+            raise
         with self._store.transaction() as conn:
             op_id = self._operations.start(conn, ws_id, KIND, payload["name"],
                                            {"pending": True, "runningStatus": "Running", "extra": {"profile": record}})
         record["id"] = op_id
         folder = resolve_inside(self._root, op_id, "profile id", single=True)
-        folder.mkdir(parents=True)
-        try:
-            with tempfile.TemporaryDirectory(dir=folder) as staging:
-                app_root = lay_out_request(self._store.read(), self._blobs, ws_id, request, folder / "app",
-                                           Path(staging))
-        except EmulatorError as exc:
-            self._fail(op_id, record, exc.to_body()["error"])
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
+        os.replace(staged, folder)
+        app_root = dataclasses.replace(app_root, path=folder / "app")
         threading.Thread(target=self._run, name=f"profile-{op_id[:8]}", daemon=True,
                          args=(op_id, ws_id, request, app_root, list(payload["inputs"]), record, folder)).start()
         return op_id
