@@ -22,7 +22,7 @@ test-docker: install
 	FAKE_AZURE_RUNTIME=docker $(BIN)/pytest -q -p no:cacheprovider tests/integration/test_deploy_facade.py \
 		tests/integration/test_deploy_behaviour.py tests/integration/test_gpu_notebook_shape.py \
 		tests/integration/test_local_webservice.py tests/integration/test_aci_and_schema.py \
-		tests/integration/test_reliability.py
+		tests/integration/test_reliability.py tests/integration/test_model_package_profile.py
 
 demo: install
 	$(BIN)/python examples/run_demo.py

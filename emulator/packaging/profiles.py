@@ -60,6 +60,17 @@ def _recommended(measured: float) -> float:
     return max(0.1, math.ceil(round(measured * HEADROOM * 10, 6)) / 10)
 
 
+def _machine_cpus(runtime: Any) -> float:
+    """The cores of the machine that runs the replica (the Docker engine's, for the docker runtime)."""
+    client = getattr(runtime, "client", None)
+    if client is not None:
+        try:
+            return float(client.info().get("NCPU") or 1)
+        except Exception:  # the engine's info is only a cap: without it, start() reports the engine's error
+            return float("inf")
+    return float(os.cpu_count() or 1)
+
+
 class UsageSampler:
     """Samples a replica's CPU (cores in use over each interval) and memory (bytes) until stopped."""
 
@@ -200,7 +211,9 @@ class Profiler:
             spec = ReplicaSpec(replica_id=f"profile-{op_id[:8]}", service_name=name, app_root=app_root.path,
                                environment=environment, entry_script=app_root.entry_script, log_path=log_path,
                                env={**variables, **app_root.env(name, ws_id.rsplit("/", 1)[-1])},
-                               cpu_limit=resources["cpu"], memory_limit_gb=resources["memoryInGB"])
+                               # A limit above the machine's cores cannot be set (docker refuses it): capped.
+                               cpu_limit=min(resources["cpu"], _machine_cpus(runtime)),
+                               memory_limit_gb=resources["memoryInGB"])
             handle = runtime.start(spec)
             ready = wait_ready(handle.address, time.monotonic() + READY_TIMEOUT_S, lambda: runtime.is_alive(handle))
             if ready is not ProbeResult.READY:
