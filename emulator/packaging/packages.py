@@ -30,8 +30,7 @@ from pathlib import Path
 from typing import IO, Any, Callable
 
 from ..blobs import BlobStore
-from ..environments.errors import BuildFailed, SpecError
-from ..errors import BadRequest, Conflict, EmulatorError, NotFound
+from ..errors import BadRequest, Conflict, NotFound
 from ..operations import Operations
 from ..paths import resolve_inside
 from ..runtimes.base import ReplicaRuntime
@@ -132,7 +131,7 @@ class Packager:
 
             try:
                 location = self._build(folder, request, app_root, tag, out, started)
-            except (SpecError, BuildFailed, EmulatorError, OSError, RuntimeError) as exc:
+            except Exception as exc:  # the environment, the engine, the build: the package fails with it
                 message = getattr(exc, "message", None) or str(exc)
                 out(f"Package creation failed: {message}")
                 self._operations.resolve(op_id, {"status": "Failed", "error": _error("PackageFailed", message),

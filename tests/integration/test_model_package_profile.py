@@ -155,3 +155,17 @@ def test_profile_takes_the_notebooks_tabular_dataset_of_request_bodies(notebook,
     details = profile.get_details()
     assert details["totalQueries"] == 5 and details["successQueries"] == 5
     assert profile.input_dataset_id == dataset.id
+
+
+@pytest.mark.skipif(__import__("os").environ.get("FAKE_AZURE_RUNTIME") == "docker",
+                    reason="the process runtime's refusal of image packages")
+def test_an_image_package_on_the_process_runtime_fails_naming_the_fix(notebook) -> None:
+    from azureml.core.model import Model
+    from azureml.exceptions import WebserviceException
+
+    ws, model, inference_config = notebook
+    package = Model.package(ws, [model], inference_config, image_name="never")
+    with pytest.raises(WebserviceException, match="Package creation reached non-successful terminal state") as info:
+        package.wait_for_creation()
+    assert "FAKE_AZURE_RUNTIME=docker" in info.value.message and "generate_dockerfile=True" in info.value.message
+    assert package.state == "Failed" and package.location is None
