@@ -29,10 +29,14 @@ RAW_HEADERS_KEY = "fake_azure.raw_headers"
 # A connection's TLS handshake and each request must make progress within this; an idle keep-alive
 # connection is closed after it (its thread freed).
 IDLE_TIMEOUT_S = 60.0
+# Connections served at once (a thread each); past it a new connection is closed at once. Local SDK clients
+# hold a handful (azure-core pools 10 per host).
+MAX_CONNECTIONS = 256
 
 
 class _QuietHandler(WSGIRequestHandler):
     timeout = IDLE_TIMEOUT_S  # StreamRequestHandler applies it to the connection, handshake included
+
     def log_request(self, *args: Any, **kwargs: Any) -> None:  # one line per request would flood daemon.log
         pass
 
@@ -50,11 +54,38 @@ class _TlsServer(ThreadedWSGIServer):
     Werkzeug wraps the listening socket, so ``accept()`` runs the handshake on the one accepting thread: a
     client that connects and sends nothing stalled every later connection. Here ``accept()`` only
     accepts; the handshake happens on the connection's first read, in its handler thread, under the
-    handler's timeout."""
+    handler's timeout. At most MAX_CONNECTIONS are served at once (a thread each); past that a new
+    connection is closed unserved, so clients that hold connections cost the daemon bounded threads."""
 
     def __init__(self, host: str, app: Callable, context: ssl.SSLContext) -> None:
         super().__init__(host, 0, app, handler=_QuietHandler)
         self.ssl_context = context  # read by werkzeug for the request's url scheme (https)
+        self._slots = threading.Semaphore(MAX_CONNECTIONS)
+        self._count_lock = threading.Lock()
+        self.active_connections = 0
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        with self._count_lock:
+            self.active_connections += 1
+        try:
+            super().process_request(request, client_address)  # starts the connection's thread
+        except BaseException:
+            self._release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        with self._count_lock:
+            self.active_connections -= 1
+        self._slots.release()
 
     def get_request(self) -> tuple[Any, Any]:
         connection, address = self.socket.accept()
