@@ -88,6 +88,9 @@ class LaunchContextBuilder:
                     raise EnvironmentBuildError("Image build failed: fault injected by fake-azure (fail_next_build).")
                 return self._runtime.prepare(request.get("environment") or {}, log)
             except EnvironmentBuildError as exc:
+                # The SDK's error sends users to this log (and get_logs() shows it): it must hold why,
+                # also when nothing was built (an environment refused before pip ran).
+                log(exc.message)
                 raise DeployFailed(environment_build_error(exc.message), sub_operation="BuildEnvironment") from exc
 
     def _model_files(self, conn: Any, ws_id: str, body: dict[str, Any]) -> list[ModelFiles]:

@@ -1,4 +1,5 @@
-"""Environments that cannot be resolved offline fail the deployment with a message naming the entry."""
+"""Environments that cannot be built fail the deployment with a message naming the entry, and the
+environment.log the SDK's error points at holds that message."""
 from __future__ import annotations
 
 import shutil
@@ -45,27 +46,44 @@ def _deploy(ws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, conda_text: str
     return service
 
 
-def test_seed_conda_file_names_the_python_version(ws, tmp_path, monkeypatch) -> None:
+def _environment_log(message: str) -> str:
+    # "More information can be found here: <path>/environment.log" (the operation's log).
+    path = message.split("More information can be found here: ", 1)[1].split()[0]
+    assert path.endswith("environment.log"), message
+    return Path(path).read_text()
+
+
+def test_seed_conda_file_fails_in_seconds_naming_the_substitutions(ws, tmp_path, monkeypatch) -> None:
     from fake_azure.exceptions import WebserviceException
 
+    # Python 3.6 cannot run the scoring server: the nearest that can is used, with a warning;
+    # tensorflow-gpu=1.12 becomes tensorflow==1.12.*, which has no wheel for it (conda entries are
+    # installed from wheels only): pip fails at once.
     service = _deploy(ws, tmp_path, monkeypatch, SEED_MYENV, "seed-env")
     with pytest.raises(WebserviceException) as caught:
         service.wait_for_deployment()
     message = caught.value.message
     assert message.startswith("Service deployment polling reached non-successful terminal state, current service "
                               "state: Failed")
-    assert "EnvironmentBuildFailed" in message and "python=3.6.2" in message
-    assert "More information can be found here: " in message and "environment.log" in message
+    assert "EnvironmentBuildFailed" in message and "No matching distribution found for tensorflow==1.12" in message
+    assert "WARNING: python=3.6.2: Python 3.6 cannot run the scoring server" in message
+    assert "WARNING: 'tensorflow-gpu=1.12' installed as 'tensorflow==1.12.*'" in message
     assert service.state == "Failed"
+    log = _environment_log(message)
+    assert "WARNING: python=3.6.2" in log and "No matching distribution found for tensorflow==1.12" in log
+    assert "Building wheel" not in log  # nothing compiled
     service.delete()
 
 
-def test_tensorflow_gpu_1x_is_named_with_the_fix(ws, tmp_path, monkeypatch) -> None:
+def test_a_refused_environment_is_in_its_environment_log(ws, tmp_path, monkeypatch) -> None:
     from fake_azure.exceptions import WebserviceException
 
-    service = _deploy(ws, tmp_path, monkeypatch, SEED_MYENV.replace("python=3.6.2", "python=3.11"), "seed-tf1")
+    refused = SEED_MYENV.replace("python=3.6.2", "python=3.11").replace("- numpy\n", "- numpy >=1.2|<1.0\n")
+    service = _deploy(ws, tmp_path, monkeypatch, refused, "seed-refused")
     with pytest.raises(WebserviceException) as caught:
         service.wait_for_deployment()
-    assert "tensorflow-gpu=1.12" in caught.value.message
-    assert "tf.compat.v1" in caught.value.message
+    message = caught.value.message
+    assert "numpy >=1.2|<1.0: conda 'or' version constraints ('|') cannot be translated to pip" in message
+    # The SDK sends the user to this log: it must say what failed, not only which runtime ran.
+    assert "numpy >=1.2|<1.0: conda 'or' version constraints" in _environment_log(message)
     service.delete()

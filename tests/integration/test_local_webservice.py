@@ -173,7 +173,8 @@ def test_a_failed_environment_build_is_reported_as_the_sdks_image_build_failure(
     assert info.value.message.startswith("Error: docker image build has failed: ")
     assert refusal in info.value.message
     assert service.state == "failed"
-    assert "===== environment build =====" in capsys.readouterr().out  # the build's output, as the SDK streams it
+    assert refusal in capsys.readouterr().out  # the build's output, as the SDK streams it
+    assert refusal in service.get_logs()
     service.delete()
 
 
