@@ -36,3 +36,15 @@ def test_docker_without_an_engine_is_an_error_not_a_fallback(tmp_path: Path) -> 
 
     with pytest.raises(RuntimeUnavailable):
         select_runtime(_settings(tmp_path, FAKE_AZURE_RUNTIME="docker", DOCKER_HOST=f"unix://{tmp_path}/none.sock"))
+
+
+def test_the_python_policy_reaches_the_process_runtimes_environments(tmp_path: Path) -> None:
+    from emulator.environments import SpecError
+
+    lines: list[str] = []
+    exact, _ = select_runtime(_settings(tmp_path, FAKE_AZURE_RUNTIME="process", FAKE_AZURE_PYTHON_POLICY="exact"))
+    with pytest.raises(SpecError, match=r"^python=3\.99: no Python 3\.99 interpreter .*FAKE_AZURE_PYTHON_POLICY=exact"):
+        exact.prepare({"python_version": "3.99"}, lines.append)
+    # The default (nearest) builds on another Python: what it picks is tested on resolve_spec, cheaply.
+    nearest, _ = select_runtime(_settings(tmp_path, FAKE_AZURE_RUNTIME="process"))
+    assert nearest.python_policy == "nearest"
