@@ -22,6 +22,7 @@ from ...scheduler import Allocation, Node, ReplicaRequest, Unschedulable, place
 from ..computes import service as computes
 from ..computes.state import ProvisioningState
 from ..filters import kv_match
+from .schema import ServiceCreate
 from .state import ServiceState, check_transition
 
 # The SDK's text for a bad service name (the rule is checked at the door: services/schema.py).
@@ -349,8 +350,6 @@ def apply_patch(record: dict[str, Any], patch: list[dict[str, Any]]) -> bool:
 def _check_as_created(body: dict[str, Any], patch: list[dict[str, Any]]) -> None:
     """400 unless the top-level fields ``patch`` touched (and what a service must always have) still pass
     the create schema; untouched fields were checked when they were stored."""
-    from .schema import ServiceCreate  # schema.py imports this module's texts
-
     touched = {operation["path"].strip("/").split("/")[0] for operation in patch}
     fields = (touched | {"name", "environmentImageRequest"}) & set(ServiceCreate.model_fields)
     check_model(ServiceCreate, {key: body[key] for key in fields if key in body}, "service after the JSON patch")
