@@ -39,7 +39,7 @@ def _iso(epoch: float) -> str:
 
 
 def _metadata_from_headers() -> dict[str, str]:
-    # The listener keeps the headers as sent (emulator/arm/listener.py): metadata names are case-preserving.
+    # The server keeps the headers as sent (emulator/arm/http11.py): metadata names are case-preserving.
     raw = request.environ.get("fake_azure.raw_headers") or list(request.headers.items())
     return {key[len("x-ms-meta-"):]: value for key, value in raw if key.lower().startswith("x-ms-meta-")}
 

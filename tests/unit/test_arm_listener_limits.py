@@ -10,7 +10,7 @@ from typing import Iterator
 import pytest
 import requests
 
-from emulator.arm import listener
+from emulator.arm import http11
 from emulator.tls_authority import server_credentials, trust_bundle_path
 from polling import poll
 
@@ -21,14 +21,14 @@ def _hello(environ, start_response):
 
 
 @pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[listener._TlsServer, Path]]:
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[http11.TlsServer, Path]]:
     import ssl
 
-    monkeypatch.setattr(listener, "MAX_CONNECTIONS", 2)
+    monkeypatch.setattr(http11, "MAX_CONNECTIONS", 2)
     credentials = server_credentials(tmp_path, ["127.0.0.1"])
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(credentials.certificate, credentials.key)
-    tls = listener._TlsServer("127.0.0.1", _hello, context)
+    tls = http11.TlsServer("127.0.0.1", _hello, context)
     thread = threading.Thread(target=tls.serve_forever, daemon=True)
     thread.start()
     try:
