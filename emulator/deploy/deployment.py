@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from ..runtimes.base import ReplicaHandle
 from .autoscaler import AutoscaleState
@@ -19,14 +19,6 @@ if TYPE_CHECKING:
     from .launch_context import LaunchContext
 
 ServiceKey = tuple[str, str]  # (workspace id, service name)
-
-
-def replica_address(handle: ReplicaHandle | None) -> dict[str, Any]:
-    """What a replica record shows of where it listens: a TCP port (local services, containers) or its
-    unix socket; nothing while it is down."""
-    if handle is None:
-        return {"port": None, "socket": None}
-    return {"port": handle.port or None, "socket": handle.socket_path}
 
 
 @dataclass(eq=False)
@@ -98,9 +90,9 @@ class Deployment:
             self.killed = [h for h in self.killed if h is not handle]
         return handle
 
-    def ready_handles(self, replicas: list[dict[str, Any]]) -> list[ReplicaHandle]:
-        """The handles of ``replicas`` (records, in order) that are running."""
-        return [self.handles[r["id"]] for r in replicas if r["id"] in self.handles]
+    def ready_handles(self, replica_ids: list[str]) -> list[ReplicaHandle]:
+        """The handles of the replicas ``replica_ids`` (in order) that are running."""
+        return [self.handles[rid] for rid in replica_ids if rid in self.handles]
 
 
 class Deployments:

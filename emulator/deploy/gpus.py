@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..settings import GPU_POLICIES
 
+if TYPE_CHECKING:
+    from .records import ReplicaRecord
 
 
 class HostGpus:
@@ -31,11 +33,11 @@ class HostGpus:
             return cls(0, policy)
         return cls(sum(1 for line in listing.splitlines() if line.startswith("GPU ")), policy)
 
-    def for_replica(self, replica: dict[str, Any]) -> tuple[int, ...]:
-        if not replica.get("gpuIds") or self.count == 0:
+    def for_replica(self, replica: "ReplicaRecord") -> tuple[int, ...]:
+        if not replica.gpu_ids or self.count == 0:
             return ()
-        base = replica.get("nodeIndex", 0) * replica.get("gpusPerNode", 1)
-        return tuple(sorted({(base + gpu) % self.count for gpu in replica["gpuIds"]}))
+        base = replica.node_index * replica.gpus_per_node
+        return tuple(sorted({(base + gpu) % self.count for gpu in replica.gpu_ids}))
 
     def host_note(self) -> str | None:
         """What `fake-azure status` says about GPUs, when there is something to say."""

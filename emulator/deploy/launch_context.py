@@ -26,6 +26,7 @@ from ..store import Store
 from .failures import GPU_REQUIRED_ERROR, DeployFailed, environment_build_error
 from .folders import ServiceFolders
 from .gpus import HostGpus
+from .records import replicas_of
 
 
 @dataclass
@@ -60,8 +61,8 @@ class LaunchContextBuilder:
             if old.name.split(".", 1)[0] not in keep:
                 old.unlink()
         environment = self._prepare(ws_id, request, log_dir / "environment.log")
-        replicas = body.get("fakeAzure", {}).get("replicas", [])
-        warning = self._gpus.shortfall_warning(sum(len(r["gpuIds"]) for r in replicas))
+        replicas = replicas_of(body)
+        warning = self._gpus.shortfall_warning(sum(len(r.gpu_ids) for r in replicas))
         if warning and self._gpus.policy == "require":
             raise DeployFailed(GPU_REQUIRED_ERROR)
         conn = self._store.read()
@@ -69,7 +70,7 @@ class LaunchContextBuilder:
         source_dir, entry = self.materialize_source(conn, ws_id, request)
         if warning:
             for replica in replicas:
-                with open(log_dir / f"{replica['id']}.log", "a") as replica_log:
+                with open(log_dir / f"{replica.id}.log", "a") as replica_log:
                     replica_log.write(warning + "\n")
         env_vars = {k: str(v) for k, v in ((request.get("environment") or {}).get("environmentVariables")
                                            or {}).items()}

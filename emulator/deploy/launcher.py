@@ -20,6 +20,7 @@ from .failures import (ABANDONED_ERROR, LOCAL_CRASH_ERROR, TIMED_OUT_ERROR, Depl
 from .folders import ServiceFolders
 from .gpus import HostGpus
 from .launch_context import LaunchContext
+from .records import ReplicaRecord
 
 # Kubernetes restarts a crashing container with growing back-off; scaled down so tests don't wait.
 # (During a deployment; once a service serves, deploy/supervisor.py restarts its replicas.)
@@ -44,20 +45,20 @@ class ReplicaLauncher:
         self._gpus = gpus
         self._folders = folders
 
-    def start_all(self, ws_id: str, body: dict[str, Any], replicas: list[dict[str, Any]], launch: LaunchContext,
+    def start_all(self, ws_id: str, body: dict[str, Any], replicas: list[ReplicaRecord], launch: LaunchContext,
                   abandoned: threading.Event) -> dict[str, ReplicaHandle]:
         """Start replicas concurrently: every one ready (replica id -> handle), or the first failure raised
         once those that did start are stopped again."""
         results: dict[str, ReplicaHandle | DeployFailed] = {}
 
-        def start_one(replica: dict[str, Any]) -> None:
+        def start_one(replica: ReplicaRecord) -> None:
             try:
-                results[replica["id"]] = self.start(ws_id, body, replica, launch, abandoned)
+                results[replica.id] = self.start(ws_id, body, replica, launch, abandoned)
             except DeployFailed as failure:
-                results[replica["id"]] = failure
+                results[replica.id] = failure
             except Exception as exc:  # a runtime's unexpected error: the deployment fails with it, not the thread
-                results[replica["id"]] = DeployFailed(replica_start_failed_error(
-                    replica["id"], f"{type(exc).__name__}: {exc}"))
+                results[replica.id] = DeployFailed(replica_start_failed_error(
+                    replica.id, f"{type(exc).__name__}: {exc}"))
 
         threads = [threading.Thread(target=start_one, args=(r,), daemon=True) for r in replicas]
         for thread in threads:
@@ -65,33 +66,33 @@ class ReplicaLauncher:
         for thread in threads:
             thread.join()
         started = {rid: outcome for rid, outcome in results.items() if isinstance(outcome, ReplicaHandle)}
-        failures = [results[r["id"]] for r in replicas if isinstance(results[r["id"]], DeployFailed)]
+        failures = [results[r.id] for r in replicas if isinstance(results[r.id], DeployFailed)]
         if failures:
             for handle in started.values():
                 self._runtime.stop(handle, timeout=5)
             raise failures[0]  # type: ignore[misc]
         return started
 
-    def spec(self, ws_id: str, body: dict[str, Any], replica: dict[str, Any], launch: LaunchContext) -> ReplicaSpec:
+    def spec(self, ws_id: str, body: dict[str, Any], replica: ReplicaRecord, launch: LaunchContext) -> ReplicaSpec:
         """A fresh app root for the replica (models, source) and how the runtime starts it."""
         name = body["name"]
-        app_root = self._folders.app_root(ws_id, name, replica["id"])
+        app_root = self._folders.app_root(ws_id, name, replica.id)
         shutil.rmtree(app_root, ignore_errors=True)
         layout = lay_out(app_root, launch.models, launch.entry, source_directory=launch.source_dir)
         env = {**launch.env_vars, **layout.env(name, ws_id.rsplit("/", 1)[-1], body["scoringTimeoutMs"])}
         local = body["computeType"] == services.LOCAL
-        return ReplicaSpec(replica_id=replica["id"], service_name=name, app_root=app_root,
+        return ReplicaSpec(replica_id=replica.id, service_name=name, app_root=app_root,
                            environment=launch.environment, entry_script=layout.entry_script,
                            cpu_limit=body["containerResourceRequirements"].get("cpuLimit"),
                            memory_limit_gb=body["containerResourceRequirements"].get("memoryInGBLimit"),
-                           log_path=launch.log_dir / f"{replica['id']}.log", env=env,
+                           log_path=launch.log_dir / f"{replica.id}.log", env=env,
                            gpu_ids=() if local else self._gpus.for_replica(replica),
                            port=int(body.get("port") or 0) if local else 0,
                            # Users call a local service at its port; others only through the gateway,
                            # so their replicas listen where no other local user can connect.
-                           socket_path=None if local else self._folders.socket_path(ws_id, name, replica["id"]))
+                           socket_path=None if local else self._folders.socket_path(ws_id, name, replica.id))
 
-    def start(self, ws_id: str, body: dict[str, Any], replica: dict[str, Any], launch: LaunchContext,
+    def start(self, ws_id: str, body: dict[str, Any], replica: ReplicaRecord, launch: LaunchContext,
               abandoned: threading.Event, attempts: int | None = None) -> ReplicaHandle:
         """One replica, ready; ``attempts`` starts at most (default: a local container once, a pod with the
         deployment's back-off). Gives up (``ABANDONED_ERROR``) within a readiness poll of ``abandoned``."""
@@ -108,7 +109,7 @@ class ReplicaLauncher:
             except RuntimeErrorBase as exc:
                 if local and _port_taken(spec.port):
                     raise DeployFailed(local_port_in_use_error(spec.port, exc)) from exc
-                raise DeployFailed(replica_start_failed_error(replica["id"], str(exc))) from exc
+                raise DeployFailed(replica_start_failed_error(replica.id, str(exc))) from exc
             result = wait_ready(handle.address, time.monotonic() + REPLICA_READY_TIMEOUT_S,
                                 lambda: not abandoned.is_set() and self._runtime.is_alive(handle))
             if result is ProbeResult.READY:
@@ -121,7 +122,7 @@ class ReplicaLauncher:
             if local:
                 raise DeployFailed(LOCAL_CRASH_ERROR)
             with open(spec.log_path, "a") as handle_log:
-                handle_log.write(f"\n[fake-azure] replica {replica['id']} exited during init (attempt "
+                handle_log.write(f"\n[fake-azure] replica {replica.id} exited during init (attempt "
                                  f"{attempt + 1} of {attempts}); Kubernetes would report CrashLoopBackOff\n")
             if attempt + 1 < attempts and abandoned.wait(RESTART_BACKOFF_S[min(attempt, len(RESTART_BACKOFF_S) - 1)]):
                 raise DeployFailed(ABANDONED_ERROR)

@@ -2,7 +2,8 @@
 returning replica, a crash loop or a scaling step does to the record Azure's SDK reads.
 
 Each takes the caller's write transaction (``conn``) so that the caller's checks and the write are one;
-states move through ``services.save`` (the allowed transitions of resources/services/state.py)."""
+states move through ``services.save`` (the allowed transitions of resources/services/state.py). The
+state diagram is in docs/architecture.md."""
 from __future__ import annotations
 
 import json
@@ -12,7 +13,7 @@ from typing import Any, Iterable
 from ..resources.services import service as services
 from ..resources.services.state import ServiceState
 from ..runtimes.base import ReplicaHandle
-from .deployment import replica_address
+from .records import replicas_of, set_replicas
 
 # States in which a service's replicas are watched (and restarted) by the supervisor.
 SUPERVISED_STATES = (ServiceState.HEALTHY.value, ServiceState.UNHEALTHY.value)
@@ -28,11 +29,14 @@ def serving(conn: sqlite3.Connection, ws_id: str, name: str) -> dict[str, Any] |
     return json.loads(found["body"])
 
 
-def _mark_running(body: dict[str, Any], handles: dict[str, ReplicaHandle]) -> None:
-    for replica in body["fakeAzure"]["replicas"]:
-        handle = handles.get(replica["id"])
-        if handle is not None:
-            replica.update(state="Running", **replica_address(handle))
+def _mark_running(body: dict[str, Any], handles: dict[str, ReplicaHandle]) -> int:
+    """Replicas with a handle run where it says; returns how many replicas the record holds."""
+    replicas = replicas_of(body)
+    for replica in replicas:
+        if replica.id in handles:
+            replica.running(handles[replica.id])
+    set_replicas(body, replicas)
+    return len(replicas)
 
 
 def deploy_begun(conn: sqlite3.Connection, ws_id: str, name: str) -> None:
@@ -45,9 +49,8 @@ def deployed(conn: sqlite3.Connection, ws_id: str, name: str, scoring_uri: str,
     """Every replica is ready and published. The state moves when the operation is revealed (its
     finisher), or with ``restored`` for a restored service, which has no operation."""
     current = services.get(conn, ws_id, name)
-    count = len(current["fakeAzure"]["replicas"])
     current["scoringUri"] = scoring_uri
-    _mark_running(current, handles)
+    count = _mark_running(current, handles)
     current["deploymentStatus"].update(availableReplicas=count, updatedReplicas=count, desiredReplicas=count,
                                        error=None)
     if (current.get("autoScaler") or {}).get("autoscaleEnabled"):  # it reports what runs
@@ -71,8 +74,10 @@ def deploy_failed(conn: sqlite3.Connection, ws_id: str, name: str, error: dict[s
     current = services.get(conn, ws_id, name)
     current["deploymentStatus"]["error"] = error
     current["deploymentStatus"]["availableReplicas"] = 0
-    for replica in current["fakeAzure"]["replicas"]:
-        replica["state"] = "CrashLoopBackOff" if error.get("code") == "KubernetesDeploymentFailed" else "Failed"
+    replicas = replicas_of(current)
+    for replica in replicas:
+        replica.state = "CrashLoopBackOff" if error.get("code") == "KubernetesDeploymentFailed" else "Failed"
+    set_replicas(current, replicas)
     if mark_failed:
         current["error"] = error
     services.save(conn, ws_id, current, ServiceState.FAILED if mark_failed else None)
@@ -86,9 +91,11 @@ def crash_looped(conn: sqlite3.Connection, ws_id: str, name: str) -> bool:
 
 def replica_lost(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any], replica_id: str, available: int) -> None:
     """A replica died or hung and was taken down: the service is Unhealthy until it is back."""
-    for replica in body["fakeAzure"]["replicas"]:
-        if replica["id"] == replica_id:
-            replica.update(state="CrashLoopBackOff", **replica_address(None))
+    replicas = replicas_of(body)
+    for replica in replicas:
+        if replica.id == replica_id:
+            replica.down()
+    set_replicas(body, replicas)
     body["deploymentStatus"]["availableReplicas"] = available
     services.save(conn, ws_id, body, ServiceState.UNHEALTHY if body["state"] != ServiceState.UNHEALTHY.value else None)
 
@@ -97,16 +104,17 @@ def replica_back(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any], rep
                  handle: ReplicaHandle | None, handles: dict[str, ReplicaHandle]) -> None:
     """A restart ended: the replica runs again (``handle``) or crashed again (None); Healthy once every
     replica is back."""
-    replicas = body["fakeAzure"]["replicas"]
-    for entry in replicas:
-        if entry["id"] == replica_id:
-            entry["restarts"] = int(entry.get("restarts") or 0) + 1
+    replicas = replicas_of(body)
+    for replica in replicas:
+        if replica.id == replica_id:
+            replica.restarts += 1
             if handle is not None:
-                entry.update(state="Running", **replica_address(handle))
+                replica.running(handle)
             else:
-                entry.update(state="CrashLoopBackOff")
+                replica.state = "CrashLoopBackOff"
+    set_replicas(body, replicas)
     body["deploymentStatus"]["availableReplicas"] = len(handles)
-    everyone_back = all(r["id"] in handles for r in replicas)
+    everyone_back = all(r.id in handles for r in replicas)
     back_to_healthy = everyone_back and body["state"] != ServiceState.HEALTHY.value
     services.save(conn, ws_id, body, ServiceState.HEALTHY if back_to_healthy else None)
 
@@ -114,8 +122,7 @@ def replica_back(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any], rep
 def scaled(conn: sqlite3.Connection, ws_id: str, name: str, desired: int, handles: dict[str, ReplicaHandle]) -> int:
     """A scaling step ended: the replicas that run, and the counts the SDK reads. Returns the count."""
     body = services.get(conn, ws_id, name)
-    _mark_running(body, handles)
-    count = len(body["fakeAzure"]["replicas"])
+    count = _mark_running(body, handles)
     body["numReplicas"] = count
     body["deploymentStatus"].update(desiredReplicas=desired, availableReplicas=count, updatedReplicas=count)
     services.save(conn, ws_id, body)
@@ -126,7 +133,7 @@ def replicas_forgotten(conn: sqlite3.Connection, ws_id: str, name: str, replica_
     """Replicas planned for a scale-out that never became ready leave the record."""
     gone = set(replica_ids)
     body = services.get(conn, ws_id, name)
-    body["fakeAzure"]["replicas"] = [r for r in body["fakeAzure"]["replicas"] if r["id"] not in gone]
+    set_replicas(body, [r for r in replicas_of(body) if r.id not in gone])
     services.save(conn, ws_id, body)
 
 

@@ -19,6 +19,7 @@ from . import lifecycle
 from .deployment import Deployments, ServiceKey
 from .folders import ServiceFolders
 from .gateways import GatewayPool
+from .records import replica_ids, replicas_of
 
 # A replica a killed daemon left running is taken over only if it answers its readiness probe within this.
 ADOPT_PROBE_TIMEOUT_S = 2.0
@@ -78,18 +79,17 @@ class Restorer:
         """Take over the service's replicas that a killed daemon left running and that answer their readiness
         probe (one that does not is stopped, and started afresh by the deployment). True when every one was."""
         body = services.get(self._store.read(), ws_id, name)
-        replicas = body.get("fakeAzure", {}).get("replicas", [])
+        replicas = replicas_of(body)
         deployment = self._deployments.get((ws_id, name))
         for replica in replicas:
-            if replica.get("state") != "Running":
+            if replica.state != "Running":
                 continue
             # Only what the runtime needs to find it and reach it: the rest of the spec (environment, entry
             # script, env) is not known before the environment is prepared, and not needed by a running replica.
-            spec = ReplicaSpec(replica_id=replica["id"], service_name=name,
-                               app_root=self._folders.app_root(ws_id, name, replica["id"]), environment="",
-                               entry_script="", log_path=self._folders.log_path(ws_id, name, replica["id"]),
-                               port=int(replica.get("port") or 0),
-                               socket_path=Path(replica["socket"]) if replica.get("socket") else None)
+            spec = ReplicaSpec(replica_id=replica.id, service_name=name,
+                               app_root=self._folders.app_root(ws_id, name, replica.id), environment="",
+                               entry_script="", log_path=self._folders.log_path(ws_id, name, replica.id),
+                               port=replica.port or 0, socket_path=Path(replica.socket) if replica.socket else None)
             try:
                 handle = self._runtime.adopt(spec)
             except RuntimeErrorBase:
@@ -98,10 +98,10 @@ class Restorer:
                 continue
             if probe_once(handle.address, ADOPT_PROBE_TIMEOUT_S):
                 with deployment.lock:
-                    deployment.handles[replica["id"]] = handle
+                    deployment.handles[replica.id] = handle
             else:  # hung or not listening where recorded
                 self._runtime.stop(handle, timeout=2)
-        return bool(replicas) and all(r["id"] in deployment.handles for r in replicas)
+        return bool(replicas) and all(r.id in deployment.handles for r in replicas)
 
     def _reopen_routes(self, keys: list[ServiceKey]) -> None:
         """The data plane first: each restored service that had a scoring URI gets its cluster's gateway back
@@ -114,7 +114,7 @@ class Restorer:
             body = services.get(conn, ws_id, name)
             if body["computeType"] == services.LOCAL or not body.get("scoringUri"):
                 continue  # a local service is its container's port; a never-deployed one had no route
-            running = self._deployments.get((ws_id, name)).ready_handles(body["fakeAzure"]["replicas"])
+            running = self._deployments.get((ws_id, name)).ready_handles(replica_ids(body))
             by_workspace.setdefault(ws_id, []).append((body, services.secrets_of(conn, ws_id, name), running))
         moved: dict[ServiceKey, str] = {}
         for ws_id, restored in by_workspace.items():

@@ -20,6 +20,7 @@ from .folders import ServiceFolders
 from .gateways import GatewayPool
 from .launch_context import LaunchContextBuilder
 from .launcher import ReplicaLauncher
+from .records import replicas_of
 
 
 class Rollouts:
@@ -50,6 +51,9 @@ class Rollouts:
             if self._deployments.find((ws_id, name)) is deployment:
                 break
             deployment.release()  # deleted meanwhile: a new deployment object stands for the service now
+        if self._stopping.is_set():  # queued behind the daemon's stop: the next daemon's restore() redoes it
+            deployment.release()
+            return
         try:
             self._deploy(ws_id, name, op_id, keep_running, deployment)
         finally:
@@ -99,14 +103,14 @@ class Rollouts:
     def _bring_up(self, ws_id: str, name: str, deployment: Deployment) -> None:
         conn = self._store.read()
         body = services.get(conn, ws_id, name)
-        replicas = body.get("fakeAzure", {}).get("replicas", [])
+        replicas = replicas_of(body)
         with deployment.lock:
             keep = set(deployment.handles)
         launch = self._contexts.build(ws_id, body, keep)  # may build an environment: no lock held
         with deployment.lock:
             deployment.launch = launch
             deployment.autoscale = AutoscaleState()
-        missing = [r for r in replicas if r["id"] not in keep]
+        missing = [r for r in replicas if r.id not in keep]
         started = self._launcher.start_all(ws_id, body, missing, launch, deployment.abandoned)
         with deployment.lock:
             abandoned = deployment.abandoned.is_set()  # deleted meanwhile, or the daemon stops
@@ -118,11 +122,11 @@ class Rollouts:
         with deployment.lock:
             if body["computeType"] == services.LOCAL:
                 # A local service is reached straight at its container's port: no gateway, no auth.
-                scoring_uri = f"http://localhost:{deployment.handles[replicas[0]['id']].port}/score"
+                scoring_uri = f"http://localhost:{deployment.handles[replicas[0].id].port}/score"
             else:
                 gateway = self._gateways.for_service(ws_id, body)
                 gateway.publish(body, services.secrets_of(self._store.read(), ws_id, name),
-                                deployment.ready_handles(replicas))
+                                deployment.ready_handles([r.id for r in replicas]))
                 scoring_uri = gateway.scoring_uri(name)
             handles = dict(deployment.handles)
         with self._store.transaction() as conn:

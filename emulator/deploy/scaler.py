@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
 from ..resources.services import service as services
 from ..runtimes.base import ReplicaHandle, ReplicaRuntime
@@ -18,6 +17,7 @@ from .failures import DeployFailed
 from .folders import ServiceFolders
 from .gateways import GatewayPool
 from .launcher import ReplicaLauncher
+from .records import ReplicaRecord, replicas_of, set_replicas
 
 TICK_S = 0.2
 
@@ -86,16 +86,18 @@ class Scaler:
     def _scale(self, ws_id: str, name: str, count: int, reason: str, deployment: Deployment) -> None:
         with self._store.transaction() as conn:
             body = services.get(conn, ws_id, name)
-            current = list(body["fakeAzure"]["replicas"])
-            added: list[dict[str, Any]] = []
+            current = replicas_of(body)
+            added: list[ReplicaRecord] = []
             for wanted in range(count - len(current), 0, -1):  # as many as the cluster can hold
                 try:
-                    added = services.plan_replicas(conn, ws_id, body, wanted, keep=current)
+                    added = [ReplicaRecord.from_row(r) for r in services.plan_replicas(
+                        conn, ws_id, body, wanted, keep=[r.to_wire() for r in current])]
                     break
                 except Unschedulable:
                     continue
             removed = current[count:] if count < len(current) else []
-            body["fakeAzure"]["replicas"] = current + added if added else current[:len(current) - len(removed)]
+            kept = current + added if added else current[:len(current) - len(removed)]
+            set_replicas(body, kept)
             services.save(conn, ws_id, body)
         if count > len(current) and not added:
             self.log(ws_id, name, f"cannot scale out to {count} replicas: the cluster has no room")
@@ -110,7 +112,7 @@ class Scaler:
             except DeployFailed:
                 with self._store.transaction() as conn:
                     if services.row(conn, ws_id, name) is not None:
-                        lifecycle.replicas_forgotten(conn, ws_id, name, [r["id"] for r in added])
+                        lifecycle.replicas_forgotten(conn, ws_id, name, [r.id for r in added])
                 self.log(ws_id, name, "scale-out failed: new replicas did not become ready")
                 return
         stopped: list[ReplicaHandle] = []
@@ -121,9 +123,9 @@ class Scaler:
                 deployment.handles.update(started)
                 gateway = self._gateways.for_service(ws_id, body)
                 gateway.publish(body, services.secrets_of(self._store.read(), ws_id, name),
-                                deployment.ready_handles(body["fakeAzure"]["replicas"]))
+                                deployment.ready_handles([r.id for r in kept]))
                 # Off the gateway first (above), then stopped: no request is cut.
-                stopped = [h for h in (deployment.drop(r["id"]) for r in removed) if h is not None]
+                stopped = [h for h in (deployment.drop(r.id) for r in removed) if h is not None]
                 handles = dict(deployment.handles)
         if not wanted_still:
             self._stop(list(started.values()))

@@ -16,6 +16,7 @@ from .failures import DeployFailed
 from .gateways import GatewayPool
 from .launch_context import LaunchContext
 from .launcher import ReplicaLauncher
+from .records import replica_ids, replicas_of
 from .supervisor import ProbePolicy, RestartOutcome, Target
 
 
@@ -40,8 +41,8 @@ class SupervisionHost:
             if body is None or body["computeType"] == services.LOCAL:
                 continue  # Docker does not restart a local container (and the SDK does not expect it)
             policy = ProbePolicy.from_body(body.get("livenessProbeRequirements") or {}, self.probe_delay_scale)
-            targets.append(Target(key, policy, {r["id"]: deployment.handles.get(r["id"])
-                                                for r in body["fakeAzure"]["replicas"]}, deployment.busy))
+            targets.append(Target(key, policy, {rid: deployment.handles.get(rid) for rid in replica_ids(body)},
+                                  deployment.busy))
         return targets
 
     def is_alive(self, handle: ReplicaHandle) -> bool:
@@ -99,8 +100,7 @@ class SupervisionHost:
         with deployment.lock:
             launch = deployment.launch
             body = lifecycle.serving(self._store.read(), ws_id, name)
-            replica = None if body is None else next(
-                (r for r in body["fakeAzure"]["replicas"] if r["id"] == replica_id), None)
+            replica = None if body is None else next((r for r in replicas_of(body) if r.id == replica_id), None)
             if replica is None or launch is None or replica_id in deployment.handles \
                     or not deployment.begin_launch():
                 return "stale"
@@ -128,7 +128,7 @@ class SupervisionHost:
             body = lifecycle.serving(conn, ws_id, name)
             if body is None or deployment.launch is not launch or replica_id in deployment.handles:
                 return False  # deleted, failed or redeployed meanwhile, or the slot was filled
-            if not any(entry["id"] == replica_id for entry in body["fakeAzure"]["replicas"]):
+            if replica_id not in replica_ids(body):
                 return False  # scaled in meanwhile
             if handle is not None:
                 deployment.handles[replica_id] = handle
@@ -160,5 +160,5 @@ class SupervisionHost:
             conn = self._store.read()
             body = services.get(conn, ws_id, name)
             gateway.publish(body, services.secrets_of(conn, ws_id, name),
-                            deployment.ready_handles(body["fakeAzure"]["replicas"]))
+                            deployment.ready_handles(replica_ids(body)))
 
