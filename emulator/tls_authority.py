@@ -3,23 +3,21 @@ certificates it signs for the daemon's HTTPS listeners.
 
 Nothing is installed system-wide. Clients trust the CA through ``REQUESTS_CA_BUNDLE``, pointed at
 :func:`trust_bundle` (certifi's public roots plus this CA, so a process that also talks to real Azure
-still verifies it). The CA key never leaves the home (0600 files in a 0700 folder)."""
+still verifies it). The CA key never leaves the home (0600 files in a 0700 folder).
+
+A certificate's hosts, expiry and CA are noted beside it (``<label>.json``), so a start whose
+certificates are current reads that note and never imports ``cryptography`` (emulator/tls_issuer.py)."""
 from __future__ import annotations
 
-import datetime
 import fcntl
-import ipaddress
+import hashlib
+import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-CA_DAYS = 3650
-SERVER_DAYS = 825  # what Apple and browsers accept for a TLS server certificate
+RENEW_BEFORE_S = 30 * 24 * 3600  # a certificate this close to its expiry is made again
 
 
 @dataclass(frozen=True)
@@ -40,119 +38,60 @@ def trust_bundle_path(home: Path) -> Path:
     return tls_dir(home) / "trust-bundle.pem"
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(temporary, path)  # readers see the old file or the new, whole
-
-
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
-
-
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
-def _ensure_ca(folder: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    cert_path, key_path = folder / "ca.pem", folder / "ca-key.pem"
-    if cert_path.exists() and key_path.exists():
-        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-        if cert.not_valid_after_utc > _now() + datetime.timedelta(days=30):
-            key = serialization.load_pem_private_key(key_path.read_bytes(), None)
-            assert isinstance(key, ec.EllipticCurvePrivateKey)
-            return cert, key
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "fake-azure"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, f"fake-azure local CA ({folder.parent.name})")])
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(_now() - datetime.timedelta(minutes=5))
-            .not_valid_after(_now() + datetime.timedelta(days=CA_DAYS))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                         content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                         key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .sign(key, hashes.SHA256()))
-    _write_private(key_path, _key_pem(key))
-    _write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
-    return cert, key
-
-
-def _san(host: str) -> x509.GeneralName:
+def _ca_digest(folder: Path) -> str:
     try:
-        return x509.IPAddress(ipaddress.ip_address(host))
-    except ValueError:
-        return x509.DNSName(host)
+        return hashlib.sha256((folder / "ca.pem").read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def _noted_current(folder: Path, hosts: list[str], label: str) -> bool:
+    try:
+        note = json.loads((folder / f"{label}.json").read_text())
+    except (OSError, ValueError):
+        return False
+    files = (folder / f"{label}.pem", folder / f"{label}-key.pem", folder / "ca-key.pem", folder / "trust-bundle.pem")
+    return (isinstance(note, dict) and note.get("hosts") == hosts and all(f.exists() for f in files)
+            and isinstance(note.get("notAfter"), (int, float)) and note["notAfter"] > time.time() + RENEW_BEFORE_S
+            and note.get("ca") == _ca_digest(folder) != "")
+
+
+def _locked_folder(home: Path):
+    folder = tls_dir(home)
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    return folder, open(folder / ".lock", "w")
 
 
 def server_credentials(home: Path, hosts: list[str], label: str = "server") -> ServerCredentials:
     """A certificate for ``hosts`` (names, ``*.`` wildcards or IP addresses) signed by the home's CA, made
     on first use and again when the host list changes or it nears expiry; the CA is made if missing."""
     folder = tls_dir(home)
-    folder.mkdir(parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
-    with open(folder / ".lock", "w") as lock:  # two daemons starting for one home write one CA
+    credentials = ServerCredentials(folder / f"{label}.pem", folder / f"{label}-key.pem")
+    if _noted_current(folder, hosts, label):
+        return credentials
+    from . import tls_issuer
+
+    folder, lock = _locked_folder(home)
+    with lock:  # two daemons starting for one home write one CA
         fcntl.flock(lock, fcntl.LOCK_EX)
-        ca_cert, ca_key = _ensure_ca(folder)
-        cert_path, key_path = folder / f"{label}.pem", folder / f"{label}-key.pem"
-        if not _current(cert_path, key_path, ca_cert, hosts):
-            key = ec.generate_private_key(ec.SECP256R1())
-            cert = (x509.CertificateBuilder()
-                    .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))
-                    .issuer_name(ca_cert.subject).public_key(key.public_key())
-                    .serial_number(x509.random_serial_number())
-                    .not_valid_before(_now() - datetime.timedelta(minutes=5))
-                    .not_valid_after(min(_now() + datetime.timedelta(days=SERVER_DAYS), ca_cert.not_valid_after_utc))
-                    .add_extension(x509.SubjectAlternativeName([_san(h) for h in hosts]), critical=False)
-                    .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-                    .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-                    .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                                   critical=False)
-                    .sign(ca_key, hashes.SHA256()))
-            _write_private(key_path, _key_pem(key))
-            _write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM)
-                           + ca_cert.public_bytes(serialization.Encoding.PEM))
-        _write_trust_bundle(folder, ca_cert)
-    return ServerCredentials(cert_path, key_path)
-
-
-def _current(cert_path: Path, key_path: Path, ca_cert: x509.Certificate, hosts: list[str]) -> bool:
-    if not (cert_path.exists() and key_path.exists()):
-        return False
-    try:
-        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())  # the first PEM block: the leaf
-        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except (ValueError, x509.ExtensionNotFound):
-        return False
-    return (cert.issuer == ca_cert.subject and list(names) == [_san(h) for h in hosts]
-            and cert.not_valid_after_utc > _now() + datetime.timedelta(days=30))
-
-
-def _write_trust_bundle(folder: Path, ca_cert: x509.Certificate) -> None:
-    import certifi
-
-    ours = ca_cert.public_bytes(serialization.Encoding.PEM)
-    bundle = Path(certifi.where()).read_bytes().rstrip(b"\n") + b"\n" + ours
-    path = folder / "trust-bundle.pem"
-    if not path.exists() or path.read_bytes() != bundle:
-        temporary = path.with_name(".trust-bundle.pem.tmp")
-        temporary.write_bytes(bundle)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
+        not_after = tls_issuer.server_certificate(folder, hosts, label)
+        note = {"hosts": hosts, "notAfter": not_after, "ca": _ca_digest(folder)}
+        temporary = folder / f".{label}.json.tmp"
+        temporary.write_text(json.dumps(note))
+        os.replace(temporary, folder / f"{label}.json")
+    return credentials
 
 
 def trust_bundle(home: Path) -> Path:
     """The home's trust bundle (certifi's roots plus the CA), the CA made first if the home has none yet."""
     folder = tls_dir(home)
-    folder.mkdir(parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
-    with open(folder / ".lock", "w") as lock:
+    if (folder / "ca.pem").exists() and (folder / "ca-key.pem").exists() and trust_bundle_path(home).exists():
+        return trust_bundle_path(home)
+    from . import tls_issuer
+
+    folder, lock = _locked_folder(home)
+    with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        ca_cert, _ = _ensure_ca(folder)
-        _write_trust_bundle(folder, ca_cert)
+        tls_issuer.write_trust_bundle(folder)
     return trust_bundle_path(home)

@@ -36,3 +36,28 @@ def test_the_trust_bundle_keeps_the_public_roots_and_adds_the_ca(tmp_path: Path)
     bundle = trust_bundle(tmp_path).read_bytes()
     assert bundle.startswith(Path(certifi.where()).read_bytes().rstrip(b"\n"))
     assert bundle.rstrip(b"\n").endswith(ca_certificate_path(tmp_path).read_bytes().rstrip(b"\n"))
+
+
+def test_current_certificates_are_found_without_loading_cryptography(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    server_credentials(tmp_path, ["127.0.0.1", "localhost"])
+    trust_bundle(tmp_path)
+    code = ("import sys; from pathlib import Path; from emulator.tls_authority import server_credentials, trust_bundle;"
+            f"server_credentials(Path({str(tmp_path)!r}), ['127.0.0.1', 'localhost']); trust_bundle(Path({str(tmp_path)!r}));"
+            "print('cryptography' in sys.modules)")
+    root = Path(__file__).resolve().parents[2]
+    warm = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=60)
+    assert warm.stdout.strip() == "False", warm.stderr
+
+
+def test_a_replaced_ca_makes_the_certificate_again(tmp_path: Path) -> None:
+    first = server_credentials(tmp_path, ["127.0.0.1"])
+    leaf = first.certificate.read_bytes()
+    for name in ("ca.pem", "ca-key.pem"):
+        (tmp_path / "tls" / name).unlink()  # a new CA: certificates the old one signed are no longer trusted
+    again = server_credentials(tmp_path, ["127.0.0.1"])
+    assert again.certificate.read_bytes() != leaf
+    issuer = x509.load_pem_x509_certificate(again.certificate.read_bytes()).issuer
+    assert issuer == x509.load_pem_x509_certificate(ca_certificate_path(tmp_path).read_bytes()).subject
