@@ -37,6 +37,7 @@ bench: install
 	$(BIN)/python bench/logs.py
 	$(BIN)/python bench/slow_clients.py
 	$(BIN)/python bench/large_upload.py
+	$(BIN)/python bench/v2_assets.py
 
 gpu-check: install
 	$(BIN)/python scripts/gpu_check.py
