@@ -176,7 +176,8 @@ class DeploymentEngine:
             candidates = alive or sorted(deployment.handles.items())
             replica_id, handle = candidates[deployment.kills % len(candidates)]
             deployment.kills += 1
-            deployment.killed.append(handle)
+            if not any(h is handle for h in deployment.killed):  # killed again while down: once is enough
+                deployment.killed.append(handle)
         # Not through take_down: the supervisor must notice the death by itself, as the kubelet does.
         self._runtime.stop(handle, timeout=0)
         return {"kind": "kill_replica", "service": name, "workspace": key[0], "replica": replica_id}

@@ -178,3 +178,10 @@ def test_killed_replicas_are_not_remembered_once_they_are_gone(harness: Harness)
     harness.engine.deploy(WS, "svc", op_id)  # a redeploy replaces every replica
     assert harness.wait(op_id)["status"] == "Succeeded"
     assert _deployment(harness, "svc").killed == []
+
+
+def test_a_replica_killed_again_while_down_is_remembered_once(harness: Harness) -> None:
+    harness.wait(harness.create("svc"))
+    for _ in range(3):  # no supervisor here: the dead replica stays the only candidate
+        harness.engine.kill_replica("svc", WS)
+    assert len(_deployment(harness, "svc").killed) == 1
