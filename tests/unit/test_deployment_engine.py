@@ -185,3 +185,16 @@ def test_a_replica_killed_again_while_down_is_remembered_once(harness: Harness) 
     for _ in range(3):  # no supervisor here: the dead replica stays the only candidate
         harness.engine.kill_replica("svc", WS)
     assert len(_deployment(harness, "svc").killed) == 1
+
+
+def test_a_crashed_replica_is_restarted_and_the_service_heals(tmp_path: Path) -> None:
+    harness = Harness(tmp_path, supervise=True)
+    try:
+        harness.wait(harness.create("svc", replicas=2))
+        harness.runtime.live()[0].crash(1)
+        assert poll(lambda: harness.body("svc")["state"] == "Unhealthy", 5)
+        assert poll(lambda: harness.body("svc")["state"] == "Healthy", 10)
+        assert sorted(r["restarts"] for r in harness.body("svc")["fakeAzure"]["replicas"]) == [0, 1]
+        assert len(harness.runtime.live()) == 2 and len(_running(harness, "svc")) == 2
+    finally:
+        harness.close()
