@@ -8,7 +8,6 @@ import shutil
 import socket
 import threading
 import time
-from typing import Any
 
 from scoring.layout import lay_out
 from scoring.probe import ProbeResult, wait_ready
@@ -20,7 +19,7 @@ from .failures import (ABANDONED_ERROR, LOCAL_CRASH_ERROR, TIMED_OUT_ERROR, Depl
 from .folders import ServiceFolders
 from .gpus import HostGpus
 from .launch_context import LaunchContext
-from .records import ReplicaRecord
+from .records import ReplicaRecord, ReplicaSettings
 
 # Kubernetes restarts a crashing container with growing back-off; scaled down so tests don't wait.
 # (During a deployment; once a service serves, deploy/supervisor.py restarts its replicas.)
@@ -45,7 +44,7 @@ class ReplicaLauncher:
         self._gpus = gpus
         self._folders = folders
 
-    def start_all(self, ws_id: str, body: dict[str, Any], replicas: list[ReplicaRecord], launch: LaunchContext,
+    def start_all(self, ws_id: str, settings: ReplicaSettings, replicas: list[ReplicaRecord], launch: LaunchContext,
                   abandoned: threading.Event) -> dict[str, ReplicaHandle]:
         """Start replicas concurrently: every one ready (replica id -> handle), or the first failure raised
         once those that did start are stopped again."""
@@ -53,7 +52,7 @@ class ReplicaLauncher:
 
         def start_one(replica: ReplicaRecord) -> None:
             try:
-                results[replica.id] = self.start(ws_id, body, replica, launch, abandoned)
+                results[replica.id] = self.start(ws_id, settings, replica, launch, abandoned)
             except DeployFailed as failure:
                 results[replica.id] = failure
             except Exception as exc:  # a runtime's unexpected error: the deployment fails with it, not the thread
@@ -73,33 +72,32 @@ class ReplicaLauncher:
             raise failures[0]  # type: ignore[misc]
         return started
 
-    def spec(self, ws_id: str, body: dict[str, Any], replica: ReplicaRecord, launch: LaunchContext) -> ReplicaSpec:
+    def spec(self, ws_id: str, settings: ReplicaSettings, replica: ReplicaRecord,
+             launch: LaunchContext) -> ReplicaSpec:
         """A fresh app root for the replica (models, source) and how the runtime starts it."""
-        name = body["name"]
+        name, local = settings.name, settings.local
         app_root = self._folders.app_root(ws_id, name, replica.id)
         shutil.rmtree(app_root, ignore_errors=True)
         layout = lay_out(app_root, launch.models, launch.entry, source_directory=launch.source_dir)
-        env = {**launch.env_vars, **layout.env(name, ws_id.rsplit("/", 1)[-1], body["scoringTimeoutMs"])}
-        local = body["computeType"] == services.LOCAL
+        env = {**launch.env_vars, **layout.env(name, ws_id.rsplit("/", 1)[-1], settings.scoring_timeout_ms)}
         return ReplicaSpec(replica_id=replica.id, service_name=name, app_root=app_root,
                            environment=launch.environment, entry_script=layout.entry_script,
-                           cpu_limit=body["containerResourceRequirements"].get("cpuLimit"),
-                           memory_limit_gb=body["containerResourceRequirements"].get("memoryInGBLimit"),
+                           cpu_limit=settings.cpu_limit, memory_limit_gb=settings.memory_limit_gb,
                            log_path=launch.log_dir / f"{replica.id}.log", env=env,
                            gpu_ids=() if local else self._gpus.for_replica(replica),
-                           port=int(body.get("port") or 0) if local else 0,
+                           port=settings.port,
                            # Users call a local service at its port; others only through the gateway,
                            # so their replicas listen where no other local user can connect.
                            socket_path=None if local else self._folders.socket_path(ws_id, name, replica.id))
 
-    def start(self, ws_id: str, body: dict[str, Any], replica: ReplicaRecord, launch: LaunchContext,
+    def start(self, ws_id: str, settings: ReplicaSettings, replica: ReplicaRecord, launch: LaunchContext,
               abandoned: threading.Event, attempts: int | None = None) -> ReplicaHandle:
         """One replica, ready; ``attempts`` starts at most (default: a local container once, a pod with the
         deployment's back-off). Gives up (``ABANDONED_ERROR``) within a readiness poll of ``abandoned``."""
         if abandoned.is_set():
             raise DeployFailed(ABANDONED_ERROR)
-        spec = self.spec(ws_id, body, replica, launch)
-        local = body["computeType"] == services.LOCAL
+        spec = self.spec(ws_id, settings, replica, launch)
+        local = settings.local
         # Docker does not restart a crashed local container; Kubernetes restarts a pod's.
         if attempts is None:
             attempts = 1 if local else 1 + len(RESTART_BACKOFF_S)
@@ -126,4 +124,4 @@ class ReplicaLauncher:
                                  f"{attempt + 1} of {attempts}); Kubernetes would report CrashLoopBackOff\n")
             if attempt + 1 < attempts and abandoned.wait(RESTART_BACKOFF_S[min(attempt, len(RESTART_BACKOFF_S) - 1)]):
                 raise DeployFailed(ABANDONED_ERROR)
-        raise DeployFailed(services.crash_loop_error(body["name"]))
+        raise DeployFailed(services.crash_loop_error(settings.name))

@@ -66,3 +66,25 @@ def set_replicas(body: dict[str, Any], replicas: list[ReplicaRecord]) -> None:
 
 def replica_ids(body: dict[str, Any]) -> list[str]:
     return [r.id for r in replicas_of(body)]
+
+
+@dataclass(frozen=True)
+class ReplicaSettings:
+    """What starting a replica needs of its deployment, read from the front end's record (``from_v1_body``:
+    an SDK v1 webservice), so the launcher knows no SDK's wire format."""
+    name: str
+    local: bool  # a LocalWebservice: its container on a fixed loopback port, reached without the gateway
+    port: int  # a local service's port (0: a free one); others listen where the launcher says
+    scoring_timeout_ms: int
+    cpu_limit: float | None = None
+    memory_limit_gb: float | None = None
+
+    @classmethod
+    def from_v1_body(cls, body: dict[str, Any]) -> "ReplicaSettings":
+        from ..resources.services.service import LOCAL
+
+        resources = body.get("containerResourceRequirements") or {}
+        local = body["computeType"] == LOCAL
+        return cls(name=body["name"], local=local, port=int(body.get("port") or 0) if local else 0,
+                   scoring_timeout_ms=int(body["scoringTimeoutMs"]), cpu_limit=resources.get("cpuLimit"),
+                   memory_limit_gb=resources.get("memoryInGBLimit"))

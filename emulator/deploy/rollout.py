@@ -20,7 +20,7 @@ from .folders import ServiceFolders
 from .gateways import GatewayPool
 from .launch_context import LaunchContextBuilder
 from .launcher import ReplicaLauncher
-from .records import replicas_of
+from .records import ReplicaSettings, replicas_of
 
 
 class Rollouts:
@@ -111,7 +111,8 @@ class Rollouts:
             deployment.launch = launch
             deployment.autoscale = AutoscaleState()
         missing = [r for r in replicas if r.id not in keep]
-        started = self._launcher.start_all(ws_id, body, missing, launch, deployment.abandoned)
+        started = self._launcher.start_all(ws_id, ReplicaSettings.from_v1_body(body), missing, launch,
+                                           deployment.abandoned)
         with deployment.lock:
             abandoned = deployment.abandoned.is_set()  # deleted meanwhile, or the daemon stops
             if not abandoned:

@@ -17,7 +17,7 @@ from .failures import DeployFailed
 from .folders import ServiceFolders
 from .gateways import GatewayPool
 from .launcher import ReplicaLauncher
-from .records import ReplicaRecord, replicas_of, set_replicas
+from .records import ReplicaRecord, ReplicaSettings, replicas_of, set_replicas
 
 TICK_S = 0.2
 
@@ -108,7 +108,8 @@ class Scaler:
             try:
                 if launch is None:
                     raise DeployFailed({"message": "the service is not deployed"})
-                started = self._launcher.start_all(ws_id, body, added, launch, deployment.abandoned)
+                started = self._launcher.start_all(ws_id, ReplicaSettings.from_v1_body(body), added, launch,
+                                                   deployment.abandoned)
             except DeployFailed:
                 with self._store.transaction() as conn:
                     if services.row(conn, ws_id, name) is not None:

@@ -16,7 +16,7 @@ from .failures import DeployFailed
 from .gateways import GatewayPool
 from .launch_context import LaunchContext
 from .launcher import ReplicaLauncher
-from .records import replica_ids, replicas_of
+from .records import ReplicaSettings, replica_ids, replicas_of
 from .supervisor import ProbePolicy, RestartOutcome, Target
 
 
@@ -106,8 +106,8 @@ class SupervisionHost:
                 return "stale"
         try:
             try:
-                handle: ReplicaHandle | None = self._launcher.start(ws_id, body, replica, launch,
-                                                                   deployment.abandoned, attempts=1)
+                handle: ReplicaHandle | None = self._launcher.start(ws_id, ReplicaSettings.from_v1_body(body), replica,
+                                                                   launch, deployment.abandoned, attempts=1)
             except DeployFailed:
                 handle = None
             if not self._install_restarted(deployment, replica_id, launch, handle):
