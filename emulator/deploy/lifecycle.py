@@ -13,7 +13,7 @@ from typing import Any, Iterable
 from ..resources.services import service as services
 from ..resources.services.state import ServiceState
 from ..runtimes.base import ReplicaHandle
-from .records import replicas_of, set_replicas
+from .records import ReplicaRecord, replicas_of, set_replicas
 
 # States in which a service's replicas are watched (and restarted) by the supervisor.
 SUPERVISED_STATES = (ServiceState.HEALTHY.value, ServiceState.UNHEALTHY.value)
@@ -117,6 +117,12 @@ def replica_back(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any], rep
     everyone_back = all(r.id in handles for r in replicas)
     back_to_healthy = everyone_back and body["state"] != ServiceState.HEALTHY.value
     services.save(conn, ws_id, body, ServiceState.HEALTHY if back_to_healthy else None)
+
+
+def scale_planned(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any], replicas: list[ReplicaRecord]) -> None:
+    """A scaling step begins: the replicas it keeps and the ones it placed (Pending until they run)."""
+    set_replicas(body, replicas)
+    services.save(conn, ws_id, body)
 
 
 def scaled(conn: sqlite3.Connection, ws_id: str, name: str, desired: int, handles: dict[str, ReplicaHandle]) -> int:

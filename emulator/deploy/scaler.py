@@ -17,7 +17,7 @@ from .failures import DeployFailed
 from .folders import ServiceFolders
 from .gateways import GatewayPool
 from .launcher import ReplicaLauncher
-from .records import ReplicaRecord, ReplicaSettings, replicas_of, set_replicas
+from .records import ReplicaRecord, ReplicaSettings, replicas_of
 
 TICK_S = 0.2
 
@@ -97,8 +97,7 @@ class Scaler:
                     continue
             removed = current[count:] if count < len(current) else []
             kept = current + added if added else current[:len(current) - len(removed)]
-            set_replicas(body, kept)
-            services.save(conn, ws_id, body)
+            lifecycle.scale_planned(conn, ws_id, body, kept)
         if count > len(current) and not added:
             self.log(ws_id, name, f"cannot scale out to {count} replicas: the cluster has no room")
             return
