@@ -69,8 +69,8 @@ def main() -> int:
         ComputeTarget.create(ws, "aks-gpu", AksCompute.provisioning_configuration(vm_size="Standard_NC6")) \
             .wait_for_completion()
         client = CloudClient.connect()
-        import io
         import contextlib
+        import io
 
         quiet = contextlib.redirect_stdout(io.StringIO())
         with quiet:

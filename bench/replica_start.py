@@ -20,8 +20,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from emulator.runtimes import ProcessRuntime, ReplicaSpec  # noqa: E402
-from emulator.runtimes import process  # noqa: E402
+from emulator.runtimes import (  # noqa: E402
+    ProcessRuntime,
+    ReplicaSpec,
+    process,  # noqa: E402
+)
 from scoring.layout import lay_out  # noqa: E402
 from scoring.probe import ProbeResult, wait_ready  # noqa: E402
 

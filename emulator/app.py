@@ -25,7 +25,6 @@ def create_app(cloud: Cloud) -> Flask:
 
     from .resources.admin.api import blueprint as admin
     from .resources.assets.api import blueprint as assets
-    from .resources.services.api import blueprint as services
     from .resources.computes.api import blueprint as computes
     from .resources.datasets.api import blueprint as datasets
     from .resources.datastores.api import blueprint as datastores
@@ -33,6 +32,7 @@ def create_app(cloud: Cloud) -> Flask:
     from .resources.models.api import blueprint as models
     from .resources.operations.api import blueprint as operations
     from .resources.packages.api import blueprint as packages
+    from .resources.services.api import blueprint as services
     from .resources.workspaces.api import blueprint as workspaces
 
     for blueprint in (workspaces, models, environments, computes, operations, assets, services, packages, datastores,

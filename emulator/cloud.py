@@ -4,8 +4,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
-
+from typing import TYPE_CHECKING, Callable
 
 from .blobs import BlobStore
 from .faults import Faults
@@ -37,10 +36,9 @@ class Cloud:
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
+        from .packaging import packages, profiles
         from .resources.computes.service import FINISHERS as compute_finishers
         from .resources.services.operations import FINISHERS as service_finishers
-
-        from .packaging import packages, profiles
 
         self.operations = Operations(self.store, lambda: self.progress, {**compute_finishers, **service_finishers,
                                      packages.KIND: packages.finish, profiles.KIND: profiles.finish}, self.clock)

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
-from fake_azure.settings import (Settings, SettingsError, choice, count, flag, non_negative, number, size,
-                                 whole_number)
+from fake_azure.settings import Settings, SettingsError, choice, count, flag, non_negative, number, size, whole_number
 
 from .progress import ProgressPolicy, ProgressPolicyError
 

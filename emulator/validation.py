@@ -12,8 +12,16 @@ from dataclasses import dataclass, field
 from types import UnionType
 from typing import Annotated, Any, Callable, Literal, Optional, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, TypeAdapter
-from pydantic import ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
 
 from .error_catalog import invalid_field
 from .errors import BadRequest

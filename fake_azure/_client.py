@@ -9,6 +9,7 @@ import urllib3
 
 from emulator.auth import TokenFileError, read_token
 
+from ._transport import Response, Transport, TransportError
 from .exceptions import (
     AzureMLException,
     ComputeTargetException,
@@ -17,7 +18,6 @@ from .exceptions import (
     UserErrorException,
     WebserviceException,
 )
-from ._transport import Response, Transport, TransportError
 from .settings import Settings
 
 # Which SDK exception a failed call raises depends on the API family, as in azureml-core: the

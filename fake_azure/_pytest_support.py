@@ -110,6 +110,7 @@ def unique_name(prefix: str) -> str:
 def start_emulator(home: Path, runtime: str) -> AzuremlEmulator:
     """Start a daemon for ``home`` (recording this process as its owner); the environment must point at it."""
     from emulator import daemon
+
     from .settings import Settings
 
     home.mkdir(parents=True, exist_ok=True)
@@ -183,6 +184,7 @@ def reap_stale_daemons(basetemp: Path, log: Callable[[str], None] = lambda _: No
     names a live ``emulator serve`` process whose home is that directory. Returns the homes reaped.
     """
     from emulator import daemon
+
     from .settings import Settings
 
     reaped = []

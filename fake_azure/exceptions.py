@@ -6,8 +6,8 @@ User code catches these by class and reads ``.message`` (the SDK itself matches 
 from __future__ import annotations
 
 import json
-import sys
 import logging
+import sys
 from typing import Any
 
 

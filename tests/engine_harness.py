@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from stub_runtime import StubRuntime
+
 from emulator import catalog
 from emulator.blobs import BlobStore
 from emulator.deploy.engine import DeploymentEngine
@@ -22,8 +24,6 @@ from emulator.resources.services import service as services
 from emulator.resources.services.operations import FINISHERS
 from emulator.store import Store
 from emulator.uploads import Upload
-
-from stub_runtime import StubRuntime
 
 WS = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws"
 CLUSTER = "aks-stub"

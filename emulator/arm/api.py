@@ -15,8 +15,18 @@ from ..errors import NotFound
 from ..http import cloud, validated
 from ..resources.workspaces import service as workspaces
 from . import assets, storage
-from .schema import (AssetName, AssetVersion, CodeVersionPut, DatastoreListQuery, DatastoreName,
-                     EnvironmentVersionPut, ListSecretsBody, ModelVersionPut, PendingUploadBody, VersionListQuery)
+from .schema import (
+    AssetName,
+    AssetVersion,
+    CodeVersionPut,
+    DatastoreListQuery,
+    DatastoreName,
+    EnvironmentVersionPut,
+    ListSecretsBody,
+    ModelVersionPut,
+    PendingUploadBody,
+    VersionListQuery,
+)
 
 PREFIX = "/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.MachineLearningServices/workspaces/<ws>"
 STRICT_ENVIRON_KEY = "fake_azure.strict_workspaces"

@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import Field, StringConstraints, model_validator
 
-from ..validation import MAX_DESCRIPTION, Body, Query, _NO_CONTROL
+from ..validation import _NO_CONTROL, MAX_DESCRIPTION, Body, Query
 
 # azure-ai-ml's asset name rule (and the service's): letters, digits, '-', '_', '.', up to 255 characters.
 AssetName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9\-_.]{0,254}$")]

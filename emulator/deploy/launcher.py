@@ -14,8 +14,14 @@ from scoring.probe import ProbeResult, wait_ready
 
 from ..resources.services import service as services
 from ..runtimes.base import ReplicaHandle, ReplicaRuntime, ReplicaSpec, RuntimeErrorBase
-from .failures import (ABANDONED_ERROR, LOCAL_CRASH_ERROR, TIMED_OUT_ERROR, DeployFailed, local_port_in_use_error,
-                       replica_start_failed_error)
+from .failures import (
+    ABANDONED_ERROR,
+    LOCAL_CRASH_ERROR,
+    TIMED_OUT_ERROR,
+    DeployFailed,
+    local_port_in_use_error,
+    replica_start_failed_error,
+)
 from .folders import ServiceFolders
 from .gpus import HostGpus
 from .launch_context import LaunchContext

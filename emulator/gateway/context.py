@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Optional, Protocol
 
-from .model import ReplicaEndpoint, Registry, ServiceRoute, ServiceState
+from .model import Registry, ReplicaEndpoint, ServiceRoute, ServiceState
 
 if TYPE_CHECKING:
     from ..faults import Faults

@@ -22,8 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional
 
 from .chain import Chain
-from .context import MAX_BODY_BYTES, Context, Response, json_error
 from .chunked import ChunkedBodyTooLarge, read_chunked
+from .context import MAX_BODY_BYTES, Context, Response, json_error
 
 STOP_POLL_S = 0.05
 MAX_LINE = 65536

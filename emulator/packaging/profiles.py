@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import http.client
-import os
 import math
+import os
 import re
 import shutil
 import sqlite3

@@ -40,11 +40,21 @@ import threading
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Mapping
 
-
 from ..settings import GPU_POLICIES
 from .base import ReplicaHandle, ReplicaRuntime, ReplicaSpec, ReplicaStartFailed, RuntimeUnavailable
-from .containers import (CONTAINER_APP_ROOT, ContainerState, container_environ, earlier_output, engine_errors,
-                         engine_output, file_size, follow_logs, missing_image, renumbered, tar_app_root)
+from .containers import (
+    CONTAINER_APP_ROOT,
+    ContainerState,
+    container_environ,
+    earlier_output,
+    engine_errors,
+    engine_output,
+    file_size,
+    follow_logs,
+    missing_image,
+    renumbered,
+    tar_app_root,
+)
 from .engine_host import EngineHost
 from .images import LABEL_SHIM, ImageBuilder
 from .logrotate import LogLimits, RotatingLog, last_lines, remove_log

@@ -5,7 +5,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Iterable
 
-from emulator.environments.builder import COMPLETE_MARKER, EnvironmentBuilder
+from emulator.environments.builder import EnvironmentBuilder
 from emulator.settings import DaemonSettings
 
 from .base import RuntimeUnavailable

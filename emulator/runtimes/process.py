@@ -29,8 +29,15 @@ from typing import Any, Callable, Iterable, Mapping
 from scoring.sdk_shim import pythonpath_for
 
 from ..procstat import all_pids, read_stat
-from .base import (DROPPED_ENV_PREFIXES, DROPPED_ENV_VARS, ReplicaHandle, ReplicaRuntime, ReplicaSpec,
-                   ReplicaStartFailed, RuntimeUnavailable)
+from .base import (
+    DROPPED_ENV_PREFIXES,
+    DROPPED_ENV_VARS,
+    ReplicaHandle,
+    ReplicaRuntime,
+    ReplicaSpec,
+    ReplicaStartFailed,
+    RuntimeUnavailable,
+)
 from .cgroups import ReplicaCgroups
 from .logrotate import LogLimits
 from .pidfiles import PidFiles

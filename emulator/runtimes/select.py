@@ -4,7 +4,6 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-
 from ..settings import DaemonSettings
 from .base import ReplicaRuntime, RuntimeUnavailable
 from .logrotate import LogLimits

@@ -7,7 +7,6 @@ import random
 import time
 
 import requests
-
 from azureml.core import Workspace
 from azureml.core.compute import AksCompute, ComputeTarget
 from azureml.core.compute_target import ComputeTargetException

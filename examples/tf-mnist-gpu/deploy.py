@@ -11,7 +11,6 @@ import sys
 import time
 
 import requests
-
 from azureml.core import Workspace
 from azureml.core.compute import AksCompute, ComputeTarget
 from azureml.core.compute_target import ComputeTargetException

@@ -9,8 +9,6 @@ import uuid
 from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import quote
 
-
-
 if TYPE_CHECKING:
     from .._transport import Response
 

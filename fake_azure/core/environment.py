@@ -117,7 +117,7 @@ class DockerSection(_RunConfigElement):
     @base_dockerfile.setter
     def base_dockerfile(self, value: Any) -> None:
         if value:
-            if hasattr(value, "read") and callable(getattr(value, "read")):
+            if hasattr(value, "read") and callable(value.read):
                 self._base_dockerfile = value.read()
             elif os.path.isfile(value):
                 with open(value) as dockerfile:

@@ -17,13 +17,13 @@ from typing import Any
 from urllib.parse import quote
 
 from .._client import error_from_response
-from ._queries import filter_query as _filter_query
-from ..exceptions import ModelNotFoundException, UserErrorException, WebserviceException
-from ._model_files import MultipartUpload, collect_model_artifact_paths, refuse_escaping_links, save_stream
-from .resource_configuration import ResourceConfiguration
 from ..data.abstract_dataset import AbstractDataset
 from ..data.file_dataset import FileDataset
 from ..data.tabular_dataset import TabularDataset
+from ..exceptions import ModelNotFoundException, UserErrorException, WebserviceException
+from ._model_files import MultipartUpload, collect_model_artifact_paths, refuse_escaping_links, save_stream
+from ._queries import filter_query as _filter_query
+from .resource_configuration import ResourceConfiguration
 
 module_logger = logging.getLogger(__name__)
 # As in the SDK, fixed when the module is imported: a replica sets AML_APP_ROOT before it starts.
@@ -618,6 +618,3 @@ def _model_path(workspace: Any, model_id: str) -> str:
 
 
 from .inference_config import InferenceConfig  # noqa: E402,F401
-
-
-from .model_package import ModelPackage  # noqa: E402  (azureml.core.model exports it)

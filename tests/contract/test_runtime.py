@@ -22,17 +22,15 @@ from typing import Callable, Iterator
 
 import pytest
 import requests
-
 import ssh_engine
 from polling import poll
+
 from emulator.runtimes import ProcessRuntime, ReplicaHandle, ReplicaRuntime, ReplicaSpec
 from emulator.runtimes.logrotate import LogLimits, log_files
 from scoring import sdk_shim
-from scoring.layout import ModelFiles, lay_out
 from scoring.address import connect
+from scoring.layout import ModelFiles, lay_out
 from scoring.probe import ProbeResult, wait_ready
-
-
 
 _SESSION_RESOURCES = contextlib.ExitStack()  # closed by _shared_runtimes at the end of the session
 

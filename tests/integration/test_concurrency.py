@@ -17,11 +17,10 @@ from typing import Any, Callable, Iterator
 
 import pytest
 import requests
-
-from fake_azure.exceptions import ComputeTargetException, WebserviceException
-
 from echo_service import BODY, ECHOED, lay_out_echo_project
 from polling import poll
+
+from fake_azure.exceptions import ComputeTargetException, WebserviceException
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::FutureWarning"),

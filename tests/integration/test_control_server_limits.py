@@ -2,7 +2,6 @@
 in Azure's envelope (the SDK's exception through the facade), and slow-header clients do not lock it."""
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess

@@ -232,7 +232,8 @@ def test_model_update_attaches_a_sample_dataset(ws, workdir):
 
 
 def test_activated_imports_resolve_to_the_facade(activated, ws):
-    from azureml.core import Dataset as ActiveDataset, Datastore as ActiveDatastore
+    from azureml.core import Dataset as ActiveDataset
+    from azureml.core import Datastore as ActiveDatastore
     from azureml.core.resource_configuration import ResourceConfiguration as ActiveResourceConfiguration
     from azureml.data import dataset_type_definitions
     from azureml.data.datapath import DataPath as ActiveDataPath
@@ -309,10 +310,11 @@ def test_v1_and_v2_share_the_workspaceblobstore_container(ws, workdir, monkeypat
     pytest.importorskip("azure.ai.ml")
     from urllib.parse import urlsplit
 
-    import fake_azure
     from azure.ai.ml import MLClient
     from azure.identity import DefaultAzureCredential
     from azure.storage.blob import ContainerClient
+
+    import fake_azure
 
     datastore = ws.get_default_datastore()
     datastore.upload_files(["./labels.csv"], target_path="from_v1", show_progress=False)

@@ -11,7 +11,6 @@ import contextlib
 import fcntl
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -24,11 +23,10 @@ from typing import Any, Callable, Iterator
 
 import pytest
 import requests
-
-from fake_azure.exceptions import WebserviceException
-
 from echo_service import BODY, ECHO_SCORE, ECHOED, lay_out_echo_project  # noqa: F401
 from polling import poll
+
+from fake_azure.exceptions import WebserviceException
 
 ROOT = Path(__file__).resolve().parents[2]
 _SCRIPT = Path(sys.executable).parent / "fake-azure"

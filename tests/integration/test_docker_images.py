@@ -177,12 +177,12 @@ def test_wheelhouse_strategy_installs_without_an_index(client, tmp_path: Path) -
 
 @requires_docker
 def test_container_has_no_mounts_labels_limits_and_is_swept(tmp_path: Path) -> None:
+    import requests
+
     from emulator.runtimes import ReplicaSpec
     from emulator.runtimes.docker import DockerRuntime
     from scoring.layout import ModelFiles, lay_out
     from scoring.probe import ProbeResult, wait_ready
-
-    import requests
 
     src = tmp_path / "src"
     src.mkdir()

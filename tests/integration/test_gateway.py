@@ -10,11 +10,12 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 import pytest
+from polling import poll
+from slow_client import SlowClient
+
 from emulator.gateway import AuthPolicy, Gateway, ReplicaEndpoint, ServiceRoute
 from emulator.gateway.frontend import FrontEnd
 from emulator.gateway.server import BackgroundServer
-from polling import poll
-from slow_client import SlowClient
 
 KEYS = ("primary-key", "secondary-key")
 

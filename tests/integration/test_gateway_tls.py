@@ -13,6 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
 from emulator.gateway import AuthPolicy, Gateway, ReplicaEndpoint, ServiceRoute
 from emulator.gateway.server import BackgroundServer
 from emulator.gateway.tls import TlsConfigurationError, check_user_pair, scoring_fqdn, server_context

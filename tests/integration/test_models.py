@@ -368,7 +368,8 @@ def test_serialize_deserialize_round_trip(ws, workdir):
 
 def test_activated_azureml_import_is_the_facade(activated, ws, workdir):
     from azureml.core import Model as ActivatedModel
-    from azureml.core.model import InferenceConfig, Model as ModuleModel
+    from azureml.core.model import InferenceConfig
+    from azureml.core.model import Model as ModuleModel
 
     assert ActivatedModel is Model is ModuleModel
     assert InferenceConfig.__module__.startswith("fake_azure.")

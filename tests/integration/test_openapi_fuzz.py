@@ -15,7 +15,6 @@ from typing import Any, Iterator
 
 import pytest
 import requests
-
 import schemathesis  # the test extra installs it: this check runs in every `make test`
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.generation import GenerationMode

@@ -8,7 +8,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,17 +15,16 @@ import textwrap
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import pytest
 import requests
+from echo_service import BODY, ECHO_SCORE, ECHOED, lay_out_echo_project  # noqa: F401
+from polling import poll
 
 from fake_azure import faults
 from fake_azure._client import CloudClient
 from fake_azure.exceptions import WebserviceException
-
-from echo_service import BODY, ECHO_SCORE, ECHOED, lay_out_echo_project  # noqa: F401
-from polling import poll
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-
-from fake_azure.exceptions import WebserviceException
-from emulator.settings import DaemonSettings
-
 from echo_service import BODY, ECHOED, lay_out_echo_project
+
+from emulator.settings import DaemonSettings
+from fake_azure.exceptions import WebserviceException
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::FutureWarning"),

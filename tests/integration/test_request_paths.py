@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 import requests
-
 from polling import poll
 
 SUB = "00000000-0000-0000-0000-0000000a7a75"

@@ -5,9 +5,9 @@ import json
 import uuid
 from pathlib import Path
 
+import azureml.core.workspace as real_workspace_module
 import pytest
 
-import azureml.core.workspace as real_workspace_module
 from fake_azure.core import Workspace
 from fake_azure.core import authentication as auth
 from fake_azure.core.workspace import DEFAULT_RESOURCE_GROUP, DEFAULT_SUBSCRIPTION_ID

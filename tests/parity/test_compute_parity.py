@@ -8,10 +8,10 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-import pytest
-
 import azureml.core.compute.aks as real_aks
 import azureml.core.compute.compute as real_compute
+import pytest
+
 import fake_azure.core.compute.aks as fake_aks
 import fake_azure.core.compute.compute as fake_compute
 

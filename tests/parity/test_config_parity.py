@@ -57,7 +57,6 @@ from fake_azure.core.webservice import local as F_LOCAL  # noqa: E402
 from fake_azure.core.webservice import unknown_webservice as F_UNKNOWN  # noqa: E402
 from fake_azure.core.webservice import webservice as F_WS  # noqa: E402
 
-
 # --------------------------------------------------------------------------------------------------
 # Outcome capture
 # --------------------------------------------------------------------------------------------------

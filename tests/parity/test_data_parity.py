@@ -125,6 +125,7 @@ def test_where_upload_puts_a_folder(tree, src_dir, target_path):
                                               ("./", "b", None), ("a", "/", "n"), ("a", None, None)])
 def test_data_reference_paths(base, path, name):
     import azureml.data.data_reference as real_ref
+
     import fake_azure.data.data_reference as fake_ref
 
     def run(ref_module: Any, storage: Any) -> tuple:

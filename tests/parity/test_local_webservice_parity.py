@@ -93,8 +93,9 @@ def test_not_implemented_texts(call: Callable[[Any], Any]) -> None:
 
 def test_deploy_rejects_other_configs() -> None:
     """``LocalWebservice._deploy`` with a non-local deployment config: the SDK's text, before any Docker call."""
-    from fake_azure.core.webservice import AciWebservice as FakeAci
     from azureml.core.webservice import AciWebservice as RealAci
+
+    from fake_azure.core.webservice import AciWebservice as FakeAci
 
     real = _outcome(lambda: R_LOCAL.LocalWebservice._deploy(None, "local-svc", [], None,
                                                              RealAci.deploy_configuration()))

@@ -200,6 +200,7 @@ def test_signature_matches_sdk(entry: tuple[Any, ...]) -> None:
 
 def test_webservice_package_exports_match_sdk() -> None:
     import azureml.core.webservice as real
+
     import fake_azure.core.webservice as fake
 
     assert fake.__all__ == real.__all__
@@ -210,6 +211,7 @@ def test_webservice_package_exports_match_sdk() -> None:
 
 def test_environment_constants_match_sdk() -> None:
     import azureml.core.environment as real
+
     import fake_azure.core.environment as fake
 
     assert (fake.DEFAULT_CPU_IMAGE, fake.DEFAULT_GPU_IMAGE) == (real.DEFAULT_CPU_IMAGE, real.DEFAULT_GPU_IMAGE)

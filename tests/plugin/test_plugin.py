@@ -14,7 +14,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from polling import poll
 
 pytest_plugins = ["pytester"]

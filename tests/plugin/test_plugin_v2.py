@@ -3,7 +3,6 @@ cloud, in process and under xdist (a daemon per worker), nothing left running af
 from __future__ import annotations
 
 import pytest
-
 from test_plugin import assert_no_leftovers, run
 
 pytest_plugins = ["pytester"]

@@ -113,10 +113,10 @@ def test_context_manager_inside_an_active_hook_leaves_it_active(clean_hook) -> N
 
 def test_submodule_imports_resolve_to_facade_objects(clean_hook) -> None:
     with fake_azure.activated():
+        import azureml.core.compute.aks as aks_module
         from azureml.core.compute import AksCompute, ComputeTarget
         from azureml.core.compute_target import ComputeTargetException
         from azureml.exceptions import UserErrorException, WebserviceException
-        import azureml.core.compute.aks as aks_module
 
         assert AksCompute is fake_azure.core.compute.AksCompute
         assert ComputeTarget is fake_azure.core.compute.ComputeTarget

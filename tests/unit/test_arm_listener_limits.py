@@ -9,10 +9,10 @@ from typing import Iterator
 
 import pytest
 import requests
+from polling import poll
 
 from emulator.arm import http11
 from emulator.tls_authority import server_credentials, trust_bundle_path
-from polling import poll
 
 
 def _hello(environ, start_response):

@@ -10,12 +10,12 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 import pytest
+from polling import poll
+from slow_client import SlowClient
 from waitress import wasyncore
 
 from emulator.control_server import create_control_server
 from emulator.settings import DaemonSettings
-from polling import poll
-from slow_client import SlowClient
 
 GIB = 1024 ** 3
 _CHUNK = b"\0" * (1024 * 1024)

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-
 from engine_harness import WS, Harness
 from polling import poll
 from stub_runtime import StubRuntime

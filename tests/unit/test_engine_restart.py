@@ -6,8 +6,9 @@ import threading
 from pathlib import Path
 
 from engine_harness import WS, Harness
-from emulator.runtimes.base import ReplicaSpec
 from polling import poll
+
+from emulator.runtimes.base import ReplicaSpec
 
 
 def test_a_replica_that_becomes_ready_while_the_daemon_stops_is_stopped_not_installed(tmp_path: Path) -> None:

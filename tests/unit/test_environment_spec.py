@@ -7,8 +7,8 @@ import textwrap
 import pytest
 
 from emulator.environments import BuildSpec, SpecError, interpreter_satisfies, interpreters, resolve_spec
-from emulator.environments.interpreters import available_versions
 from emulator.environments.builder import summarise_pip_error
+from emulator.environments.interpreters import available_versions
 from emulator.environments.satisfies import unsatisfied_requirements
 from fake_azure.core.environment import Environment
 

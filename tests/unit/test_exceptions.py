@@ -5,9 +5,9 @@ import inspect
 import json
 import logging
 
+import azureml.exceptions as real
 import pytest
 
-import azureml.exceptions as real
 import fake_azure.exceptions as fake
 
 # Classes constructed as Class(message, **kw).

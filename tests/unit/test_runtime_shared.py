@@ -9,8 +9,14 @@ from typing import Any
 import pytest
 
 from emulator.runtimes import inventory, process
-from emulator.runtimes.base import (ReplicaHandle, ReplicaRuntime, ReplicaSpec, ReplicaStartFailed,
-                                    RuntimeUnavailable, read_log)
+from emulator.runtimes.base import (
+    ReplicaHandle,
+    ReplicaRuntime,
+    ReplicaSpec,
+    ReplicaStartFailed,
+    RuntimeUnavailable,
+    read_log,
+)
 
 
 def _spec(tmp_path: Path, **overrides: Any) -> ReplicaSpec:

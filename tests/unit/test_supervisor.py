@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.deploy.supervisor import (BACKOFF_CAP_S, MAX_PERIOD_S, ProbePolicy, Supervisor, Target, backoff)
+from emulator.deploy.supervisor import BACKOFF_CAP_S, MAX_PERIOD_S, ProbePolicy, Supervisor, Target, backoff
 
 KEY = ("ws", "svc")
 

@@ -8,8 +8,8 @@ import pytest
 from flask import Flask
 
 from emulator import uploads
-from emulator.resources.models.schema import ModelRegistration as Registration
 from emulator.errors import BadRequest
+from emulator.resources.models.schema import ModelRegistration as Registration
 
 
 def _body(metadata: str) -> dict:

@@ -8,6 +8,7 @@ from typing import Any
 
 from ...errors import BadRequest, NotFound
 
+
 class EnvironmentNotFound(NotFound):
     code = "EnvironmentNotFound"
 

@@ -6,7 +6,6 @@ filename is the file's relative path inside the model, percent-encoded (UTF-8).
 """
 from __future__ import annotations
 
-
 from flask import Blueprint, jsonify, send_file
 
 from ...http import WORKSPACE_PREFIX, cloud, validated, workspace_scope

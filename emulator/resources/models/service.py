@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import getpass
 import json
-import posixpath
 import re
 import sqlite3
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, BinaryIO, Iterable
+from typing import Any, Iterable
 
 from ...blobs import BlobStore
 from ...errors import BadRequest, NotFound, PreconditionFailed, ValidationFailed

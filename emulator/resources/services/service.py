@@ -14,11 +14,10 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from ... import error_catalog
+from ... import error_catalog, paths
 from ...errors import BadRequest, Conflict, NotFound
-from ...validation import check_model
-from ... import paths
 from ...scheduler import Allocation, Node, ReplicaRequest, Unschedulable, place
+from ...validation import check_model
 from ..computes import service as computes
 from ..computes.state import ProvisioningState
 from ..filters import kv_match

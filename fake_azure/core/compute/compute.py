@@ -5,7 +5,6 @@ import sys
 import time
 from abc import ABC, abstractmethod
 from datetime import datetime
-from typing import Any
 from urllib.parse import quote
 
 from ...exceptions import ComputeTargetException, UserErrorException

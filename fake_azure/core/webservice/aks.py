@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any
 
 # The SDK defines identical copies of these helpers in this module too; importable from here as well.
-from fake_azure.core.webservice.webservice import (  # noqa: F401
+from fake_azure.core.webservice.webservice import (  # noqa: F401  # noqa: E402
     AKS_ENDPOINT_TYPE,
     AKS_WEBSERVICE_TYPE,
     AutoScaler,
@@ -25,15 +25,13 @@ from fake_azure.core.webservice.webservice import (  # noqa: F401
     Webservice,
     WebServiceAccessToken,
     WebserviceDeploymentConfiguration,
-    webservice_name_validation,
-)
-from fake_azure.core.webservice.webservice import (  # noqa: E402
     _environment_from_payload,
     _environment_patch,
     _models_from_payload,
     _score,
     _service_path,
     _swagger_uri,
+    webservice_name_validation,
 )
 from fake_azure.exceptions import WebserviceException
 
