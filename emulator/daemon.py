@@ -175,6 +175,7 @@ def check_runtime(settings: DaemonSettings) -> None:
     """Refuse before starting anything when FAKE_AZURE_RUNTIME=docker cannot work here."""
     if settings.runtime != "docker":
         return
+    from .auth import TokenFileError
     from .runtimes.base import RuntimeUnavailable
     from .runtimes.select import docker_runtime
 
