@@ -1,48 +1,38 @@
-"""Why a deployment failed: ``DeployFailed`` carries the operation error Azure reports for it."""
+"""Why a deployment failed: ``DeployFailed`` carries the operation error Azure reports for it. The payloads
+are the error catalog's (emulator/error_catalog.py); these names keep the deploy modules' call sites short."""
 from __future__ import annotations
 
 from typing import Any
 
+from .. import error_catalog
+
 # A deployment given up because its service is being deleted (or its workspace, or the daemon stops).
-ABANDONED_ERROR = {"code": "DeploymentCancelled", "statusCode": 409,
-                   "message": "The deployment was abandoned: the service is being deleted."}
+ABANDONED_ERROR = error_catalog.deployment_cancelled().payload()
 
 # The SDK's local-deployment failures (azureml._model_management._util), as operation errors.
-LOCAL_CRASH_ERROR = {"code": "ContainerCrashed", "statusCode": 500,
-                     "message": "Error: Container has crashed. Did your init method fail?"}
+LOCAL_CRASH_ERROR = error_catalog.container_crashed().payload()
 
-TIMED_OUT_ERROR = {"code": "DeploymentTimedOut", "statusCode": 504, "message": (
-    "The deployment operation polling has TimedOut. The service creation is taking longer than our "
-    "normal time. We are still trying to achieve the desired state for the web service. Please "
-    "check the webservice state for the current webservice health. You can run "
-    "print(service.state) from the python SDK to retrieve the current state of the webservice.")}
+TIMED_OUT_ERROR = error_catalog.deployment_timed_out().payload()
+
+GPU_REQUIRED_ERROR = error_catalog.gpu_unavailable().payload()
 
 
 def local_port_in_use_error(port: int, exc: Exception) -> dict[str, Any]:
-    return {"code": "PortInUse", "statusCode": 409, "message": (
-        "Docker container start has failed, the port you are attempting to use is already in use:\n"
-        f"port {port} is already in use on 127.0.0.1 ({exc})")}
+    return error_catalog.port_in_use(port, str(exc)).payload()
 
 
 def replica_start_failed_error(replica_id: str, detail: str) -> dict[str, Any]:
     """A replica that could not be launched at all (the runtime refused, or failed unexpectedly)."""
-    return {"code": "ReplicaStartFailed", "statusCode": 500,
-            "message": f"Replica {replica_id} could not start: {detail}"}
+    return error_catalog.replica_start_failed(replica_id, detail).payload()
 
 
 def environment_build_error(message: str) -> dict[str, Any]:
-    return {"code": "EnvironmentBuildFailed", "statusCode": 400,
-            "message": f"Failed to build the environment for the service:\n{message}"}
-
-
-GPU_REQUIRED_ERROR = {"code": "GpuUnavailable", "statusCode": 400, "message": (
-    "FAKE_AZURE_GPU_POLICY=require: the service's replicas were given GPUs on the emulated cluster, but "
-    "this host has no NVIDIA GPU to run them on.")}
+    return error_catalog.environment_build_failed(message).payload()
 
 
 def internal_error(name: str, exc: Exception) -> dict[str, Any]:
     """A bug must still end the operation, never leave it pending."""
-    return {"code": "InternalError", "statusCode": 500, "message": f"fake-azure failed to deploy {name}: {exc!r}"}
+    return error_catalog.deployment_internal_error(name, exc).payload()
 
 
 class DeployFailed(Exception):

@@ -12,9 +12,6 @@ from emulator import error_catalog
 from emulator.errors import Conflict, EmulatorError, NotFound
 
 ROOT = Path(__file__).resolve().parents[2]
-# The deploy engine's own payloads (emulator/deploy/failures.py) move to the catalog with the engine
-# split (issue #13); the catalog already holds them.
-NOT_YET_ADOPTED = ("emulator/deploy/",)
 
 
 def _payload_literals(path: Path) -> list[int]:
@@ -34,7 +31,7 @@ def test_no_module_but_the_catalog_writes_out_an_azure_error_payload() -> None:
     found = {}
     for path in sorted((ROOT / "emulator").rglob("*.py")):
         relative = path.relative_to(ROOT).as_posix()
-        if relative == "emulator/error_catalog.py" or relative.startswith(NOT_YET_ADOPTED):
+        if relative == "emulator/error_catalog.py":
             continue
         if lines := _payload_literals(path):
             found[relative] = lines
@@ -63,6 +60,14 @@ def test_payload_keys_come_in_azures_order_and_optional_parts_stay_out() -> None
                                                                        "message": "replaced"}
     assert list(error_catalog.unschedulable("0/3 nodes").payload()) == ["code", "statusCode", "message", "details"]
     assert NotFound("gone").to_body() == {"error": {"code": "NotFound", "statusCode": 404, "message": "gone"}}
+
+
+def test_the_deploy_engines_operation_errors_are_the_catalogs() -> None:
+    from emulator.deploy import failures
+
+    assert failures.ABANDONED_ERROR == error_catalog.deployment_cancelled().payload()
+    assert failures.local_port_in_use_error(8890, OSError("bound")) == error_catalog.port_in_use(8890, "bound").payload()
+    assert failures.replica_start_failed_error("r1", "boom") == error_catalog.replica_start_failed("r1", "boom").payload()
 
 
 def test_operation_errors_of_the_resource_modules_are_the_catalogs() -> None:
