@@ -44,6 +44,21 @@ def deploy_begun(conn: sqlite3.Connection, ws_id: str, name: str) -> None:
     services.save(conn, ws_id, services.get(conn, ws_id, name), ServiceState.TRANSITIONING)
 
 
+def deploy_operation_finished(conn: sqlite3.Connection, ws_id: str, name: str, outcome: dict[str, Any]) -> None:
+    """A create/update operation the progress policy has revealed: a service still Transitioning becomes
+    Healthy (success) or Failed with the operation's error. An update that redeployed nothing (tags,
+    keys, auth) left the state as it was, and it stands."""
+    found = services.row(conn, ws_id, name)
+    if found is None:
+        return
+    body = json.loads(found["body"])
+    if body["state"] != ServiceState.TRANSITIONING.value:
+        return
+    succeeded = outcome["status"] == "Succeeded"
+    body["error"] = None if succeeded else outcome.get("error")
+    services.save(conn, ws_id, body, ServiceState.HEALTHY if succeeded else ServiceState.FAILED)
+
+
 def deployed(conn: sqlite3.Connection, ws_id: str, name: str, scoring_uri: str,
              handles: dict[str, ReplicaHandle]) -> None:
     """Every replica is ready and published. The state moves when the operation is revealed (its
