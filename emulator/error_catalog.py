@@ -167,3 +167,18 @@ def fast_prod_too_small(minimum_vcpus: int, agent_count: int, vm_size: str, vcpu
         f"FastProd; {agent_count} x {vm_size} ({vcpus} vCPUs) gives "
         f"{vcpus * agent_count}. Add nodes, choose a larger VM size, or use cluster purpose "
         "DevTest."), 400)
+
+
+# --- Model.package / Model.profile operations -------------------------------------------------------------
+
+def package_failed(message: str) -> AzureError:
+    return AzureError("PackageFailed", message, 400)
+
+
+def profiling_failed(message: str) -> AzureError:
+    return AzureError("ProfilingFailed", message, 400)
+
+
+def profiling_partly_failed(message: str) -> AzureError:
+    """A profile that finished although some scoring requests failed (the record keeps it beside Succeeded)."""
+    return AzureError("PartialSuccess", message, 200)

@@ -175,10 +175,12 @@ def describe(answer: dict[str, Any]) -> str:
 def assigned_host_gpus(ws: Any, name: str, host_count: int) -> list[tuple[int, ...]]:
     """The host GPU indices the scheduler gave each replica, from the service's replica records."""
     from emulator.deploy.gpus import HostGpus
+    from emulator.deploy.records import ReplicaRecord
     from fake_azure.core.webservice.webservice import _service_path
 
     body = ws._client.json("GET", _service_path(ws, name), "webservice")
-    return [HostGpus(host_count).for_replica(r) for r in body.get("fakeAzure", {}).get("replicas", [])]
+    rows = body.get("fakeAzure", {}).get("replicas", [])
+    return [HostGpus(host_count).for_replica(ReplicaRecord.from_row(row)) for row in rows]
 
 
 def check_runtime(runtime: str, host_uuids: list[str], report: list[str], rehearsal: bool) -> bool:

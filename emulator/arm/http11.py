@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Iterable
 from urllib.parse import unquote_to_bytes
 
+from ..error_catalog import AzureError
+
 IDLE_TIMEOUT_S = 60.0
 MAX_CONNECTIONS = 256  # local SDK clients hold a handful (azure-core pools 10 per host)
 # A body the app left unread is read to its end to keep the connection; past this the connection closes.
@@ -230,7 +232,7 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _plain_error(self, status: int, code: str, message: str) -> None:
-        payload = json.dumps({"error": {"code": code, "statusCode": status, "message": message}}).encode()
+        payload = json.dumps(AzureError(code, message, status).envelope()).encode()
         self.close_connection = True
         try:
             self.send_response_only(status)

@@ -29,6 +29,7 @@ import uuid
 from pathlib import Path
 from typing import IO, Any, Callable
 
+from .. import error_catalog
 from ..blobs import BlobStore
 from ..errors import BadRequest, Conflict, NotFound
 from ..operations import Operations
@@ -50,8 +51,6 @@ def finish(conn: Any, row: Any, outcome: dict[str, Any]) -> None:
     """The operation's finisher: a package's state is its operation's, nothing else to update."""
 
 
-def _error(code: str, message: str, status: int = 400) -> dict[str, Any]:
-    return {"code": code, "statusCode": status, "message": message}
 
 
 def service_layer(app_root: Any, environment_variables: dict[str, str]) -> list[str]:
@@ -134,7 +133,8 @@ class Packager:
             except Exception as exc:  # the environment, the engine, the build: the package fails with it
                 message = getattr(exc, "message", None) or str(exc)
                 out(f"Package creation failed: {message}")
-                self._operations.resolve(op_id, {"status": "Failed", "error": _error("PackageFailed", message),
+                failure = error_catalog.package_failed(message).payload()
+                self._operations.resolve(op_id, {"status": "Failed", "error": failure,
                                                  "extra": self._extra(operation_type, None, op_id)})
                 return
             out(f"Package created in {time.monotonic() - started:.1f}s: {location}")

@@ -27,6 +27,7 @@ from typing import Any, Callable
 
 from scoring.probe import ProbeResult, wait_ready
 
+from .. import error_catalog
 from ..blobs import BlobStore
 from ..errors import NotFound
 from ..operations import Operations
@@ -222,8 +223,7 @@ class Profiler:
             with UsageSampler(handle) as usage:
                 latencies, failures, wall = self._send(handle.address, inputs)
         except Exception as exc:  # the environment, the replica, or the run: the profile fails with it
-            self._fail(op_id, record, {"code": "ProfilingFailed", "statusCode": 400,
-                                       "message": getattr(exc, "message", None) or str(exc)})
+            self._fail(op_id, record, error_catalog.profiling_failed(getattr(exc, "message", None) or str(exc)).payload())
             return
         finally:
             if handle is not None:
@@ -270,13 +270,12 @@ class Profiler:
                           latencyPercentile99InMs=_percentile(latencies, 0.99),
                           latencyPercentile999InMs=_percentile(latencies, 0.999))
         if success == 0:
-            self._fail(op_id, record, {"code": "ProfilingFailed", "statusCode": 400,
-                                       "message": f"Every scoring request failed; the first: {failures[0]}"})
+            self._fail(op_id, record, error_catalog.profiling_failed(
+                f"Every scoring request failed; the first: {failures[0]}").payload())
             return
         if failures:
-            record["error"] = {"code": "PartialSuccess", "statusCode": 200,
-                               "message": f"{len(failures)} of {total} scoring requests failed; the first: "
-                                          f"{failures[0]}"}
+            record["error"] = error_catalog.profiling_partly_failed(
+                f"{len(failures)} of {total} scoring requests failed; the first: {failures[0]}").payload()
         record["state"] = "Succeeded"
         self._operations.resolve(op_id, {"status": "Succeeded", "extra": {"profile": record}})
 

@@ -618,3 +618,12 @@ def _model_path(workspace: Any, model_id: str) -> str:
 
 
 from .inference_config import InferenceConfig  # noqa: E402,F401
+
+
+def __getattr__(name: str) -> Any:
+    # azureml.core.model exports ModelPackage; it is imported on first use (model_package imports this module).
+    if name == "ModelPackage":
+        from .model_package import ModelPackage
+
+        return ModelPackage
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
