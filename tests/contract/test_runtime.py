@@ -307,23 +307,33 @@ def test_stop_kills_the_whole_process_group(runtime: ReplicaRuntime, tmp_path: P
 
 
 ESCAPING_SCORE = """
-    import os, signal, subprocess, sys, time
+    import os, signal, subprocess, sys
     PIDS = {pids!r}
     def init():
         # One child in a session of its own, and one daemon by double fork + setsid: neither is in the
         # replica's process group, so a group kill alone leaves both running.
+        # Each escapee writes its pid to the file, then a byte to the pipe: init() blocks on the pipe
+        # until both are written, so the test reads both pids as soon as the replica is ready.
+        ready_r, ready_w = os.pipe()
         subprocess.Popen([sys.executable, "-c", "import os, signal, sys; open(sys.argv[1], 'a').write(str(os.getpid()) "
-                          "+ ' '); signal.pause()", PIDS], start_new_session=True, stdout=subprocess.DEVNULL)
+                          "+ ' '); os.write(int(sys.argv[2]), b'.'); signal.pause()", PIDS, str(ready_w)],
+                         start_new_session=True, stdout=subprocess.DEVNULL, pass_fds=(ready_w,))
         if os.fork() == 0:
             os.setsid()
             if os.fork() == 0:
                 with open(PIDS, "a") as out:
                     out.write(str(os.getpid()) + " ")
+                os.write(ready_w, b".")
                 signal.pause()  # lives until something kills it
             os._exit(0)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and (not os.path.exists(PIDS) or len(open(PIDS).read().split()) < 2):
-            time.sleep(0.02)
+        os.close(ready_w)
+        seen = b""
+        while len(seen) < 2:
+            chunk = os.read(ready_r, 2)
+            if not chunk:
+                break
+            seen += chunk
+        os.close(ready_r)
     def run(raw_data):
         return "ok"
 """
@@ -347,16 +357,11 @@ def test_processes_a_replica_started_in_other_sessions_go_with_it(runtime: Repli
             for pid in _group_members(handle.pid):
                 if pid != handle.pid:
                     os.kill(pid, 9)
-            deadline = time.monotonic() + 10
-            while runtime.is_alive(handle) and time.monotonic() < deadline:
-                time.sleep(0.02)
-            assert not runtime.is_alive(handle)
+            assert poll(lambda: not runtime.is_alive(handle), 10)
         else:
             runtime.stop(handle, timeout=10 if how == "stop" else 0)
-        deadline = time.monotonic() + 5  # SIGKILL lands asynchronously
-        while time.monotonic() < deadline and not all(_gone(pid) for pid in escaped):
-            time.sleep(0.02)
-        assert [pid for pid in escaped if not _gone(pid)] == []
+        # SIGKILL lands asynchronously
+        assert poll(lambda: all(_gone(pid) for pid in escaped), 5), [pid for pid in escaped if not _gone(pid)]
 
 
 def test_a_launcher_killed_from_outside_leaks_nothing_where_replicas_get_a_cgroup(runtime: ReplicaRuntime,
