@@ -12,19 +12,20 @@ from .schema import LogQuery, PackageCreate, ProfileCreate, ProfileQuery
 blueprint = Blueprint("packages", __name__)
 
 
-def _operation_location(sub: str, rg: str, ws: str, op_id: str) -> str:
-    return (f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices/workspaces/{ws}"
-            f"/operations/{op_id}")
+def _accepted(sub: str, rg: str, ws: str, op_id: str) -> Response:
+    """202 with the operation's id and the Operation-Location the SDK polls."""
+    response = jsonify({"id": op_id, "operationId": op_id})
+    response.status_code = 202
+    response.headers["Operation-Location"] = (
+        f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.MachineLearningServices/workspaces/{ws}"
+        f"/operations/{op_id}")
+    return response
 
 
 @blueprint.post(WORKSPACE_PREFIX + "/packages")
 @validated(body=PackageCreate)
 def create_package(sub: str, rg: str, ws: str, payload: dict):
-    op_id = cloud().packages.start(workspace_scope(sub, rg, ws), payload)
-    response = jsonify({"id": op_id, "operationId": op_id})
-    response.status_code = 202
-    response.headers["Operation-Location"] = _operation_location(sub, rg, ws, op_id)
-    return response
+    return _accepted(sub, rg, ws, cloud().packages.start(workspace_scope(sub, rg, ws), payload))
 
 
 @blueprint.get(WORKSPACE_PREFIX + "/packages/<op_id>")
@@ -58,11 +59,7 @@ def pull_package(sub: str, rg: str, ws: str, op_id: str):
 @blueprint.post(WORKSPACE_PREFIX + "/profiles")
 @validated(body=ProfileCreate)
 def create_profile(sub: str, rg: str, ws: str, payload: dict):
-    op_id = cloud().profiles.start(workspace_scope(sub, rg, ws), payload)
-    response = jsonify({"id": op_id, "operationId": op_id})
-    response.status_code = 202
-    response.headers["Operation-Location"] = _operation_location(sub, rg, ws, op_id)
-    return response
+    return _accepted(sub, rg, ws, cloud().profiles.start(workspace_scope(sub, rg, ws), payload))
 
 
 @blueprint.get(WORKSPACE_PREFIX + "/profiles/<op_id>")
