@@ -11,7 +11,6 @@ import os
 import posixpath
 import re
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from ..exceptions import UserErrorException
 from .data_reference import DataReference
 from .datapath import DataPath
 from .dataset_error_handling import DatasetValidationError
-from .dataset_type_definitions import PromoteHeadersBehavior
+from .dataset_type_definitions import FileEncoding, PromoteHeadersBehavior
 
 _INVALID_PATH = ('Invalid argument type for `path`. It can be single value or a list of: '
                  'string starting with "http://" or "https://", '
@@ -30,24 +29,13 @@ _NOT_EMULATED = "{} is not emulated by the local cloud (docs/parity.md): use dat
                 "(ws.get_default_datastore(), 'folder/*.csv')."
 
 
-class _FileEncoding(Enum):
-    UTF8 = 0
-    ISO88591 = 1
-    LATIN1 = 2
-    ASCII = 3
-    UTF16 = 4
-    UTF32 = 5
-    UTF8BOM = 6
-    WINDOWS1252 = 7
-
-    @staticmethod
-    def parse(name):
-        try:
-            return _FileEncoding[name.upper()]
-        except KeyError:
-            raise UserErrorException((
-                "Invalid encoding '{}'. The supported encodings are 'utf8', 'iso88591', "
-                "'latin1', 'ascii', 'utf16', 'utf32', 'utf8bom' and 'windows1252'.").format(name))
+def _parse_encoding(name: str) -> FileEncoding:
+    try:
+        return FileEncoding[name.upper()]
+    except KeyError:
+        raise UserErrorException((
+            "Invalid encoding '{}'. The supported encodings are 'utf8', 'iso88591', "
+            "'latin1', 'ascii', 'utf16', 'utf32', 'utf8bom' and 'windows1252'.").format(name)) from None
 
 
 class TabularDatasetFactory:
@@ -74,7 +62,7 @@ class TabularDatasetFactory:
                                      "ONLY_FIRST_FILE_HAS_HEADERS"
                                      "COMBINE_ALL_FILES_HEADERS"
                                      "ALL_FILES_HAVE_SAME_HEADERS")
-        encoding = _FileEncoding.parse(encoding)
+        encoding = _parse_encoding(encoding)
         paths = _validate_and_normalize_path(path)
         if set_column_types is not None:
             raise UserErrorException(_NOT_EMULATED.format("set_column_types"))
