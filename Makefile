@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install test test-docker demo bench gpu-check clean
+.PHONY: install lint test test-docker demo bench gpu-check clean
 
 install: $(STAMP)
 
@@ -13,6 +13,11 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,examples]'
 	touch $(STAMP)
+
+# ruff and mypy as configured in pyproject.toml (mypy's `files` names what it checks).
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: install
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
