@@ -158,7 +158,8 @@ def main() -> int:
         servers.extend(slow)
         for name, count in (("one", 1), ("three", 3)):
             gw.upsert_service(ServiceRoute(name, AuthPolicy("none"), max_queue_wait_ms=30_000))
-            gw.set_replicas(name, [ReplicaEndpoint(f"{name}-{i}", "127.0.0.1", s.port) for i, s in enumerate(slow[:count])])
+            gw.set_replicas(name, [ReplicaEndpoint(f"{name}-{i}", "127.0.0.1", s.port)
+                                   for i, s in enumerate(slow[:count])])
         rps_one = throughput(gw, "one", SLOW_REQUESTS)
         rps_three = throughput(gw, "three", SLOW_REQUESTS)
         ratio = rps_three / rps_one

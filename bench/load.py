@@ -190,8 +190,8 @@ def run_load(ws: Any, seconds: float = SECONDS, kill_every: float = KILL_EVERY_S
         stop = threading.Event()
         started = time.monotonic()
         stop_at = started + seconds
-        killer = threading.Thread(target=_killer, args=(ws, name, kill_every, burst, burst_gap, started, stop_at, stop, kill_log),
-                                  daemon=True)
+        killer = threading.Thread(target=_killer, daemon=True,
+                                  args=(ws, name, kill_every, burst, burst_gap, started, stop_at, stop, kill_log))
         clients = [threading.Thread(target=_client, args=(uri, key, stop_at, tally), daemon=True)
                    for _ in range(concurrency)]
         for thread in clients:
@@ -306,7 +306,8 @@ def main() -> int:
         for scenario in wanted:
             burst, gap = SCENARIOS[scenario]
             slug = scenario.replace("_", "-")
-            results[scenario] = run_load(ws, burst=burst, burst_gap=gap, name=f"load-{slug}", cluster=f"aks-{slug}"[:16])
+            results[scenario] = run_load(ws, burst=burst, burst_gap=gap, name=f"load-{slug}",
+                                         cluster=f"aks-{slug}"[:16])
             print(f"{scenario}: " + report(results[scenario]), flush=True)
     finally:
         daemon.stop(settings)

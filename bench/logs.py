@@ -3,7 +3,8 @@
 One AKS service (process runtime, its own temporary FAKE_AZURE_HOME, loopback only) whose run()
 writes BENCH_LOG_MB (default 200) MB to stdout. Figures: bytes on disk against bytes written (the
 cap: FAKE_AZURE_REPLICA_LOG_MAX_SIZE x _MAX_FILES, 10 MiB x 3 by default), get_logs(num_lines=5)
-and get_logs() (the SDK's default, the last 5000 lines) latency (median of BENCH_ROUNDS), and the daemon's resident memory growth (VmHWM).
+and get_logs() (the SDK's default, the last 5000 lines) latency (median of BENCH_ROUNDS), and the daemon's
+resident memory growth (VmHWM).
 Before the cap a 1 GB log made get_logs(tail=5) take 13.7 s and 4.2 GB of daemon memory; with 200 MB
 the old code kept 191 MiB on disk, took 2.5 s and grew the daemon by 1038 MB (this cap: 20.7 MiB, 2.4 ms, 11 MB).
 Targets: on disk <= the cap; tail < 0.1 s; peak memory growth < 200 MB.
@@ -121,7 +122,8 @@ def main() -> int:
                      and report["peak_growth_mb"] < TARGET_PEAK_GROWTH_MB and report["folder_removed"])
     print(f"{LOG_MB} MB written: {report['on_disk_bytes'] / 2**20:.1f} MiB on disk (cap "
           f"{report['cap_bytes'] / 2**20:.0f} MiB); get_logs(num_lines=5) {1000 * report['tail5_s']:.1f} ms, "
-          f"get_logs() (5000 lines) {1000 * report['whole_s']:.0f} ms; daemon peak memory +{report['peak_growth_mb']:.0f} MB; "
+          f"get_logs() (5000 lines) {1000 * report['whole_s']:.0f} ms; "
+          f"daemon peak memory +{report['peak_growth_mb']:.0f} MB; "
           f"folder removed with the service: {report['folder_removed']}: {'OK' if report['met'] else 'MISSED'}")
     results = ROOT / "bench" / "results"
     results.mkdir(parents=True, exist_ok=True)

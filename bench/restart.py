@@ -192,7 +192,8 @@ def main() -> int:
     try:
         cli("up")
         ws = Workspace(ids["sub"], ids["rg"], ids["ws"])
-        target = ComputeTarget.create(ws, "aks-restart", AksCompute.provisioning_configuration(vm_size="Standard_D3_v2"))
+        provisioning = AksCompute.provisioning_configuration(vm_size="Standard_D3_v2")
+        target = ComputeTarget.create(ws, "aks-restart", provisioning)
         target.wait_for_completion()
         model = Model.register(ws, model_path="model", model_name="bench-model")
         inference = InferenceConfig(runtime="python", entry_script="score.py", conda_file="myenv.yml")

@@ -202,7 +202,8 @@ def check_runtime(runtime: str, host_uuids: list[str], report: list[str], rehear
     work = Path(tempfile.mkdtemp(prefix="fa-gpu-work-"))
     (work / "score.py").write_text(SCORE)
     (work / "model.txt").write_text("the weights are in score.py\n")
-    (work / "env.yml").write_text("dependencies:\n- python=%d.%d\n- pip:\n  - azureml-defaults\n" % sys.version_info[:2])
+    python = "%d.%d" % sys.version_info[:2]
+    (work / "env.yml").write_text(f"dependencies:\n- python={python}\n- pip:\n  - azureml-defaults\n")
     os.chdir(work)
     CloudClient._instances.clear()
     tag = f"  [{runtime}]"
