@@ -34,9 +34,12 @@ REPLICA_READY_TIMEOUT_S = 300.0
 
 
 def _port_taken(port: int) -> bool:
+    """Whether something holds the loopback ``port``. Probed as the replica's own bind is (SO_REUSEADDR), so
+    a port a closed connection left in TIME_WAIT reads as free, as it is to the replica."""
     if not port:
         return False
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
