@@ -18,6 +18,7 @@ from .folders import ServiceFolders
 from .gateways import GatewayPool
 from .launcher import ReplicaLauncher
 from .records import ReplicaRecord, ReplicaSettings, replicas_of
+from .ticker import Ticker
 
 TICK_S = 0.2
 
@@ -32,22 +33,13 @@ class Scaler:
         self._folders = folders
         self._launcher = launcher
         self.scale_down_delay = scale_down_delay
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.ticker = Ticker("autoscaler", lambda: self.tick(time.monotonic()))
 
     def start(self, interval: float = TICK_S) -> None:
-        self._thread = threading.Thread(target=self._loop, args=(interval,), daemon=True, name="autoscaler")
-        self._thread.start()
+        self.ticker.start(interval)
 
     def stop(self) -> None:
-        self._stopping.set()
-
-    def _loop(self, interval: float) -> None:
-        while not self._stopping.wait(interval):
-            try:
-                self.tick(time.monotonic())
-            except Exception as exc:  # keep scaling the other services; say what went wrong
-                print(f"fake-azure: autoscaler error: {exc!r}", flush=True)
+        self.ticker.stop()
 
     def tick(self, now: float) -> None:
         for (ws_id, name), deployment in self._deployments.items():

@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Optional, Protocol
 
+from .ticker import Ticker
+
 # Kubernetes restarts a failed container after 10 s, 20 s, 40 s ... capped at 5 min; scaled down so
 # a test sees a restart within a second. A replica that has run this long counts as stable again.
 BACKOFF_START_S = 0.5
@@ -102,23 +104,14 @@ class Supervisor:
         self.stable_after_s = stable_after_s
         self._watches: dict[tuple[ServiceKey, str], Watch] = {}
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._thread: Optional[threading.Thread] = None
+        self.ticker = Ticker("supervisor", self.tick)
 
     # --- lifecycle ---
     def start(self, interval: float = TICK_S) -> None:
-        self._thread = threading.Thread(target=self._loop, args=(interval,), daemon=True, name="supervisor")
-        self._thread.start()
+        self.ticker.start(interval)
 
     def stop(self) -> None:
-        self._stopping.set()
-
-    def _loop(self, interval: float) -> None:
-        while not self._stopping.wait(interval):
-            try:
-                self.tick()
-            except Exception as exc:  # keep supervising the other services; say what went wrong
-                print(f"fake-azure: supervisor error: {exc!r}", flush=True)
+        self.ticker.stop()
 
     # --- decisions ---
     def tick(self, now: Optional[float] = None) -> None:
