@@ -182,3 +182,44 @@ def profiling_failed(message: str) -> AzureError:
 def profiling_partly_failed(message: str) -> AzureError:
     """A profile that finished although some scoring requests failed (the record keeps it beside Succeeded)."""
     return AzureError("PartialSuccess", message, 200)
+
+
+# --- SDK v2 online endpoints ---------------------------------------------------------------------------
+
+def endpoint_not_found(name: str, workspace: str) -> AzureError:
+    return AzureError("UserError", f"Endpoint {name} not found in workspace {workspace}.", 404)
+
+
+def deployment_not_found(name: str, endpoint: str, workspace: str) -> AzureError:
+    """The service's text (seen in azd's output for a missing deployment)."""
+    return AzureError("UserError", f"Deployment {name} not found in endpoint {endpoint}, workspace {workspace}", 404)
+
+
+def arm_operation_not_found(operation_id: str) -> AzureError:
+    return AzureError("NotFound", f"Operation {operation_id} was not found.", 404)
+
+
+def traffic_total_invalid(total: int) -> AzureError:
+    return AzureError("BadArgument", (
+        f"Traffic values must add up to 0 or 100; they add up to {total}."), 400)
+
+
+def traffic_to_missing_deployments(missing: list[str], endpoint: str) -> AzureError:
+    return AzureError("BadArgument", (
+        f"Traffic is set for deployment(s) {', '.join(missing)} that do not exist on endpoint {endpoint}. "
+        "Create the deployment first, then route traffic to it."), 400)
+
+
+def mirror_traffic_invalid(reason: str) -> AzureError:
+    return AzureError("BadArgument", f"Mirror traffic is not valid: {reason}", 400)
+
+
+def deployment_has_traffic(name: str, endpoint: str, percent: int) -> AzureError:
+    return AzureError("BadArgument", (
+        f"Deployment {name} of endpoint {endpoint} receives {percent}% of the endpoint's traffic and cannot be "
+        "deleted. Set its traffic to 0 first."), 400)
+
+
+def wrong_auth_mode(endpoint: str, auth_mode: str, wanted: str) -> AzureError:
+    return AzureError("BadArgument", (
+        f"Endpoint {endpoint} uses auth mode {auth_mode}; this operation needs {wanted}."), 400)

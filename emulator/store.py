@@ -124,6 +124,34 @@ CREATE TABLE IF NOT EXISTS arm_assets (
     created_at REAL NOT NULL,
     PRIMARY KEY (workspace_id, kind, name, version)
 );
+-- SDK v2 online endpoints (emulator/arm/endpoints.py): the ARM body, its keys and the secret its tokens are signed with.
+CREATE TABLE IF NOT EXISTS online_endpoints (
+    workspace_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    body TEXT NOT NULL,
+    primary_key TEXT NOT NULL,
+    secondary_key TEXT NOT NULL,
+    token_secret TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (workspace_id, name)
+);
+-- An endpoint's deployments (their ARM bodies), keyed by endpoint.
+CREATE TABLE IF NOT EXISTS online_deployments (
+    workspace_id TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    name TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (workspace_id, endpoint, name)
+);
+-- ARM long-running operations of the v2 routes (the Azure-AsyncOperation / Location URLs the client polls).
+CREATE TABLE IF NOT EXISTS arm_operations (
+    id TEXT PRIMARY KEY,
+    workspace_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT,
+    created_at REAL NOT NULL
+);
 -- The workspace storage account's blobs (emulator/arm/storage.py): content in the BlobStore by sha256.
 CREATE TABLE IF NOT EXISTS storage_blobs (
     workspace_id TEXT NOT NULL,
@@ -192,8 +220,9 @@ class StoreVersionError(RuntimeError):
 
 
 # Tables whose rows belong to one workspace (a workspace_id column): a workspace's delete empties them.
-WORKSPACE_TABLES = ("storage_blocks", "storage_blobs", "arm_assets", "operations", "gateways", "services", "assets", "environments", "computes", "model_files",
-                    "models", "saved_datasets", "datasets")
+WORKSPACE_TABLES = ("storage_blocks", "storage_blobs", "arm_assets", "online_endpoints", "online_deployments",
+                    "arm_operations", "operations", "gateways", "services", "assets", "environments", "computes",
+                    "model_files", "models", "saved_datasets", "datasets")
 
 
 class Store:

@@ -50,6 +50,8 @@ SubscriptionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0
 # Azure: 1-90 characters, letters (Unicode), digits, '_', '-', '.', '(' and ')', not ending in '.'.
 ResourceGroupName = Annotated[str, StringConstraints(pattern=r"^[-\w.()]{0,89}[-\w()]$")]
 FilePath = Annotated[str, StringConstraints(min_length=1, max_length=4096, pattern=rf"^{_NO_CONTROL}+$")]
+# An Azure region in a URL (ARM operation URLs: ``.../locations/eastus/...``): its short name.
+RegionName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{1,64}$")]
 
 # Text fields with no documented limit get a generous bound (docs/parity.md).
 MAX_DESCRIPTION = 8192
@@ -123,6 +125,7 @@ PATH_SEGMENTS: dict[str, Segment] = {
     "version": Segment("version", TypeAdapter(ResourceSegment)),
     "label": Segment("label", TypeAdapter(ResourceSegment)),
     "op_id": Segment("operationId", TypeAdapter(ResourceSegment)),
+    "location": Segment("location", TypeAdapter(RegionName)),
     "relpath": Segment("path", TypeAdapter(FilePath)),
     "dataset_id": Segment("id", TypeAdapter(ResourceSegment)),
 }
@@ -144,10 +147,10 @@ class RouteSpec:
 
 def path_segment(key: str, spec: Optional[RouteSpec] = None) -> Segment:
     """The declared type of path argument ``key`` (a route may narrow it, e.g. an environment's name)."""
-    segment = PATH_SEGMENTS[key]
     if spec is not None and key in spec.path:
-        return Segment(segment.name, TypeAdapter(spec.path[key]))
-    return segment
+        # A route may also type an argument no other route has (a KeyError here was a 500).
+        return Segment(PATH_SEGMENTS[key].name if key in PATH_SEGMENTS else key, TypeAdapter(spec.path[key]))
+    return PATH_SEGMENTS[key]
 
 
 # The member tags pydantic puts in an error's location inside a union ("tags.a.constrained-str"): not

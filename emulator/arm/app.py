@@ -12,13 +12,14 @@ from ..errors import EmulatorError, Unauthorized
 
 
 def create_arm_app(cloud: Cloud) -> Flask:
-    from . import api, discovery_api
+    from . import api, discovery_api, endpoints_api
 
     app = Flask("fake_azure_arm")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config["CLOUD"] = cloud
     app.register_blueprint(discovery_api.blueprint)
     api.register(app)
+    app.register_blueprint(endpoints_api.blueprint)
 
     @app.before_request
     def require_token():

@@ -50,8 +50,9 @@ def _add_workspace(conn: sqlite3.Connection, ws_id: str) -> None:
 def test_creates_the_schema_and_parent_dirs(tmp_path: Path) -> None:
     store = Store(tmp_path / "a" / "b" / "state.db")
     assert (tmp_path / "a" / "b" / "state.db").exists()
-    assert _tables(store.read()) == ["arm_assets", "asset_files", "assets", "computes", "datasets", "environments",
-                                     "gateways", "model_files", "models", "operations", "saved_datasets", "services",
+    assert _tables(store.read()) == ["arm_assets", "arm_operations", "asset_files", "assets", "computes", "datasets",
+                                     "environments", "gateways", "model_files", "models", "online_deployments",
+                                     "online_endpoints", "operations", "saved_datasets", "services",
                                      "storage_blobs", "storage_blocks", "workspaces"]
 
 

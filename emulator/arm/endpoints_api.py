@@ -1,0 +1,128 @@
+"""ARM routes of SDK v2 online endpoints: create/update (201 + ``Azure-AsyncOperation``), get, list, delete
+(202 + ``Location``), keys, key regeneration, aml tokens, and the operation URLs the client polls.
+
+The state and Azure's rules live in emulator/arm/endpoints.py; this module only speaks HTTP."""
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, jsonify, request
+
+from ..http import cloud, validated
+from . import endpoints
+from .api import PREFIX, workspace
+from .endpoint_schema import EmptyBody, EndpointName, OnlineEndpointPut, RegenerateKeysBody
+
+ENDPOINTS = PREFIX + "/onlineEndpoints"
+OPERATIONS = "/subscriptions/<sub>/providers/Microsoft.MachineLearningServices/locations/<location>"
+NAMED = {"name": EndpointName}
+OPERATION_PATH = {"op_id": endpoints.OperationId}
+# How soon the client polls again. Azure sends Retry-After in whole seconds; the client's own default is 5 to
+# 30 s. The local cloud's operations finish at once or within a rollout, so it asks for a short interval
+# (azure-core honours the milliseconds header when Retry-After is absent).
+POLL_AFTER_MS = "20"
+blueprint = Blueprint("arm_endpoints", __name__)
+
+
+def _origin() -> str:
+    return f"https://{request.host}"
+
+
+def _operation_url(sub: str, location: str, op_id: str, kind: str) -> str:
+    region = location.replace(" ", "").lower()  # ARM's short form: "East US" -> eastus
+    return (f"{_origin()}/subscriptions/{sub}/providers/Microsoft.MachineLearningServices/locations/{region}"
+            f"/{kind}/{op_id}?api-version={request.args.get('api-version', '2023-04-01-preview')}")
+
+
+def async_headers(sub: str, location: str, op_id: str) -> dict[str, str]:
+    """The headers of an accepted create/update: the client polls ``Azure-AsyncOperation``, then GETs the resource."""
+    return {"Azure-AsyncOperation": _operation_url(sub, location, op_id, "mfeOperationsStatus"),
+            "x-ms-retry-after-ms": POLL_AFTER_MS}
+
+
+def location_headers(sub: str, location: str, op_id: str) -> dict[str, str]:
+    """The headers of an accepted delete: the client polls ``Location`` until it stops answering 202."""
+    return {"Location": _operation_url(sub, location, op_id, "mfeOperationResults"),
+            "x-ms-retry-after-ms": POLL_AFTER_MS}
+
+
+@blueprint.get(ENDPOINTS)
+@validated()
+def list_endpoints(sub: str, rg: str, ws: str):
+    ws_id = workspace(sub, rg, ws)["id"]
+    return jsonify({"value": endpoints.list_all(cloud().store.read(), ws_id)})
+
+
+@blueprint.get(ENDPOINTS + "/<name>")
+@validated(path=NAMED)
+def get_endpoint(sub: str, rg: str, ws: str, name: str):
+    ws_id = workspace(sub, rg, ws)["id"]
+    return jsonify(endpoints.get(cloud().store.read(), ws_id, name))
+
+
+@blueprint.put(ENDPOINTS + "/<name>")
+@validated(path=NAMED, body=OnlineEndpointPut)
+def put_endpoint(sub: str, rg: str, ws: str, name: str, payload: dict):
+    ws_id = workspace(sub, rg, ws)["id"]
+    with cloud().store.transaction() as conn:
+        body, created = endpoints.put(conn, ws_id, name, payload, _origin(), time.time())
+        op_id = endpoints.start_operation(conn, ws_id)
+    return jsonify(body), 201 if created else 200, async_headers(sub, body["location"], op_id)
+
+
+@blueprint.delete(ENDPOINTS + "/<name>")
+@validated(path=NAMED)
+def delete_endpoint(sub: str, rg: str, ws: str, name: str):
+    ws_body = workspace(sub, rg, ws)
+    with cloud().store.transaction() as conn:
+        endpoints.delete(conn, ws_body["id"], name)
+        op_id = endpoints.start_operation(conn, ws_body["id"])
+    return "", 202, location_headers(sub, ws_body["location"], op_id)
+
+
+@blueprint.post(ENDPOINTS + "/<name>/listKeys")
+@validated(path=NAMED, body=EmptyBody, body_optional=True)
+def list_keys(sub: str, rg: str, ws: str, name: str, payload: dict):
+    ws_id = workspace(sub, rg, ws)["id"]
+    return jsonify(endpoints.keys(cloud().store.read(), ws_id, name))
+
+
+@blueprint.post(ENDPOINTS + "/<name>/regenerateKeys")
+@validated(path=NAMED, body=RegenerateKeysBody)
+def regenerate_keys(sub: str, rg: str, ws: str, name: str, payload: dict):
+    ws_body = workspace(sub, rg, ws)
+    with cloud().store.transaction() as conn:
+        endpoints.regenerate_key(conn, ws_body["id"], name, payload["keyType"])
+        op_id = endpoints.start_operation(conn, ws_body["id"])
+    return "", 202, location_headers(sub, ws_body["location"], op_id)
+
+
+@blueprint.post(ENDPOINTS + "/<name>/token")
+@validated(path=NAMED, body=EmptyBody, body_optional=True)
+def get_token(sub: str, rg: str, ws: str, name: str, payload: dict):
+    ws_id = workspace(sub, rg, ws)["id"]
+    return jsonify(endpoints.token(cloud().store.read(), ws_id, name))
+
+
+@blueprint.get(OPERATIONS + "/mfeOperationsStatus/<op_id>")
+@validated(path=OPERATION_PATH)
+def operation_status(sub: str, location: str, op_id: str):
+    return jsonify(endpoints.operation(cloud().store.read(), op_id))
+
+
+@blueprint.get(OPERATIONS + "/mfeOperationResults/<op_id>")
+@validated(path=OPERATION_PATH)
+def operation_result(sub: str, location: str, op_id: str):
+    status = endpoints.operation(cloud().store.read(), op_id)
+    if status["status"] in ("Running", "InProgress"):
+        return "", 202, {"x-ms-retry-after-ms": POLL_AFTER_MS}
+    return "", 200
+
+
+@blueprint.get(ENDPOINTS + "/<name>/deployments")
+@validated(path=NAMED)
+def list_deployments(sub: str, rg: str, ws: str, name: str):
+    ws_id = workspace(sub, rg, ws)["id"]
+    conn = cloud().store.read()
+    endpoints.get(conn, ws_id, name)  # 404 for an unknown endpoint
+    return jsonify({"value": endpoints.deployment_bodies(conn, ws_id, name)})
