@@ -56,7 +56,7 @@ def resolve_service(ctx: Context) -> Optional[Response]:
         return json_error(404, f"No route for path {ctx.path}")
     name, ctx.upstream_path = parsed
     service = ctx.registry.get(name)
-    if service is None:
+    if service is None or service.route.internal:
         return json_error(404, f"Service {name} not found")
     ctx.service = service
     ctx.route = service.route  # one consistent snapshot for this request
@@ -102,6 +102,41 @@ def inject_fault(ctx: Context) -> Optional[Response]:
     if fault.kind == "fail_requests":
         return gateway_failure(fault.status, ctx.route)
     ctx.sleep(fault.delay_ms / 1000.0)
+    return None
+
+
+def next_version(weights: tuple[tuple[str, int], ...], credit: dict[str, int]) -> Optional[str]:
+    """Smooth weighted round-robin (nginx's): each pick adds every version's weight to its credit and takes
+    the richest, which pays the total back. Over every ``sum(weights)`` picks each version is chosen exactly
+    its weight's times, interleaved; versions with no weight never are. ``credit`` is the caller's state."""
+    live = [(name, weight) for name, weight in weights if weight > 0]
+    if not live:
+        return None
+    chosen = None
+    for name, weight in live:
+        credit[name] = credit.get(name, 0) + weight
+        if chosen is None or credit[name] > credit[chosen]:
+            chosen = name
+    assert chosen is not None
+    credit[chosen] -= sum(weight for _, weight in live)
+    return chosen
+
+
+def split_traffic(ctx: Context) -> Optional[Response]:
+    """An endpoint's request goes on to one of its versions, by their traffic percentiles; from here on the
+    chain handles the version's route (its slots, replicas, timeouts). The caller was authenticated with the
+    endpoint's keys, as Azure's endpoint keys score every version."""
+    st, route = ctx.service, ctx.route
+    assert st is not None and route is not None
+    if not route.versions:
+        return None
+    with st.cond:
+        chosen = next_version(route.versions, st.split_credit)
+    version = ctx.registry.get(chosen) if chosen is not None else None
+    if version is None:  # no share anywhere, or the version's replicas were never published
+        return text_error(503, f"No ready replicas for service {route.name}")
+    ctx.service = version
+    ctx.route = version.route
     return None
 
 
@@ -330,6 +365,7 @@ def build_chain() -> Chain:
             resolve_service,
             authenticate,
             inject_fault,
+            split_traffic,
             read_body,
             admit,
             pick_replica,

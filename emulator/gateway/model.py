@@ -33,8 +33,15 @@ class ServiceRoute:
     max_concurrent_per_replica: int = 1
     max_queue_wait_ms: int = 500
     scoring_timeout_ms: int = 60000
+    # An AKS endpoint's route: its versions' routes and their shares of the traffic (percentages), which
+    # the chain's split_traffic step chooses between; the endpoint itself has no replicas.
+    versions: tuple[tuple[str, int], ...] = ()
+    # A version behind an endpoint: reached through its endpoint's route only, never by its own path.
+    internal: bool = False
 
     def __post_init__(self) -> None:
+        if any(weight < 0 for _, weight in self.versions):
+            raise ValueError("a version's share of the traffic cannot be negative")
         if self.max_concurrent_per_replica < 1:
             raise ValueError("max_concurrent_per_replica must be at least 1")
         if self.max_queue_wait_ms < 0 or self.scoring_timeout_ms <= 0:
@@ -79,6 +86,7 @@ class ServiceState:
         self.rr = 0  # round-robin cursor for ties
         self.removed = False
         self.publication = 0  # how many times the engine set the replicas (an ejection holds until the next)
+        self.split_credit: dict[str, int] = {}  # an endpoint's weighted round-robin over its versions
         # metrics
         self.retried = 0  # requests sent to another replica after the first could not be reached
         self.ejected = 0  # replicas taken out of rotation because their port refused connections

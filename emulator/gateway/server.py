@@ -77,6 +77,8 @@ class Gateway:
                 self._registry.services[route.name] = ServiceState(route)
                 return
         with existing.cond:  # in-flight requests keep their slots; new limits apply from now
+            if existing.route.versions != route.versions:
+                existing.split_credit.clear()  # a new split starts its round afresh
             existing.route = route
             existing.cond.notify_all()
 

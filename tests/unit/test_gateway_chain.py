@@ -60,8 +60,8 @@ def resolved(ctx: c.Context) -> c.Context:
 def test_build_chain_order_is_explicit():
     chain = c.build_chain()
     assert [s.__name__ for s in chain.steps] == [
-        "assign_request_id", "resolve_service", "authenticate", "inject_fault", "read_body", "admit", "pick_replica",
-        "proxy"]
+        "assign_request_id", "resolve_service", "authenticate", "inject_fault", "split_traffic", "read_body", "admit",
+        "pick_replica", "proxy"]
     assert [s.__name__ for s in chain.always] == ["release_slot", "echo_request_ids", "record_metrics"]
 
 
@@ -88,7 +88,8 @@ def test_resolve_known_paths(path, upstream):
     assert ctx.upstream_path == upstream and ctx.route.name == "svc" and ctx.service is not None
 
 
-@pytest.mark.parametrize("path", ["/api/v1/service/nope/score", "/api/v1/service/svc/other", "/score", "/api/v1/service//score"])
+@pytest.mark.parametrize("path", ["/api/v1/service/nope/score", "/api/v1/service/svc/other", "/score",
+                                  "/api/v1/service//score"])
 def test_resolve_unknown_is_404_json(path):
     resp = c.resolve_service(make_ctx(key_route(), path=path))
     assert resp is not None and resp.status == 404 and message(resp)
@@ -260,8 +261,8 @@ def ready(ctx: c.Context) -> c.Context:
 
 
 def test_proxy_forwards_and_filters_headers():
-    pool = FakePool((500, [("Content-Type", "text/plain"), ("Connection", "keep-alive"), ("Transfer-Encoding", "chunked"),
-                           ("X-Custom", "1"), ("Content-Length", "4")], b"boom"))
+    pool = FakePool((500, [("Content-Type", "text/plain"), ("Connection", "keep-alive"),
+                           ("Transfer-Encoding", "chunked"), ("X-Custom", "1"), ("Content-Length", "4")], b"boom"))
     ctx = ready(make_ctx(key_route(scoring_timeout_ms=1234), pool=pool, body=b"{}", query="a=1",
                          headers={"authorization": "Bearer primary-key", "content-type": "application/json",
                                   "connection": "keep-alive, x-drop", "x-drop": "1", "host": "gw",
@@ -269,7 +270,8 @@ def test_proxy_forwards_and_filters_headers():
     resp = c.proxy(ctx)
     replica, method, target, body, headers, timeout = pool.calls[0]
     assert (replica, method, target, body, timeout) == (R0, "POST", "/score?a=1", b"{}", 1.234)
-    assert headers == {"content-type": "application/json", "x-ms-client-request-id": "cid", "x-request-id": ctx.request_id}
+    assert headers == {"content-type": "application/json", "x-ms-client-request-id": "cid",
+                       "x-request-id": ctx.request_id}
     assert resp.status == 500 and resp.body == b"boom"
     assert resp.headers == [("Content-Type", "text/plain"), ("X-Custom", "1")]
 
@@ -384,7 +386,8 @@ def test_a_replica_republished_meanwhile_is_not_ejected():
 
 
 def test_strip_hop_by_hop():
-    assert strip_hop_by_hop([("Connection", "close, X-A"), ("X-A", "1"), ("Upgrade", "h2"), ("X-B", "2")]) == [("X-B", "2")]
+    headers = [("Connection", "close, X-A"), ("X-A", "1"), ("Upgrade", "h2"), ("X-B", "2")]
+    assert strip_hop_by_hop(headers) == [("X-B", "2")]
 
 
 # --- always steps ----------------------------------------------------------------------------------------
@@ -394,7 +397,8 @@ def test_echo_request_ids_replaces_replica_values():
     c.assign_request_id(ctx)
     ctx.response = c.Response(200, [("X-Request-Id", "other"), ("X-Ms-Request-Id", "other")], b"")
     c.echo_request_ids(ctx)
-    assert ctx.response.headers == [("x-request-id", "rid"), ("x-ms-request-id", "rid"), ("x-ms-client-request-id", "cid")]
+    assert ctx.response.headers == [("x-request-id", "rid"), ("x-ms-request-id", "rid"),
+                                    ("x-ms-client-request-id", "cid")]
 
 
 def test_record_metrics_counts_by_status_and_latency():
