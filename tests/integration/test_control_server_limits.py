@@ -17,7 +17,8 @@ import requests
 LIMIT = 1024 * 1024
 _SCRIPT = Path(sys.executable).parent / "fake-azure"
 CLI = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "emulator"]
-ARM = "/subscriptions/sub-limits/resourceGroups/rg-limits/providers/Microsoft.MachineLearningServices/workspaces/ws-limits"
+ARM = ("/subscriptions/sub-limits/resourceGroups/rg-limits"
+       "/providers/Microsoft.MachineLearningServices/workspaces/ws-limits")
 
 
 @pytest.fixture(scope="module")

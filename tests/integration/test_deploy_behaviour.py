@@ -234,7 +234,7 @@ def _python(code: str, cwd: Path, timeout: float = 240) -> subprocess.CompletedP
 def test_service_outlives_its_deploying_process(ws, workdir, services):
     from fake_azure.core.webservice import Webservice
 
-    target = _cluster(ws)
+    _cluster(ws)  # the deploying process below finds it by name: ComputeTarget(ws, "aks-cpu")
     args = (ws.subscription_id, ws.resource_group, ws.name)
     deployed = _python(f"""
         import warnings

@@ -501,7 +501,8 @@ def test_unread_body_after_401_closes_connection():
     with upstreams(json_app({})) as (up,), gateway() as gw:
         gw.upsert_service(route())
         gw.set_replicas("svc", [up.endpoint("r0")])
-        reply = raw_exchange(gw.port, b"POST /api/v1/service/svc/score HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody")
+        reply = raw_exchange(gw.port, b"POST /api/v1/service/svc/score HTTP/1.1\r\n"
+                                      b"Host: x\r\nContent-Length: 4\r\n\r\nbody")
         assert reply.startswith(b"HTTP/1.1 401 ") and b"Connection: close" in reply
 
 

@@ -53,7 +53,8 @@ def _self_signed(name: str) -> tuple[str, str]:
 
 def test_an_auto_cluster_serves_https_that_verifies_against_the_homes_bundle(tmp_path: Path) -> None:
     fqdn = scoring_fqdn("contoso", "eastus")
-    gateway, replica = _serve(server_context(tmp_path, "ws/aks", {"status": "Auto", "leafDomainLabel": "contoso"}, fqdn))
+    ssl_settings = {"status": "Auto", "leafDomainLabel": "contoso"}
+    gateway, replica = _serve(server_context(tmp_path, "ws/aks", ssl_settings, fqdn))
     try:
         uri = gateway.scoring_uri("svc")
         assert uri.startswith("https://127.0.0.1:")

@@ -56,8 +56,8 @@ image.pull()
 context = Model.package(ws, [model], inference_config, generate_dockerfile=True)
 context.wait_for_creation()
 context.save(sys.argv[1])
-profile = Model.profile(ws, "pkg-profile", [model], inference_config, input_dataset=[json.dumps({"data": [[1, 2, 3, 4]]})] * 10,
-                        cpu=0.5, memory_in_gb=1)
+profile = Model.profile(ws, "pkg-profile", [model], inference_config,
+                        input_dataset=[json.dumps({"data": [[1, 2, 3, 4]]})] * 10, cpu=0.5, memory_in_gb=1)
 profile.wait_for_completion()
 print(json.dumps({"location": image.location, "state": image.state, "repr": repr(image),
                   "profile": profile.get_details()}))

@@ -375,7 +375,8 @@ def test_after_a_daemon_kill_services_return_and_stale_replicas_are_stopped(work
     try:
         assert cli("up").returncode == 0
         before = python("""
-            target = ComputeTarget.create(ws, "aks-cpu", AksCompute.provisioning_configuration(vm_size="Standard_D3_v2"))
+            provisioning = AksCompute.provisioning_configuration(vm_size="Standard_D3_v2")
+            target = ComputeTarget.create(ws, "aks-cpu", provisioning)
             target.wait_for_completion()
             model = Model.register(ws, model_path="model", model_name="tf-dnn-mnist")
             config = AksWebservice.deploy_configuration(num_replicas=1, autoscale_enabled=False)
@@ -475,7 +476,8 @@ def test_a_restarted_daemon_never_refuses_a_known_scoring_uri(workdir, tmp_path_
     try:
         cli("up")
         deployed = python("""
-            target = ComputeTarget.create(ws, "aks-restart", AksCompute.provisioning_configuration(vm_size="Standard_D3_v2"))
+            provisioning = AksCompute.provisioning_configuration(vm_size="Standard_D3_v2")
+            target = ComputeTarget.create(ws, "aks-restart", provisioning)
             target.wait_for_completion()
             model = Model.register(ws, model_path="model", model_name="tf-dnn-mnist")
             config = AksWebservice.deploy_configuration(num_replicas=1, autoscale_enabled=False,
@@ -543,7 +545,8 @@ def test_a_stopped_daemon_leaves_no_socket_folder_behind(workdir, tmp_path_facto
         cli("up")
         done = subprocess.run([sys.executable, "-c", CRASH_PRELUDE + textwrap.dedent("""
             from fake_azure._client import CloudClient
-            target = ComputeTarget.create(ws, "aks-sock", AksCompute.provisioning_configuration(vm_size="Standard_D3_v2"))
+            provisioning = AksCompute.provisioning_configuration(vm_size="Standard_D3_v2")
+            target = ComputeTarget.create(ws, "aks-sock", provisioning)
             target.wait_for_completion()
             model = Model.register(ws, model_path="model", model_name="tf-dnn-mnist")
             config = AksWebservice.deploy_configuration(num_replicas=1, autoscale_enabled=False)

@@ -65,8 +65,9 @@ def _deploy_healthy(ws, name: str) -> Any:
     target = ComputeTarget.create(ws, "aks-iso", AksCompute.provisioning_configuration(vm_size="Standard_D3_v2"))
     target.wait_for_completion()
     model = Model.register(ws, model_path="model", model_name="tf-dnn-mnist")
-    service = Model.deploy(ws, name, [model], InferenceConfig(runtime="python", entry_script="score.py", conda_file="myenv.yml"),
-                           AksWebservice.deploy_configuration(num_replicas=1), target)
+    inference_config = InferenceConfig(runtime="python", entry_script="score.py", conda_file="myenv.yml")
+    config = AksWebservice.deploy_configuration(num_replicas=1)
+    service = Model.deploy(ws, name, [model], inference_config, config, target)
     service.wait_for_deployment()
     assert service.state == "Healthy", service.get_logs()
     return service

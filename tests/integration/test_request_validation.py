@@ -316,7 +316,8 @@ def test_every_route_declares_its_schemas_and_is_published(settings) -> None:
     create = document["paths"][
         "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/"
         "Microsoft.MachineLearningServices/workspaces/{workspaceName}/services"]["post"]
-    assert create["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ServiceCreate"}
+    schema = create["requestBody"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/ServiceCreate"}
     replicas = document["components"]["schemas"]["ServiceCreate"]["properties"]["numReplicas"]
     assert {"type": "integer", "minimum": 1, "maximum": 1000} in replicas["anyOf"]
 

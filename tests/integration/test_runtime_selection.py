@@ -12,8 +12,8 @@ from emulator.settings import DaemonSettings
 
 
 def _settings(tmp_path: Path, **env: str) -> DaemonSettings:
-    return DaemonSettings.from_env({"FAKE_AZURE_HOME": str(tmp_path / "home"), "FAKE_AZURE_ENV_CACHE": str(tmp_path / "envs"),
-                              **env})
+    return DaemonSettings.from_env({"FAKE_AZURE_HOME": str(tmp_path / "home"),
+                                    "FAKE_AZURE_ENV_CACHE": str(tmp_path / "envs"), **env})
 
 
 def test_auto_without_an_engine_chooses_process_and_says_why(tmp_path: Path) -> None:
@@ -28,7 +28,8 @@ def test_auto_with_an_engine_chooses_docker_and_says_where(tmp_path: Path) -> No
     docker_host = os.environ.get("DOCKER_HOST", "")
     runtime, note = select_runtime(_settings(tmp_path, FAKE_AZURE_RUNTIME="auto", DOCKER_HOST=docker_host))
     assert runtime.name == "docker"
-    assert note == f"FAKE_AZURE_RUNTIME=auto chose the docker runtime: an engine answers at {docker_host or 'the default socket'}"
+    where = docker_host or "the default socket"
+    assert note == f"FAKE_AZURE_RUNTIME=auto chose the docker runtime: an engine answers at {where}"
 
 
 def test_docker_without_an_engine_is_an_error_not_a_fallback(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ exception class and message, the same attributes, and the same ARM create payloa
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -110,8 +111,8 @@ def test_provisioning_configuration_error_messages_are_the_documented_ones() -> 
          "bridge cidr"): {"vnet_name": "v"},
     }
     for message, kwargs in cases.items():
-        kind, value = _compare(lambda: real_aks.AksCompute.provisioning_configuration(**kwargs),
-                               lambda: fake_aks.AksCompute.provisioning_configuration(**kwargs))
+        kind, value = _compare(partial(real_aks.AksCompute.provisioning_configuration, **kwargs),
+                               partial(fake_aks.AksCompute.provisioning_configuration, **kwargs))
         assert (kind, value) == ("raised", ("ComputeTargetException", message))
 
 

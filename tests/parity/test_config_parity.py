@@ -13,6 +13,7 @@ import logging
 import types
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -593,8 +594,8 @@ def test_validate_image() -> None:
              types.SimpleNamespace(creation_state="Succeeded", id="img:1", image_flavor="IoTContainer"),
              types.SimpleNamespace(creation_state="Succeeded", id="img:1", image_flavor="AccelContainer")]
     for image in cases:
-        both(lambda: R_AKS.AksServiceDeploymentConfiguration.validate_image(image),
-             lambda: F_AKS.AksServiceDeploymentConfiguration.validate_image(image))
+        both(partial(R_AKS.AksServiceDeploymentConfiguration.validate_image, image),
+             partial(F_AKS.AksServiceDeploymentConfiguration.validate_image, image))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -707,7 +708,9 @@ def test_conda_dependencies_operations(ops: str, start: str, tmp_path: Path) -> 
     real_cd = R_CD.CondaDependencies(str(path)) if start == "file" else R_CD.CondaDependencies()
     fake_cd = F_CD.CondaDependencies(str(path)) if start == "file" else F_CD.CondaDependencies()
     for method, args in OPERATIONS[ops]:
-        real, fake = both(lambda: getattr(real_cd, method)(*args), lambda: getattr(fake_cd, method)(*args))
+        # both() calls them at once; the defaults bind this iteration's method and args all the same.
+        real, fake = both(lambda method=method, args=args: getattr(real_cd, method)(*args),
+                          lambda method=method, args=args: getattr(fake_cd, method)(*args))
         assert fake.value == real.value, (method, args)
         assert _cd_state(fake_cd) == _cd_state(real_cd), (method, args)
 

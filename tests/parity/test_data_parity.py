@@ -35,7 +35,8 @@ def _blob_store(module: Any) -> Any:
 
 
 RESOURCE_CONFIGURATIONS = [dict(), dict(cpu=1, memory_in_gb=0.5), dict(cpu=0.1, memory_in_gb=15, gpu=2),
-                           dict(cpu=-1), dict(memory_in_gb=-0.5), dict(gpu=-1.5), dict(cpu=-1, memory_in_gb=-1, gpu=-2.0)]
+                           dict(cpu=-1), dict(memory_in_gb=-0.5), dict(gpu=-1.5),
+                           dict(cpu=-1, memory_in_gb=-1, gpu=-2.0)]
 
 
 @pytest.mark.parametrize("kwargs", RESOURCE_CONFIGURATIONS)

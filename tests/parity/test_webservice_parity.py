@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import types
 import warnings
+from functools import partial
 from typing import Any, Callable
 
 import pytest
@@ -113,7 +114,7 @@ def test_deploy_future_warning_matches(monkeypatch: pytest.MonkeyPatch) -> None:
     for side, model in (("real", R_MODEL.Model), ("fake", F_MODEL.Model)):
         with warnings.catch_warnings(record=True) as records:
             warnings.simplefilter("always")
-            _outcome(lambda: model.deploy(None, "Bad", []))
+            _outcome(partial(model.deploy, None, "Bad", []))
         caught[side] = [(r.category, str(r.message)) for r in records if r.category is FutureWarning]
     assert caught["fake"] == caught["real"] and len(caught["real"]) == 1
 
@@ -123,8 +124,8 @@ def test_deploy_without_inference_config_gives_the_sdk_no_code_errors() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         for models in ([], [model, model], [model]):
-            _same_error(lambda: R_MODEL.Model.deploy(None, "good-name", models),
-                        lambda: F_MODEL.Model.deploy(None, "good-name", models))
+            _same_error(partial(R_MODEL.Model.deploy, None, "good-name", models),
+                        partial(F_MODEL.Model.deploy, None, "good-name", models))
 
 
 # --- regen_key / list argument errors ----------------------------------------------------------------
@@ -169,7 +170,7 @@ def test_aks_payload_validation_errors() -> None:
     for missing in ("scoringUri", "autoScaler", "aadAuthEnabled", "computeType"):
         payload = _aks_payload()
         del payload[missing]
-        _same_error(lambda: _real_aks(payload), lambda: _fake_aks(payload))
+        _same_error(partial(_real_aks, payload), partial(_fake_aks, payload))
     _same_error(lambda: _real_aks(_aks_payload(computeType="ACI")), lambda: _fake_aks(_aks_payload(computeType="ACI")))
 
 
@@ -200,7 +201,8 @@ def test_aci_attributes() -> None:
 # --- wait_for_deployment ------------------------------------------------------------------------------
 
 _GPU_ERROR = {"code": "KubernetesError", "statusCode": 400, "message": "Kubernetes Deployment Error",
-              "details": [{"code": "Unschedulable", "message": "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."},
+              "details": [{"code": "Unschedulable",
+                           "message": "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."},
                           {"code": "DeploymentFailed",
                            "message": "Couldn't schedule because the kubernetes cluster didn't have available "
                                       "resources after trying for 00:05:00.\nYou can address this error by either "

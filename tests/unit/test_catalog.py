@@ -1,6 +1,8 @@
 """The VM-size catalog against the reference table (facts §2.3): vCPUs, memory, NVIDIA GPUs per node."""
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError
+
 import pytest
 
 from emulator import catalog
@@ -114,5 +116,5 @@ def test_available_names_use_azure_spelling() -> None:
 
 
 def test_vm_size_is_frozen() -> None:
-    with pytest.raises(Exception):
-        lookup("Standard_NC6").gpus = 2  # type: ignore[union-attr, misc]
+    with pytest.raises(FrozenInstanceError):
+        lookup("Standard_NC6").gpus = 2  # type: ignore[union-attr, misc]  # a known size; writing it must fail

@@ -66,8 +66,10 @@ def test_the_deploy_engines_operation_errors_are_the_catalogs() -> None:
     from emulator.deploy import failures
 
     assert failures.ABANDONED_ERROR == error_catalog.deployment_cancelled().payload()
-    assert failures.local_port_in_use_error(8890, OSError("bound")) == error_catalog.port_in_use(8890, "bound").payload()
-    assert failures.replica_start_failed_error("r1", "boom") == error_catalog.replica_start_failed("r1", "boom").payload()
+    port_in_use = error_catalog.port_in_use(8890, "bound").payload()
+    assert failures.local_port_in_use_error(8890, OSError("bound")) == port_in_use
+    start_failed = error_catalog.replica_start_failed("r1", "boom").payload()
+    assert failures.replica_start_failed_error("r1", "boom") == start_failed
 
 
 def test_operation_errors_of_the_resource_modules_are_the_catalogs() -> None:

@@ -2,6 +2,7 @@
 explicit mapping, and bad values rejected."""
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError
 from pathlib import Path
 
 import pytest
@@ -166,8 +167,8 @@ def test_from_env_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch, t
 
 def test_settings_are_frozen() -> None:
     s = DaemonSettings()
-    with pytest.raises(Exception):
-        s.port = 1  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        s.port = 1  # type: ignore[misc]  # writing a frozen field is what is tested
 
 
 def test_probe_delay_scale_defaults_to_no_delay_and_rejects_bad_values() -> None:
@@ -184,7 +185,8 @@ def test_the_docker_sdks_variables_are_carried_and_the_publish_address_read() ->
     assert dict(s.docker_env) == {"DOCKER_HOST": "ssh://ml@gpu-box", "DOCKER_CERT_PATH": "/certs"}
     assert s.docker_host == "ssh://ml@gpu-box"
     assert s.docker_publish_address == "0.0.0.0"
-    assert DaemonSettings.from_env({}).docker_host is None and DaemonSettings.from_env({}).docker_publish_address is None
+    unset = DaemonSettings.from_env({})
+    assert unset.docker_host is None and unset.docker_publish_address is None
 
 
 def test_the_pytest_plugins_option_choices_are_the_settings_choices() -> None:

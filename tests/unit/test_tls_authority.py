@@ -45,7 +45,8 @@ def test_current_certificates_are_found_without_loading_cryptography(tmp_path: P
     server_credentials(tmp_path, ["127.0.0.1", "localhost"])
     trust_bundle(tmp_path)
     code = ("import sys; from pathlib import Path; from emulator.tls_authority import server_credentials, trust_bundle;"
-            f"server_credentials(Path({str(tmp_path)!r}), ['127.0.0.1', 'localhost']); trust_bundle(Path({str(tmp_path)!r}));"
+            f"server_credentials(Path({str(tmp_path)!r}), ['127.0.0.1', 'localhost']);"
+            f"trust_bundle(Path({str(tmp_path)!r}));"
             "print('cryptography' in sys.modules)")
     root = Path(__file__).resolve().parents[2]
     warm = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=60)
