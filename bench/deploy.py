@@ -26,11 +26,11 @@ import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: emulator
+
+from emulator.resources.services.service import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from emulator.resources.services.service import free_port  # noqa: E402
-
 DEPLOY_ROUNDS = int(os.environ.get("BENCH_DEPLOY_ROUNDS", "3"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
 CONCURRENCY = 12

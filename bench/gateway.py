@@ -20,10 +20,10 @@ from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _stats import percentile  # noqa: E402  (bench/, this script's directory)
+from _stats import percentile  # bench/, this script's directory
 
-from emulator.gateway import AuthPolicy, Gateway, ReplicaEndpoint, ServiceRoute  # noqa: E402
-from emulator.gateway.server import BackgroundServer  # noqa: E402
+from emulator.gateway import AuthPolicy, Gateway, ReplicaEndpoint, ServiceRoute
+from emulator.gateway.server import BackgroundServer
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2000"))
 WARMUP = 200

@@ -155,7 +155,7 @@ def _killer(ws: Any, name: str, every: float, burst: int, burst_gap: float, star
                 faults.kill_replica(name, ws)
                 log["kills"] += 1
                 log["kill_times"].append(round(time.monotonic() - started, 2))
-            except Exception as exc:  # noqa: BLE001 - e.g. 404 while every replica is restarting
+            except Exception as exc:  # e.g. 404 while every replica is restarting
                 log["kill_errors"].append(str(exc)[:200])
 
 
@@ -259,11 +259,11 @@ def run_load(ws: Any, seconds: float = SECONDS, kill_every: float = KILL_EVERY_S
         if service is not None:
             try:
                 service.delete()
-            except Exception:  # noqa: BLE001 - best-effort cleanup
+            except Exception:  # best-effort cleanup
                 pass
         try:
             target.delete()
-        except Exception:  # noqa: BLE001 - best-effort cleanup
+        except Exception:  # best-effort cleanup
             pass
 
 

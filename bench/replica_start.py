@@ -17,17 +17,13 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: emulator and scoring
+
+from emulator.runtimes import ProcessRuntime, ReplicaSpec, process
+from scoring.layout import lay_out
+from scoring.probe import ProbeResult, wait_ready
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from emulator.runtimes import (  # noqa: E402
-    ProcessRuntime,
-    ReplicaSpec,
-    process,  # noqa: E402
-)
-from scoring.layout import lay_out  # noqa: E402
-from scoring.probe import ProbeResult, wait_ready  # noqa: E402
-
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
 TARGET_RATIO, TARGET_SLACK_S = 1.10, 0.05
 # What the runtime ran before: move the socket to fd 3, set LISTEN_PID to our pid, exec the server.

@@ -55,12 +55,12 @@ def cleanup(ws, emulator_home: Path) -> Iterator[list[Any]]:
         for leftover in Webservice.list(ws):
             try:
                 leftover.delete()
-            except Exception:  # noqa: BLE001 - best-effort cleanup
+            except Exception:  # best-effort cleanup
                 pass
         for thing in reversed(made):
             try:
                 thing.delete()
-            except Exception:  # noqa: BLE001 - best-effort cleanup
+            except Exception:  # best-effort cleanup
                 pass
 
 
@@ -85,7 +85,7 @@ def _run_threads(target: Callable[[int], None], count: int, deadline_s: float) -
     def wrapper(index: int) -> None:
         try:
             target(index)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
+        except BaseException as exc:  # reported by the test
             exc.formatted = traceback.format_exc()  # type: ignore[attr-defined]
             with lock:
                 errors[index] = exc

@@ -606,7 +606,7 @@ def test_concurrent_ensure_running_starts_exactly_one_daemon(home: Home) -> None
         try:
             barrier.wait(timeout=30)
             results.append(daemon.ensure_running(settings))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:  # reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=start) for _ in range(4)]

@@ -46,7 +46,7 @@ def notebook_dir(tmp_path, monkeypatch):
 
 
 def test_deploy_to_cloud_notebook_with_datasets(ws, notebook_dir, activated):
-    from azureml.core import Dataset, Datastore, Environment, Experiment, Model, Webservice  # noqa: F401
+    from azureml.core import Dataset, Datastore, Environment, Experiment, Model, Webservice  # noqa: F401 - the notebook's line
     from azureml.core.conda_dependencies import CondaDependencies
     from azureml.core.model import InferenceConfig
     from azureml.core.resource_configuration import ResourceConfiguration

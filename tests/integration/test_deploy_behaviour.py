@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 import requests
-from echo_service import BODY, ECHO_SCORE, ECHOED, lay_out_echo_project  # noqa: F401
+from echo_service import BODY, ECHO_SCORE, ECHOED, lay_out_echo_project
 from polling import poll
 
 from fake_azure.exceptions import WebserviceException

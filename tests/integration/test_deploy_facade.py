@@ -188,7 +188,7 @@ def test_deploy_errors(ws, workdir):
                                   "workspace")
 
 
-def Webservice_get(ws, name):  # noqa: N802 - reads like the call it makes
+def Webservice_get(ws, name):  # reads like the call it makes
     from fake_azure.core.webservice import Webservice
 
     return Webservice(ws, name)

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 import pytest
 import requests
-from echo_service import BODY, ECHO_SCORE, ECHOED, lay_out_echo_project  # noqa: F401
+from echo_service import BODY, ECHOED, lay_out_echo_project
 from polling import poll
 
 from fake_azure import faults
@@ -51,7 +51,7 @@ def created(emulator_home: Path) -> Iterator[list[Any]]:
         for thing in reversed(made):
             try:
                 thing.delete()
-            except Exception:  # noqa: BLE001 - best-effort cleanup
+            except Exception:  # best-effort cleanup
                 pass
 
 

@@ -102,7 +102,7 @@ def deploy_and_score(ws, core, name: str, rows: list) -> dict:
     try:
         try:
             service.wait_for_deployment()
-        except Exception as exc:  # noqa: BLE001 - report the service's logs with the failure
+        except Exception as exc:  # report the service's logs with the failure
             return {"state": service.state, "error": str(getattr(exc, "message", exc)),
                     "logs": service.get_logs()}
         headers = {"Content-Type": "application/json", "Authorization": "Bearer " + service.get_keys()[0]}

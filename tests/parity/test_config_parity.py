@@ -48,15 +48,15 @@ R_UNKNOWN = _real("azureml.core.webservice.unknown_webservice")
 R_UTIL = _real("azureml._model_management._util")
 R_TRACKING = _real("azureml._base_sdk_common.tracking")
 
-from fake_azure.core import conda_dependencies as F_CD  # noqa: E402
-from fake_azure.core import container_registry as F_REG  # noqa: E402
-from fake_azure.core import environment as F_ENV  # noqa: E402
-from fake_azure.core import inference_config as F_IC  # noqa: E402
-from fake_azure.core.webservice import aci as F_ACI  # noqa: E402
-from fake_azure.core.webservice import aks as F_AKS  # noqa: E402
-from fake_azure.core.webservice import local as F_LOCAL  # noqa: E402
-from fake_azure.core.webservice import unknown_webservice as F_UNKNOWN  # noqa: E402
-from fake_azure.core.webservice import webservice as F_WS  # noqa: E402
+from fake_azure.core import conda_dependencies as F_CD  # noqa: E402 - the real SDK loads first
+from fake_azure.core import container_registry as F_REG  # noqa: E402 - the real SDK loads first
+from fake_azure.core import environment as F_ENV  # noqa: E402 - the real SDK loads first
+from fake_azure.core import inference_config as F_IC  # noqa: E402 - the real SDK loads first
+from fake_azure.core.webservice import aci as F_ACI  # noqa: E402 - the real SDK loads first
+from fake_azure.core.webservice import aks as F_AKS  # noqa: E402 - the real SDK loads first
+from fake_azure.core.webservice import local as F_LOCAL  # noqa: E402 - the real SDK loads first
+from fake_azure.core.webservice import unknown_webservice as F_UNKNOWN  # noqa: E402 - the real SDK loads first
+from fake_azure.core.webservice import webservice as F_WS  # noqa: E402 - the real SDK loads first
 
 # --------------------------------------------------------------------------------------------------
 # Outcome capture

@@ -15,12 +15,12 @@ import pytest
 pytestmark = pytest.mark.parity
 
 real_factory = pytest.importorskip("azureml.data.dataset_factory")
-import azureml.core.resource_configuration as real_rc  # noqa: E402
-import azureml.data.azure_storage_datastore as real_storage  # noqa: E402
+import azureml.core.resource_configuration as real_rc  # noqa: E402 - after the importorskip
+import azureml.data.azure_storage_datastore as real_storage  # noqa: E402 - after the importorskip
 
-import fake_azure.core.resource_configuration as fake_rc  # noqa: E402
-import fake_azure.data.azure_storage_datastore as fake_storage  # noqa: E402
-import fake_azure.data.dataset_factory as fake_factory  # noqa: E402
+import fake_azure.core.resource_configuration as fake_rc  # noqa: E402 - after the importorskip
+import fake_azure.data.azure_storage_datastore as fake_storage  # noqa: E402 - after the importorskip
+import fake_azure.data.dataset_factory as fake_factory  # noqa: E402 - after the importorskip
 
 
 def outcome(call: Callable[[], Any]) -> tuple:

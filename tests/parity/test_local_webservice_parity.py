@@ -13,7 +13,7 @@ pytestmark = pytest.mark.parity
 R_LOCAL = importlib.import_module("azureml.core.webservice.local")
 assert R_LOCAL.__name__.startswith("azureml")
 
-from fake_azure.core.webservice import local as F_LOCAL  # noqa: E402
+from fake_azure.core.webservice import local as F_LOCAL  # noqa: E402 - the real SDK loads first
 
 METHODS = ["__init__", "delete", "deploy_configuration", "deploy_to_cloud", "deserialize", "get_keys", "get_logs",
            "get_token", "list", "regen_key", "reload", "run", "serialize", "update", "update_deployment_state",
@@ -48,7 +48,7 @@ def test_constants() -> None:
 def _outcome(call: Callable[[], Any]) -> tuple[str, str]:
     try:
         call()
-    except Exception as exc:  # noqa: BLE001 - the comparison is the point
+    except Exception as exc:  # the comparison is the point
         return type(exc).__name__, getattr(exc, "message", None) or str(exc)
     return "no error", ""
 

@@ -18,7 +18,7 @@ import pytest
 pytestmark = pytest.mark.parity
 
 real_model = pytest.importorskip("azureml.core.model")
-import fake_azure.core.model as fake_model  # noqa: E402
+import fake_azure.core.model as fake_model  # noqa: E402 - after the importorskip
 
 MODULES = {"real": real_model, "fake": fake_model}
 

@@ -30,17 +30,17 @@ R_WS = _real("azureml.core.webservice.webservice")
 R_AKS = _real("azureml.core.webservice.aks")
 R_ACI = _real("azureml.core.webservice.aci")
 
-from fake_azure.core import model as F_MODEL  # noqa: E402
-from fake_azure.core.webservice import aci as F_ACI  # noqa: E402
-from fake_azure.core.webservice import aks as F_AKS  # noqa: E402
-from fake_azure.core.webservice import webservice as F_WS  # noqa: E402
+from fake_azure.core import model as F_MODEL  # noqa: E402 - the real SDK loads first
+from fake_azure.core.webservice import aci as F_ACI  # noqa: E402 - the real SDK loads first
+from fake_azure.core.webservice import aks as F_AKS  # noqa: E402 - the real SDK loads first
+from fake_azure.core.webservice import webservice as F_WS  # noqa: E402 - the real SDK loads first
 
 
 def _outcome(fn: Callable[[], Any]) -> tuple[Any, Any]:
     """(exception class name and message, or None; the return value)."""
     try:
         return None, fn()
-    except Exception as exc:  # noqa: BLE001 - comparing whatever both raise
+    except Exception as exc:  # comparing whatever both raise
         return (type(exc).__name__, getattr(exc, "message", str(exc))), None
 
 
