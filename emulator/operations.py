@@ -11,7 +11,8 @@ import sqlite3
 import threading
 import time
 import uuid
-from typing import Any, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Union
 
 from .error_catalog import operation_cancelled
 from .errors import NotFound
@@ -31,8 +32,80 @@ class OperationStatus(str, enum.Enum):
         return self is not OperationStatus.RUNNING
 
 
-# A finisher applies an operation's outcome to its resource: (conn, operation row, outcome) -> None.
-Finisher = Callable[[sqlite3.Connection, sqlite3.Row, dict[str, Any]], None]
+@dataclass
+class Outcome:
+    """What an operation ends with: decided when it is accepted, or ``pending`` until the engine resolves it."""
+    status: OperationStatus | None = None  # None while pending
+    error: dict[str, Any] | None = None  # Azure's error payload (error_catalog) of a failed one
+    pending: bool = False
+    running_status: str | None = None  # what a poll shows while it runs ("Creating", "Deleting"...)
+    extra: dict[str, Any] = field(default_factory=dict)  # fields the SDK reads beside the status
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status is OperationStatus.SUCCEEDED
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> "Outcome":
+        return cls(status=OperationStatus(data["status"]) if data.get("status") else None, error=data.get("error"),
+                   pending=bool(data.get("pending")), running_status=data.get("runningStatus"),
+                   extra=dict(data.get("extra") or {}))
+
+    def to_wire(self) -> dict[str, Any]:
+        """As stored: only what is set, so a resolution merged over it replaces just the keys it names."""
+        wire: dict[str, Any] = {"pending": True} if self.pending else {}
+        if self.status is not None:
+            wire["status"] = self.status.value
+        if self.error is not None:
+            wire["error"] = self.error
+        if self.running_status is not None:
+            wire["runningStatus"] = self.running_status
+        if self.extra:
+            wire["extra"] = self.extra
+        return wire
+
+
+OutcomeLike = Union[Outcome, Mapping[str, Any]]
+
+
+def _outcome(value: OutcomeLike) -> Outcome:
+    return value if isinstance(value, Outcome) else Outcome.from_wire(value)
+
+
+@dataclass
+class OperationRecord:
+    """One row of the operations table, typed; ``to_wire`` is the body a poll returns."""
+    id: str
+    workspace_id: str
+    kind: str
+    target: str
+    status: OperationStatus
+    polls: int
+    outcome: Outcome
+    created_at: float
+    finished_at: float | None = None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> "OperationRecord":
+        return cls(id=row["id"], workspace_id=row["workspace_id"], kind=row["kind"], target=row["target"],
+                   status=OperationStatus(row["status"]), polls=row["polls"],
+                   outcome=Outcome.from_wire(json.loads(row["outcome"])), created_at=row["created_at"],
+                   finished_at=row["finished_at"])
+
+    def to_wire(self) -> dict[str, Any]:
+        status = self.status.value
+        if self.status is OperationStatus.RUNNING:
+            # Azure reports the resource's transitional state ("Creating", "Deleting") while running.
+            status = self.outcome.running_status or status
+        body: dict[str, Any] = {"id": self.id, "name": self.kind, "target": self.target, "status": status,
+                                "state": status, **self.outcome.extra}
+        if self.status.terminal and self.outcome.error:
+            body["error"] = self.outcome.error
+        return body
+
+
+# A finisher applies an operation's outcome (``op.outcome``) to its resource.
+Finisher = Callable[[sqlite3.Connection, OperationRecord], None]
 
 
 class Operations:
@@ -45,15 +118,17 @@ class Operations:
         self._changed = threading.Condition()
 
     def start(self, conn: sqlite3.Connection, workspace_id: str, kind: str, target: str,
-              outcome: dict[str, Any]) -> str:
-        """Record an operation inside the caller's transaction; ``outcome`` holds ``status`` and maybe ``error``."""
+              outcome: OutcomeLike) -> str:
+        """Record an operation inside the caller's transaction: its ``outcome`` decided now (status, maybe an
+        error), or pending until resolve()."""
         if kind not in self._finishers:
             raise KeyError(f"no finisher for operation kind {kind}")
         op_id = str(uuid.uuid4())
         conn.execute(
             "INSERT INTO operations (id, workspace_id, kind, target, status, polls, outcome, created_at)"
             " VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
-            (op_id, workspace_id, kind, target, OperationStatus.RUNNING.value, json.dumps(outcome), self._clock()),
+            (op_id, workspace_id, kind, target, OperationStatus.RUNNING.value, json.dumps(_outcome(outcome).to_wire()),
+             self._clock()),
         )
         return op_id
 
@@ -72,39 +147,39 @@ class Operations:
                     if row is None:
                         raise NotFound(f"Operation {op_id} not found", code="OperationNotFound")
                     # A held poll is one poll: wake-ups re-check the outcome without counting again.
-                    row = self._advance(conn, row, count=not counted)
+                    op = self._advance(conn, OperationRecord.from_row(row), count=not counted)
                 counted = True
                 remaining = deadline - time.monotonic()
-                if OperationStatus(row["status"]).terminal or remaining <= 0:
-                    return self.render(row)
-                due = self._policy().seconds_until_done(self._clock() - row["created_at"])
+                if op.status.terminal or remaining <= 0:
+                    return op.to_wire()
+                due = self._policy().seconds_until_done(self._clock() - op.created_at)
                 # Nothing notifies when a seconds:S policy's time comes: wake for it.
                 self._changed.wait(remaining if due is None else min(remaining, due + 0.001))
 
-    def resolve(self, op_id: str, outcome: dict[str, Any]) -> None:
-        """Give a pending operation its outcome (a deployment knows it only once replicas start or fail)."""
+    def resolve(self, op_id: str, outcome: OutcomeLike) -> None:
+        """Give a pending operation its outcome (a deployment knows it only once replicas start or fail): the
+        fields ``outcome`` sets replace the recorded ones."""
         with self._changed:
             with self._store.transaction() as conn:
                 row = conn.execute("SELECT outcome FROM operations WHERE id = ?", (op_id,)).fetchone()
                 if row is None:
                     return
-                merged = {**json.loads(row["outcome"]), **outcome}
-                merged.pop("pending", None)
-                conn.execute("UPDATE operations SET outcome = ? WHERE id = ?", (json.dumps(merged), op_id))
+                merged = Outcome.from_wire({**json.loads(row["outcome"]), **_outcome(outcome).to_wire()})
+                merged.pending = False
+                conn.execute("UPDATE operations SET outcome = ? WHERE id = ?", (json.dumps(merged.to_wire()), op_id))
             self._changed.notify_all()
 
     def advance_for_target(self, conn: sqlite3.Connection, workspace_id: str, kind_prefix: str, target: str) -> None:
         """Reading a resource counts as a poll of its pending operation (as refresh_state does in Azure)."""
-        for row in self.running_for_target(conn, workspace_id, kind_prefix, target):
-            self._advance(conn, row)
+        for op in self.running_for_target(conn, workspace_id, kind_prefix, target):
+            self._advance(conn, op)
 
     def running_for_target(self, conn: sqlite3.Connection, workspace_id: str, kind_prefix: str,
-                           target: str) -> list[sqlite3.Row]:
+                           target: str) -> list[OperationRecord]:
         """The operations on ``target`` that have not ended (advance_for_target first to finish what can)."""
-        return conn.execute(
+        return [OperationRecord.from_row(row) for row in conn.execute(
             "SELECT * FROM operations WHERE workspace_id = ? AND target = ? AND kind LIKE ? AND status = ?",
-            (workspace_id, target, kind_prefix + "%", OperationStatus.RUNNING.value),
-        ).fetchall()
+            (workspace_id, target, kind_prefix + "%", OperationStatus.RUNNING.value))]
 
     def running_targets(self, conn: sqlite3.Connection, workspace_id: str, kind_prefix: str) -> set[str]:
         """The targets of the workspace with an operation of that kind that has not ended."""
@@ -112,53 +187,44 @@ class Operations:
             "SELECT DISTINCT target FROM operations WHERE workspace_id = ? AND kind LIKE ? AND status = ?",
             (workspace_id, kind_prefix + "%", OperationStatus.RUNNING.value))}
 
-    def unfinished(self, conn: sqlite3.Connection, kind_prefix: str) -> list[sqlite3.Row]:
+    def unfinished(self, conn: sqlite3.Connection, kind_prefix: str) -> list[OperationRecord]:
         """Every operation of that kind that has not ended, oldest first (a restarted daemon takes them up)."""
-        return conn.execute("SELECT * FROM operations WHERE kind LIKE ? AND status = ? ORDER BY created_at, rowid",
-                            (kind_prefix + "%", OperationStatus.RUNNING.value)).fetchall()
+        return [OperationRecord.from_row(row) for row in conn.execute(
+            "SELECT * FROM operations WHERE kind LIKE ? AND status = ? ORDER BY created_at, rowid",
+            (kind_prefix + "%", OperationStatus.RUNNING.value))]
 
     def reopen(self, conn: sqlite3.Connection, op_id: str) -> None:
         """Make an unfinished operation wait for resolve() again (a restarted daemon redoes its work)."""
         row = conn.execute("SELECT outcome FROM operations WHERE id = ?", (op_id,)).fetchone()
         if row is not None:
-            conn.execute("UPDATE operations SET outcome = ? WHERE id = ?",
-                         (json.dumps({**json.loads(row["outcome"]), "pending": True}), op_id))
+            outcome = Outcome.from_wire(json.loads(row["outcome"]))
+            outcome.pending = True
+            conn.execute("UPDATE operations SET outcome = ? WHERE id = ?", (json.dumps(outcome.to_wire()), op_id))
 
     def cancel_running(self, conn: sqlite3.Connection, workspace_id: str, kind_prefix: str, target: str,
                        reason: str, keep: str | None = None) -> None:
         """End ``target``'s unfinished operations (all but ``keep``) as Cancelled: something newer replaced
         what they were doing, and their outcome must never be applied to it."""
-        for row in self.running_for_target(conn, workspace_id, kind_prefix, target):
-            if row["id"] == keep:
+        for op in self.running_for_target(conn, workspace_id, kind_prefix, target):
+            if op.id == keep:
                 continue
-            outcome = {k: v for k, v in json.loads(row["outcome"]).items() if k != "pending"}
-            outcome.update(status=OperationStatus.CANCELLED.value, error=operation_cancelled(reason).payload())
+            outcome = op.outcome
+            outcome.pending = False
+            outcome.status, outcome.error = OperationStatus.CANCELLED, operation_cancelled(reason).payload()
             conn.execute("UPDATE operations SET status = ?, outcome = ?, finished_at = ? WHERE id = ?",
-                         (OperationStatus.CANCELLED.value, json.dumps(outcome), self._clock(), row["id"]))
+                         (OperationStatus.CANCELLED.value, json.dumps(outcome.to_wire()), self._clock(), op.id))
 
-    def _advance(self, conn: sqlite3.Connection, row: sqlite3.Row, count: bool = True) -> sqlite3.Row:
-        if OperationStatus(row["status"]).terminal:
-            return row
-        polls = row["polls"] + (1 if count else 0)
+    def _advance(self, conn: sqlite3.Connection, op: OperationRecord, count: bool = True) -> OperationRecord:
+        if op.status.terminal:
+            return op
+        polls = op.polls + (1 if count else 0)
         now = self._clock()
-        outcome = json.loads(row["outcome"])
-        if outcome.get("pending") or not self._policy().is_done(polls, now - row["created_at"]):
-            conn.execute("UPDATE operations SET polls = ? WHERE id = ?", (polls, row["id"]))
+        if op.outcome.pending or not self._policy().is_done(polls, now - op.created_at):
+            conn.execute("UPDATE operations SET polls = ? WHERE id = ?", (polls, op.id))
         else:
-            self._finishers[row["kind"]](conn, row, outcome)
+            if op.outcome.status is None:
+                raise ValueError(f"operation {op.id} was neither pending nor given a status")
+            self._finishers[op.kind](conn, op)
             conn.execute("UPDATE operations SET polls = ?, status = ?, finished_at = ? WHERE id = ?",
-                         (polls, outcome["status"], now, row["id"]))
-        return conn.execute("SELECT * FROM operations WHERE id = ?", (row["id"],)).fetchone()
-
-    @staticmethod
-    def render(row: sqlite3.Row) -> dict[str, Any]:
-        outcome = json.loads(row["outcome"])
-        status = row["status"]
-        if status == OperationStatus.RUNNING.value:
-            # Azure reports the resource's transitional state ("Creating", "Deleting") while running.
-            status = outcome.get("runningStatus", status)
-        body: dict[str, Any] = {"id": row["id"], "name": row["kind"], "target": row["target"], "status": status,
-                                "state": status, **outcome.get("extra", {})}
-        if row["status"] != OperationStatus.RUNNING.value and outcome.get("error"):
-            body["error"] = outcome["error"]
-        return body
+                         (polls, op.outcome.status.value, now, op.id))
+        return OperationRecord.from_row(conn.execute("SELECT * FROM operations WHERE id = ?", (op.id,)).fetchone())

@@ -10,6 +10,7 @@ import json
 import sqlite3
 from typing import Any, Iterable
 
+from ..operations import Outcome
 from ..resources.services import service as services
 from ..resources.services.state import ServiceState
 from ..runtimes.base import ReplicaHandle
@@ -44,7 +45,7 @@ def deploy_begun(conn: sqlite3.Connection, ws_id: str, name: str) -> None:
     services.save(conn, ws_id, services.get(conn, ws_id, name), ServiceState.TRANSITIONING)
 
 
-def deploy_operation_finished(conn: sqlite3.Connection, ws_id: str, name: str, outcome: dict[str, Any]) -> None:
+def deploy_operation_finished(conn: sqlite3.Connection, ws_id: str, name: str, outcome: Outcome) -> None:
     """A create/update operation the progress policy has revealed: a service still Transitioning becomes
     Healthy (success) or Failed with the operation's error. An update that redeployed nothing (tags,
     keys, auth) left the state as it was, and it stands."""
@@ -54,9 +55,8 @@ def deploy_operation_finished(conn: sqlite3.Connection, ws_id: str, name: str, o
     body = json.loads(found["body"])
     if body["state"] != ServiceState.TRANSITIONING.value:
         return
-    succeeded = outcome["status"] == "Succeeded"
-    body["error"] = None if succeeded else outcome.get("error")
-    services.save(conn, ws_id, body, ServiceState.HEALTHY if succeeded else ServiceState.FAILED)
+    body["error"] = None if outcome.succeeded else outcome.error
+    services.save(conn, ws_id, body, ServiceState.HEALTHY if outcome.succeeded else ServiceState.FAILED)
 
 
 def deployed(conn: sqlite3.Connection, ws_id: str, name: str, scoring_uri: str,

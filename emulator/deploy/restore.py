@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from scoring.probe import probe_once
 
-from ..operations import Operations
+from ..operations import OperationRecord, Operations
 from ..resources.services import service as services
 from ..runtimes.base import ReplicaHandle, ReplicaRuntime, ReplicaSpec, RuntimeErrorBase
 from ..store import Store
@@ -21,6 +21,8 @@ from .folders import ServiceFolders
 from .gateways import GatewayPool
 from .records import replica_ids, replicas_of
 
+# An operation that changes no replica: a service under it is restored as it runs.
+REGENERATE_KEYS = "service.regenerateKeys"
 # A replica a killed daemon left running is taken over only if it answers its readiness probe within this.
 ADOPT_PROBE_TIMEOUT_S = 2.0
 
@@ -40,35 +42,34 @@ class Restorer:
         """Take over, sweep, reopen the routes, then hand each service to ``deploy`` or ``delete``."""
         conn = self._store.read()
         rows = conn.execute("SELECT workspace_id, name, state FROM services").fetchall()
-        unfinished: dict[ServiceKey, Any] = {}
-        for op in self._operations.unfinished(conn, "service."):  # oldest first: the latest one stays
-            unfinished[(op["workspace_id"], op["target"])] = op
+        unfinished: dict[ServiceKey, OperationRecord] = {}
+        for started in self._operations.unfinished(conn, "service."):  # oldest first: the latest one stays
+            unfinished[(started.workspace_id, started.target)] = started
         whole: set[ServiceKey] = set()  # services every replica of which was taken over
         for row in rows:
             key = (row["workspace_id"], row["name"])
             op = unfinished.get(key)
             # Not where an operation is redone (it replaces the replicas): only what was serving as recorded.
             if row["state"] in lifecycle.RESTORED_STATES and (
-                    op is None or op["kind"] == "service.regenerateKeys") and self._adopt(*key):
+                    op is None or op.kind == REGENERATE_KEYS) and self._adopt(*key):
                 whole.add(key)
         sweep()  # before any replica starts: a new one is not in the handles while it starts
         deletes, deploys = [], []
         with self._store.transaction() as conn:
             for (ws_id, name), op in unfinished.items():
                 self._operations.cancel_running(conn, ws_id, "service.", name, "Superseded by a later operation "
-                                                "on the service.", keep=op["id"])
+                                                "on the service.", keep=op.id)
             for row in rows:
                 key = (row["workspace_id"], row["name"])
                 op = unfinished.get(key)
-                if op is not None and op["kind"] != "service.regenerateKeys":
-                    self._operations.reopen(conn, op["id"])  # whatever the last daemon resolved, it is redone
-                if op is not None and op["kind"] == "service.delete":
-                    deletes.append((key, op["id"]))
+                if op is not None and op.kind != REGENERATE_KEYS:
+                    self._operations.reopen(conn, op.id)  # whatever the last daemon resolved, it is redone
+                if op is not None and op.kind == "service.delete":
+                    deletes.append((key, op.id))
                 elif row["state"] in lifecycle.RESTORED_STATES or op is not None:
                     if key not in whole:  # it reads Transitioning until its replicas are back (or fails)
                         lifecycle.deploy_begun(conn, *key)
-                    deploys.append((key, op["id"] if op is not None and op["kind"] != "service.regenerateKeys"
-                                    else None))
+                    deploys.append((key, op.id if op is not None and op.kind != REGENERATE_KEYS else None))
         self._reopen_routes([key for key, _ in deploys])
         for (ws_id, name), op_id in deletes:
             delete(ws_id, name, op_id)

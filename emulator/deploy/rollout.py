@@ -8,7 +8,7 @@ import shutil
 import threading
 from typing import Any
 
-from ..operations import Operations
+from ..operations import Operations, OperationStatus, Outcome
 from ..resources.services import service as services
 from ..runtimes.base import ReplicaHandle, ReplicaRuntime
 from ..store import Store
@@ -76,7 +76,7 @@ class Rollouts:
             failure = DeployFailed(internal_error(name, exc))
         if failure is None:
             if op_id:
-                self._operations.resolve(op_id, {"status": "Succeeded"})
+                self._operations.resolve(op_id, Outcome(OperationStatus.SUCCEEDED))
             else:  # restored after a restart: no operation to reveal the state
                 with self._store.transaction() as conn:
                     lifecycle.restored(conn, ws_id, name)
@@ -96,7 +96,7 @@ class Rollouts:
                 extra: dict[str, Any] = {"operationDetails": {"subOperationType": failure.sub_operation}}
                 if failure.sub_operation == "BuildEnvironment":  # the SDK points users at this log
                     extra["operationLog"] = str(self._folders.service_dir(ws_id, name) / "environment.log")
-                self._operations.resolve(op_id, {"status": "Failed", "error": failure.error, "extra": extra})
+                self._operations.resolve(op_id, Outcome(OperationStatus.FAILED, error=failure.error, extra=extra))
         if unexpected is not None:
             raise unexpected
 
@@ -145,15 +145,20 @@ class Rollouts:
     # --- delete ---------------------------------------------------------------------------------------
     def delete(self, ws_id: str, name: str, op_id: str) -> None:
         """The caller set the deployment's ``abandoned``: what is starting gives up at once."""
-        key = (ws_id, name)
-        deployment = self._deployments.get(key)
-        deployment.claim("delete")
-        try:
-            self.take_down_everything(deployment, remove_files=True)
-            self._deployments.forget(key, deployment)
-        finally:
-            deployment.release()
-        self._operations.resolve(op_id, {"status": "Succeeded"})
+        self.delete_several(ws_id, [name], op_id)
+
+    def delete_several(self, ws_id: str, names: list[str], op_id: str) -> None:
+        """Take down each service in turn (an AKS endpoint's versions), then resolve the one operation."""
+        for name in names:
+            key = (ws_id, name)
+            deployment = self._deployments.get(key)
+            deployment.claim("delete")
+            try:
+                self.take_down_everything(deployment, remove_files=True)
+                self._deployments.forget(key, deployment)
+            finally:
+                deployment.release()
+        self._operations.resolve(op_id, Outcome(OperationStatus.SUCCEEDED))
 
     def take_down_everything(self, deployment: Deployment, remove_files: bool) -> None:
         """Off the gateway, every replica stopped, and (``remove_files``) the service's folder removed, once

@@ -47,7 +47,7 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TAG_PART = re.compile(r"[^a-z0-9_.-]+")
 
 
-def finish(conn: Any, row: Any, outcome: dict[str, Any]) -> None:
+def finish(conn: Any, op: Any) -> None:
     """The operation's finisher: a package's state is its operation's, nothing else to update."""
 
 

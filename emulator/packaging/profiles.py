@@ -47,7 +47,7 @@ HEADROOM = 1.2
 _SAFE = re.compile(r"[^a-zA-Z0-9-]+")
 
 
-def finish(conn: Any, row: Any, outcome: dict[str, Any]) -> None:
+def finish(conn: Any, op: Any) -> None:
     """The operation's finisher: the profile's result is the operation's, nothing else to update."""
 
 

@@ -16,7 +16,7 @@ def _operations(tmp_path: Path, policy: str) -> tuple[Operations, Store, str]:
     store = Store(tmp_path / "state.db")
     finished: list[str] = []
     ops = Operations(store, lambda: ProgressPolicy.parse(policy),
-                     {"thing.create": lambda conn, row, outcome: finished.append(row["id"])})
+                     {"thing.create": lambda conn, op: finished.append(op.id)})
     with store.transaction() as conn:
         op_id = ops.start(conn, "ws", "thing.create", "thing", {"status": "Succeeded"})
     return ops, store, op_id
@@ -54,3 +54,20 @@ def test_a_held_poll_returns_when_a_seconds_policy_ends_the_operation(tmp_path: 
                                                   ("polls:2", 9, None), ("immediate", 0, None)])
 def test_seconds_until_done(policy: str, elapsed: float, due: float | None) -> None:
     assert ProgressPolicy.parse(policy).seconds_until_done(elapsed) == due
+
+
+def test_an_outcome_resolved_later_replaces_only_the_fields_it_sets(tmp_path: Path) -> None:
+    from emulator.operations import OperationStatus, Outcome
+
+    ops, store, _ = _operations(tmp_path, "immediate")
+    with store.transaction() as conn:
+        op_id = ops.start(conn, "ws", "thing.create", "later", Outcome(
+            pending=True, running_status="Creating", extra={"operationType": "Create"}))
+    assert ops.poll("ws", op_id) == {"id": op_id, "name": "thing.create", "target": "later", "status": "Creating",
+                                     "state": "Creating", "operationType": "Create"}
+    ops.resolve(op_id, Outcome(OperationStatus.FAILED, error={"code": "Boom", "message": "it broke"}))
+    assert ops.poll("ws", op_id) == {"id": op_id, "name": "thing.create", "target": "later", "status": "Failed",
+                                     "state": "Failed", "operationType": "Create",
+                                     "error": {"code": "Boom", "message": "it broke"}}
+    assert Outcome.from_wire(Outcome(OperationStatus.SUCCEEDED, extra={"a": 1}).to_wire()) == \
+        Outcome(OperationStatus.SUCCEEDED, extra={"a": 1})

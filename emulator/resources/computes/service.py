@@ -15,7 +15,7 @@ from typing import Any, Callable
 from ... import catalog, error_catalog
 from ...errors import BadRequest, Conflict, NotFound
 from ...gateway import tls as gateway_tls
-from ...operations import Operations
+from ...operations import OperationRecord, Operations
 from .state import ProvisioningState, check_transition
 
 FAST_PROD = "FastProd"
@@ -224,27 +224,27 @@ def _store(conn: sqlite3.Connection, ws_id: str, name: str, body: dict[str, Any]
                  (state.value, json.dumps(body), ws_id, name))
 
 
-def _finish_provisioning(conn: sqlite3.Connection, op: sqlite3.Row, outcome: dict[str, Any]) -> None:
-    found = row(conn, op["workspace_id"], op["target"])
+def _finish_provisioning(conn: sqlite3.Connection, op: OperationRecord) -> None:
+    found = row(conn, op.workspace_id, op.target)
     if found is None or found["state"] == ProvisioningState.DELETING.value:
         return  # deleted (or being deleted) while provisioning: the delete decides what remains
     body = json.loads(found["body"])
-    if outcome["status"] == "Succeeded":
-        state = check_transition(found["state"], ProvisioningState.SUCCEEDED, op["target"])
+    if op.outcome.succeeded:
+        state = check_transition(found["state"], ProvisioningState.SUCCEEDED, op.target)
         aks = body["properties"]["properties"]
         aks["clusterFqdn"] = aks.get("clusterFqdn") or (
-            f"{op['target']}-{hashlib.sha1(body['id'].encode()).hexdigest()[:8]}.hcp.{body['location']}.azmk8s.io")
+            f"{op.target}-{hashlib.sha1(body['id'].encode()).hexdigest()[:8]}.hcp.{body['location']}.azmk8s.io")
         aks["systemServices"] = aks.get("systemServices") or [
             {"systemServiceType": "ScoringFrontEnd", "publicIpAddress": "127.0.0.1", "version": "fake-azure"}]
         body["properties"]["provisioningErrors"] = None
     else:
-        state = check_transition(found["state"], ProvisioningState.FAILED, op["target"])
-        body["properties"]["provisioningErrors"] = [{"error": outcome["error"]}]
-    _store(conn, op["workspace_id"], op["target"], body, state)
+        state = check_transition(found["state"], ProvisioningState.FAILED, op.target)
+        body["properties"]["provisioningErrors"] = [{"error": op.outcome.error}]
+    _store(conn, op.workspace_id, op.target, body, state)
 
 
-def _finish_delete(conn: sqlite3.Connection, op: sqlite3.Row, outcome: dict[str, Any]) -> None:
-    conn.execute("DELETE FROM computes WHERE workspace_id = ? AND name = ?", (op["workspace_id"], op["target"]))
+def _finish_delete(conn: sqlite3.Connection, op: OperationRecord) -> None:
+    conn.execute("DELETE FROM computes WHERE workspace_id = ? AND name = ?", (op.workspace_id, op.target))
 
 
 FINISHERS = {

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ... import error_catalog
 from ...errors import Conflict
+from ...operations import OperationStatus, Outcome
 from ...scheduler import Unschedulable
 from ..models import service as models
 from . import service
@@ -42,14 +43,14 @@ def create(cloud: Cloud, ws_body: dict[str, Any], payload: dict[str, Any], overw
             service.delete_row(conn, ws_id, name)  # overwrite: the engine replaces its replicas
         try:  # planning reads the other services' rows only, so the new row goes in once, planned
             body["fakeAzure"]["replicas"] = service.plan_replicas(conn, ws_id, body, service.desired_replicas(body))
-            outcome: dict[str, Any] = {"pending": True}
+            outcome = Outcome(pending=True)
         except Unschedulable as exc:  # Azure finds this after 5 minutes; we know it now
-            outcome = {"status": "Failed", "error": service.unschedulable_error(exc)}
-        outcome.update(runningStatus="Running", extra=operation_extra("Create"))
+            outcome = Outcome(OperationStatus.FAILED, error=service.unschedulable_error(exc))
+        outcome.running_status, outcome.extra = OperationStatus.RUNNING.value, operation_extra("Create")
         service.insert(conn, ws_id, body, payload)
         supersede(cloud, conn, ws_id, name, "deployed again")  # a local one's redeploy, a leftover after a delete
         op_id = cloud.operations.start(conn, ws_id, "service.create", name, outcome)
-    if outcome.get("pending"):
+    if outcome.pending:
         cloud.engine.deploy(ws_id, name, op_id)
     return body, op_id
 
@@ -79,8 +80,8 @@ def refuse_while_busy(cloud: Cloud, conn: sqlite3.Connection, ws_id: str, name: 
     operations.advance_for_target(conn, ws_id, "service.", name)
     running = operations.running_for_target(conn, ws_id, "service.", name)
     if running:
-        kind = running[0]["kind"].split(".", 1)[1]
-        raise Conflict.of(error_catalog.operation_in_progress(name, kind, running[0]["id"]))
+        kind = running[0].kind.split(".", 1)[1]
+        raise Conflict.of(error_catalog.operation_in_progress(name, kind, running[0].id))
 
 
 def delete(cloud: Cloud, ws_id: str, name: str) -> str | None:
@@ -96,8 +97,8 @@ def delete(cloud: Cloud, ws_id: str, name: str) -> str | None:
             if service.row(conn, ws_id, name) is None:
                 return None  # the check saw an earlier delete through
         op_id = cloud.operations.start(conn, ws_id, "service.delete", name,
-                                       {"pending": True, "runningStatus": "Running",
-                                        "extra": operation_extra("Delete")})
+                                       Outcome(pending=True, running_status=OperationStatus.RUNNING.value,
+                                               extra=operation_extra("Delete")))
     cloud.engine.delete(ws_id, name, op_id)
     return op_id
 
@@ -116,17 +117,17 @@ def update(cloud: Cloud, ws_id: str, name: str, patch: list) -> tuple[dict, str]
             try:
                 body["fakeAzure"]["replicas"] = service.plan_replicas(conn, ws_id, body,
                                                                       service.desired_replicas(body))
-                outcome: dict[str, Any] = {"pending": True}
+                outcome = Outcome(pending=True)
             except Unschedulable as exc:
-                outcome = {"status": "Failed", "error": service.unschedulable_error(exc)}
+                outcome = Outcome(OperationStatus.FAILED, error=service.unschedulable_error(exc))
             body["deploymentStatus"]["desiredReplicas"] = service.desired_replicas(body)
             service.save(conn, ws_id, body, ServiceState.TRANSITIONING)
         else:
-            outcome = {"status": "Succeeded"}
+            outcome = Outcome(OperationStatus.SUCCEEDED)
             service.save(conn, ws_id, body)
-        outcome.update(runningStatus="Running", extra=operation_extra("Update"))
+        outcome.running_status, outcome.extra = OperationStatus.RUNNING.value, operation_extra("Update")
         op_id = cloud.operations.start(conn, ws_id, "service.update", name, outcome)
-    if outcome.get("pending"):
+    if outcome.pending:
         cloud.engine.deploy(ws_id, name, op_id)
     else:
         cloud.engine.refresh_auth(ws_id, name)
@@ -140,7 +141,7 @@ def regenerate_key(cloud: Cloud, ws_id: str, name: str, key_type: str, key_value
         values[key_type.lower() + "Key"] = key_value or secrets.token_urlsafe(24)
         service.save_secrets(conn, ws_id, name, values)
         op_id = cloud.operations.start(conn, ws_id, "service.regenerateKeys", name,
-                                       {"status": "Succeeded", "runningStatus": "Running",
-                                        "extra": operation_extra("RegenerateKey")})
+                                       Outcome(OperationStatus.SUCCEEDED, running_status=OperationStatus.RUNNING.value,
+                                               extra=operation_extra("RegenerateKey")))
     cloud.engine.refresh_auth(ws_id, name)
     return op_id

@@ -2,22 +2,25 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
+from ...operations import OperationRecord
 from . import service
 
 
-def _finish_deploy(conn: sqlite3.Connection, op: sqlite3.Row, outcome: dict[str, Any]) -> None:
+def _finish_deploy(conn: sqlite3.Connection, op: OperationRecord) -> None:
     # Imported here: the deployment core imports this package's service module.
     from ...deploy import lifecycle
-    lifecycle.deploy_operation_finished(conn, op["workspace_id"], op["target"], outcome)
+    from .endpoint_actions import finish_operation as finish_endpoint_operation
+
+    if not finish_endpoint_operation(conn, op.workspace_id, op.target, op.outcome):  # an AKS endpoint's versions
+        lifecycle.deploy_operation_finished(conn, op.workspace_id, op.target, op.outcome)
 
 
-def _finish_delete(conn: sqlite3.Connection, op: sqlite3.Row, outcome: dict[str, Any]) -> None:
-    service.delete_row(conn, op["workspace_id"], op["target"])
+def _finish_delete(conn: sqlite3.Connection, op: OperationRecord) -> None:
+    service.delete_row(conn, op.workspace_id, op.target)
 
 
-def _finish_nothing(conn: sqlite3.Connection, op: sqlite3.Row, outcome: dict[str, Any]) -> None:
+def _finish_nothing(conn: sqlite3.Connection, op: OperationRecord) -> None:
     return None
 
 
