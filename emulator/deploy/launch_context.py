@@ -23,6 +23,7 @@ from ..resources.assets import service as assets
 from ..resources.services import service as services
 from ..runtimes.base import ReplicaRuntime
 from ..store import Store
+from . import no_code
 from .failures import GPU_REQUIRED_ERROR, DeployFailed, environment_build_error
 from .folders import ServiceFolders
 from .gpus import HostGpus
@@ -60,21 +61,34 @@ class LaunchContextBuilder:
         for old in log_dir.glob("*.log*"):  # rotated replica logs (.log.1...) too
             if old.name.split(".", 1)[0] not in keep:
                 old.unlink()
+        # A no-code deployment runs our curated environment and entry script for its one model (no_code.py).
+        no_code_model = no_code.model_of(body)
+        if no_code_model is not None:
+            request = {**request, "environment": no_code.environment(no_code_model)}
         environment = self._prepare(ws_id, request, log_dir / "environment.log")
         replicas = replicas_of(body)
         warning = self._gpus.shortfall_warning(sum(len(r.gpu_ids) for r in replicas))
         if warning and self._gpus.policy == "require":
             raise DeployFailed(GPU_REQUIRED_ERROR)
         conn = self._store.read()
+        given = (body.get("fakeAzure") or {}).get("launch")
+        if given is not None:  # a front end that resolved its files itself (SDK v2 deployments)
+            return LaunchContext(environment, self._given_models(given), *self._given_source(given),
+                                 self._env_vars(request), log_dir)
         models = self._model_files(conn, ws_id, body)
-        source_dir, entry = self.materialize_source(conn, ws_id, request)
+        if no_code_model is not None:
+            source_dir, entry = None, str(no_code.write_entry_script(log_dir / "no-code", no_code_model))
+        else:
+            source_dir, entry = self.materialize_source(conn, ws_id, request)
         if warning:
             for replica in replicas:
                 with open(log_dir / f"{replica.id}.log", "a") as replica_log:
                     replica_log.write(warning + "\n")
-        env_vars = {k: str(v) for k, v in ((request.get("environment") or {}).get("environmentVariables")
-                                           or {}).items()}
-        return LaunchContext(environment, models, source_dir, entry, env_vars, log_dir)
+        return LaunchContext(environment, models, source_dir, entry, self._env_vars(request), log_dir)
+
+    @staticmethod
+    def _env_vars(request: dict[str, Any]) -> dict[str, str]:
+        return {k: str(v) for k, v in ((request.get("environment") or {}).get("environmentVariables") or {}).items()}
 
     def _prepare(self, ws_id: str, request: dict[str, Any], build_log: Path) -> str:
         with open(build_log, "a") as build_file:  # once: a build sends every pip output line here
@@ -107,6 +121,39 @@ class LaunchContextBuilder:
                 raise DeployFailed(exc.to_body()["error"]) from exc
             result.append(ModelFiles(model["name"], model["version"], files))
         return result
+
+    def _given_models(self, given: dict[str, Any]) -> list[ModelFiles]:
+        """``launch.models``: [{name, version (a number), files: {relative path: sha256}}]."""
+        try:
+            return [ModelFiles(segment(m["name"], "model name"), int(m["version"]),
+                               {relative_path(rel, "model file path", canonical=True): self._blobs.path_for(digest)
+                                for rel, digest in m["files"].items()}) for m in given.get("models") or []]
+        except UnsafePath as exc:
+            raise DeployFailed(exc.to_body()["error"]) from exc
+
+    def _given_source(self, given: dict[str, Any]) -> tuple[Path | None, str]:
+        """``launch.source``: {key (names its folder), files: {relative path: sha256}, entry}; (folder, entry)."""
+        source = given.get("source")
+        if not source:
+            return None, ""
+        try:
+            root = resolve_inside(self._folders.assets, f"v2-{source['key']}", "code id", single=True)
+            if not root.exists():  # immutable: one copy serves every later deployment
+                staging = root.parent / f".{root.name}.{os.getpid()}.{threading.get_ident()}"
+                shutil.rmtree(staging, ignore_errors=True)
+                staging.mkdir(parents=True)
+                for relpath, digest in source["files"].items():
+                    destination = resolve_inside(staging, relpath, "code file path")
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(self._blobs.path_for(digest), destination)
+                try:
+                    os.replace(staging, root)
+                except OSError:  # another deployment of the same code won the race
+                    shutil.rmtree(staging, ignore_errors=True)
+            entry = resolve_inside(root, source["entry"], "scoring script")
+        except UnsafePath as exc:
+            raise DeployFailed(exc.to_body()["error"]) from exc
+        return root, entry.relative_to(root).as_posix()
 
     def materialize_source(self, conn: Any, ws_id: str, request: dict[str, Any]) -> tuple[Path | None, str]:
         """The uploaded source, as a folder lay_out can copy: (source dir or None, entry script).

@@ -1,7 +1,8 @@
 """``Model.deploy`` for the local cloud: the port of the SDK's environment-based deploy path.
 
 ``deploy`` follows ``azureml.core.model.Model.deploy`` (1.61) step by step: the FutureWarning, the
-service-name check, ``print_configuration``, the local/no-code branches, the conversion of the
+service-name check, ``print_configuration``, the local branch, the no-code branch (``{"modelIds": [id]}``:
+the service brings the environment and entry script), the conversion of the
 inference config to an Environment, the upload of the entry script or source directory
 (``POST {ws}/assets``), the environment image request and the create payload of the deployment
 configuration, then ``Webservice._deploy_webservice`` (``POST {ws}/services``). It returns at once;
@@ -59,10 +60,9 @@ def deploy(workspace: Any, name: str, models: list, inference_config: Any = None
         if deployment_config and deployment_config._webservice_type._webservice_type == IOT_WEBSERVICE_TYPE:
             raise WebserviceException("IoT Webservices must be deployed with an InferenceConfig.",
                                       logger=module_logger)
-        _validate_no_code(models)
-        from .webservice.webservice import _deploy_no_code_unsupported
-
-        raise WebserviceException(_deploy_no_code_unsupported(), logger=module_logger)
+        # No-code deploy: the service supplies the environment and the entry script (emulator/deploy/no_code.py).
+        return _deploy_with_environment_image_request(workspace, name, no_code_image_request(models),
+                                                      deployment_config, deployment_target, overwrite, show_output)
 
     inference_config, use_env_path = inference_config._convert_parts(name)
     if not use_env_path:
@@ -89,6 +89,12 @@ def _deploy_local(workspace: Any, name: str, models: list, inference_config: Any
 
         raise WebserviceException(_deploy_no_code_unsupported(), logger=module_logger)
     return LocalWebservice._deploy(workspace, name, models, None, deployment_config, False, inference_config)
+
+
+def no_code_image_request(models: list) -> dict[str, Any]:
+    """The SDK's ``build_and_validate_no_code_environment_image_request``: the model ids alone, once checked."""
+    _validate_no_code(models)
+    return {"modelIds": [models[0].id]}
 
 
 def _validate_no_code(models: list) -> None:

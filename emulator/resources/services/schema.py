@@ -6,9 +6,9 @@ timings, timeouts "must be greater than zero", gpu_cores ">= 0", the Kubernetes 
 generous upper bounds where Azure documents none (listed in docs/parity.md)."""
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Discriminator, Field, RootModel, StringConstraints, Tag, model_validator
 
 from ...errors import ValidationFailed
 from ...validation import Body, Description, FilePath, JsonPatch, KvMap, Query, ResourceSegment, named
@@ -93,11 +93,22 @@ class EnvironmentImageRequest(Body):
 
 
 class DeployableImageRequest(EnvironmentImageRequest):
-    """What a service runs: an entry script in uploaded assets (the SDK's ``_build_environment_image_request``;
-    the no-code deploy without a driver program is not supported, docs/parity.md)."""
+    """What a service runs: an entry script in uploaded assets (the SDK's ``_build_environment_image_request``),
+    or, for a no-code deployment, ``modelIds`` alone (``build_and_validate_no_code_environment_image_request``;
+    emulator/deploy/no_code.py supplies the environment and the entry script)."""
 
-    driverProgram: FilePath
-    assets: Annotated[list[AssetRef], Field(min_length=1, max_length=MAX_ASSETS)]
+    assets: Optional[Annotated[list[AssetRef], Field(min_length=1, max_length=MAX_ASSETS)]] = None
+
+    @model_validator(mode="after")
+    def _entry_script_or_no_code(self) -> "DeployableImageRequest":
+        if (self.driverProgram is None) != (self.assets is None):
+            missing = "driverProgram" if self.driverProgram is None else "assets"
+            raise ValueError(f"{missing} is required: an entry script comes as driverProgram with its assets "
+                             "(a no-code deployment sends neither).")
+        if self.driverProgram is None and (self.environment is not None or self.sourceDirectory is not None):
+            raise ValueError("driverProgram is required with an environment or a sourceDirectory (a no-code "
+                             "deployment sends modelIds alone).")
+        return self
 
 
 class Keys(Body):
@@ -143,6 +154,54 @@ class ServiceCreate(Body):
     localSource: Optional[LocalSource] = None
 
 
+# --- AKS endpoints (AksEndpoint: versions behind one scoring URI, a traffic split between them) ---------
+
+# "You can deploy up to six versions behind a single endpoint" (how-to-deploy-azure-kubernetes-service).
+MAX_ENDPOINT_VERSIONS = 6
+ENDPOINT = "AKSENDPOINT"
+Percentile = Annotated[int, Field(ge=0, le=100)]
+
+
+class VersionCreate(ServiceCreate):
+    """One version of an endpoint: an AKS service body (the SDK's ``AksServiceDeploymentConfiguration``
+    payload) and its place behind the endpoint. ``update_version`` patches ``tags`` (not ``kvTags``)."""
+
+    trafficPercentile: Optional[Percentile] = None
+    isDefault: Optional[bool] = None
+    type: Optional[Literal["Control", "Treatment"]] = None
+    tags: Optional[KvMap] = None
+
+
+class EndpointCreate(Body):
+    """``POST .../services`` with computeType AKSENDPOINT (``AksEndpointDeploymentConfiguration``)."""
+
+    name: ServiceName
+    computeType: Literal["AKSENDPOINT"]
+    computeName: Optional[Annotated[str, StringConstraints(max_length=255)]] = None
+    description: Optional[Description] = None
+    kvTags: Optional[KvMap] = None
+    properties: Optional[KvMap] = None
+    authEnabled: Optional[bool] = None
+    aadAuthEnabled: Optional[bool] = None
+    appInsightsEnabled: Optional[bool] = None
+    keys: Optional[Keys] = None
+    namespace: Optional[Annotated[str, StringConstraints(pattern=NAMESPACE_PATTERN)]] = None
+    location: Optional[Location] = None
+    versions: Annotated[dict[ServiceName, VersionCreate], Field(min_length=1, max_length=MAX_ENDPOINT_VERSIONS)]
+
+
+def _create_kind(value: Any) -> str:
+    # Tags in the "kind[...]" form are left out of a failure's field path (validation._UNION_MEMBER).
+    compute_type = value.get("computeType") if isinstance(value, dict) else getattr(value, "computeType", None)
+    return "create[endpoint]" if compute_type == ENDPOINT else "create[service]"
+
+
+class ServiceRequest(RootModel[Annotated[Union[Annotated[ServiceCreate, Tag("create[service]")],
+                                               Annotated[EndpointCreate, Tag("create[endpoint]")]],
+                                         Discriminator(_create_kind)]]):
+    """``POST .../services``: a service (AKS, ACI, Local) or an AKS endpoint, told apart by computeType."""
+
+
 class CreateQuery(Query):
     overwrite: bool = False
 
@@ -175,4 +234,11 @@ class RegenerateKeys(Body):
 # Each value is checked against the create payload's type at its path (/numReplicas, /autoScaler/minReplicas,
 # /properties/<key>, ...); which paths may change at all is the service's rule (apply_patch), and the
 # patched record is checked against ServiceCreate again (a patch cannot leave what create refuses).
-PATCH = JsonPatch(ServiceCreate)
+class PatchTarget(ServiceCreate):
+    """What a JSON patch may address: a service's fields, and an endpoint's versions (``/versions/<name>``,
+    ``/versions/<name>/trafficPercentile``...), each checked as its create payload's."""
+
+    versions: Optional[dict[str, VersionCreate]] = None
+
+
+PATCH = JsonPatch(PatchTarget)

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ... import error_catalog, paths
+from ...deploy import no_code
 from ...errors import BadRequest, Conflict, NotFound
 from ...scheduler import Allocation, Node, ReplicaRequest, Unschedulable, place
 from ...validation import check_model
@@ -79,6 +80,8 @@ def list_all(conn: sqlite3.Connection, ws_id: str, compute_type: str | None = No
         "SELECT body FROM services WHERE workspace_id = ? ORDER BY created_at", (ws_id,))]
     result = []
     for body in bodies:
+        if (body.get("fakeAzure") or {}).get("frontEnd"):
+            continue  # an SDK v2 deployment's core record (emulator/arm/deployments.py), not a webservice
         # Case-insensitive, as Azure's: the SDK sends the caller's spelling ("aks") as is.
         if compute_type and body["computeType"].lower() != compute_type.lower():
             continue
@@ -91,14 +94,6 @@ def list_all(conn: sqlite3.Connection, ws_id: str, compute_type: str | None = No
             continue
         result.append(body)
     return result
-
-
-def save(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any], state: ServiceState | None = None) -> None:
-    if state is not None:
-        body["state"] = check_transition(body["state"], state, body["name"]).value
-    body["updatedTime"] = _now()
-    conn.execute("UPDATE services SET state = ?, body = ? WHERE workspace_id = ? AND name = ?",
-                 (body["state"], json.dumps(body), ws_id, body["name"]))
 
 
 def save_secrets(conn: sqlite3.Connection, ws_id: str, name: str, values: dict[str, Any]) -> None:
@@ -197,6 +192,7 @@ def build_body(conn: sqlite3.Connection, ws: dict[str, Any], payload: dict[str, 
                models: list[dict[str, Any]]) -> dict[str, Any]:
     """The service record for a create payload (the SDK's _build_create_payload output)."""
     check_image_request(payload.get("environmentImageRequest"))
+    no_code.check(payload.get("environmentImageRequest"), models)
     compute_type = payload.get("computeType")
     if compute_type not in ("AKS", "ACI", LOCAL):
         raise BadRequest(f"computeType {compute_type!r} is not supported by fake-azure (AKS, ACI, Local).",
@@ -224,7 +220,7 @@ def build_body(conn: sqlite3.Connection, ws: dict[str, Any], payload: dict[str, 
     body = {
         "name": payload["name"], "description": payload.get("description"),
         "kvTags": payload.get("kvTags") or {}, "properties": payload.get("properties") or {},
-        "state": ServiceState.TRANSITIONING.value, "createdTime": now, "updatedTime": now, "error": None,
+        "createdTime": now, "updatedTime": now, "error": None,  # its state: deploy/lifecycle.py's deploy_begun
         "computeType": compute_type, "computeName": compute_name, "scoringUri": None,
         # Key auth is on by default for AKS (unless token auth is asked for), off for ACI.
         "authEnabled": payload["authEnabled"] if payload.get("authEnabled") is not None
@@ -280,18 +276,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def insert(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any], payload: dict[str, Any]) -> None:
+def new_secrets(payload: dict[str, Any]) -> dict[str, Any]:
+    """A new service's keys (as the create payload gives them, else random) and its token-signing secret."""
     keys = payload.get("keys") or {}
-    values = {"primaryKey": keys.get("primaryKey") or secrets.token_urlsafe(24),
-              "secondaryKey": keys.get("secondaryKey") or secrets.token_urlsafe(24),
-              "tokenSecret": secrets.token_hex(32)}
-    conn.execute("INSERT INTO services (workspace_id, name, compute_name, state, body, secrets, created_at) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?)", (ws_id, body["name"], body.get("computeName"), body["state"],
-                                                  json.dumps(body), json.dumps(values), time.time()))
-
-
-def delete_row(conn: sqlite3.Connection, ws_id: str, name: str) -> None:
-    conn.execute("DELETE FROM services WHERE workspace_id = ? AND name = ?", (ws_id, name))
+    return {"primaryKey": keys.get("primaryKey") or secrets.token_urlsafe(24),
+            "secondaryKey": keys.get("secondaryKey") or secrets.token_urlsafe(24),
+            "tokenSecret": secrets.token_hex(32)}
 
 
 # --- update -------------------------------------------------------------------------------------
@@ -341,6 +331,7 @@ def apply_patch(record: dict[str, Any], patch: list[dict[str, Any]]) -> bool:
             and body.get("autoScaler"):
         body["autoScaler"]["autoscaleEnabled"] = False
     _check_as_created(body, patch)
+    no_code.check(body["environmentImageRequest"], body.get("models") or [])  # a patch to a no-code request
     record.clear()
     record.update(body)
     return redeploy
