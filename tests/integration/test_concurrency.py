@@ -86,7 +86,7 @@ def _run_threads(target: Callable[[int], None], count: int, deadline_s: float) -
         try:
             target(index)
         except BaseException as exc:  # reported by the test
-            exc.formatted = traceback.format_exc()  # type: ignore[attr-defined]
+            exc.formatted = traceback.format_exc()  # type: ignore[attr-defined]  # rides to the report
             with lock:
                 errors[index] = exc
 

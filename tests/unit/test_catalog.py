@@ -80,15 +80,15 @@ def test_unknown_sizes_are_none(name: str) -> None:
 
 
 def test_lookup_of_none_is_none() -> None:
-    assert lookup(None) is None  # type: ignore[arg-type]
+    assert lookup(None) is None  # type: ignore[arg-type]  # what an unset config passes
 
 
 def test_general_purpose_sizes_have_no_gpu() -> None:
     for name in ("Standard_D2_v2", "Standard_D3_v2", "Standard_DS3_v2", "Standard_D4s_v3", "Standard_F4s_v2"):
         size = lookup(name)
         assert size is not None and size.gpus == 0 and size.gpu_model is None, name
-    assert lookup("Standard_D2_v2").vcpus == 2  # type: ignore[union-attr]
-    assert lookup("Standard_D1_v2").vcpus == 1  # type: ignore[union-attr]
+    assert lookup("Standard_D2_v2").vcpus == 2  # type: ignore[union-attr]  # a known size
+    assert lookup("Standard_D1_v2").vcpus == 1  # type: ignore[union-attr]  # a known size
 
 
 def test_every_gpu_size_names_its_model_and_every_model_has_gpus() -> None:

@@ -27,7 +27,7 @@ def _scale(harness: Harness, name: str, count: int) -> None:
     harness.engine.scaler.scale(WS, name, count, "test")
 
 
-def _deployment(harness: Harness, name: str):  # type: ignore[no-untyped-def]
+def _deployment(harness: Harness, name: str):
     return harness.engine.deployments.get((WS, name))
 
 
@@ -150,12 +150,12 @@ def test_a_restart_racing_a_delete_leaves_no_folder_behind(harness: Harness) -> 
     entered, release = threading.Event(), threading.Event()
     real_start = harness.runtime.start
 
-    def slow_start(spec):  # type: ignore[no-untyped-def]
+    def slow_start(spec):
         entered.set()
         release.wait(10)
         return real_start(spec)
 
-    harness.runtime.start = slow_start  # type: ignore[method-assign]
+    harness.runtime.start = slow_start  # type: ignore[method-assign]  # the stub, slowed for this test
     restart = threading.Thread(target=harness.engine.supervision.restart, args=((WS, "svc"), replica_id), daemon=True)
     restart.start()
     assert entered.wait(5)

@@ -22,7 +22,7 @@ def test_a_replica_that_becomes_ready_while_the_daemon_stops_is_stopped_not_inst
         assert harness.engine.supervision.take_down((WS, "svc"), replica_id, handle, "exited")
         real_start = harness.runtime.start
 
-        def start(spec: ReplicaSpec):  # type: ignore[no-untyped-def]
+        def start(spec: ReplicaSpec):
             new = real_start(spec)
             # `fake-azure down` stops every replica while this one becomes ready (it waits for this restart).
             stopping.start()
@@ -31,7 +31,7 @@ def test_a_replica_that_becomes_ready_while_the_daemon_stops_is_stopped_not_inst
 
         stopping = threading.Thread(target=harness.engine.shutdown, daemon=True)
 
-        harness.runtime.start = start  # type: ignore[method-assign]
+        harness.runtime.start = start  # type: ignore[method-assign]  # the stub, held for this test
         assert harness.engine.supervision.restart((WS, "svc"), replica_id) == "stale"
         assert deployment.handles == {}, "a replica was installed after the daemon stopped every replica"
         stopping.join(5)

@@ -4,14 +4,14 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from emulator.deploy.gateways import GatewayPool
+from emulator.deploy.gateways import ClusterGateway, GatewayPool
 from emulator.store import Store
 
 
 def test_a_new_gateway_does_not_hold_the_pool_while_waiting_for_the_store(tmp_path: Path) -> None:
     store = Store(tmp_path / "state.db")
     pool = GatewayPool(store)
-    created: list[object] = []
+    created: list[ClusterGateway] = []
     looked_up = threading.Event()
     try:
         # A write transaction that needs the pool (as take_down republishing a service does)...
@@ -27,7 +27,7 @@ def test_a_new_gateway_does_not_hold_the_pool_while_waiting_for_the_store(tmp_pa
         creator.join(10)
         assert created and pool.existing_for("ws", "svc") is None
         row = store.read().execute("SELECT port FROM gateways WHERE workspace_id = 'ws' AND cluster = 'c'").fetchone()
-        assert row is not None and row["port"] == created[0].gateway.port  # type: ignore[attr-defined]
+        assert row is not None and row["port"] == created[0].gateway.port
     finally:
         pool.stop_all()
 

@@ -74,19 +74,19 @@ def test_tail_reads_only_the_end_of_a_big_file(tmp_path: Path, monkeypatch: pyte
     real_open = open
 
     class Counting:
-        def __init__(self, f):  # type: ignore[no-untyped-def]
+        def __init__(self, f):
             self._f = f
 
-        def __enter__(self):  # type: ignore[no-untyped-def]
+        def __enter__(self):
             return self
 
-        def __exit__(self, *exc):  # type: ignore[no-untyped-def]
+        def __exit__(self, *exc):
             self._f.close()
 
-        def seek(self, *args):  # type: ignore[no-untyped-def]
+        def seek(self, *args):
             return self._f.seek(*args)
 
-        def read(self, n=-1):  # type: ignore[no-untyped-def]
+        def read(self, n=-1):
             data = self._f.read(n)
             read.append(len(data))
             return data

@@ -53,6 +53,7 @@ def engine_parts(tmp_path: Path):
     """What _materialize_source reads (the home, the blobs) and a workspace with one uploaded asset."""
     store, blobs = Store(tmp_path / "home" / "state.db"), BlobStore(tmp_path / "home" / "blobs")
     asset = assets.create(store, blobs, "ws", [Upload("score.py", io.BytesIO(b"def init(): pass\n"))])
+    # runtime, gpus and faults are not used by _materialize_source
     builder = LaunchContextBuilder(store, blobs, runtime=None, gpus=None, faults=None,  # type: ignore[arg-type]
                                    folders=ServiceFolders(tmp_path / "home"), runtime_line="")
     return builder, store, asset["id"]

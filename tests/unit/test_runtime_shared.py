@@ -43,7 +43,7 @@ class _Minimal(ReplicaRuntime):
     def __init__(self) -> None:
         self.stopped: list[str] = []
 
-    def prepare(self, environment, log):  # type: ignore[no-untyped-def]
+    def prepare(self, environment, log):
         return "env"
 
     def start(self, spec: ReplicaSpec) -> ReplicaHandle:
@@ -80,8 +80,8 @@ def probe_calls(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     process._require_server_module.cache_clear()
 
 
-def _fake_run(calls: list[Any], outcome: Any):  # type: ignore[no-untyped-def]
-    def run(argv, **kwargs):  # type: ignore[no-untyped-def]
+def _fake_run(calls: list[Any], outcome: Any):
+    def run(argv, **kwargs):
         calls.append(argv)
         if isinstance(outcome, BaseException):
             raise outcome
@@ -283,7 +283,7 @@ def test_inventory_lists_and_prunes_built_venvs(tmp_path: Path, monkeypatch: pyt
         raise RuntimeUnavailable("no engine")
 
     monkeypatch.setattr(select, "docker_runtime", no_docker)
-    listed = inventory.list_environments(settings)  # type: ignore[arg-type]
+    listed = inventory.list_environments(settings)  # type: ignore[arg-type]  # only env_cache is read
     assert [e["digest"] for e in listed] == ["aaaa", "bbbb"]
     assert listed[0] == {"kind": "venv", "digest": "aaaa", "reference": str(used / "bin" / "python"),
                          "python": "3.11", "size_mb": 2.0, "path": str(used)}
@@ -292,7 +292,7 @@ def test_inventory_lists_and_prunes_built_venvs(tmp_path: Path, monkeypatch: pyt
 
     fake = _FakeDockerRuntime()
     monkeypatch.setattr(select, "docker_runtime", lambda settings: fake)
-    removed = inventory.prune(settings, references)  # type: ignore[arg-type]
+    removed = inventory.prune(settings, references)  # type: ignore[arg-type]  # only env_cache is read
     assert removed == ["venv bbbb", "image fake-azure-env:old"]
     assert used.is_dir() and (cache / "aaaa.log").exists()
     assert not (cache / "bbbb").exists() and not (cache / "bbbb.log").exists()

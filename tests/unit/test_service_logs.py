@@ -28,7 +28,7 @@ def test_a_tail_read_from_the_end_matches_the_whole_cut(tmp_path: Path, seed: in
         texts.append((f"replica s{index}", text))
     reads: list[int | None] = []
 
-    def reader(path: Path):  # type: ignore[no-untyped-def]
+    def reader(path: Path):
         def read(tail: int | None) -> str:
             reads.append(tail)
             return read_log(path, tail)

@@ -226,9 +226,10 @@ def test_watches_survive_while_the_engine_works_on_the_service():
     sup.tick(0.1)
     host.serving = False  # e.g. the service's lock is held: reported paused, not absent
     paused = Target(KEY, host.policy, dict(host.handles), paused=True)
-    host.supervised = lambda: [paused]  # type: ignore[method-assign]
+    host.supervised = lambda: [paused]  # type: ignore[method-assign]  # this test picks the targets
     sup.tick(5.0)
     assert ("r0" in {k[1] for k in sup._watches}) and ("crashed", "r0") not in host.events
+    # this test picks the targets (a method replaced on the instance):
     host.supervised = lambda: [Target(KEY, host.policy, dict(host.handles))]  # type: ignore[method-assign]
     for now in (5.1, 5.2, 7.0, 9.0):
         sup.tick(now)
@@ -274,6 +275,7 @@ def test_a_dead_replica_is_taken_down_while_the_engine_works_on_the_service():
     """Paused (the engine holds the service's lock: scaling, a kill): no probe and no restart, but a replica
     whose process died leaves rotation at once, whatever else is going on."""
     host = FakeHost(ProbePolicy(period_s=1.0, failure_threshold=1), replicas=2)
+    # this test picks the targets (a method replaced on the instance):
     host.supervised = lambda: [Target(KEY, host.policy, dict(host.handles), paused=True)]  # type: ignore[method-assign]
     sup = supervisor(host)
     sup.tick(0.0)
@@ -284,6 +286,7 @@ def test_a_dead_replica_is_taken_down_while_the_engine_works_on_the_service():
     for now in (1.0, 2.0, 3.0):  # paused: neither the restart nor a probe of the hung r0 happens
         sup.tick(now)
     assert host.events == [("down", "r1", "exited")] and host.probes == 0
+    # this test picks the targets (a method replaced on the instance):
     host.supervised = lambda: [Target(KEY, host.policy, dict(host.handles))]  # type: ignore[method-assign]
     sup.tick(3.1)
     assert ("restarted", "r1") in host.events
