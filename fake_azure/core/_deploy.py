@@ -84,10 +84,7 @@ def _deploy_local(workspace: Any, name: str, models: list, inference_config: Any
     from .webservice.local import LocalWebservice
 
     if inference_config is None:
-        _validate_no_code(models)
-        from .webservice.webservice import _deploy_no_code_unsupported
-
-        raise WebserviceException(_deploy_no_code_unsupported(), logger=module_logger)
+        _validate_no_code(models)  # the SDK's Model.package(models) checks them before anything is built
     return LocalWebservice._deploy(workspace, name, models, None, deployment_config, False, inference_config)
 
 

@@ -113,6 +113,38 @@ def test_a_sklearn_classifier_answers_predict_proba_by_default_on_an_aks_cluster
     service.delete()
 
 
+@pytest.mark.skipif(_NO_SKLEARN, reason="scikit-learn is not installed")
+def test_a_local_no_code_service_serves_reloads_and_deploys_to_the_cloud_without_code(ws, workdir: Path) -> None:
+    """LocalWebservice: the SDK packages a no-code model (Model.package without an InferenceConfig) and runs it."""
+    import joblib
+    import sklearn
+    from sklearn.datasets import load_iris
+    from sklearn.tree import DecisionTreeClassifier
+
+    from fake_azure.core.model import Model
+    from fake_azure.core.webservice import LocalWebservice
+
+    x, y = load_iris(return_X_y=True)
+    tree = DecisionTreeClassifier(random_state=0).fit(x, y)
+    joblib.dump(tree, workdir / "tree.pkl")
+    model = _register(ws, "tree.pkl", "iris-tree", Model.Framework.SCIKITLEARN, sklearn.__version__)
+
+    service = Model.deploy(ws, "local-tree", [model], deployment_config=LocalWebservice.deploy_configuration())
+    service.wait_for_deployment()
+    assert service.state == LocalWebservice.STATE_RUNNING
+    rows = x[::25]
+    payload = json.dumps({"data": rows.tolist(), "method": "predict"})
+    assert service.run(payload) == tree.predict(rows).tolist()
+    service.reload(wait=True)  # no code of the user's to copy again: the same model, served again
+    assert service.run(payload) == tree.predict(rows).tolist()
+
+    cloud = service.deploy_to_cloud(name="tree-from-local")
+    cloud.wait_for_deployment()
+    assert cloud.run(payload) == tree.predict(rows).tolist() and cloud.compute_type == "ACI"
+    cloud.delete()
+    service.delete()
+
+
 # --- ONNX --------------------------------------------------------------------------------------------
 
 def _onnx_model(path: Path) -> None:

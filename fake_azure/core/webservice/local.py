@@ -248,9 +248,15 @@ class LocalWebservice(Webservice):
                             "entryScript": inference_config.entry_script if inference_config.source_directory
                             else os.path.abspath(inference_config.entry_script)}
             self._inference_config = inference_config
+        elif models is not None and not getattr(self, "_local_source", None):
+            # No-code: as the SDK's Model.package(models) without an InferenceConfig, the service brings the
+            # environment and the entry script; the SDK's checks (one model, a supported framework) first.
+            request, local_source = _deploy.no_code_image_request(models), None
         elif getattr(self, "_environment_image_request", None) and getattr(self, "_local_source", None):
             request = self._reuploaded_request(model_ids)
             local_source = self._local_source
+        elif _is_no_code(getattr(self, "_environment_image_request", None)):
+            request, local_source = {"modelIds": list(model_ids or [])}, None
         else:
             raise WebserviceException("The LocalWebservice is not deployable (state = {}): provide an "
                                       "inference_config.".format(self.state), logger=module_logger)
@@ -273,6 +279,8 @@ class LocalWebservice(Webservice):
     def _reuploaded_request(self, model_ids) -> dict[str, Any]:
         from fake_azure.core import _deploy
 
+        if _is_no_code(self._environment_image_request):
+            return {"modelIds": list(model_ids or [])}  # no code of the user's to copy again
         source = self._local_source or {}
         if not source.get("entryScript"):
             raise WebserviceException("The LocalWebservice does not know where its code is; redeploy it with "
@@ -437,7 +445,9 @@ class LocalWebservice(Webservice):
                                       "the Model.deploy() method directly.".format(self.state),
                                       logger=module_logger)
         inference_config = self._inference_config
-        if inference_config is None:
+        if inference_config is None and _is_no_code(self._environment_image_request):
+            pass  # a no-code service deploys as one to the cloud too
+        elif inference_config is None:
             source = self._local_source or {}
             inference_config = InferenceConfig(entry_script=source.get("entryScript"),
                                                source_directory=source.get("sourceDirectory"),
@@ -532,3 +542,8 @@ class LocalWebserviceDeploymentConfiguration(WebserviceDeploymentConfiguration):
         json_payload["numReplicas"] = 1
         json_payload["port"] = self.port or 0
         return json_payload
+
+
+def _is_no_code(request: dict[str, Any] | None) -> bool:
+    """A no-code service's environment image request: model ids, no entry script."""
+    return request is not None and not request.get("driverProgram") and not request.get("assets")
