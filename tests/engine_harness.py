@@ -13,6 +13,7 @@ from stub_runtime import StubRuntime
 
 from emulator import catalog
 from emulator.blobs import BlobStore
+from emulator.deploy import lifecycle
 from emulator.deploy.engine import DeploymentEngine
 from emulator.deploy.gateways import GatewayPool
 from emulator.deploy.gpus import HostGpus
@@ -64,7 +65,7 @@ class Harness:
         with self.store.transaction() as conn:
             body = services.build_body(conn, {"id": WS, "name": "ws", "location": "eastus"}, payload, [])
             body["fakeAzure"]["replicas"] = services.plan_replicas(conn, WS, body, services.desired_replicas(body))
-            services.insert(conn, WS, body, payload)
+            lifecycle.deploy_begun(conn, WS, body, services.new_secrets(payload))
             op_id = self.operations.start(conn, WS, "service.create", name, {"pending": True})
         self.engine.deploy(WS, name, op_id)
         return op_id

@@ -1,101 +1,155 @@
-"""The engine's writes to service records, one named transition each: what a deployment, a lost or
-returning replica, a crash loop or a scaling step does to the record Azure's SDK reads.
+"""The one writer of service records: every change to a service's state (and every write of its row) is a
+named transition here, from the API's (a create, an update, a delete) to the engine's (a deployment, a
+lost or returning replica, a crash loop, a scaling step). tests/unit/test_state_writers.py keeps it so.
 
 Each takes the caller's write transaction (``conn``) so that the caller's checks and the write are one;
-states move through ``services.save`` (the allowed transitions of resources/services/state.py). The
-state diagram is in docs/architecture.md."""
+states move through ``ServiceState``'s allowed transitions (resources/services/state.py), replicas through
+``ReplicaState``'s (records.py). The state diagram is in docs/architecture.md."""
 from __future__ import annotations
 
 import json
 import sqlite3
+import time
+from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from ..operations import Outcome
 from ..resources.services import service as services
-from ..resources.services.state import ServiceState
+from ..resources.services.state import ServiceState, check_transition
 from ..runtimes.base import ReplicaHandle
-from .records import ReplicaRecord, replicas_of, set_replicas
+from .records import ReplicaRecord, ReplicaState, ServiceRecord
 
 # States in which a service's replicas are watched (and restarted) by the supervisor.
-SUPERVISED_STATES = (ServiceState.HEALTHY.value, ServiceState.UNHEALTHY.value)
+SUPERVISED_STATES = (ServiceState.HEALTHY, ServiceState.UNHEALTHY)
 # States a restarted daemon brings back (a service that was serving or deploying).
-RESTORED_STATES = SUPERVISED_STATES + (ServiceState.TRANSITIONING.value,)
+RESTORED_STATES = SUPERVISED_STATES + (ServiceState.TRANSITIONING,)
 
 
-def serving(conn: sqlite3.Connection, ws_id: str, name: str) -> dict[str, Any] | None:
-    """The service's record while it is supervised (Healthy or Unhealthy), else None."""
+# --- reading ---------------------------------------------------------------------------------------------
+
+def find(conn: sqlite3.Connection, ws_id: str, name: str) -> ServiceRecord | None:
     found = services.row(conn, ws_id, name)
-    if found is None or found["state"] not in SUPERVISED_STATES:
-        return None
-    return json.loads(found["body"])
+    return None if found is None else ServiceRecord.from_row(found)
 
 
-def _mark_running(body: dict[str, Any], handles: dict[str, ReplicaHandle]) -> int:
-    """Replicas with a handle run where it says; returns how many replicas the record holds."""
-    replicas = replicas_of(body)
-    for replica in replicas:
-        if replica.id in handles:
-            replica.running(handles[replica.id])
-    set_replicas(body, replicas)
-    return len(replicas)
+def read(conn: sqlite3.Connection, ws_id: str, name: str) -> ServiceRecord:
+    """The service's record; Azure's WebserviceNotFound when there is none."""
+    found = find(conn, ws_id, name)
+    if found is None:
+        raise services.not_found(name)
+    return found
 
 
-def deploy_begun(conn: sqlite3.Connection, ws_id: str, name: str) -> None:
-    """A restarted daemon brings the service back: Transitioning until its replicas are."""
-    services.save(conn, ws_id, services.get(conn, ws_id, name), ServiceState.TRANSITIONING)
+def serving(conn: sqlite3.Connection, ws_id: str, name: str) -> ServiceRecord | None:
+    """The service's record while it is supervised (Healthy or Unhealthy), else None."""
+    found = find(conn, ws_id, name)
+    return found if found is not None and found.state in SUPERVISED_STATES else None
+
+
+def _write(conn: sqlite3.Connection, ws_id: str, record: ServiceRecord,
+           new: ServiceState | None = None) -> dict[str, Any]:
+    """Store the record (``new``: its state moves there first, if allowed); returns the body written."""
+    if new is not None:
+        record.state = check_transition(record.state.value, new, record.name)
+    wire = record.to_wire()
+    wire["updatedTime"] = datetime.now(timezone.utc).isoformat()
+    conn.execute("UPDATE services SET state = ?, body = ? WHERE workspace_id = ? AND name = ?",
+                 (record.state.value, json.dumps(wire), ws_id, record.name))
+    record.wire = wire
+    return wire
+
+
+# --- the API's transitions: a create, an update, a delete ------------------------------------------------
+
+def deploy_begun(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any], secret_values: dict[str, Any]) -> None:
+    """A create request: the new record (``body``, planned) goes in Transitioning until its operation ends."""
+    body["state"] = ServiceState.TRANSITIONING.value
+    conn.execute("INSERT INTO services (workspace_id, name, compute_name, state, body, secrets, created_at) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?)", (ws_id, body["name"], body.get("computeName"), body["state"],
+                                                  json.dumps(body), json.dumps(secret_values), time.time()))
+
+
+def update_begun(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """An update that changes what runs (``body``, patched and planned): Transitioning until its operation
+    ends. Returns the body written."""
+    return _write(conn, ws_id, ServiceRecord.from_wire(body), ServiceState.TRANSITIONING)
+
+
+def patched(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """An update that changes no replica (tags, auth, request limits): the state stands. Returns the body
+    written."""
+    return _write(conn, ws_id, ServiceRecord.from_wire(body))
+
+
+def deleted(conn: sqlite3.Connection, ws_id: str, name: str) -> None:
+    """The record goes: a delete's operation ended, or a create with overwrite replaces the service."""
+    conn.execute("DELETE FROM services WHERE workspace_id = ? AND name = ?", (ws_id, name))
 
 
 def deploy_operation_finished(conn: sqlite3.Connection, ws_id: str, name: str, outcome: Outcome) -> None:
     """A create/update operation the progress policy has revealed: a service still Transitioning becomes
     Healthy (success) or Failed with the operation's error. An update that redeployed nothing (tags,
     keys, auth) left the state as it was, and it stands."""
-    found = services.row(conn, ws_id, name)
-    if found is None:
+    record = find(conn, ws_id, name)
+    if record is None or record.state is not ServiceState.TRANSITIONING:
         return
-    body = json.loads(found["body"])
-    if body["state"] != ServiceState.TRANSITIONING.value:
-        return
-    body["error"] = None if outcome.succeeded else outcome.error
-    services.save(conn, ws_id, body, ServiceState.HEALTHY if outcome.succeeded else ServiceState.FAILED)
+    record.error = None if outcome.succeeded else outcome.error
+    _write(conn, ws_id, record, ServiceState.HEALTHY if outcome.succeeded else ServiceState.FAILED)
+
+
+# --- the engine's transitions ----------------------------------------------------------------------------
+
+def restore_begun(conn: sqlite3.Connection, ws_id: str, name: str) -> None:
+    """A restarted daemon brings the service back: Transitioning until its replicas are."""
+    _write(conn, ws_id, read(conn, ws_id, name), ServiceState.TRANSITIONING)
+
+
+def _mark_running(record: ServiceRecord, handles: dict[str, ReplicaHandle]) -> int:
+    """Replicas with a handle run where it says; returns how many replicas the record holds."""
+    for replica in record.replicas:
+        if replica.id in handles:
+            replica.running(handles[replica.id])
+    return len(record.replicas)
 
 
 def deployed(conn: sqlite3.Connection, ws_id: str, name: str, scoring_uri: str,
              handles: dict[str, ReplicaHandle]) -> None:
     """Every replica is ready and published. The state moves when the operation is revealed (its
     finisher), or with ``restored`` for a restored service, which has no operation."""
-    current = services.get(conn, ws_id, name)
-    current["scoringUri"] = scoring_uri
-    count = _mark_running(current, handles)
-    current["deploymentStatus"].update(availableReplicas=count, updatedReplicas=count, desiredReplicas=count,
-                                       error=None)
-    if (current.get("autoScaler") or {}).get("autoscaleEnabled"):  # it reports what runs
-        current["numReplicas"] = count
-    services.save(conn, ws_id, current)
+    record = read(conn, ws_id, name)
+    record.scoring_uri = scoring_uri
+    count = _mark_running(record, handles)
+    status = record.deployment_status
+    status.available = status.updated = status.desired = count
+    status.error = None
+    autoscale = record.autoscale
+    if autoscale is not None and autoscale.enabled:  # it reports what runs
+        record.num_replicas = count
+    _write(conn, ws_id, record)
 
 
 def restored(conn: sqlite3.Connection, ws_id: str, name: str) -> None:
     """A restored service (no operation to reveal its state) is Healthy again once deployed."""
-    current = services.get(conn, ws_id, name)
-    if current["state"] != ServiceState.HEALTHY.value:
-        services.save(conn, ws_id, current, ServiceState.HEALTHY)
+    record = read(conn, ws_id, name)
+    if record.state is not ServiceState.HEALTHY:
+        _write(conn, ws_id, record, ServiceState.HEALTHY)
 
 
 def deploy_failed(conn: sqlite3.Connection, ws_id: str, name: str, error: dict[str, Any],
                   mark_failed: bool = False) -> bool:
     """Why the replicas are down; ``mark_failed`` also fails the service (no operation will). False when
     the service is gone."""
-    if services.row(conn, ws_id, name) is None:
+    record = find(conn, ws_id, name)
+    if record is None:
         return False
-    current = services.get(conn, ws_id, name)
-    current["deploymentStatus"]["error"] = error
-    current["deploymentStatus"]["availableReplicas"] = 0
-    replicas = replicas_of(current)
-    for replica in replicas:
-        replica.state = "CrashLoopBackOff" if error.get("code") == "KubernetesDeploymentFailed" else "Failed"
-    set_replicas(current, replicas)
+    record.deployment_status.error = error
+    record.deployment_status.available = 0
+    crash_looped = error.get("code") == "KubernetesDeploymentFailed"
+    for replica in record.replicas:
+        replica.move_to(ReplicaState.CRASH_LOOP_BACK_OFF if crash_looped else ReplicaState.FAILED)
     if mark_failed:
-        current["error"] = error
-    services.save(conn, ws_id, current, ServiceState.FAILED if mark_failed else None)
+        record.error = error
+    _write(conn, ws_id, record, ServiceState.FAILED if mark_failed else None)
     return True
 
 
@@ -104,62 +158,60 @@ def crash_looped(conn: sqlite3.Connection, ws_id: str, name: str) -> bool:
     return deploy_failed(conn, ws_id, name, services.crash_loop_error(name), mark_failed=True)
 
 
-def replica_lost(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any], replica_id: str, available: int) -> None:
+def replica_lost(conn: sqlite3.Connection, ws_id: str, record: ServiceRecord, replica_id: str,
+                 available: int) -> None:
     """A replica died or hung and was taken down: the service is Unhealthy until it is back."""
-    replicas = replicas_of(body)
-    for replica in replicas:
-        if replica.id == replica_id:
-            replica.down()
-    set_replicas(body, replicas)
-    body["deploymentStatus"]["availableReplicas"] = available
-    services.save(conn, ws_id, body, ServiceState.UNHEALTHY if body["state"] != ServiceState.UNHEALTHY.value else None)
+    replica = record.replica(replica_id)
+    if replica is not None:
+        replica.down()
+    record.deployment_status.available = available
+    _write(conn, ws_id, record, ServiceState.UNHEALTHY if record.state is not ServiceState.UNHEALTHY else None)
 
 
-def replica_back(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any], replica_id: str,
+def replica_back(conn: sqlite3.Connection, ws_id: str, record: ServiceRecord, replica_id: str,
                  handle: ReplicaHandle | None, handles: dict[str, ReplicaHandle]) -> None:
     """A restart ended: the replica runs again (``handle``) or crashed again (None); Healthy once every
     replica is back."""
-    replicas = replicas_of(body)
-    for replica in replicas:
-        if replica.id == replica_id:
-            replica.restarts += 1
-            if handle is not None:
-                replica.running(handle)
-            else:
-                replica.state = "CrashLoopBackOff"
-    set_replicas(body, replicas)
-    body["deploymentStatus"]["availableReplicas"] = len(handles)
-    everyone_back = all(r.id in handles for r in replicas)
-    back_to_healthy = everyone_back and body["state"] != ServiceState.HEALTHY.value
-    services.save(conn, ws_id, body, ServiceState.HEALTHY if back_to_healthy else None)
+    replica = record.replica(replica_id)
+    if replica is not None:
+        replica.restarts += 1
+        if handle is not None:
+            replica.running(handle)
+        else:
+            replica.move_to(ReplicaState.CRASH_LOOP_BACK_OFF)
+    record.deployment_status.available = len(handles)
+    everyone_back = all(r.id in handles for r in record.replicas)
+    back_to_healthy = everyone_back and record.state is not ServiceState.HEALTHY
+    _write(conn, ws_id, record, ServiceState.HEALTHY if back_to_healthy else None)
 
 
-def scale_planned(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any], replicas: list[ReplicaRecord]) -> None:
+def scale_planned(conn: sqlite3.Connection, ws_id: str, record: ServiceRecord, replicas: list[ReplicaRecord]) -> None:
     """A scaling step begins: the replicas it keeps and the ones it placed (Pending until they run)."""
-    set_replicas(body, replicas)
-    services.save(conn, ws_id, body)
+    record.replicas = replicas
+    _write(conn, ws_id, record)
 
 
 def scaled(conn: sqlite3.Connection, ws_id: str, name: str, desired: int, handles: dict[str, ReplicaHandle]) -> int:
     """A scaling step ended: the replicas that run, and the counts the SDK reads. Returns the count."""
-    body = services.get(conn, ws_id, name)
-    count = _mark_running(body, handles)
-    body["numReplicas"] = count
-    body["deploymentStatus"].update(desiredReplicas=desired, availableReplicas=count, updatedReplicas=count)
-    services.save(conn, ws_id, body)
+    record = read(conn, ws_id, name)
+    count = _mark_running(record, handles)
+    record.num_replicas = count
+    status = record.deployment_status
+    status.desired, status.available, status.updated = desired, count, count
+    _write(conn, ws_id, record)
     return count
 
 
 def replicas_forgotten(conn: sqlite3.Connection, ws_id: str, name: str, replica_ids: Iterable[str]) -> None:
     """Replicas planned for a scale-out that never became ready leave the record."""
     gone = set(replica_ids)
-    body = services.get(conn, ws_id, name)
-    set_replicas(body, [r for r in replicas_of(body) if r.id not in gone])
-    services.save(conn, ws_id, body)
+    record = read(conn, ws_id, name)
+    record.replicas = [r for r in record.replicas if r.id not in gone]
+    _write(conn, ws_id, record)
 
 
 def route_moved(conn: sqlite3.Connection, ws_id: str, name: str, scoring_uri: str) -> None:
     """A restored service's gateway could not have its remembered port back: the URI changes."""
-    current = services.get(conn, ws_id, name)
-    current["scoringUri"] = scoring_uri
-    services.save(conn, ws_id, current)
+    record = read(conn, ws_id, name)
+    record.scoring_uri = scoring_uri
+    _write(conn, ws_id, record)

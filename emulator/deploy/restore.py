@@ -13,13 +13,14 @@ from scoring.probe import probe_once
 
 from ..operations import OperationRecord, Operations
 from ..resources.services import service as services
+from ..resources.services.state import ServiceState
 from ..runtimes.base import ReplicaHandle, ReplicaRuntime, ReplicaSpec, RuntimeErrorBase
 from ..store import Store
 from . import lifecycle
 from .deployment import Deployments, ServiceKey
 from .folders import ServiceFolders
 from .gateways import GatewayPool
-from .records import replica_ids, replicas_of
+from .records import ReplicaState
 
 # An operation that changes no replica: a service under it is restored as it runs.
 REGENERATE_KEYS = "service.regenerateKeys"
@@ -50,7 +51,7 @@ class Restorer:
             key = (row["workspace_id"], row["name"])
             op = unfinished.get(key)
             # Not where an operation is redone (it replaces the replicas): only what was serving as recorded.
-            if row["state"] in lifecycle.RESTORED_STATES and (
+            if ServiceState(row["state"]) in lifecycle.RESTORED_STATES and (
                     op is None or op.kind == REGENERATE_KEYS) and self._adopt(*key):
                 whole.add(key)
         sweep()  # before any replica starts: a new one is not in the handles while it starts
@@ -66,9 +67,9 @@ class Restorer:
                     self._operations.reopen(conn, op.id)  # whatever the last daemon resolved, it is redone
                 if op is not None and op.kind == "service.delete":
                     deletes.append((key, op.id))
-                elif row["state"] in lifecycle.RESTORED_STATES or op is not None:
+                elif ServiceState(row["state"]) in lifecycle.RESTORED_STATES or op is not None:
                     if key not in whole:  # it reads Transitioning until its replicas are back (or fails)
-                        lifecycle.deploy_begun(conn, *key)
+                        lifecycle.restore_begun(conn, *key)
                     deploys.append((key, op.id if op is not None and op.kind != REGENERATE_KEYS else None))
         self._reopen_routes([key for key, _ in deploys])
         for (ws_id, name), op_id in deletes:
@@ -79,11 +80,10 @@ class Restorer:
     def _adopt(self, ws_id: str, name: str) -> bool:
         """Take over the service's replicas that a killed daemon left running and that answer their readiness
         probe (one that does not is stopped, and started afresh by the deployment). True when every one was."""
-        body = services.get(self._store.read(), ws_id, name)
-        replicas = replicas_of(body)
+        replicas = lifecycle.read(self._store.read(), ws_id, name).replicas
         deployment = self._deployments.get((ws_id, name))
         for replica in replicas:
-            if replica.state != "Running":
+            if replica.state is not ReplicaState.RUNNING:
                 continue
             # Only what the runtime needs to find it and reach it: the rest of the spec (environment, entry
             # script, env) is not known before the environment is prepared, and not needed by a running replica.
@@ -111,19 +111,22 @@ class Restorer:
         ready replicas", as azureml-fe answers) until the deployment publishes the replicas: never refused."""
         conn = self._store.read()
         by_workspace: dict[str, list[tuple[dict[str, Any], dict[str, Any], list[ReplicaHandle]]]] = {}
+        recorded: dict[ServiceKey, str] = {}
         for ws_id, name in keys:
-            body = services.get(conn, ws_id, name)
-            if body["computeType"] == services.LOCAL or not body.get("scoringUri"):
+            record = lifecycle.read(conn, ws_id, name)
+            if record.local or not record.scoring_uri:
                 continue  # a local service is its container's port; a never-deployed one had no route
-            running = self._deployments.get((ws_id, name)).ready_handles(replica_ids(body))
-            by_workspace.setdefault(ws_id, []).append((body, services.secrets_of(conn, ws_id, name), running))
+            recorded[(ws_id, name)] = record.scoring_uri
+            running = self._deployments.get((ws_id, name)).ready_handles(record.replica_ids)
+            by_workspace.setdefault(ws_id, []).append((record.wire, services.secrets_of(conn, ws_id, name), running))
         moved: dict[ServiceKey, str] = {}
         for ws_id, restored in by_workspace.items():
             self._gateways.reopen(ws_id, restored)
             for body, _, _ in restored:
-                uri = self._gateways.for_service(ws_id, body).scoring_uri(body["name"])
-                if uri != body["scoringUri"]:  # the remembered port was taken meanwhile
-                    moved[(ws_id, body["name"])] = uri
+                name = body["name"]
+                uri = self._gateways.for_service(ws_id, body).scoring_uri(name)
+                if uri != recorded[(ws_id, name)]:  # the remembered port was taken meanwhile
+                    moved[(ws_id, name)] = uri
         if moved:
             with self._store.transaction() as conn:
                 for (ws_id, name), uri in moved.items():

@@ -20,7 +20,7 @@ from .folders import ServiceFolders
 from .gateways import GatewayPool
 from .launch_context import LaunchContextBuilder
 from .launcher import ReplicaLauncher
-from .records import ReplicaSettings, replicas_of
+from .records import ReplicaSettings
 
 
 class Rollouts:
@@ -101,9 +101,8 @@ class Rollouts:
             raise unexpected
 
     def _bring_up(self, ws_id: str, name: str, deployment: Deployment) -> None:
-        conn = self._store.read()
-        body = services.get(conn, ws_id, name)
-        replicas = replicas_of(body)
+        record = lifecycle.read(self._store.read(), ws_id, name)
+        body, replicas = record.wire, record.replicas
         with deployment.lock:
             keep = set(deployment.handles)
         launch = self._contexts.build(ws_id, body, keep)  # may build an environment: no lock held
@@ -121,7 +120,7 @@ class Rollouts:
             self.stop_all(list(started.values()))
             raise DeployFailed(ABANDONED_ERROR)
         with deployment.lock:
-            if body["computeType"] == services.LOCAL:
+            if record.local:
                 # A local service is reached straight at its container's port: no gateway, no auth.
                 scoring_uri = f"http://localhost:{deployment.handles[replicas[0].id].port}/score"
             else:

@@ -7,6 +7,7 @@ import threading
 import time
 
 from ..resources.services import service as services
+from ..resources.services.state import ServiceState
 from ..runtimes.base import ReplicaHandle, ReplicaRuntime
 from ..scheduler import Unschedulable
 from ..store import Store
@@ -17,7 +18,7 @@ from .failures import DeployFailed
 from .folders import ServiceFolders
 from .gateways import GatewayPool
 from .launcher import ReplicaLauncher
-from .records import ReplicaRecord, ReplicaSettings, replicas_of
+from .records import ReplicaRecord, ReplicaSettings
 from .ticker import Ticker
 
 TICK_S = 0.2
@@ -45,19 +46,18 @@ class Scaler:
         for (ws_id, name), deployment in self._deployments.items():
             if deployment.launch is None or not deployment.handles or deployment.busy:
                 continue
-            body = lifecycle.serving(self._store.read(), ws_id, name)
-            if body is None:
+            record = lifecycle.serving(self._store.read(), ws_id, name)
+            if record is None:
                 continue
-            scaler = body.get("autoScaler") or {}
+            scaler = record.autoscale
             gateway = self._gateways.existing_for(ws_id, name)
-            if not scaler.get("autoscaleEnabled") or body["state"] != "Healthy" or gateway is None:
+            if scaler is None or not scaler.enabled or record.state is not ServiceState.HEALTHY or gateway is None:
                 continue
             stats = gateway.gateway.stats(name)
             queued = stats.queue_waits > deployment.queue_waits_seen
             deployment.queue_waits_seen = stats.queue_waits
-            policy = AutoscalePolicy(int(scaler["minReplicas"]), int(scaler["maxReplicas"]),
-                                     float(scaler["targetUtilization"]), float(scaler["refreshPeriodInSeconds"]),
-                                     self.scale_down_delay)
+            policy = AutoscalePolicy(scaler.min_replicas, scaler.max_replicas, scaler.target_utilization,
+                                     scaler.refresh_seconds, self.scale_down_delay)
             target = decide(policy, deployment.autoscale, now, Sample(stats.busy_replicas, stats.replicas, queued))
             if target is not None and target != stats.replicas:
                 reason = (f"utilisation {100 * deployment.autoscale.window[-1][1]:.0f}% (target "
@@ -77,8 +77,9 @@ class Scaler:
 
     def _scale(self, ws_id: str, name: str, count: int, reason: str, deployment: Deployment) -> None:
         with self._store.transaction() as conn:
-            body = services.get(conn, ws_id, name)
-            current = replicas_of(body)
+            record = lifecycle.read(conn, ws_id, name)
+            body = record.wire
+            current = list(record.replicas)
             added: list[ReplicaRecord] = []
             for wanted in range(count - len(current), 0, -1):  # as many as the cluster can hold
                 try:
@@ -89,7 +90,7 @@ class Scaler:
                     continue
             removed = current[count:] if count < len(current) else []
             kept = current + added if added else current[:len(current) - len(removed)]
-            lifecycle.scale_planned(conn, ws_id, body, kept)
+            lifecycle.scale_planned(conn, ws_id, record, kept)
         if count > len(current) and not added:
             self.log(ws_id, name, f"cannot scale out to {count} replicas: the cluster has no room")
             return

@@ -16,7 +16,7 @@ from .failures import DeployFailed
 from .gateways import GatewayPool
 from .launch_context import LaunchContext
 from .launcher import ReplicaLauncher
-from .records import ReplicaSettings, replica_ids, replicas_of
+from .records import ReplicaSettings
 from .supervisor import ProbePolicy, RestartOutcome, Target
 
 
@@ -37,11 +37,11 @@ class SupervisionHost:
         for key, deployment in self._deployments.items():
             if deployment.launch is None:
                 continue
-            body = lifecycle.serving(conn, *key)
-            if body is None or body["computeType"] == services.LOCAL:
+            record = lifecycle.serving(conn, *key)
+            if record is None or record.local:
                 continue  # Docker does not restart a local container (and the SDK does not expect it)
-            policy = ProbePolicy.from_body(body.get("livenessProbeRequirements") or {}, self.probe_delay_scale)
-            targets.append(Target(key, policy, {rid: deployment.handles.get(rid) for rid in replica_ids(body)},
+            policy = ProbePolicy.from_body(record.liveness_probe, self.probe_delay_scale)
+            targets.append(Target(key, policy, {rid: deployment.handles.get(rid) for rid in record.replica_ids},
                                   deployment.busy))
         return targets
 
@@ -75,12 +75,12 @@ class SupervisionHost:
                 deployment.killed = [h for h in deployment.killed if h is not handle]
                 return False
             with self._store.transaction() as conn:
-                body = lifecycle.serving(conn, ws_id, name)
-                if body is None:
+                record = lifecycle.serving(conn, ws_id, name)
+                if record is None:
                     return False
                 deployment.drop(replica_id)
                 self._republish(deployment)  # the engine's view: every replica but this one
-                lifecycle.replica_lost(conn, ws_id, body, replica_id, len(deployment.handles))
+                lifecycle.replica_lost(conn, ws_id, record, replica_id, len(deployment.handles))
         # No longer in the handles, so no one else stops it; a hung replica may take seconds to stop.
         self._runtime.stop(handle, timeout=2)
         with open(handle.log_path, "a") as replica_log:
@@ -99,15 +99,16 @@ class SupervisionHost:
         deployment = self._deployments.get(key)
         with deployment.lock:
             launch = deployment.launch
-            body = lifecycle.serving(self._store.read(), ws_id, name)
-            replica = None if body is None else next((r for r in replicas_of(body) if r.id == replica_id), None)
-            if replica is None or launch is None or replica_id in deployment.handles \
+            record = lifecycle.serving(self._store.read(), ws_id, name)
+            replica = None if record is None else record.replica(replica_id)
+            if record is None or replica is None or launch is None or replica_id in deployment.handles \
                     or not deployment.begin_launch():
                 return "stale"
         try:
             try:
-                handle: ReplicaHandle | None = self._launcher.start(ws_id, ReplicaSettings.from_v1_body(body), replica,
-                                                                   launch, deployment.abandoned, attempts=1)
+                handle: ReplicaHandle | None = self._launcher.start(
+                    ws_id, ReplicaSettings.from_v1_body(record.wire), replica, launch, deployment.abandoned,
+                    attempts=1)
             except DeployFailed:
                 handle = None
             if not self._install_restarted(deployment, replica_id, launch, handle):
@@ -125,15 +126,15 @@ class SupervisionHost:
         with deployment.lock, self._store.transaction() as conn:
             if deployment.abandoned.is_set():  # the daemon stops, or a reset or delete stops every replica
                 return False
-            body = lifecycle.serving(conn, ws_id, name)
-            if body is None or deployment.launch is not launch or replica_id in deployment.handles:
+            record = lifecycle.serving(conn, ws_id, name)
+            if record is None or deployment.launch is not launch or replica_id in deployment.handles:
                 return False  # deleted, failed or redeployed meanwhile, or the slot was filled
-            if replica_id not in replica_ids(body):
+            if replica_id not in record.replica_ids:
                 return False  # scaled in meanwhile
             if handle is not None:
                 deployment.handles[replica_id] = handle
                 self._republish(deployment)
-            lifecycle.replica_back(conn, ws_id, body, replica_id, handle, deployment.handles)
+            lifecycle.replica_back(conn, ws_id, record, replica_id, handle, deployment.handles)
         return True
 
     def give_up(self, key: ServiceKey, replica_id: str) -> None:
@@ -158,7 +159,7 @@ class SupervisionHost:
         gateway = self._gateways.existing_for(ws_id, name)
         if gateway is not None:
             conn = self._store.read()
-            body = services.get(conn, ws_id, name)
-            gateway.publish(body, services.secrets_of(conn, ws_id, name),
-                            deployment.ready_handles(replica_ids(body)))
+            record = lifecycle.read(conn, ws_id, name)
+            gateway.publish(record.wire, services.secrets_of(conn, ws_id, name),
+                            deployment.ready_handles(record.replica_ids))
 

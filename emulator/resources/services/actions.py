@@ -9,12 +9,12 @@ import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from ... import error_catalog
+from ...deploy import lifecycle
 from ...errors import Conflict
 from ...operations import OperationStatus, Outcome
 from ...scheduler import Unschedulable
 from ..models import service as models
 from . import service
-from .state import ServiceState
 
 if TYPE_CHECKING:
     from ...cloud import Cloud
@@ -40,14 +40,14 @@ def create(cloud: Cloud, ws_body: dict[str, Any], payload: dict[str, Any], overw
         model_dtos = [models.get(conn, ws_id, model_id) for model_id in request_body.get("modelIds") or []]
         body = service.build_body(conn, ws_body, payload, model_dtos)
         if existing is not None:
-            service.delete_row(conn, ws_id, name)  # overwrite: the engine replaces its replicas
+            lifecycle.deleted(conn, ws_id, name)  # overwrite: the engine replaces its replicas
         try:  # planning reads the other services' rows only, so the new row goes in once, planned
             body["fakeAzure"]["replicas"] = service.plan_replicas(conn, ws_id, body, service.desired_replicas(body))
             outcome = Outcome(pending=True)
         except Unschedulable as exc:  # Azure finds this after 5 minutes; we know it now
             outcome = Outcome(OperationStatus.FAILED, error=service.unschedulable_error(exc))
         outcome.running_status, outcome.extra = OperationStatus.RUNNING.value, operation_extra("Create")
-        service.insert(conn, ws_id, body, payload)
+        lifecycle.deploy_begun(conn, ws_id, body, service.new_secrets(payload))
         supersede(cloud, conn, ws_id, name, "deployed again")  # a local one's redeploy, a leftover after a delete
         op_id = cloud.operations.start(conn, ws_id, "service.create", name, outcome)
     if outcome.pending:
@@ -121,10 +121,10 @@ def update(cloud: Cloud, ws_id: str, name: str, patch: list) -> tuple[dict, str]
             except Unschedulable as exc:
                 outcome = Outcome(OperationStatus.FAILED, error=service.unschedulable_error(exc))
             body["deploymentStatus"]["desiredReplicas"] = service.desired_replicas(body)
-            service.save(conn, ws_id, body, ServiceState.TRANSITIONING)
+            body = lifecycle.update_begun(conn, ws_id, body)
         else:
             outcome = Outcome(OperationStatus.SUCCEEDED)
-            service.save(conn, ws_id, body)
+            body = lifecycle.patched(conn, ws_id, body)
         outcome.running_status, outcome.extra = OperationStatus.RUNNING.value, operation_extra("Update")
         op_id = cloud.operations.start(conn, ws_id, "service.update", name, outcome)
     if outcome.pending:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import sqlite3
 
 from ...operations import OperationRecord
-from . import service
 
 
 def _finish_deploy(conn: sqlite3.Connection, op: OperationRecord) -> None:
@@ -17,7 +16,8 @@ def _finish_deploy(conn: sqlite3.Connection, op: OperationRecord) -> None:
 
 
 def _finish_delete(conn: sqlite3.Connection, op: OperationRecord) -> None:
-    service.delete_row(conn, op.workspace_id, op.target)
+    from ...deploy import lifecycle
+    lifecycle.deleted(conn, op.workspace_id, op.target)
 
 
 def _finish_nothing(conn: sqlite3.Connection, op: OperationRecord) -> None:

@@ -10,7 +10,6 @@ import json
 import secrets
 import socket
 import sqlite3
-import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -23,7 +22,6 @@ from ..computes import service as computes
 from ..computes.state import ProvisioningState
 from ..filters import kv_match
 from .schema import ServiceCreate
-from .state import ServiceState, check_transition
 
 # The SDK's text for a bad service name (the rule is checked at the door: services/schema.py).
 INVALID_NAME = ("Error, provided service name is invalid. It must only consist of lowercase letters, numbers, or "
