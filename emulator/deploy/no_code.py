@@ -39,12 +39,13 @@ class CuratedEnvironment:
     packages: tuple[str, ...]  # conda entries: installed from wheels only
     pip: tuple[str, ...]
     pinned: str | None = None  # the package pinned to the model's framework version (major.minor)
+    pin_from_major: int = 0  # older framework versions are served by the newest release instead
 
     def definition(self, framework_version: str | None) -> dict[str, Any]:
         """The serialized Environment (the SDK's wire format) the deployment is built from."""
         packages = list(self.packages)
         version = _MAJOR_MINOR.match(framework_version or "")
-        if self.pinned and version:
+        if self.pinned and version and int(version.group(1)) >= self.pin_from_major:
             # conda's "=X.Y" is a version prefix (pip's ==X.Y.*): the framework version the model was saved with.
             packages = [f"{p}={version.group(1)}.{version.group(2)}" if p == self.pinned else p for p in packages]
         return {
@@ -66,9 +67,10 @@ CURATED = {
                                     (*_SERVER, "inference-schema[numpy-support]")),
     # ONNX Runtime runs any ONNX graph; the framework version is ONNX's, not the runtime's: not a pin.
     ONNX: CuratedEnvironment("AzureML-NoCode-Onnx", "no_code_onnx.py", ("onnxruntime", "numpy"), _SERVER),
-    # Azure serves the TensorFlow Serving version the model names (any tag of tensorflow/serving).
+    # Azure serves the TensorFlow Serving version the model names (any tag of tensorflow/serving). TensorFlow 1
+    # has no wheels for the Pythons replicas run; TensorFlow 2 loads TF1 SavedModels, so 1.x is not pinned.
     TENSORFLOW: CuratedEnvironment("AzureML-NoCode-TensorFlow", "no_code_tensorflow.py",
-                                   ("tensorflow-cpu", "numpy"), _SERVER, pinned="tensorflow-cpu"),
+                                   ("tensorflow-cpu", "numpy"), _SERVER, pinned="tensorflow-cpu", pin_from_major=2),
 }
 
 
