@@ -199,6 +199,19 @@ def arm_operation_not_found(operation_id: str) -> AzureError:
     return AzureError("NotFound", f"Operation {operation_id} was not found.", 404)
 
 
+def asset_reference_not_served(kind: str, reference: str) -> AzureError:
+    """A deployment naming an asset the local cloud cannot serve (another workspace, a registry, a build)."""
+    return AzureError("BadArgument", (
+        f"fake-azure cannot use {reference!r} as a deployment's {kind[:-1]}: it serves versions of this "
+        f"workspace's {kind} (azureml:<name>:<version> or their ARM ids) only."), 400)
+
+
+def instance_type_not_supported(instance_type: str, available: str) -> AzureError:
+    return AzureError("BadArgument", (
+        f"Instance type {instance_type} is not supported for managed online deployments. "
+        f"The supported instance types are '{available}'"), 400)
+
+
 def traffic_total_invalid(total: int) -> AzureError:
     return AzureError("BadArgument", (
         f"Traffic values must add up to 0 or 100; they add up to {total}."), 400)

@@ -52,3 +52,76 @@ class RegenerateKeysBody(Body):
 
 class EmptyBody(Body):
     """``POST .../listKeys`` and ``.../token``: the client sends no body (or an empty object)."""
+
+
+# --- deployments -------------------------------------------------------------------------------------------
+
+# ISO 8601 durations of hours, minutes and seconds, as the client writes them (PT5S, PT0.5S, PT1M).
+Duration = Annotated[str, StringConstraints(max_length=32,
+                                            pattern=r"^PT(\d+(\.\d+)?H)?(\d+(\.\d+)?M)?(\d+(\.\d+)?S)?$")]
+Threshold = Annotated[int, Field(ge=1, le=1000)]
+EnvironmentVariableName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,255}$")]
+RelativeScript = Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=rf"^{_NO_CONTROL}+$")]
+
+
+class CodeConfiguration(Body):
+    codeId: ArmId
+    scoringScript: RelativeScript
+
+
+class RequestSettings(Body):
+    requestTimeout: Optional[Duration] = None
+    maxConcurrentRequestsPerInstance: Optional[Threshold] = None
+    maxQueueWait: Optional[Duration] = None
+
+
+class ProbeSettings(Body):
+    initialDelay: Optional[Duration] = None
+    period: Optional[Duration] = None
+    timeout: Optional[Duration] = None
+    successThreshold: Optional[Threshold] = None
+    failureThreshold: Optional[Threshold] = None
+
+
+class ScaleSettings(Body):
+    scaleType: Literal["Default"]
+
+
+class OnlineDeploymentProperties(Body):
+    # Kubernetes deployments need an attached cluster, which the local cloud does not serve.
+    endpointComputeType: Literal["Managed"]
+    instanceType: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_]+$")]
+    environmentId: ArmId
+    model: Optional[ArmId] = None
+    codeConfiguration: Optional[CodeConfiguration] = None
+    environmentVariables: Optional[Annotated[dict[EnvironmentVariableName, Annotated[str, StringConstraints(
+        max_length=32768)]], Field(max_length=1000)]] = None
+    requestSettings: Optional[RequestSettings] = None
+    livenessProbe: Optional[ProbeSettings] = None
+    readinessProbe: Optional[ProbeSettings] = None
+    scaleSettings: Optional[ScaleSettings] = None
+    description: Optional[Text] = None
+    properties: Optional[StringMap] = None
+    appInsightsEnabled: Optional[bool] = None
+    egressPublicNetworkAccess: Optional[Literal["Enabled", "Disabled"]] = None
+
+
+class DeploymentSku(Body):
+    name: Optional[Annotated[str, StringConstraints(max_length=64)]] = None
+    capacity: Optional[Annotated[int, Field(ge=1, le=100)]] = None
+
+
+class OnlineDeploymentPut(Body):
+    """``PUT .../onlineEndpoints/{endpoint}/deployments/{name}``."""
+
+    location: Location
+    tags: Optional[StringMap] = None
+    properties: OnlineDeploymentProperties
+    sku: Optional[DeploymentSku] = None
+
+
+class GetLogsBody(Body):
+    """``POST .../deployments/{name}/getLogs``."""
+
+    containerType: Optional[Literal["StorageInitializer", "InferenceServer"]] = None
+    tail: Optional[Annotated[int, Field(ge=1, le=100000)]] = None

@@ -11,7 +11,7 @@ import secrets
 import sqlite3
 import time
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Callable
 
 from pydantic import StringConstraints
 
@@ -30,6 +30,9 @@ from .assets import PROVIDER, _system_data
 ENDPOINT_TYPE = f"{PROVIDER}/workspaces/onlineEndpoints"
 MAX_MIRROR_PERCENT = 50
 OPERATION_KEPT_S = 24 * 3600
+DELEGATED = "Delegated"  # an arm_operations row whose status is the core operation's of the same id
+# The core's operation statuses as ARM's (azure-core polls until succeeded, failed or canceled).
+_ARM_STATUS = {"Succeeded": "Succeeded", "Failed": "Failed", "Cancelled": "Canceled", "Canceled": "Canceled"}
 OperationId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f-]{36}$")]
 
 
@@ -147,6 +150,12 @@ def _require_auth(row: sqlite3.Row, wanted: str) -> None:
         raise BadRequest.of(wrong_auth_mode(row["name"], mode, wanted))
 
 
+def keys_of(conn: sqlite3.Connection, workspace_id: str, name: str) -> dict[str, str]:
+    """The endpoint's keys whatever its auth mode (its deployments' gateway routes are guarded by them)."""
+    row = _row(conn, workspace_id, name)
+    return {"primaryKey": row["primary_key"], "secondaryKey": row["secondary_key"]}
+
+
 def keys(conn: sqlite3.Connection, workspace_id: str, name: str) -> dict[str, str]:
     row = _row(conn, workspace_id, name)
     _require_auth(row, "Key")
@@ -181,11 +190,23 @@ def start_operation(conn: sqlite3.Connection, workspace_id: str, status: str = "
     return op_id
 
 
-def operation(conn: sqlite3.Connection, op_id: str) -> dict[str, Any]:
+def delegate_operation(conn: sqlite3.Connection, workspace_id: str, op_id: str) -> None:
+    """An ARM operation URL for the core operation ``op_id`` (a deployment's): its status is the core's."""
+    conn.execute("INSERT INTO arm_operations (id, workspace_id, status, error, created_at) VALUES (?, ?, ?, ?, ?)",
+                 (op_id, workspace_id, DELEGATED, None, time.time()))
+
+
+def operation(conn: sqlite3.Connection, op_id: str,
+              core_poll: Callable[[str, str], dict[str, Any]]) -> dict[str, Any]:
+    """An operation's ARM status body; ``core_poll(workspace_id, op_id)`` polls a delegated one."""
     row = conn.execute("SELECT * FROM arm_operations WHERE id = ?", (op_id,)).fetchone()
     if row is None:
         raise NotFound.of(arm_operation_not_found(op_id))
-    body: dict[str, Any] = {"id": op_id, "name": op_id, "status": row["status"]}
-    if row["error"]:
-        body["error"] = json.loads(row["error"])
+    status, error = row["status"], json.loads(row["error"]) if row["error"] else None
+    if status == DELEGATED:
+        polled = core_poll(row["workspace_id"], op_id)
+        status, error = _ARM_STATUS.get(polled["status"], "InProgress"), polled.get("error")
+    body: dict[str, Any] = {"id": op_id, "name": op_id, "status": status}
+    if error and status == "Failed":
+        body["error"] = error
     return body

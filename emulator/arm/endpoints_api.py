@@ -9,7 +9,7 @@ import time
 from flask import Blueprint, jsonify, request
 
 from ..http import cloud, validated
-from . import endpoints
+from . import deployments, endpoints
 from .api import PREFIX, workspace
 from .endpoint_schema import EmptyBody, EndpointName, OnlineEndpointPut, RegenerateKeysBody
 
@@ -74,9 +74,13 @@ def put_endpoint(sub: str, rg: str, ws: str, name: str, payload: dict):
 @validated(path=NAMED)
 def delete_endpoint(sub: str, rg: str, ws: str, name: str):
     ws_body = workspace(sub, rg, ws)
-    with cloud().store.transaction() as conn:
+    c = cloud()
+    with c.store.transaction() as conn:
+        endpoints.get(conn, ws_body["id"], name)  # 404 for an unknown endpoint
+        deletes = deployments.delete_all(c, conn, ws_body["id"], name)
         endpoints.delete(conn, ws_body["id"], name)
         op_id = endpoints.start_operation(conn, ws_body["id"])
+    deployments.hand_over(c, ws_body["id"], deletes)
     return "", 202, location_headers(sub, ws_body["location"], op_id)
 
 
@@ -94,6 +98,7 @@ def regenerate_keys(sub: str, rg: str, ws: str, name: str, payload: dict):
     with cloud().store.transaction() as conn:
         endpoints.regenerate_key(conn, ws_body["id"], name, payload["keyType"])
         op_id = endpoints.start_operation(conn, ws_body["id"])
+    deployments.sync_keys(cloud(), ws_body["id"], name)
     return "", 202, location_headers(sub, ws_body["location"], op_id)
 
 
@@ -104,25 +109,21 @@ def get_token(sub: str, rg: str, ws: str, name: str, payload: dict):
     return jsonify(endpoints.token(cloud().store.read(), ws_id, name))
 
 
+def _operation(op_id: str) -> dict:
+    c = cloud()
+    return endpoints.operation(c.store.read(), op_id, c.operations.poll)
+
+
 @blueprint.get(OPERATIONS + "/mfeOperationsStatus/<op_id>")
 @validated(path=OPERATION_PATH)
 def operation_status(sub: str, location: str, op_id: str):
-    return jsonify(endpoints.operation(cloud().store.read(), op_id))
+    return jsonify(_operation(op_id))
 
 
 @blueprint.get(OPERATIONS + "/mfeOperationResults/<op_id>")
 @validated(path=OPERATION_PATH)
 def operation_result(sub: str, location: str, op_id: str):
-    status = endpoints.operation(cloud().store.read(), op_id)
-    if status["status"] in ("Running", "InProgress"):
+    status = _operation(op_id)
+    if status["status"] == "InProgress":
         return "", 202, {"x-ms-retry-after-ms": POLL_AFTER_MS}
     return "", 200
-
-
-@blueprint.get(ENDPOINTS + "/<name>/deployments")
-@validated(path=NAMED)
-def list_deployments(sub: str, rg: str, ws: str, name: str):
-    ws_id = workspace(sub, rg, ws)["id"]
-    conn = cloud().store.read()
-    endpoints.get(conn, ws_id, name)  # 404 for an unknown endpoint
-    return jsonify({"value": endpoints.deployment_bodies(conn, ws_id, name)})

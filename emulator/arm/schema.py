@@ -10,7 +10,8 @@ from ..validation import _NO_CONTROL, MAX_DESCRIPTION, Body, Query
 
 # azure-ai-ml's asset name rule (and the service's): letters, digits, '-', '_', '.', up to 255 characters.
 AssetName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9\-_.]{0,254}$")]
-AssetVersion = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9\-_.]{0,29}$")]
+# Anonymous environments (a deployment's inline Environment) are versioned by a 64-hex content hash.
+AssetVersion = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9\-_.]{0,127}$")]
 DatastoreName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9_]{1,255}$")]
 Uri = Annotated[str, StringConstraints(min_length=1, max_length=4096, pattern=rf"^{_NO_CONTROL}+$")]
 Text = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)]

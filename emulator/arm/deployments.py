@@ -1,0 +1,332 @@
+"""SDK v2 managed online deployments (no Flask here): a front end on the deployment core, as a v1 webservice is.
+
+A deployment is two records: its ARM body (``online_deployments``), which the client reads, and a core record
+in ``services`` named ``{endpoint}.{deployment}`` (v1 names hold no dot, so the two never clash) that the
+deployment engine runs: replicas of one environment, code and models, behind a gateway, supervised, with
+get_logs. Its operations are the core's (``service.create/update/delete``, with the core's finishers); the
+ARM operation URLs the client polls name them (endpoints.delegate_operation).
+
+Model, code and environment versions are read here, once, into the core record's ``fakeAzure.launch``:
+the blobs of the workspace storage account they name (relative paths, content digests), so the engine never
+reads a v2 asset."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import sqlite3
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from .. import catalog
+from ..deploy import lifecycle
+from ..error_catalog import (
+    asset_reference_not_served,
+    deployment_has_traffic,
+    deployment_not_found,
+    instance_type_not_supported,
+)
+from ..errors import BadRequest, NotFound
+from ..resources.services import actions
+from ..resources.services import service as services
+from ..resources.services.state import ServiceState
+from . import assets, endpoints, storage
+from .assets import PROVIDER, _system_data
+
+if TYPE_CHECKING:
+    from ..cloud import Cloud
+
+DEPLOYMENT_TYPE = f"{PROVIDER}/workspaces/onlineEndpoints/deployments"
+FRONT_END = "v2"
+_VERSIONED = re.compile(r"/workspaces/(?P<ws>[^/]+)/(?P<kind>models|environments|codes)/(?P<name>[^/]+)"
+                        r"/versions/(?P<version>[^/]+)$")
+_DATASTORE_PATH = re.compile(r"^azureml://.*/datastores/(?P<datastore>[^/]+)/paths/(?P<path>.+)$")
+_DURATION = re.compile(r"^P(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$")
+# Azure's defaults for a managed deployment (what the service fills in when the client sends none).
+DEFAULT_REQUEST_SETTINGS = {"requestTimeout": "PT5S", "maxConcurrentRequestsPerInstance": 1, "maxQueueWait": "PT0.5S"}
+DEFAULT_PROBE = {"initialDelay": "PT10S", "period": "PT10S", "timeout": "PT2S", "successThreshold": 1,
+                 "failureThreshold": 30}
+# The core record's state, as the ARM body's provisioningState (Transitioning: the PUT's own word).
+_PROVISIONING = {ServiceState.HEALTHY.value: "Succeeded", ServiceState.UNHEALTHY.value: "Succeeded",
+                 ServiceState.FAILED.value: "Failed", ServiceState.UNSCHEDULABLE.value: "Failed"}
+
+
+def core_name(endpoint: str, deployment: str) -> str:
+    return f"{endpoint}.{deployment}"
+
+
+def duration_ms(value: str | None, default: str) -> int:
+    """An ISO 8601 duration of hours, minutes and seconds (``PT0.5S``) in milliseconds."""
+    found = _DURATION.match(value or default) or _DURATION.match(default)
+    assert found is not None
+    parts = {k: float(v or 0) for k, v in found.groupdict().items()}
+    return int(round((parts["h"] * 3600 + parts["m"] * 60 + parts["s"]) * 1000))
+
+
+# --- the assets a deployment names ------------------------------------------------------------------------
+
+def _version(conn: sqlite3.Connection, ws_body: dict[str, Any], kind: str, reference: str) -> tuple[str, str, dict]:
+    """(name, version, ARM body) of the asset version an ARM id names; 400 for what is not served here."""
+    found = _VERSIONED.search(reference or "")
+    if found is None or found["kind"] != kind or found["ws"].lower() != ws_body["name"].lower():
+        raise BadRequest.of(asset_reference_not_served(kind, reference))
+    return found["name"], found["version"], assets.get_version(conn, ws_body["id"], kind, found["name"],
+                                                               found["version"])
+
+
+def _blobs_under(conn: sqlite3.Connection, account: str, container: str, path: str) -> dict[str, str]:
+    """{blob name: sha256} of the blob ``path`` itself and of every blob below it."""
+    rows = conn.execute("SELECT name, sha256 FROM storage_blobs WHERE account = ? AND container = ? AND "
+                        "(name = ? OR substr(name, 1, ?) = ?)",
+                        (account, container, path, len(path) + 1, path + "/")).fetchall()
+    return {r["name"]: r["sha256"] for r in rows}
+
+
+def _location_of(ws_body: dict[str, Any], uri: str, kind: str) -> tuple[str, str, str]:
+    """(account, container, path) of an asset's content: a datastore path or a blob URL of the workspace's account."""
+    account = storage.account_name(ws_body)
+    datastore = _DATASTORE_PATH.match(uri)
+    if datastore is not None and datastore["datastore"].lower() == assets.DEFAULT_DATASTORE:
+        return account, storage.default_container(ws_body["properties"]["workspaceId"]), datastore["path"].strip("/")
+    parts = urlsplit(uri)
+    container, _, path = parts.path.lstrip("/").partition("/")
+    if parts.scheme != "https" or (parts.hostname or "").split(".", 1)[0] != account or not path:
+        raise BadRequest.of(asset_reference_not_served(kind, uri))
+    return account, container, path.strip("/")
+
+
+def _model_files(conn: sqlite3.Connection, ws_body: dict[str, Any], uri: str) -> dict[str, str]:
+    """A model's files relative to AZUREML_MODEL_DIR: the uploaded file or folder keeps its own name there."""
+    account, container, path = _location_of(ws_body, uri, "models")
+    parent = path.rsplit("/", 1)[0] + "/" if "/" in path else ""
+    return {name[len(parent):]: digest for name, digest in _blobs_under(conn, account, container, path).items()}
+
+
+def _code_files(conn: sqlite3.Connection, ws_body: dict[str, Any], uri: str) -> dict[str, str]:
+    """A code folder's files relative to the folder (the app root the scoring script is named in)."""
+    account, container, path = _location_of(ws_body, uri, "codes")
+    return {name[len(path) + 1:]: digest for name, digest in _blobs_under(conn, account, container, path).items()
+            if name != path}
+
+
+def _environment(version: dict[str, Any], variables: dict[str, str]) -> dict[str, Any]:
+    """A v2 environment (image + conda file) in the shape the core builds from (a serialized v1 Environment)."""
+    props = version["properties"]
+    if props.get("build"):
+        raise BadRequest.of(asset_reference_not_served("environments", version["id"] + " (a Docker build context)"))
+    conda = yaml.safe_load(props.get("condaFile") or "") or {}
+    return {"name": version["id"], "python": {"condaDependencies": conda if isinstance(conda, dict) else {},
+                                              "userManagedDependencies": False},
+            "docker": {"baseImage": props.get("image")}, "environmentVariables": variables}
+
+
+def _launch(conn: sqlite3.Connection, ws_body: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
+    launch: dict[str, Any] = {"models": [], "source": None}
+    if props.get("model"):
+        name, version, body = _version(conn, ws_body, "models", props["model"])
+        if not version.isdigit():  # the replica layout's model folders are numbered, as v1's
+            raise BadRequest.of(asset_reference_not_served("models", f"{props['model']} (a version that is not a "
+                                                                     "number)"))
+        launch["models"].append({"name": name, "version": version,
+                                 "files": _model_files(conn, ws_body, body["properties"]["modelUri"])})
+    code = props.get("codeConfiguration")
+    if code:
+        _, _, body = _version(conn, ws_body, "codes", code["codeId"])
+        files = _code_files(conn, ws_body, body["properties"]["codeUri"])
+        key = hashlib.sha256(json.dumps(sorted(files.items())).encode()).hexdigest()[:32]
+        launch["source"] = {"key": key, "files": files, "entry": code["scoringScript"]}
+    return launch
+
+
+# --- records ------------------------------------------------------------------------------------------------
+
+def _planned_replicas(size: catalog.VmSize, count: int) -> list[dict[str, Any]]:
+    """One instance per replica, each a VM of the instance type with all of its GPUs (node i's GPUs are the
+    cluster-wide ordinals i*g..i*g+g-1, as on a v1 node pool)."""
+    return [{"id": secrets.token_hex(4), "node": f"instance-{i}", "nodeIndex": i, "gpusPerNode": size.gpus,
+             "gpuIds": list(range(size.gpus)), "cpu": float(size.vcpus), "memoryGb": float(size.memory_gb),
+             "state": "Pending", "restarts": 0} for i in range(count)]
+
+
+def _core_record(ws_body: dict[str, Any], endpoint: str, name: str, props: dict[str, Any], size: catalog.VmSize,
+                 count: int, environment: dict[str, Any], launch: dict[str, Any]) -> dict[str, Any]:
+    request = {**DEFAULT_REQUEST_SETTINGS, **(props.get("requestSettings") or {})}
+    probe = {**DEFAULT_PROBE, **(props.get("livenessProbe") or {})}
+    now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    return {
+        "name": core_name(endpoint, name), "description": props.get("description"), "kvTags": {},
+        "properties": {}, "state": ServiceState.TRANSITIONING.value, "createdTime": now, "updatedTime": now,
+        "error": None, "computeType": "Managed", "computeName": f"~endpoint-{endpoint}", "scoringUri": None,
+        # The gateway guards the route with the endpoint's keys (kept in step by endpoints' key changes).
+        "authEnabled": True, "aadAuthEnabled": False, "appInsightsEnabled": False,
+        "numReplicas": count, "autoScaler": None,
+        "containerResourceRequirements": {"cpu": float(size.vcpus), "cpuLimit": float(size.vcpus),
+                                          "memoryInGB": float(size.memory_gb),
+                                          "memoryInGBLimit": float(size.memory_gb), "gpu": size.gpus},
+        "maxConcurrentRequestsPerContainer": int(request["maxConcurrentRequestsPerInstance"] or 1),
+        "maxQueueWaitMs": duration_ms(request.get("maxQueueWait"), "PT0.5S"),
+        "scoringTimeoutMs": duration_ms(request.get("requestTimeout"), "PT5S"),
+        "livenessProbeRequirements": {
+            "periodSeconds": duration_ms(probe["period"], "PT10S") // 1000,
+            "initialDelaySeconds": duration_ms(probe["initialDelay"], "PT10S") // 1000,
+            "timeoutSeconds": max(1, duration_ms(probe["timeout"], "PT2S") // 1000),
+            "successThreshold": int(probe["successThreshold"]), "failureThreshold": int(probe["failureThreshold"])},
+        "models": [{"name": m["name"], "version": m["version"]} for m in launch["models"]],
+        "environmentImageRequest": {"environment": environment},
+        "deploymentStatus": {"desiredReplicas": count, "updatedReplicas": 0, "availableReplicas": 0, "error": None},
+        "location": ws_body["location"],
+        "fakeAzure": {"frontEnd": FRONT_END, "endpoint": endpoint, "deployment": name,
+                      "replicas": _planned_replicas(size, count), "launch": launch},
+    }
+
+
+def _arm_body(ws_id: str, endpoint: str, name: str, payload: dict[str, Any], state: str, created: float,
+              now: float) -> dict[str, Any]:
+    props = {k: v for k, v in payload["properties"].items() if v is not None}
+    stored = {"description": None, "properties": {}, "environmentVariables": {}, "appInsightsEnabled": False,
+              "egressPublicNetworkAccess": "Enabled", "scaleSettings": {"scaleType": "Default"}, **props,
+              "endpointComputeType": "Managed",
+              "requestSettings": {**DEFAULT_REQUEST_SETTINGS, **(props.get("requestSettings") or {})},
+              "livenessProbe": {**DEFAULT_PROBE, **(props.get("livenessProbe") or {})},
+              "readinessProbe": {**DEFAULT_PROBE, "failureThreshold": 30, **(props.get("readinessProbe") or {})},
+              "provisioningState": state}
+    return {"id": f"{ws_id}/onlineEndpoints/{endpoint}/deployments/{name}", "name": name, "type": DEPLOYMENT_TYPE,
+            "location": payload["location"], "kind": "Managed", "tags": payload.get("tags") or {},
+            "sku": {"name": "Default", "tier": "Standard", "capacity": (payload.get("sku") or {}).get("capacity") or 1},
+            "properties": stored, "systemData": _system_data(created, now)}
+
+
+def _row(conn: sqlite3.Connection, ws_body: dict[str, Any], endpoint: str, name: str) -> sqlite3.Row:
+    found = conn.execute("SELECT * FROM online_deployments WHERE workspace_id = ? AND endpoint = ? AND name = ?",
+                         (ws_body["id"], endpoint, name)).fetchone()
+    if found is None:
+        raise NotFound.of(deployment_not_found(name, endpoint, ws_body["name"]))
+    return found
+
+
+def _current(conn: sqlite3.Connection, ws_id: str, row: sqlite3.Row) -> dict[str, Any]:
+    """The ARM body with the provisioning state the core record is in now."""
+    body = json.loads(row["body"])
+    core = services.row(conn, ws_id, core_name(row["endpoint"], row["name"]))
+    if core is not None and core["state"] in _PROVISIONING:
+        body["properties"]["provisioningState"] = _PROVISIONING[core["state"]]
+    return body
+
+
+# --- requests ------------------------------------------------------------------------------------------------
+
+def put(cloud: Cloud, ws_body: dict[str, Any], endpoint: str, name: str,
+        payload: dict[str, Any]) -> tuple[dict[str, Any], bool, str]:
+    """Create or replace a deployment: (ARM body, created, core operation id); the engine deploys it."""
+    ws_id, props = ws_body["id"], payload["properties"]
+    size = catalog.lookup(props["instanceType"])
+    if size is None:
+        raise BadRequest.of(instance_type_not_supported(props["instanceType"], catalog.available_names()))
+    count = (payload.get("sku") or {}).get("capacity") or 1
+    core = core_name(endpoint, name)
+    now = time.time()
+    with cloud.store.transaction() as conn:
+        endpoints.get(conn, ws_id, endpoint)  # 404 for an unknown endpoint
+        _, _, env_version = _version(conn, ws_body, "environments", props["environmentId"])
+        environment = _environment(env_version, {k: str(v) for k, v in (props.get("environmentVariables")
+                                                                          or {}).items()})
+        launch = _launch(conn, ws_body, props)
+        old = conn.execute("SELECT created_at FROM online_deployments WHERE workspace_id = ? AND endpoint = ? AND "
+                           "name = ?", (ws_id, endpoint, name)).fetchone()
+        existing = services.row(conn, ws_id, core)
+        if existing is not None:
+            actions.refuse_while_busy(cloud, conn, ws_id, core)  # 409 while an earlier operation runs
+            lifecycle.deleted(conn, ws_id, core)  # the engine replaces its replicas
+        keys = endpoints.keys_of(conn, ws_id, endpoint)
+        lifecycle.deploy_begun(conn, ws_id, _core_record(ws_body, endpoint, name, props, size, count, environment,
+                                                         launch), services.new_secrets({"keys": keys}))
+        actions.supersede(cloud, conn, ws_id, core, "deployed again")
+        state = "Creating" if old is None else "Updating"
+        op_id = cloud.operations.start(conn, ws_id, "service.create" if existing is None else "service.update", core,
+                                       {"pending": True, "runningStatus": state})
+        created = old["created_at"] if old is not None else now
+        body = _arm_body(ws_id, endpoint, name, payload, state, created, now)
+        conn.execute("INSERT OR REPLACE INTO online_deployments (workspace_id, endpoint, name, body, created_at) "
+                     "VALUES (?, ?, ?, ?, ?)", (ws_id, endpoint, name, json.dumps(body), created))
+        endpoints.delegate_operation(conn, ws_id, op_id)
+    cloud.engine.deploy(ws_id, core, op_id)
+    return body, old is None, op_id
+
+
+def get(cloud: Cloud, ws_body: dict[str, Any], endpoint: str, name: str) -> dict[str, Any]:
+    actions.bring_up_to_date(cloud, ws_body["id"], core_name(endpoint, name))  # a read counts as a poll
+    conn = cloud.store.read()
+    return _current(conn, ws_body["id"], _row(conn, ws_body, endpoint, name))
+
+
+def list_all(cloud: Cloud, ws_body: dict[str, Any], endpoint: str) -> list[dict[str, Any]]:
+    ws_id = ws_body["id"]
+    conn = cloud.store.read()
+    endpoints.get(conn, ws_id, endpoint)  # 404 for an unknown endpoint
+    rows = conn.execute("SELECT * FROM online_deployments WHERE workspace_id = ? AND endpoint = ? "
+                        "ORDER BY created_at", (ws_id, endpoint)).fetchall()
+    for row in rows:
+        actions.bring_up_to_date(cloud, ws_id, core_name(endpoint, row["name"]))
+    conn = cloud.store.read()
+    return [_current(conn, ws_id, row) for row in rows]
+
+
+def delete(cloud: Cloud, ws_body: dict[str, Any], endpoint: str, name: str) -> str:
+    """Start deleting a deployment that takes no traffic: the core operation id."""
+    ws_id = ws_body["id"]
+    with cloud.store.transaction() as conn:
+        _row(conn, ws_body, endpoint, name)
+        props = endpoints.get(conn, ws_id, endpoint)["properties"]
+        percent = {**(props.get("mirrorTraffic") or {}), **(props.get("traffic") or {})}.get(name, 0)
+        if percent:
+            raise BadRequest.of(deployment_has_traffic(name, endpoint, percent))
+        op_id = _start_delete(cloud, conn, ws_id, endpoint, name)
+    cloud.engine.delete(ws_id, core_name(endpoint, name), op_id)
+    return op_id
+
+
+def _start_delete(cloud: Cloud, conn: sqlite3.Connection, ws_id: str, endpoint: str, name: str) -> str:
+    core = core_name(endpoint, name)
+    actions.refuse_while_busy(cloud, conn, ws_id, core)
+    conn.execute("DELETE FROM online_deployments WHERE workspace_id = ? AND endpoint = ? AND name = ?",
+                 (ws_id, endpoint, name))
+    op_id = cloud.operations.start(conn, ws_id, "service.delete", core, {"pending": True, "runningStatus": "Deleting"})
+    endpoints.delegate_operation(conn, ws_id, op_id)
+    return op_id
+
+
+def delete_all(cloud: Cloud, conn: sqlite3.Connection, ws_id: str, endpoint: str) -> list[tuple[str, str]]:
+    """Inside the endpoint delete's transaction: start deleting every deployment; (core name, operation id) each,
+    for :func:`hand_over` once the transaction has committed."""
+    return [(core_name(endpoint, name), _start_delete(cloud, conn, ws_id, endpoint, name))
+            for name in endpoints.deployment_names(conn, ws_id, endpoint)]
+
+
+def hand_over(cloud: Cloud, ws_id: str, deletes: list[tuple[str, str]]) -> None:
+    for core, op_id in deletes:
+        cloud.engine.delete(ws_id, core, op_id)
+
+
+def sync_keys(cloud: Cloud, ws_id: str, endpoint: str) -> None:
+    """The endpoint's keys changed: its deployments' gateway routes take the new ones."""
+    with cloud.store.transaction() as conn:
+        keys = endpoints.keys_of(conn, ws_id, endpoint)
+        names = endpoints.deployment_names(conn, ws_id, endpoint)
+        for name in names:
+            core = core_name(endpoint, name)
+            if services.row(conn, ws_id, core) is not None:
+                services.save_secrets(conn, ws_id, core, {**services.secrets_of(conn, ws_id, core), **keys})
+    for name in names:
+        cloud.engine.refresh_auth(ws_id, core_name(endpoint, name))
+
+
+def logs(cloud: Cloud, ws_body: dict[str, Any], endpoint: str, name: str, tail: int | None,
+         container_type: str | None) -> str:
+    _row(cloud.store.read(), ws_body, endpoint, name)
+    if (container_type or "InferenceServer").lower() == "storageinitializer":
+        return ""  # nothing is downloaded: the model files are the daemon's own
+    return cloud.engine.logs(ws_body["id"], core_name(endpoint, name), tail or 0)

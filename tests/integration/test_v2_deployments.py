@@ -1,0 +1,116 @@
+"""SDK v2 managed online deployments with the real azure-ai-ml client (1.35), unchanged: a deployment is run by
+the deployment core (replicas of its environment, code and model behind a gateway, supervised), its operation
+followed until the replicas are ready, its logs read with get_logs, and Azure's rules on instance types and on
+deleting a deployment that takes traffic kept."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from azure.ai.ml.entities import (
+    CodeConfiguration,
+    Environment,
+    ManagedOnlineDeployment,
+    ManagedOnlineEndpoint,
+    Model,
+)
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+from emulator.resources.services import service as services
+
+SCORE = '''
+import json, os
+
+def init():
+    global WEIGHTS
+    with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "model", "weights.json")) as f:
+        WEIGHTS = json.load(f)
+    print("init done for", os.environ.get("GREETING"), flush=True)
+
+def run(raw_data):
+    return {"scale": WEIGHTS["scale"], "doubled": [x * WEIGHTS["scale"] for x in json.loads(raw_data)["data"]],
+            "greeting": os.environ.get("GREETING")}
+'''
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """What a user's deploy script sits beside: a model folder, a source folder with score.py, a conda file."""
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "weights.json").write_text(json.dumps({"scale": 2}))
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "score.py").write_text(SCORE)
+    # The test interpreter satisfies it (Python 3.11 and numpy): replicas start without a build.
+    (tmp_path / "env.yml").write_text("name: digits\ndependencies:\n  - python=3.11\n  - pip:\n    - numpy\n")
+    return tmp_path
+
+
+def _deployment(project: Path, name: str = "blue", endpoint: str = "digits", **extra: Any) -> ManagedOnlineDeployment:
+    settings: dict[str, Any] = {"instance_type": "Standard_DS3_v2", "instance_count": 1, **extra}
+    return ManagedOnlineDeployment(
+        name=name, endpoint_name=endpoint, model=Model(path=str(project / "model")),
+        environment=Environment(conda_file=str(project / "env.yml"), image="mcr.microsoft.com/azureml/"
+                                "openmpi4.1.0-ubuntu20.04"),
+        code_configuration=CodeConfiguration(code=str(project / "src"), scoring_script="score.py"), **settings)
+
+
+def _endpoint(ml_client: Any, name: str = "digits") -> ManagedOnlineEndpoint:
+    endpoint = ManagedOnlineEndpoint(name=name, auth_mode="key")
+    ml_client.online_endpoints.begin_create_or_update(endpoint).result()
+    return endpoint
+
+
+def test_a_managed_deployment_runs_on_the_deployment_core(ml_client: Any, project: Path, emulator_home: Path) -> None:
+    endpoint = _endpoint(ml_client)
+    deployed = ml_client.online_deployments.begin_create_or_update(
+        _deployment(project, instance_count=2, environment_variables={"GREETING": "hello"})).result()
+    assert deployed.provisioning_state == "Succeeded"
+    assert deployed.instance_type == "Standard_DS3_v2" and deployed.instance_count == 2
+    assert deployed.environment_variables == {"GREETING": "hello"}
+    assert deployed.request_settings.request_timeout_ms == 5000  # Azure's default, filled in by the service
+
+    fetched = ml_client.online_deployments.get(name="blue", endpoint_name="digits")
+    assert fetched.provisioning_state == "Succeeded" and fetched.model.endswith("/versions/1")
+    assert [d.name for d in ml_client.online_deployments.list(endpoint_name="digits")] == ["blue"]
+    assert ml_client.online_endpoints.get("digits").traffic == {"blue": 0}
+
+    # Two replicas of the instance type, each with its vCPUs and memory, run by the core.
+    with sqlite3.connect(emulator_home / "state.db") as conn:
+        conn.row_factory = sqlite3.Row
+        (row,) = conn.execute("SELECT workspace_id, body FROM services WHERE name = 'digits.blue'").fetchall()
+        assert services.list_all(conn, row["workspace_id"]) == []  # not a v1 webservice: Webservice.list omits it
+    replicas = json.loads(row["body"])["fakeAzure"]["replicas"]
+    assert [(r["state"], r["cpu"], r["memoryGb"]) for r in replicas] == [("Running", 4.0, 14.0)] * 2
+
+    logs = ml_client.online_deployments.get_logs(name="blue", endpoint_name="digits", lines=50)
+    assert "init done for hello" in logs
+
+    endpoint.traffic = {"blue": 100}
+    ml_client.online_endpoints.begin_create_or_update(endpoint).result()
+    with pytest.raises(HttpResponseError, match="receives 100% of the endpoint's traffic") as refused:
+        ml_client.online_deployments.begin_delete(name="blue", endpoint_name="digits").result()
+    assert refused.value.status_code == 400
+
+    endpoint.traffic = {"blue": 0}
+    ml_client.online_endpoints.begin_create_or_update(endpoint).result()
+    ml_client.online_deployments.begin_delete(name="blue", endpoint_name="digits").result()
+    with pytest.raises(ResourceNotFoundError, match="Deployment blue not found"):
+        ml_client.online_deployments.get(name="blue", endpoint_name="digits")
+    with sqlite3.connect(emulator_home / "state.db") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM services WHERE name = 'digits.blue'").fetchone() == (0,)
+
+
+def test_an_unknown_instance_type_is_refused_before_anything_is_written(ml_client: Any, project: Path) -> None:
+    _endpoint(ml_client)
+    with pytest.raises(HttpResponseError, match="Instance type Standard_Nope is not supported") as refused:
+        ml_client.online_deployments.begin_create_or_update(_deployment(project, instance_type="Standard_Nope"))
+    assert refused.value.status_code == 400
+    assert list(ml_client.online_deployments.list(endpoint_name="digits")) == []
+
+
+def test_a_deployment_of_an_unknown_endpoint_is_not_found(ml_client: Any, project: Path) -> None:
+    with pytest.raises(ResourceNotFoundError):
+        ml_client.online_deployments.begin_create_or_update(_deployment(project, endpoint="nowhere"))
