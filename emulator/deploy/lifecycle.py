@@ -69,16 +69,27 @@ def deploy_begun(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any], sec
                                                   json.dumps(body), json.dumps(secret_values), time.time()))
 
 
+def _as_stored(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any]) -> ServiceRecord:
+    """``body`` (a request's change to the record) as a record; its state must be the stored one: a state
+    moves only through the transitions here, never with a body written back."""
+    record = ServiceRecord.from_wire(body)
+    stored = read(conn, ws_id, record.name)
+    if record.state is not stored.state:
+        raise RuntimeError(f"service {record.name} is {stored.state.value}: a body saying {record.state.value} "
+                           "cannot move it (deploy/lifecycle.py's transitions do)")
+    return record
+
+
 def update_begun(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """An update that changes what runs (``body``, patched and planned): Transitioning until its operation
     ends. Returns the body written."""
-    return _write(conn, ws_id, ServiceRecord.from_wire(body), ServiceState.TRANSITIONING)
+    return _write(conn, ws_id, _as_stored(conn, ws_id, body), ServiceState.TRANSITIONING)
 
 
 def patched(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """An update that changes no replica (tags, auth, request limits): the state stands. Returns the body
     written."""
-    return _write(conn, ws_id, ServiceRecord.from_wire(body))
+    return _write(conn, ws_id, _as_stored(conn, ws_id, body))
 
 
 def deleted(conn: sqlite3.Connection, ws_id: str, name: str) -> None:
