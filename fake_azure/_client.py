@@ -44,7 +44,8 @@ FAMILY_BAD_RESPONSE = {
     "webservice": "Received bad response from Model Management Service:\nResponse Code: {}\nHeaders: {}\nContent: {}",
     "webservice.create": "Received bad response from Model Management Service:\nResponse Code: {}\nHeaders: {}\n"
                          "Content: {}",
-    "webservice.operation": "Received bad response from Resource Provider:\nResponse Code: {}\nHeaders: {}\nContent: {}",
+    "webservice.operation": "Received bad response from Resource Provider:\nResponse Code: {}\nHeaders: {}\n"
+                            "Content: {}",
 }
 # Error codes whose message is already the SDK's own text, raised as this class whatever the family.
 CODE_EXCEPTIONS: dict[str, type[AzureMLException]] = {

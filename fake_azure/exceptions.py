@@ -210,7 +210,8 @@ class DatasetTimestampMissingError(AzureMLException):
 
 
 class ParallelRunException(AzureMLException):
-    def __init__(self, exception_message: str, code: str | None = None, delay_seconds: float = 0, **kwargs: Any) -> None:
+    def __init__(self, exception_message: str, code: str | None = None, delay_seconds: float = 0,
+                 **kwargs: Any) -> None:
         super().__init__(exception_message, **kwargs)
         self.code = code
         self.delay_seconds = delay_seconds

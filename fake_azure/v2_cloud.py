@@ -2,8 +2,8 @@
 
 Applied when the activated process first imports ``azure.ai.ml`` or ``azure.identity`` (or at once, when
 ``azure.ai.ml`` was imported before activation): activation itself never needs the daemon, and a program
-that only uses v1 starts none it did not ask for. No code change and nothing system-wide: only this process's environment (inherited by what it starts)
-and one name-resolution hook.
+that only uses v1 starts none it did not ask for. No code change and nothing system-wide: only this process's
+environment (inherited by what it starts) and one name-resolution hook.
 
 - ``ARM_CLOUD_METADATA_URL``: the daemon's cloud-metadata document; the client takes its ARM base URL and
   storage suffix from it (``AZUREML_CURRENT_CLOUD``/``AZUREML_DEV_URL_MFE``, which would win, are removed).

@@ -11,6 +11,7 @@ import logging
 import os
 import warnings
 from keyword import iskeyword
+from typing import overload
 
 from fake_azure.core.container_registry import ContainerRegistry
 from fake_azure.core.environment import DEFAULT_GPU_IMAGE, Environment
@@ -139,16 +140,17 @@ class InferenceConfig:
         """Check that the entry script parses (``ast.parse``); raises ``UserErrorException`` otherwise."""
         entry_script_realpath = _join_path(self.source_directory, self.entry_script)
         try:
-            with open(entry_script_realpath, "r") as script:  # type: ignore[arg-type]
+            with open(entry_script_realpath, "r") as script:
                 contents = script.read()
                 try:
-                    ast.parse(contents, entry_script_realpath)  # type: ignore[arg-type]
+                    ast.parse(contents, entry_script_realpath)
                 except Exception as ex:
-                    raise UserErrorException("{}. Please check it and try local deployment to verify.".format(ex))
-        except IOError:
+                    raise UserErrorException("{}. Please check it and try local deployment "
+                                             "to verify.".format(ex)) from ex
+        except IOError as err:
             raise UserErrorException("Failed to open {}, please check if it exists and the read permission. "
                                      "We can not deploy the model if we can not access this file."
-                                     .format(entry_script_realpath))
+                                     .format(entry_script_realpath)) from err
 
     # --- deploy-time helpers (ours; ports of SDK internals) -----------------------------------------
 
@@ -234,6 +236,10 @@ def _validate_path_exists_or_throw(member: str, name: str, extra_message: str = 
                                   logger=module_logger)
 
 
+@overload
+def _join_path(source_directory: str | None, path: str) -> str: ...
+@overload
+def _join_path(source_directory: str | None, path: None) -> None: ...
 def _join_path(source_directory: str | None, path: str | None) -> str | None:
     if path and source_directory:
         return os.path.join(source_directory, path).replace(os.sep, "/")

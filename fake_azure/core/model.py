@@ -13,7 +13,7 @@ import logging
 import os
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, Sequence
 from urllib.parse import quote
 
 from .._client import error_from_response
@@ -118,8 +118,9 @@ class Model(object):
         self.parent_id = source.get("parentModelId")
         self.derived_model_ids = source.get("derivedModelIds")
         # The SDK reads 'resourceRequirements' in both branches (serialize() writes 'resourceConfiguration').
-        self.resource_configuration = (ResourceConfiguration.deserialize(source.get("resourceRequirements"))
-                                       if obj_dict else ResourceConfiguration._from_dto(source.get("resourceRequirements")))
+        requirements = source.get("resourceRequirements")
+        self.resource_configuration = (ResourceConfiguration.deserialize(requirements) if obj_dict
+                                       else ResourceConfiguration._from_dto(requirements))
         if expand:
             # As the SDK: datasets by scenario, and the sample datasets behind their 'aml://dataset/<id>' URLs.
             for dataset_reference in source.get("datasets") or []:
@@ -183,17 +184,17 @@ class Model(object):
                 if not isinstance(tags, dict):
                     raise WebserviceException("Tags must be a dict", logger=module_logger)
                 tags = json.loads(json.dumps(tags))
-            except ValueError:
+            except ValueError as err:
                 raise WebserviceException("Error with JSON serialization for tags, be sure they are properly "
-                                          "formatted.", logger=module_logger)
+                                          "formatted.", logger=module_logger) from err
         if properties:
             try:
                 if not isinstance(properties, dict):
                     raise WebserviceException("Properties must be a dict", logger=module_logger)
                 properties = json.loads(json.dumps(properties))
-            except ValueError:
+            except ValueError as err:
                 raise WebserviceException("Error with JSON serialization for properties, be sure they are "
-                                          "properly formatted.", logger=module_logger)
+                                          "properly formatted.", logger=module_logger) from err
         datasets_payload = []
         for dataset_scenario, dataset in datasets or []:
             if isinstance(dataset, (TabularDataset, FileDataset)):
@@ -314,7 +315,7 @@ class Model(object):
                 module_logger.debug("Model not find in local")
                 if active_workspace is not None:
                     return Model._get_model_path_remote(model_name, version, active_workspace)
-                raise WebserviceException(ee.message, logger=module_logger)
+                raise WebserviceException(ee.message, logger=module_logger) from None
         if active_workspace is not None:
             return Model._get_model_path_remote(model_name, version, active_workspace)
         return Model._get_model_path_local(model_name, version)
@@ -366,8 +367,8 @@ class Model(object):
             if "ModelNotFound" in e.message:
                 model_infos = sorted("{}/{}".format(m.name, m.version) for m in Model.list(workspace))
                 raise ModelNotFoundException("Model/Version {}/{} not found in workspace. {}".format(
-                    model_name, version, model_infos), logger=module_logger)
-            raise WebserviceException(e.message, logger=module_logger)
+                    model_name, version, model_infos), logger=module_logger) from None
+            raise WebserviceException(e.message, logger=module_logger) from None
         target_dir = os.path.join(MODELS_DIR, model_name, str(model.version))
         model_path = model.download(target_dir, exist_ok=True)
         if not os.path.exists(model_path):
@@ -463,7 +464,7 @@ class Model(object):
         self.update_tags_properties(add_properties=properties)
         print("Model properties add operation complete.")
 
-    def _patch(self, patch_list: list[dict[str, Any]]) -> None:
+    def _patch(self, patch_list: Sequence[dict[str, Any]]) -> None:  # `list` here would be Model.list
         self.workspace._client.json("PATCH", _model_path(self.workspace, self.id), "model", json=patch_list)
 
     def delete(self):
@@ -581,7 +582,7 @@ def _model_name_validation(name: str) -> None:
                                   "between 1 and 255 characters long.")
 
 
-def _check_duplicate_properties(current_properties: dict | None, new_properties: dict | None) -> None:
+def _check_duplicate_properties(current_properties: dict, new_properties: dict | None) -> None:
     if new_properties:
         duplicate_properties = [key for key in new_properties if key in current_properties]
         if duplicate_properties:

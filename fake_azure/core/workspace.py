@@ -193,7 +193,7 @@ class Workspace:
         try:
             os.makedirs(config_dir, exist_ok=True)
         except OSError as exc:
-            raise UserErrorException("Could not write the config file to: {}\n{}".format(config_dir, exc))
+            raise UserErrorException("Could not write the config file to: {}\n{}".format(config_dir, exc)) from exc
         if file_name is None:
             legacy = os.path.join(config_dir, LEGACY_PROJECT_FILENAME)
             file_name = LEGACY_PROJECT_FILENAME if os.path.exists(legacy) else CONFIG_FILENAME

@@ -39,7 +39,7 @@ class AbstractDataset(object):
                 version = int(version)
             except Exception:
                 raise UserErrorException('Invalid value {} for version. Version value must be number or "latest".'
-                                         .format(version))
+                                         .format(version)) from None
         else:
             version = None
         params = {"version": version} if version is not None else {}

@@ -261,7 +261,8 @@ class AzureBlobDatastore(AbstractAzureStorageDatastore):
         return self.workspace._arm_path + "/datastores/" + quote(self.name, safe="")
 
     def _list_blobs(self, prefix: str) -> list[dict[str, Any]]:
-        return self.workspace._client.json("GET", self._path + "/blobs", "datastore", params={"prefix": prefix})["value"]
+        listed = self.workspace._client.json("GET", self._path + "/blobs", "datastore", params={"prefix": prefix})
+        return listed["value"]
 
     def _download_blob(self, blob_path: str, target_file: str) -> None:
         url = self._path + "/blobs/" + quote(blob_path, safe="/")

@@ -68,7 +68,8 @@ class TabularDatasetFactory:
             raise UserErrorException(_NOT_EMULATED.format("set_column_types"))
         if partition_format:
             raise UserErrorException(_NOT_EMULATED.format("partition_format"))
-        options = {"separator": separator, "header": _header_value(header), "inferColumnTypes": bool(infer_column_types),
+        options = {"separator": separator, "header": _header_value(header),
+                   "inferColumnTypes": bool(infer_column_types),
                    "includePath": bool(include_path), "encoding": encoding.name.lower(),
                    "emptyAsString": bool(empty_as_string), "supportMultiLine": bool(support_multi_line)}
         dataset = TabularDataset._create(*_definition("Tabular", paths, options))

@@ -141,9 +141,9 @@ class AksCompute(ComputeTarget):
                         cert_data = cert_file.read()
                     with open(config.ssl_key_pem_file) as key_file:
                         key_data = key_file.read()
-                except OSError:
+                except OSError as err:
                     raise ComputeTargetException("Error while reading ssl information:\n"
-                                                 "{}".format(traceback.format_exc().splitlines()[-1]))
+                                                 "{}".format(traceback.format_exc().splitlines()[-1])) from err
                 ssl.update(status="Enabled", cname=config.ssl_cname, cert=cert_data, key=key_data)
                 del ssl["leafDomainLabel"], ssl["overwriteExistingDomain"]
             elif config.leaf_domain_label:

@@ -162,7 +162,7 @@ class ComputeTarget(ABC):
             if e.message == "No operation endpoint":
                 self.refresh_state()
                 raise ComputeTargetException("Long running operation information not known, unable to poll. "
-                                             "Current state is {}".format(self.provisioning_state))
+                                             "Current state is {}".format(self.provisioning_state)) from None
             raise
 
     def _wait_for_completion(self, show_output):

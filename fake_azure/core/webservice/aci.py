@@ -93,7 +93,7 @@ class AciWebservice(Webservice):
                         data = handle.read()
                 except (IOError, OSError) as exc:
                     raise WebserviceException("Error while reading ssl information:\n{}".format(exc),
-                                              logger=module_logger)
+                                              logger=module_logger) from exc
                 if target == "cert":
                     cert_data = data
                 else:
@@ -365,16 +365,20 @@ class AciServiceDeploymentConfiguration(WebserviceDeploymentConfiguration):
         if self.ssl_enabled is not None:
             json_payload["sslEnabled"] = self.ssl_enabled
             if self.ssl_enabled:
+                # The arg-type ignores: as in the SDK, a path left None fails in open() and is reported like
+                # any other read error.
                 try:
                     with open(self.ssl_cert_pem_file, "r") as cert_file:  # type: ignore[arg-type]
                         json_payload["sslCertificate"] = cert_file.read()
                 except Exception as e:
-                    raise WebserviceException("Error occurred attempting to read SSL cert pem file:\n{}".format(e))
+                    raise WebserviceException("Error occurred attempting to read SSL cert pem "
+                                              "file:\n{}".format(e)) from e
                 try:
                     with open(self.ssl_key_pem_file, "r") as key_file:  # type: ignore[arg-type]
                         json_payload["sslKey"] = key_file.read()
                 except Exception as e:
-                    raise WebserviceException("Error occurred attempting to read SSL key pem file:\n{}".format(e))
+                    raise WebserviceException("Error occurred attempting to read SSL key pem "
+                                              "file:\n{}".format(e)) from e
         else:
             del json_payload["sslEnabled"]
             del json_payload["sslCertificate"]

@@ -12,7 +12,9 @@ class UnknownWebservice(Webservice):
     _webservice_type = UNKNOWN_WEBSERVICE_TYPE
 
     @staticmethod
-    def _deploy(workspace: Any, name: str, image: Any, deployment_config: Any, deployment_target: Any) -> Any:
+    # The SDK's own signature, without the base's ``overwrite``: kept for parity.
+    def _deploy(workspace: Any, name: str, image: Any,  # type: ignore[override]
+                deployment_config: Any, deployment_target: Any) -> Any:
         raise NotImplementedError("Cannot deploy Webservice because webservice type is not known.")
 
     def run(self, input: Any) -> Any:

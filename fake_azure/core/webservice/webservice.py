@@ -93,7 +93,7 @@ class Webservice(ABC):
             return super(Webservice, cls).__new__(cls)
 
     @staticmethod
-    def _all_subclasses(cls: type) -> set[type]:
+    def _all_subclasses(cls: type[Webservice]) -> set[type[Webservice]]:
         return set(cls.__subclasses__()).union(
             [s for c in cls.__subclasses__() for s in Webservice._all_subclasses(c)])
 
@@ -228,7 +228,7 @@ class Webservice(ABC):
             if e.message == "No operation endpoint":
                 self.update_deployment_state()
                 raise WebserviceException("Long running operation information not known, unable to poll. "
-                                          "Current state is {}".format(self.state), logger=module_logger)
+                                          "Current state is {}".format(self.state), logger=module_logger) from None
             else:
                 raise
 
@@ -385,6 +385,7 @@ class Webservice(ABC):
                                       "{}".format(service_payload), logger=module_logger)
         return service_payload["content"]
 
+    @abstractmethod
     def run(self, input):
         """Call this service with ``input`` (implemented by the subclasses)."""
 
@@ -430,6 +431,7 @@ class Webservice(ABC):
     def get_token(self):
         """Token auth is only on AKS services (None here, as in the SDK's base class)."""
 
+    @abstractmethod
     def update(self, *args):
         """Update the service (implemented by the subclasses)."""
 
@@ -709,9 +711,10 @@ class WebServiceAccessToken:
 
 # --- helpers (ports of SDK message building, shared with the parity tests) -------------------------------
 
-def _child_class_for(service_type: str) -> type | None:
+def _child_class_for(service_type: str) -> type[Webservice] | None:
     child_class = None
-    for child in Webservice._all_subclasses(Webservice):
+    # type-abstract: mypy refuses an abstract class as type[Webservice] although nothing here instantiates it.
+    for child in Webservice._all_subclasses(Webservice):  # type: ignore[type-abstract]
         if service_type == child._webservice_type:
             return child
         elif child._webservice_type == UNKNOWN_WEBSERVICE_TYPE:

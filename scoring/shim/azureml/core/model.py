@@ -29,7 +29,7 @@ class Model:
                 return Model._get_model_path_local(model_name, version)
             except ModelNotFoundException as ee:
                 # The SDK re-raises under a different class when a version was asked for.
-                raise WebserviceException(ee.message, logger=module_logger)
+                raise WebserviceException(ee.message, logger=module_logger) from None
         return Model._get_model_path_local(model_name, version)
 
     @staticmethod
