@@ -32,7 +32,7 @@ from typing import IO, Any, Callable
 from .. import error_catalog
 from ..blobs import BlobStore
 from ..errors import BadRequest, Conflict, NotFound
-from ..operations import Operations
+from ..operations import Operations, OperationStatus, Outcome
 from ..paths import resolve_inside
 from ..runtimes.base import ReplicaRuntime
 from ..store import Store
@@ -102,8 +102,9 @@ class Packager:
             shutil.rmtree(staged, ignore_errors=True)
             raise
         with self._store.transaction() as conn:
-            op_id = self._operations.start(conn, ws_id, KIND, "", {
-                "pending": True, "runningStatus": "Running", "extra": self._extra(operation_type, None, "")})
+            op_id = self._operations.start(conn, ws_id, KIND, "", Outcome(
+                pending=True, running_status=OperationStatus.RUNNING.value,
+                extra=self._extra(operation_type, None, "")))
         os.replace(staged, self.folder(op_id))
         tag = None
         if package_type != BUILD_CONTEXT:
@@ -134,12 +135,12 @@ class Packager:
                 message = getattr(exc, "message", None) or str(exc)
                 out(f"Package creation failed: {message}")
                 failure = error_catalog.package_failed(message).payload()
-                self._operations.resolve(op_id, {"status": "Failed", "error": failure,
-                                                 "extra": self._extra(operation_type, None, op_id)})
+                self._operations.resolve(op_id, Outcome(OperationStatus.FAILED, error=failure,
+                                                        extra=self._extra(operation_type, None, op_id)))
                 return
             out(f"Package created in {time.monotonic() - started:.1f}s: {location}")
-        self._operations.resolve(op_id, {"status": "Succeeded",
-                                         "extra": self._extra(operation_type, location, op_id)})
+        self._operations.resolve(op_id, Outcome(OperationStatus.SUCCEEDED,
+                                                extra=self._extra(operation_type, location, op_id)))
 
     def _build(self, folder: Path, request: dict[str, Any], app_root: Any, tag: str | None,
                out: Callable[[str], None], started: float) -> str:
@@ -214,7 +215,7 @@ class Packager:
         state = self.state(ws_id, package_id)
         if state.get("operationType") != "PackageDockerBuildContext":
             raise BadRequest("A Docker image package has no build context to save; use pull() instead.")
-        if state.get("state") != "Succeeded":
+        if state.get("state") != OperationStatus.SUCCEEDED.value:
             raise Conflict(f"Package {package_id} is {state.get('state')}, not Succeeded")
         context = self.folder(package_id) / "context"
         with tarfile.open(fileobj=sink, mode="w|") as tar:
@@ -226,7 +227,7 @@ class Packager:
         state = self.state(ws_id, package_id)
         if state.get("operationType") != "PackageDockerImage":
             raise BadRequest("A Dockerfile package cannot be pulled. Use save() instead.")
-        if state.get("state") != "Succeeded":
+        if state.get("state") != OperationStatus.SUCCEEDED.value:
             raise Conflict(f"Package {package_id} is {state.get('state')}, not Succeeded")
         tag = state["resourceLocation"]
         runtime = self._runtime()

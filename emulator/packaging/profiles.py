@@ -30,7 +30,7 @@ from scoring.probe import ProbeResult, wait_ready
 from .. import error_catalog
 from ..blobs import BlobStore
 from ..errors import NotFound
-from ..operations import Operations
+from ..operations import Operations, OperationStatus, Outcome
 from ..paths import resolve_inside
 from ..runtimes.base import ReplicaRuntime, ReplicaSpec
 from ..store import Store
@@ -165,7 +165,7 @@ class Profiler:
     def start(self, ws_id: str, payload: dict[str, Any]) -> str:
         request = dict(payload["imageRequest"])
         record = {"name": payload["name"], "description": payload.get("description"),
-                  "state": "Running", "inputDatasetId": payload.get("inputDatasetId"),
+                  "state": OperationStatus.RUNNING.value, "inputDatasetId": payload.get("inputDatasetId"),
                   "containerResourceRequirements": {"cpu": payload.get("cpu") or DEFAULT_CPU,
                                                     "memoryInGB": payload.get("memoryInGB") or DEFAULT_MEMORY_GB},
                   "requestedQueriesPerSecond": None,
@@ -182,8 +182,8 @@ class Profiler:
             shutil.rmtree(staged, ignore_errors=True)
             raise
         with self._store.transaction() as conn:
-            op_id = self._operations.start(conn, ws_id, KIND, payload["name"],
-                                           {"pending": True, "runningStatus": "Running", "extra": {"profile": record}})
+            op_id = self._operations.start(conn, ws_id, KIND, payload["name"], Outcome(
+                pending=True, running_status=OperationStatus.RUNNING.value, extra={"profile": record}))
         record["id"] = op_id
         folder = resolve_inside(self._root, op_id, "profile id", single=True)
         os.replace(staged, folder)
@@ -193,8 +193,8 @@ class Profiler:
         return op_id
 
     def _fail(self, op_id: str, record: dict[str, Any], error: dict[str, Any]) -> None:
-        record.update(state="Failed", error=error)
-        self._operations.resolve(op_id, {"status": "Failed", "error": error, "extra": {"profile": record}})
+        record.update(state=OperationStatus.FAILED.value, error=error)
+        self._operations.resolve(op_id, Outcome(OperationStatus.FAILED, error=error, extra={"profile": record}))
 
     def _run(self, op_id: str, ws_id: str, request: dict[str, Any], app_root: Any, inputs: list[str],
              record: dict[str, Any], folder: Path) -> None:
@@ -276,8 +276,8 @@ class Profiler:
         if failures:
             record["error"] = error_catalog.profiling_partly_failed(
                 f"{len(failures)} of {total} scoring requests failed; the first: {failures[0]}").payload()
-        record["state"] = "Succeeded"
-        self._operations.resolve(op_id, {"status": "Succeeded", "extra": {"profile": record}})
+        record["state"] = OperationStatus.SUCCEEDED.value
+        self._operations.resolve(op_id, Outcome(OperationStatus.SUCCEEDED, extra={"profile": record}))
 
     def state(self, ws_id: str, profile_id: str) -> dict[str, Any]:
         body = self._operations.poll(ws_id, profile_id)

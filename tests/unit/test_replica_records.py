@@ -37,3 +37,38 @@ def test_running_and_down_set_the_address_in_one_shape() -> None:
 
 def test_a_record_without_replicas_has_none() -> None:
     assert replicas_of({}) == [] and replicas_of({"fakeAzure": {}}) == []
+
+
+def test_a_replica_never_goes_back_to_pending() -> None:
+    import pytest
+
+    from emulator.deploy.records import ReplicaState
+    from emulator.errors import InvalidTransition
+
+    record = ReplicaRecord.from_row(ROW)
+    assert record.state is ReplicaState.PENDING
+    record.running(_handle())
+    record.down()
+    record.move_to(ReplicaState.FAILED)
+    record.running(_handle())  # a redeployed (or restored) replica runs again
+    with pytest.raises(InvalidTransition, match="Replica r1 is Running; it cannot become Pending"):
+        record.move_to(ReplicaState.PENDING)
+
+
+def test_a_service_record_writes_back_only_what_changed() -> None:
+    from emulator.deploy.records import ServiceRecord
+    from emulator.resources.services.state import ServiceState
+
+    body = {"name": "svc", "state": "Healthy", "error": None, "computeType": "AKS", "scoringUri": "http://x/score",
+            "numReplicas": 1, "autoScaler": {"autoscaleEnabled": False}, "kvTags": {"k": "v"},
+            "deploymentStatus": {"desiredReplicas": 1, "updatedReplicas": 1, "availableReplicas": 1, "error": None},
+            "fakeAzure": {"replicas": [dict(ROW, state="Running", port=None, socket="/s")], "kept": 1}}
+    record = ServiceRecord.from_wire(body)
+    assert record.to_wire() == body and list(record.to_wire()) == list(body)  # same content, same key order
+    record.state, record.deployment_status.available = ServiceState.UNHEALTHY, 0
+    record.replicas[0].down()
+    assert record.to_wire() == {**body, "state": "Unhealthy",
+                                "deploymentStatus": {**body["deploymentStatus"], "availableReplicas": 0},
+                                "fakeAzure": {"replicas": [dict(ROW, state="CrashLoopBackOff", port=None,
+                                                                socket=None)], "kept": 1}}
+    assert record.autoscale is not None and not record.autoscale.enabled and record.autoscale.max_replicas == 10

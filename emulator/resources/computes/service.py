@@ -15,7 +15,7 @@ from typing import Any, Callable
 from ... import catalog, error_catalog
 from ...errors import BadRequest, Conflict, NotFound
 from ...gateway import tls as gateway_tls
-from ...operations import OperationRecord, Operations
+from ...operations import OperationRecord, Operations, OperationStatus, Outcome
 from .state import ProvisioningState, check_transition
 
 FAST_PROD = "FastProd"
@@ -70,16 +70,16 @@ def node_pool(vm: catalog.VmSize, count: int, cluster: str) -> list[dict[str, An
 
 
 def _plan_provisioning(vm_size: str, agent_count: int, purpose: str, location: str,
-                       subscription_id: str) -> dict[str, Any]:
+                       subscription_id: str) -> Outcome:
     """The outcome Azure would reach for this cluster: Succeeded, or Failed with its error."""
     vm = catalog.lookup(vm_size)
     if vm is None:
-        return {"status": "Failed", "error": error_catalog.vm_size_not_supported(
-            vm_size, subscription_id, location, catalog.available_names()).payload()}
+        return Outcome(OperationStatus.FAILED, error=error_catalog.vm_size_not_supported(
+            vm_size, subscription_id, location, catalog.available_names()).payload())
     if purpose == FAST_PROD and vm.vcpus * agent_count < FAST_PROD_MIN_VCPUS:
-        return {"status": "Failed", "error": error_catalog.fast_prod_too_small(
-            FAST_PROD_MIN_VCPUS, agent_count, vm.name, vm.vcpus).payload()}
-    return {"status": "Succeeded"}
+        return Outcome(OperationStatus.FAILED, error=error_catalog.fast_prod_too_small(
+            FAST_PROD_MIN_VCPUS, agent_count, vm.name, vm.vcpus).payload())
+    return Outcome(OperationStatus.SUCCEEDED)
 
 
 def validate_name(name: str) -> str:
@@ -148,9 +148,9 @@ def create_or_update(conn: sqlite3.Connection, operations: Operations, ws: dict[
     conn.execute("INSERT INTO computes (workspace_id, name, state, body, created_at) VALUES (?, ?, ?, ?, ?)",
                  (ws["id"], name, ProvisioningState.CREATING.value, json.dumps(body), time.time()))
     outcome = _plan_provisioning(vm_size, agent_count, purpose, location, ws["subscriptionId"])
-    if outcome.get("status") != "Failed" and fail_provisioning():
-        outcome = {"status": "Failed", "error": error_catalog.provisioning_fault().payload()}
-    outcome["runningStatus"] = ProvisioningState.CREATING.value
+    if outcome.status is not OperationStatus.FAILED and fail_provisioning():
+        outcome = Outcome(OperationStatus.FAILED, error=error_catalog.provisioning_fault().payload())
+    outcome.running_status = ProvisioningState.CREATING.value
     return body, operations.start(conn, ws["id"], "compute.create", name, outcome)
 
 
@@ -196,7 +196,7 @@ def _update(conn: sqlite3.Connection, operations: Operations, ws: dict[str, Any]
     current["loadBalancerSubnet"] = _subnet(current.get("loadBalancerType"), current.get("loadBalancerSubnet"))
     _store(conn, ws["id"], row["name"], body, state)
     return body, operations.start(conn, ws["id"], "compute.update", row["name"],
-                                  {"status": "Succeeded", "runningStatus": ProvisioningState.UPDATING.value})
+                                  Outcome(OperationStatus.SUCCEEDED, running_status=ProvisioningState.UPDATING.value))
 
 
 def delete(conn: sqlite3.Connection, operations: Operations, ws_id: str, name: str, action: str) -> str:
@@ -206,7 +206,7 @@ def delete(conn: sqlite3.Connection, operations: Operations, ws_id: str, name: s
     state = check_transition(body["properties"]["provisioningState"], ProvisioningState.DELETING, name)
     _store(conn, ws_id, name, body, state)
     return operations.start(conn, ws_id, f"compute.{action}", name,
-                            {"status": "Succeeded", "runningStatus": ProvisioningState.DELETING.value})
+                            Outcome(OperationStatus.SUCCEEDED, running_status=ProvisioningState.DELETING.value))
 
 
 def list_keys(conn: sqlite3.Connection, operations: Operations, ws_id: str, name: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from ... import error_catalog, paths
 from ...deploy import no_code
+from ...deploy.records import ReplicaState
 from ...errors import BadRequest, Conflict, NotFound
 from ...scheduler import Allocation, Node, ReplicaRequest, Unschedulable, place
 from ...validation import check_model
@@ -154,8 +155,8 @@ def plan_replicas(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any], co
     index = {node.name: i for i, node in enumerate(nodes)}
     per_node = {node.name: node.gpus for node in nodes}
     return [{"id": secrets.token_hex(4), "node": p.node, "nodeIndex": index[p.node], "gpusPerNode": per_node[p.node],
-             "gpuIds": list(p.gpu_ids), "cpu": request.cpu, "memoryGb": request.memory_gb, "state": "Pending",
-             "restarts": 0} for p in placements]
+             "gpuIds": list(p.gpu_ids), "cpu": request.cpu, "memoryGb": request.memory_gb,
+             "state": ReplicaState.PENDING.value, "restarts": 0} for p in placements]
 
 
 def unschedulable_error(exc: Unschedulable) -> dict[str, Any]:
