@@ -202,6 +202,61 @@ def test_an_onnx_model_answers_onnx_runtime_server_predict_requests(ws, workdir:
     service.delete()
 
 
+_DOCKER_SCRIPT = """
+import base64, json, sys, warnings
+warnings.simplefilter("ignore")
+import fake_azure
+fake_azure.activate()
+import numpy as np
+from azureml.core import Model, Workspace
+ws = Workspace("00000000-0000-0000-0000-0000000000cd", "rg-no-code", "ws-no-code")
+model = Model.register(ws, model_path="model.onnx", model_name="onnx-docker", model_framework=Model.Framework.ONNX)
+service = Model.deploy(ws, "onnx-docker", [model])
+try:
+    service.wait_for_deployment()
+    features = np.array(json.load(open("rows.json")), dtype="<f4")
+    request = {"inputs": {"features": {"dims": [str(d) for d in features.shape], "dataType": 1,
+                                       "rawData": base64.b64encode(features.tobytes()).decode()}}}
+    result = {"state": service.state, "answer": service.run(json.dumps(request))}
+except Exception as exc:
+    result = {"state": service.state, "error": str(exc), "logs": service.get_logs()}
+service.delete()
+print(json.dumps(result))
+"""
+
+
+@pytest.mark.requires_docker
+@pytest.mark.skipif(_NO_ONNX, reason="onnx and onnxruntime are not installed")
+def test_an_onnx_no_code_service_runs_in_a_container_on_the_docker_runtime(workdir: Path) -> None:
+    """The curated environment becomes the replica's image (onnxruntime from wheels), the entry script goes
+    into the container's app root; the answer is onnxruntime's, run here."""
+    import os
+    import subprocess
+    import sys
+
+    import onnxruntime
+
+    _onnx_model(workdir / "model.onnx")
+    features = np.random.default_rng(9).normal(size=(3, 4)).astype(np.float32)
+    (workdir / "rows.json").write_text(json.dumps(features.tolist()))
+    expected = onnxruntime.InferenceSession(str(workdir / "model.onnx")).run(None, {"features": features})[0]
+    env = {**os.environ, "FAKE_AZURE_HOME": str(workdir / "home-docker"), "FAKE_AZURE_RUNTIME": "docker",
+           "AZUREML_LOG_DEPRECATION_WARNING_ENABLED": "False"}
+    env.pop("FAKE_AZURE_TARGET", None)
+    cli = str(Path(sys.executable).with_name("fake-azure"))
+    try:
+        proc = subprocess.run([sys.executable, "-c", _DOCKER_SCRIPT], cwd=workdir, env=env, capture_output=True,
+                              text=True, timeout=900)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        assert result["state"] == "Healthy", {k: str(v)[-3000:] for k, v in result.items()}
+        answer = result["answer"]["outputs"]["scores"]
+        scores = np.frombuffer(base64.b64decode(answer["rawData"]), dtype="<f4").reshape(3, 3)
+        assert np.array_equal(scores, expected)
+    finally:
+        subprocess.run([cli, "down"], env=env, capture_output=True, timeout=180)
+
+
 # --- TensorFlow ---------------------------------------------------------------------------------------
 
 @pytest.mark.skipif(_NO_TF, reason="tensorflow is not installed")

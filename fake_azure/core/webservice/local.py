@@ -544,6 +544,6 @@ class LocalWebserviceDeploymentConfiguration(WebserviceDeploymentConfiguration):
         return json_payload
 
 
-def _is_no_code(request: dict[str, Any] | None) -> bool:
+def _is_no_code(request: Any) -> bool:
     """A no-code service's environment image request: model ids, no entry script."""
     return request is not None and not request.get("driverProgram") and not request.get("assets")
