@@ -114,6 +114,40 @@ def test_a_sklearn_classifier_answers_predict_proba_by_default_on_an_aks_cluster
 
 
 @pytest.mark.skipif(_NO_SKLEARN, reason="scikit-learn is not installed")
+def test_update_with_models_and_no_inference_config_serves_the_new_model(ws, workdir: Path) -> None:
+    """AksWebservice.update(models=[...]) sends the SDK's no-code request; the service then runs (and lists)
+    the new version, not the one it was created with."""
+    import joblib
+    import sklearn
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import Lasso, Ridge
+
+    from fake_azure.core.model import Model
+    from fake_azure.core.webservice import AksWebservice
+
+    x, y = load_diabetes(return_X_y=True)
+    first, second = Ridge().fit(x, y), Lasso(alpha=0.5).fit(x, y)
+    versions = []
+    for regression in (first, second):
+        joblib.dump(regression, workdir / "regression.pkl")
+        versions.append(_register(ws, "regression.pkl", "diabetes", Model.Framework.SCIKITLEARN, sklearn.__version__))
+    target = _cluster(ws, "nocode-upd")
+    config = AksWebservice.deploy_configuration(num_replicas=1, auth_enabled=False)
+    service = Model.deploy(ws, "diabetes-service", [versions[0]], deployment_config=config, deployment_target=target)
+    service.wait_for_deployment()
+    payload = json.dumps({"data": x[:4].tolist()})
+    assert service.run(payload) == pytest.approx(first.predict(x[:4]).tolist(), rel=1e-9)
+
+    service.update(models=[versions[1]])
+    service.wait_for_deployment()
+    assert service.state == "Healthy" and [m.id for m in service.models] == ["diabetes:2"]
+    assert service.run(payload) == pytest.approx(second.predict(x[:4]).tolist(), rel=1e-9)
+    with pytest.raises(UserErrorException, match="zero or multiple models"):
+        service.update(models=[])
+    service.delete()
+
+
+@pytest.mark.skipif(_NO_SKLEARN, reason="scikit-learn is not installed")
 def test_a_local_no_code_service_serves_reloads_and_deploys_to_the_cloud_without_code(ws, workdir: Path) -> None:
     """LocalWebservice: the SDK packages a no-code model (Model.package without an InferenceConfig) and runs it."""
     import joblib

@@ -109,7 +109,7 @@ def update(cloud: Cloud, ws_id: str, name: str, patch: list) -> tuple[dict, str]
         service.get(conn, ws_id, name)  # 404 for an unknown service
         refuse_while_busy(cloud, conn, ws_id, name)
         body = service.get(conn, ws_id, name)
-        redeploy = service.apply_patch(body, patch)
+        redeploy = service.apply_patch(body, patch, lambda ids: [models.get(conn, ws_id, i) for i in ids])
         if redeploy:
             # A redeploy replaces every replica: none is kept, and planning ignores this service's
             # own stored replicas (allocations_on skips it), so nothing is saved before it.

@@ -11,7 +11,7 @@ import secrets
 import socket
 import sqlite3
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 from ... import error_catalog, paths
 from ...deploy import no_code
@@ -295,7 +295,8 @@ _PATCHABLE_PREFIXES = _REDEPLOY_PREFIXES + ("/dataCollection", "/authEnabled", "
                                             "/properties", "/description")
 
 
-def apply_patch(record: dict[str, Any], patch: list[dict[str, Any]]) -> bool:
+def apply_patch(record: dict[str, Any], patch: list[dict[str, Any]],
+                models_of: Callable[[list[str]], list[dict[str, Any]]] | None = None) -> bool:
     """Apply the SDK's JSON Patch to the record; returns whether the replicas must be redeployed.
 
     The patch is applied to a copy, and the fields it touched are checked against the create payload's
@@ -330,6 +331,9 @@ def apply_patch(record: dict[str, Any], patch: list[dict[str, Any]]) -> bool:
             and body.get("autoScaler"):
         body["autoScaler"]["autoscaleEnabled"] = False
     _check_as_created(body, patch)
+    if models_of is not None and any(p.get("path", "").startswith("/environmentImageRequest") for p in patch):
+        # update(models=...): the service runs the models its new request names (404 for an unknown one).
+        body["models"] = models_of(list(body["environmentImageRequest"].get("modelIds") or []))
     no_code.check(body["environmentImageRequest"], body.get("models") or [])  # a patch to a no-code request
     record.clear()
     record.update(body)

@@ -852,14 +852,11 @@ def _environment_patch(service: Any, models: list | None, inference_config: Any)
                                                           [model.id for model in models], inference_config)
         return [{"op": "replace", "path": "/environmentImageRequest", "value": request}]
     if models is not None:
-        # The SDK's no-code checks passed (update validation); the local cloud has no no-code environments.
-        raise WebserviceException(_deploy_no_code_unsupported(), logger=module_logger)
+        # No-code: the SDK's build_and_validate_no_code_environment_image_request, the service's environment.
+        from fake_azure.core import _deploy
+
+        return [{"op": "replace", "path": "/environmentImageRequest", "value": _deploy.no_code_image_request(models)}]
     return []
-
-
-def _deploy_no_code_unsupported() -> str:
-    return ("No-code deployment (models without an InferenceConfig) is not supported by the local cloud: "
-            "provide an InferenceConfig with an entry script.")
 
 
 def _score(service: Any, input_data: Any) -> Any:
