@@ -11,9 +11,11 @@ from typing import Any
 from scoring.layout import AppRoot, LayoutError, ModelFiles, lay_out
 
 from ..blobs import BlobStore
+from ..deploy import no_code
 from ..errors import BadRequest, NotFound
 from ..paths import relative_path, resolve_inside, segment
 from ..resources.assets import service as assets
+from ..resources.models import service as registered
 from ..resources.services.service import check_image_request
 
 
@@ -37,10 +39,28 @@ def model_files(conn: sqlite3.Connection, blobs: BlobStore, ws_id: str, model_id
     return result
 
 
+def no_code_model(conn: sqlite3.Connection, ws_id: str, request: dict[str, Any]) -> dict[str, Any] | None:
+    """The one model of a no-code request (``modelIds`` alone), checked as a deployment's is; None for a request
+    with an entry script."""
+    if not no_code.is_no_code(request):
+        return None
+    models = [registered.get(conn, ws_id, model_id) for model_id in request.get("modelIds") or []]
+    no_code.check(request, models)
+    return models[0]
+
+
 def lay_out_request(conn: sqlite3.Connection, blobs: BlobStore, ws_id: str, request: dict[str, Any],
                     app_root: Path, staging: Path) -> AppRoot:
-    """Lay the request's models and source out under ``app_root``; ``staging`` holds the source on the way."""
+    """Lay the request's models and source out under ``app_root``; ``staging`` holds the source on the way
+    (a no-code request: our entry script for its framework)."""
     check_image_request(request)
+    model = no_code_model(conn, ws_id, request)
+    if model is not None:
+        entry_script = no_code.write_entry_script(staging, model)
+        try:
+            return lay_out(app_root, model_files(conn, blobs, ws_id, [model["id"]]), str(entry_script))
+        except LayoutError as exc:
+            raise BadRequest(str(exc), code="BadArgument") from None
     asset_id = (request.get("assets") or [{}])[0].get("id")
     folder_name = request.get("sourceDirectory")
     files = assets.files(conn, ws_id, asset_id)

@@ -31,12 +31,13 @@ from typing import IO, Any, Callable
 
 from .. import error_catalog
 from ..blobs import BlobStore
+from ..deploy import no_code
 from ..errors import BadRequest, Conflict, NotFound
 from ..operations import Operations, OperationStatus, Outcome
 from ..paths import resolve_inside
 from ..runtimes.base import ReplicaRuntime
 from ..store import Store
-from .inputs import lay_out_request
+from .inputs import lay_out_request, no_code_model
 
 KIND = "package.create"
 CONTAINER_APP_ROOT = "/var/azureml-app"
@@ -90,6 +91,9 @@ class Packager:
         """Record the operation, lay the inputs out now (a bad model or asset is a 4xx at once), build later."""
         package_type = payload.get("packageType") or DOCKER_IMAGE
         request = dict(payload.get("imageRequest") or {})
+        model = no_code_model(self._store.read(), ws_id, request)
+        if model is not None:  # Model.package without an InferenceConfig: the framework's curated environment
+            request["environment"] = no_code.environment(model)
         operation_type = "PackageDockerBuildContext" if package_type == BUILD_CONTEXT else "PackageDockerImage"
         # Inputs first: a refused request (unknown model or asset) records nothing.
         staged = self._root / f".new-{uuid.uuid4().hex}"

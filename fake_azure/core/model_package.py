@@ -35,15 +35,17 @@ def image_request(workspace: Any, models: list, inference_config: Any, label: st
 def package(workspace: Any, models: list, inference_config: Any = None, generate_dockerfile: bool = False,
             image_name: str | None = None, image_label: str | None = None) -> "ModelPackage":
     if inference_config is None:
-        raise WebserviceException("Model.package without an InferenceConfig (no-code packaging) is not emulated: "
-                                  "give an InferenceConfig with an entry script and an Environment.",
-                                  logger=module_logger)
-    request = image_request(workspace, list(models), inference_config, "package")
+        # No-code packaging: the SDK's no-code image request; the service brings the environment and entry script.
+        from ._deploy import no_code_image_request
+
+        request = no_code_image_request(list(models))
+    else:
+        request = image_request(workspace, list(models), inference_config, "package")
     body = {"imageRequest": request, "packageType": "DockerBuildContext" if generate_dockerfile else "DockerImage",
             "imageName": image_name, "imageLabel": image_label}
     created = workspace._client.json("POST", workspace._arm_path + "/packages", "webservice",
                                      json={k: v for k, v in body.items() if v is not None})
-    return ModelPackage(workspace, created["operationId"], inference_config.environment)
+    return ModelPackage(workspace, created["operationId"], inference_config.environment if inference_config else None)
 
 
 class ModelPackage(object):

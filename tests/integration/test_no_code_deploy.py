@@ -179,6 +179,34 @@ def test_a_local_no_code_service_serves_reloads_and_deploys_to_the_cloud_without
     service.delete()
 
 
+@pytest.mark.skipif(_NO_SKLEARN, reason="scikit-learn is not installed")
+def test_model_package_without_an_inference_config_writes_the_no_code_build_context(ws, workdir: Path) -> None:
+    """Model.package(ws, [model], generate_dockerfile=True): the curated environment's Dockerfile, our entry
+    script and the model in the app root; the SDK's no-code checks first."""
+    import joblib
+    import sklearn
+    from sklearn.datasets import load_iris
+    from sklearn.naive_bayes import GaussianNB
+
+    from fake_azure.core.model import Model
+
+    x, y = load_iris(return_X_y=True)
+    joblib.dump(GaussianNB().fit(x, y), workdir / "nb.pkl")
+    model = _register(ws, "nb.pkl", "iris-nb", Model.Framework.SCIKITLEARN, sklearn.__version__)
+    package = Model.package(ws, [model], generate_dockerfile=True)
+    package.wait_for_creation()
+    assert package.state == "Succeeded", package.get_logs()
+    package.save(str(workdir / "context"))
+    dockerfile = (workdir / "context" / "Dockerfile").read_text()
+    assert "scikit-learn" in dockerfile and "--only-binary" in dockerfile
+    assert '"--entry_script", "/var/azureml-app/no_code_sklearn.py"' in dockerfile
+    app = workdir / "context" / "azureml-app"
+    assert (app / "azureml-models" / "iris-nb" / "1" / "nb.pkl").read_bytes() == (workdir / "nb.pkl").read_bytes()
+    assert "def run(raw_data)" in (app / "no_code_sklearn.py").read_text()
+    with pytest.raises(UserErrorException, match="zero or multiple models"):
+        Model.package(ws, [model, model], generate_dockerfile=True)
+
+
 # --- ONNX --------------------------------------------------------------------------------------------
 
 def _onnx_model(path: Path) -> None:
@@ -368,6 +396,10 @@ def test_the_sdks_no_code_refusals_client_side_and_at_the_daemon(ws, workdir: Pa
     with pytest.raises(WebserviceException) as refused:
         Model.deploy(ws, "refused-service", [multi])
     assert "model_framework set to Multi is not emulated" in refused.value.message
+    # Model.profile needs an InferenceConfig in the SDK: a raw no-code profile request is refused at the door.
+    profile = ws._client.request("POST", ws._arm_path + "/profiles", "webservice", ok=(202, 400), json={
+        "name": "p", "imageRequest": {"modelIds": [custom.id]}, "inputs": ["{}"]})
+    assert profile.status_code == 400 and "driverProgram" in profile.text
     # Nothing was recorded by any refusal.
     response = ws._client.request("GET", ws._arm_path + "/services/refused-service", "webservice", ok=(404,))
     assert response.status_code == 404

@@ -5,8 +5,8 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import Field, StringConstraints
 
-from ...validation import Body, Query
-from ..services.schema import DeployableImageRequest
+from ...validation import Body, FilePath, Query
+from ..services.schema import MAX_ASSETS, AssetRef, DeployableImageRequest
 
 # Docker repository and tag components (lower-cased and cleaned up before use; docs/parity.md).
 ImageName = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_./-]+$")]
@@ -30,12 +30,19 @@ class LogQuery(Query):
     offset: Annotated[int, Field(ge=0)] = 0
 
 
+class CodeImageRequest(DeployableImageRequest):
+    """An image request with an entry script (the SDK's Model.profile requires an InferenceConfig)."""
+
+    driverProgram: FilePath
+    assets: Annotated[list[AssetRef], Field(min_length=1, max_length=MAX_ASSETS)]
+
+
 class ProfileCreate(Body):
     """``POST .../profiles``: profile ``name`` (our body: the SDK's needs the dataset service, docs/parity.md)."""
 
     name: ProfileName
     description: Optional[Annotated[str, StringConstraints(max_length=4096)]] = None
-    imageRequest: DeployableImageRequest
+    imageRequest: CodeImageRequest
     inputs: Annotated[list[InputRow], Field(min_length=1, max_length=MAX_PROFILE_INPUTS)]
     # The SDK's bounds (MIN/MAX_PROFILE_CPU, MIN/MAX_PROFILE_MEMORY in azureml.core.model).
     cpu: Optional[Annotated[float, Field(ge=0.1, le=3.5)]] = None
