@@ -212,6 +212,25 @@ def instance_type_not_supported(instance_type: str, available: str) -> AzureErro
         f"The supported instance types are '{available}'"), 400)
 
 
+def scoring_unauthorized(endpoint: str) -> AzureError:
+    return AzureError("Unauthorized", (
+        f"Invalid or missing authentication for endpoint {endpoint}: send 'Authorization: Bearer <key or token>' "
+        "with one of the endpoint's keys (auth_mode key) or a token from its token operation (aml_token)."), 401)
+
+
+def endpoint_has_no_live_deployment(endpoint: str) -> AzureError:
+    """Azure's text when no deployment takes live traffic and the request names none."""
+    return AzureError("NotFound", (
+        "No valid deployments to route to. Please check that the endpoint has at least one deployment with "
+        "positive weight values or use a deployment specific header to route."), 404)
+
+
+def endpoint_deployment_not_found(deployment: str, endpoint: str) -> AzureError:
+    return AzureError("NotFound", (
+        f"Deployment {deployment} named by the azureml-model-deployment header is not a deployment of endpoint "
+        f"{endpoint} (or it is not serving yet)."), 404)
+
+
 def traffic_total_invalid(total: int) -> AzureError:
     return AzureError("BadArgument", (
         f"Traffic values must add up to 0 or 100; they add up to {total}."), 400)

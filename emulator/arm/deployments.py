@@ -179,7 +179,8 @@ def _core_record(ws_body: dict[str, Any], endpoint: str, name: str, props: dict[
         "environmentImageRequest": {"environment": environment},
         "deploymentStatus": {"desiredReplicas": count, "updatedReplicas": 0, "availableReplicas": 0, "error": None},
         "location": ws_body["location"],
-        "fakeAzure": {"frontEnd": FRONT_END, "endpoint": endpoint, "deployment": name,
+        # Not "endpoint": that key marks an AKS endpoint's version, which its gateway hides (deploy/gateways.py).
+        "fakeAzure": {"frontEnd": FRONT_END, "onlineEndpoint": endpoint, "onlineDeployment": name,
                       "replicas": _planned_replicas(size, count), "launch": launch},
     }
 

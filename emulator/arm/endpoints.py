@@ -54,10 +54,9 @@ def deployment_names(conn: sqlite3.Connection, workspace_id: str, endpoint: str)
         (workspace_id, endpoint))]
 
 
-def deployment_bodies(conn: sqlite3.Connection, workspace_id: str, endpoint: str) -> list[dict[str, Any]]:
-    return [json.loads(r["body"]) for r in conn.execute(
-        "SELECT body FROM online_deployments WHERE workspace_id = ? AND endpoint = ? ORDER BY created_at",
-        (workspace_id, endpoint))]
+def record(conn: sqlite3.Connection, workspace_id: str, name: str) -> sqlite3.Row:
+    """The endpoint's row (body, keys, token secret); 404 when there is none."""
+    return _row(conn, workspace_id, name)
 
 
 def check_traffic(traffic: dict[str, int], mirror: dict[str, int], deployments: list[str], endpoint: str) -> None:

@@ -2,7 +2,8 @@
 
 One TLS port (certificate from the home's authority, emulator/tls_authority.py) serves, by host name:
 ``{account}.blob.core.localhost`` -> the storage account (emulator/arm/storage_api.py); any other host ->
-the ARM app (emulator/arm/app.py). A path that starts with ``/strict/`` is the same ARM app for a client
+an online endpoint's ``.../score`` path to the scoring front (emulator/arm/scoring_api.py), the rest to the
+ARM app (emulator/arm/app.py). A path that starts with ``/strict/`` is the same ARM app for a client
 that asked for strict workspaces (its cloud's resourceManager ends in ``/strict/``): the prefix moves to
 SCRIPT_NAME, so the app's routes and the metadata document's URLs both keep working.
 
@@ -18,13 +19,14 @@ from ..cloud import Cloud
 from ..tls_authority import server_credentials
 from .api import STRICT_ENVIRON_KEY
 from .http11 import TlsServer
+from .scoring_api import is_scoring_path
 from .storage import BLOB_HOST_SUFFIX
 
 STRICT_PREFIX = "/strict"
 HOSTS = ["127.0.0.1", "localhost", "::1", "*" + BLOB_HOST_SUFFIX]
 
 
-def host_dispatch(arm_app: Callable, storage_app: Callable) -> Callable:
+def host_dispatch(arm_app: Callable, storage_app: Callable, scoring_app: Callable | None = None) -> Callable:
     def dispatch(environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         host = (environ.get("HTTP_HOST") or "").lower()
         hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
@@ -35,7 +37,9 @@ def host_dispatch(arm_app: Callable, storage_app: Callable) -> Callable:
         if path == STRICT_PREFIX or path.startswith(STRICT_PREFIX + "/"):
             environ[STRICT_ENVIRON_KEY] = True
             environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + STRICT_PREFIX
-            environ["PATH_INFO"] = path[len(STRICT_PREFIX):] or "/"
+            environ["PATH_INFO"] = path = path[len(STRICT_PREFIX):] or "/"
+        if scoring_app is not None and is_scoring_path(path):
+            return scoring_app(environ, start_response)
         return arm_app(environ, start_response)
 
     return dispatch
@@ -46,9 +50,10 @@ class ArmListener:
 
     def __init__(self, cloud: Cloud) -> None:
         from .app import create_arm_app
+        from .scoring_api import create_scoring_app
         from .storage_api import create_storage_app
 
-        self._app = host_dispatch(create_arm_app(cloud), create_storage_app(cloud))
+        self._app = host_dispatch(create_arm_app(cloud), create_storage_app(cloud), create_scoring_app(cloud))
         self._settings = cloud.settings
         self._server: TlsServer | None = None
         self._thread: threading.Thread | None = None

@@ -1,15 +1,18 @@
 """SDK v2 managed online deployments with the real azure-ai-ml client (1.35), unchanged: a deployment is run by
 the deployment core (replicas of its environment, code and model behind a gateway, supervised), its operation
-followed until the replicas are ready, its logs read with get_logs, and Azure's rules on instance types and on
-deleting a deployment that takes traffic kept."""
+followed until the replicas are ready, its logs read with get_logs, Azure's rules on instance types and on
+deleting a deployment that takes traffic kept; and scoring: invoke and direct HTTPS calls with the key or token,
+the traffic split and the azureml-model-deployment header."""
 from __future__ import annotations
 
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
+import requests
+from azure.ai.ml.constants._endpoint import EndpointInvokeFields
 from azure.ai.ml.entities import (
     CodeConfiguration,
     Environment,
@@ -34,6 +37,14 @@ def run(raw_data):
     return {"scale": WEIGHTS["scale"], "doubled": [x * WEIGHTS["scale"] for x in json.loads(raw_data)["data"]],
             "greeting": os.environ.get("GREETING")}
 '''
+
+
+@pytest.fixture(autouse=True)
+def unsticky_deployment_header() -> Iterator[None]:
+    """azure-ai-ml's invoke writes deployment_name into a class-level header dict, so every later invoke in the
+    process names that deployment too (a client bug Azure users meet as well): each test starts without it."""
+    yield
+    EndpointInvokeFields.DEFAULT_HEADER.pop(EndpointInvokeFields.MODEL_DEPLOYMENT, None)
 
 
 @pytest.fixture
@@ -114,3 +125,66 @@ def test_an_unknown_instance_type_is_refused_before_anything_is_written(ml_clien
 def test_a_deployment_of_an_unknown_endpoint_is_not_found(ml_client: Any, project: Path) -> None:
     with pytest.raises(ResourceNotFoundError):
         ml_client.online_deployments.begin_create_or_update(_deployment(project, endpoint="nowhere"))
+
+
+def _deploy(ml_client: Any, project: Path, *names: str, auth_mode: str = "key", **traffic: int) -> Any:
+    endpoint = ManagedOnlineEndpoint(name="digits", auth_mode=auth_mode)
+    ml_client.online_endpoints.begin_create_or_update(endpoint).result()
+    for name in names:
+        ml_client.online_deployments.begin_create_or_update(
+            _deployment(project, name=name, environment_variables={"GREETING": name})).result()
+    endpoint.traffic = traffic
+    return ml_client.online_endpoints.begin_create_or_update(endpoint).result()
+
+
+def test_invoke_and_direct_https_calls_reach_the_deployment_through_the_gateway(ml_client: Any, project: Path) -> None:
+    endpoint = _deploy(ml_client, project, "blue", blue=100)
+    (project / "request.json").write_text(json.dumps({"data": [1, 2, 3]}))
+    answer = json.loads(ml_client.online_endpoints.invoke(endpoint_name="digits",
+                                                          request_file=str(project / "request.json")))
+    assert answer == {"scale": 2, "doubled": [2, 4, 6], "greeting": "blue"}
+
+    # The scoring URI with the key, as any HTTPS client calls it (the activated process trusts the home's CA).
+    keys = ml_client.online_endpoints.get_keys("digits")
+    direct = requests.post(endpoint.scoring_uri, json={"data": [5]}, timeout=30,
+                           headers={"Authorization": f"Bearer {keys.secondary_key}"})
+    assert direct.status_code == 200 and direct.json()["doubled"] == [10]
+    assert direct.headers["azureml-model-deployment"] == "blue"
+    refused = requests.post(endpoint.scoring_uri, json={"data": [5]}, timeout=30,
+                            headers={"Authorization": "Bearer not-a-key"})
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "Unauthorized"
+
+
+def test_traffic_split_and_the_deployment_header(ml_client: Any, project: Path) -> None:
+    endpoint = _deploy(ml_client, project, "blue", "green", blue=70, green=30)
+    key = ml_client.online_endpoints.get_keys("digits").primary_key
+    auth = {"Authorization": f"Bearer {key}"}
+    served = [requests.post(endpoint.scoring_uri, json={"data": [1]}, headers=auth, timeout=30).json()["greeting"]
+              for _ in range(10)]
+    assert sorted(served) == ["blue"] * 7 + ["green"] * 3  # exact shares over every 100 requests, interleaved
+    assert served[:2] != ["blue", "blue"] or served[2:4] != ["blue", "blue"]
+
+    # The header wins over the split, in either spelling of the name; invoke sends it for deployment_name.
+    named = requests.post(endpoint.scoring_uri, json={"data": [1]}, timeout=30,
+                          headers={**auth, "azureml-model-deployment": "GREEN"})
+    assert named.json()["greeting"] == "green"
+    (project / "request.json").write_text(json.dumps({"data": [1]}))
+    invoked = ml_client.online_endpoints.invoke(endpoint_name="digits", deployment_name="green",
+                                                request_file=str(project / "request.json"))
+    assert json.loads(invoked)["greeting"] == "green"
+
+    endpoint.traffic = {"blue": 0, "green": 0}
+    ml_client.online_endpoints.begin_create_or_update(endpoint).result()
+    nowhere = requests.post(endpoint.scoring_uri, json={"data": [1]}, headers=auth, timeout=30)
+    assert nowhere.status_code == 404 and "No valid deployments to route to" in nowhere.json()["error"]["message"]
+
+
+def test_an_aml_token_endpoint_is_scored_with_its_token(ml_client: Any, project: Path) -> None:
+    endpoint = _deploy(ml_client, project, "blue", auth_mode="aml_token", blue=100)
+    (project / "request.json").write_text(json.dumps({"data": [4]}))
+    answer = json.loads(ml_client.online_endpoints.invoke(endpoint_name="digits",
+                                                          request_file=str(project / "request.json")))
+    assert answer["doubled"] == [8]
+    keys = ml_client.online_endpoints.get_keys("digits")  # aml_token: a token, not keys
+    assert requests.post(endpoint.scoring_uri, json={"data": [4]}, timeout=30,
+                         headers={"Authorization": "Bearer " + keys.access_token}).status_code == 200

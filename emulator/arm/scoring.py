@@ -1,0 +1,151 @@
+"""Scoring an SDK v2 online endpoint (no Flask here): the endpoint's key or aml token checked, a deployment
+chosen (the ``azureml-model-deployment`` header, else the live traffic split), the request sent on to that
+deployment's route on the gateway (which queues, times out and balances over its replicas), and a copy to
+the mirrored deployment for its share of the requests that named none.
+
+The gateway's answers become Azure's for managed endpoints: its scoring timeout is 408, its overload 429."""
+from __future__ import annotations
+
+import hmac
+import json
+import random
+import sqlite3
+import threading
+from dataclasses import dataclass
+
+import requests
+
+from ..deploy import tokens
+from ..error_catalog import (
+    endpoint_deployment_not_found,
+    endpoint_has_no_live_deployment,
+    scoring_unauthorized,
+)
+from ..errors import NotFound, Unauthorized
+from ..resources.services import service as services
+from . import endpoints
+from .deployments import core_name
+
+DEPLOYMENT_HEADER = "azureml-model-deployment"
+# The gateway's answers, as a managed endpoint gives them (Azure's troubleshooting table).
+_AZURE_STATUS = {504: 408}
+_OVERLOADED = "(overloaded)"
+_HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "authorization",
+                "proxy-authorization", "te", "trailer", "upgrade"}
+
+
+@dataclass(frozen=True)
+class Target:
+    deployment: str
+    scoring_uri: str  # the deployment's route on the gateway
+    key: str  # what the gateway's route is guarded by (the endpoint's primary key)
+    timeout_s: float  # past the route's own scoring timeout: the gateway answers first
+
+
+class TrafficSplit:
+    """Smooth weighted round-robin per endpoint: over every 100 requests each deployment gets exactly its
+    percent, interleaved (not a burst of one, then the other)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._current: dict[str, dict[str, int]] = {}
+
+    def pick(self, endpoint_id: str, traffic: dict[str, int]) -> str | None:
+        live = {name: percent for name, percent in sorted(traffic.items()) if percent > 0}
+        if not live:
+            return None
+        with self._lock:
+            current = self._current.setdefault(endpoint_id, {})
+            for name, percent in live.items():
+                current[name] = current.get(name, 0) + percent
+            chosen = max(live, key=lambda name: current[name])
+            current[chosen] -= sum(live.values())
+            for gone in set(current) - set(live):
+                del current[gone]
+        return chosen
+
+
+SPLIT = TrafficSplit()
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    # One keep-alive session per listener thread: the gateway connection is reused across requests.
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = requests.Session()
+        session.trust_env = False  # loopback: no proxy from the environment
+    return session
+
+
+def authorize(row: sqlite3.Row, authorization: str | None, workspace_id: str) -> None:
+    """The endpoint's key (key auth) or one of its aml tokens (aml_token auth) as ``Bearer``; 401 otherwise."""
+    scheme, _, presented = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        raise Unauthorized.of(scoring_unauthorized(row["name"]))
+    presented = presented.strip()
+    mode = json.loads(row["body"])["properties"]["authMode"]
+    if mode == "Key":
+        ok = any(hmac.compare_digest(presented.encode(), key.encode())
+                 for key in (row["primary_key"], row["secondary_key"]))
+    else:  # AMLToken; AADToken has no Entra ID behind it here: its endpoints take the aml token too
+        ok = tokens.verifier(row["token_secret"], f"{workspace_id}/onlineEndpoints/{row['name']}")(presented)
+    if not ok:
+        raise Unauthorized.of(scoring_unauthorized(row["name"]))
+
+
+def _target(conn: sqlite3.Connection, workspace_id: str, row: sqlite3.Row, deployment: str) -> Target | None:
+    core = services.row(conn, workspace_id, core_name(row["name"], deployment))
+    body = json.loads(core["body"]) if core is not None else {}
+    if not body.get("scoringUri"):
+        return None
+    return Target(deployment, body["scoringUri"], row["primary_key"], int(body["scoringTimeoutMs"]) / 1000 + 30)
+
+
+def route(conn: sqlite3.Connection, workspace_id: str, endpoint: str, authorization: str | None,
+          named: str | None) -> tuple[Target, Target | None]:
+    """Where a scoring request goes (and where its mirrored copy goes, if it gets one)."""
+    row = endpoints.record(conn, workspace_id, endpoint)
+    authorize(row, authorization, workspace_id)
+    props = json.loads(row["body"])["properties"]
+    if named:
+        spelled = {d.lower(): d for d in endpoints.deployment_names(conn, workspace_id, endpoint)}
+        target = _target(conn, workspace_id, row, spelled.get(named.lower(), named))
+        if target is None:
+            raise NotFound.of(endpoint_deployment_not_found(named, endpoint))
+        return target, None  # a request that names its deployment is never mirrored
+    chosen = SPLIT.pick(f"{workspace_id}/{endpoint}", props.get("traffic") or {})
+    target = _target(conn, workspace_id, row, chosen) if chosen else None
+    if target is None:
+        raise NotFound.of(endpoint_has_no_live_deployment(endpoint))
+    mirror = None
+    for name, percent in (props.get("mirrorTraffic") or {}).items():
+        if percent and random.random() * 100 < percent:
+            mirror = _target(conn, workspace_id, row, name)
+    return target, mirror
+
+
+def forward(target: Target, method: str, query: str, headers: dict[str, str],
+            body: bytes) -> tuple[int, bytes, dict[str, str]]:
+    """Send the request to the deployment's route; (status, body, headers) as the endpoint answers."""
+    sent = {k: v for k, v in headers.items() if k.lower() not in _HOP_HEADERS}
+    sent["Authorization"] = f"Bearer {target.key}"
+    url = target.scoring_uri + (f"?{query}" if query else "")
+    answer = _session().request(method, url, data=body, headers=sent, timeout=target.timeout_s)
+    status = _AZURE_STATUS.get(answer.status_code, answer.status_code)
+    if answer.status_code == 503 and _OVERLOADED in answer.text:
+        status = 429
+    returned = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_HEADERS}
+    returned[DEPLOYMENT_HEADER] = target.deployment
+    return status, answer.content, returned
+
+
+def mirror(target: Target, method: str, query: str, headers: dict[str, str], body: bytes) -> None:
+    """The mirrored copy, sent in the background; its answer is dropped, as Azure drops it."""
+    def send() -> None:
+        try:
+            forward(target, method, query, headers, body)
+        except requests.RequestException:
+            pass
+
+    threading.Thread(target=send, daemon=True, name="mirror-traffic").start()
