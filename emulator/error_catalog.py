@@ -231,6 +231,13 @@ def endpoint_deployment_not_found(deployment: str, endpoint: str) -> AzureError:
         f"{endpoint} (or it is not serving yet)."), 404)
 
 
+def resource_not_ready() -> AzureError:
+    """A managed deployment whose container keeps crashing (init() failing): the service's text."""
+    return AzureError("ResourceNotReady", (
+        "User container has crashed or terminated. Please see troubleshooting guide, available here: "
+        "https://aka.ms/oe-tsg#error-resourcenotready"), 400)
+
+
 def traffic_total_invalid(total: int) -> AzureError:
     return AzureError("BadArgument", (
         f"Traffic values must add up to 0 or 100; they add up to {total}."), 400)

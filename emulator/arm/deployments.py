@@ -26,9 +26,11 @@ from .. import catalog
 from ..deploy import lifecycle
 from ..error_catalog import (
     asset_reference_not_served,
+    crash_loop_back_off,
     deployment_has_traffic,
     deployment_not_found,
     instance_type_not_supported,
+    resource_not_ready,
 )
 from ..errors import BadRequest, NotFound
 from ..resources.services import actions
@@ -216,6 +218,13 @@ def _current(conn: sqlite3.Connection, ws_id: str, row: sqlite3.Row) -> dict[str
     if core is not None and core["state"] in _PROVISIONING:
         body["properties"]["provisioningState"] = _PROVISIONING[core["state"]]
     return body
+
+
+def v2_error(error: dict[str, Any]) -> dict[str, Any]:
+    """A core operation's error as a managed deployment's: v1's crash-loop error is v2's ResourceNotReady."""
+    if error.get("code") == crash_loop_back_off("").code:
+        return resource_not_ready().payload()
+    return error
 
 
 # --- requests ------------------------------------------------------------------------------------------------

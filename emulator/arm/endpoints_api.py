@@ -111,7 +111,12 @@ def get_token(sub: str, rg: str, ws: str, name: str, payload: dict):
 
 def _operation(op_id: str) -> dict:
     c = cloud()
-    return endpoints.operation(c.store.read(), op_id, c.operations.poll)
+
+    def core_poll(workspace_id: str, core_op: str) -> dict:
+        polled = c.operations.poll(workspace_id, core_op)
+        return {**polled, "error": deployments.v2_error(polled["error"])} if polled.get("error") else polled
+
+    return endpoints.operation(c.store.read(), op_id, core_poll)
 
 
 @blueprint.get(OPERATIONS + "/mfeOperationsStatus/<op_id>")

@@ -188,3 +188,16 @@ def test_an_aml_token_endpoint_is_scored_with_its_token(ml_client: Any, project:
     keys = ml_client.online_endpoints.get_keys("digits")  # aml_token: a token, not keys
     assert requests.post(endpoint.scoring_uri, json={"data": [4]}, timeout=30,
                          headers={"Authorization": "Bearer " + keys.access_token}).status_code == 200
+
+
+def test_a_failing_init_fails_the_deployment_with_its_log(ml_client: Any, project: Path) -> None:
+    _endpoint(ml_client)
+    (project / "src" / "score.py").write_text("def init():\n    raise RuntimeError('weights are missing')\n\n"
+                                              "def run(raw_data):\n    return raw_data\n")
+    with pytest.raises(HttpResponseError) as failed:
+        ml_client.online_deployments.begin_create_or_update(_deployment(project)).result()
+    assert failed.value.error is not None and failed.value.error.code == "ResourceNotReady"
+    assert "User container has crashed or terminated" in failed.value.error.message
+    assert ml_client.online_deployments.get(name="blue", endpoint_name="digits").provisioning_state == "Failed"
+    assert "weights are missing" in ml_client.online_deployments.get_logs(name="blue", endpoint_name="digits",
+                                                                          lines=200)
