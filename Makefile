@@ -43,6 +43,7 @@ bench: install
 	$(BIN)/python bench/slow_clients.py
 	$(BIN)/python bench/large_upload.py
 	$(BIN)/python bench/v2_assets.py
+	$(BIN)/python bench/v2_endpoints.py
 
 gpu-check: install
 	$(BIN)/python scripts/gpu_check.py

@@ -122,7 +122,8 @@ def _operation(op_id: str) -> dict:
 @blueprint.get(OPERATIONS + "/mfeOperationsStatus/<op_id>")
 @validated(path=OPERATION_PATH)
 def operation_status(sub: str, location: str, op_id: str):
-    return jsonify(_operation(op_id))
+    # The client takes its next poll's delay from this answer too (else its own 5 s).
+    return jsonify(_operation(op_id)), 200, {"x-ms-retry-after-ms": POLL_AFTER_MS}
 
 
 @blueprint.get(OPERATIONS + "/mfeOperationResults/<op_id>")

@@ -119,7 +119,10 @@ def test_create_answers_201_with_an_async_operation_and_delete_202_with_a_locati
     assert created.status_code == 201 and created.json()["properties"]["provisioningState"] == "Creating"
     status_url = created.headers["Azure-AsyncOperation"]
     assert "/locations/eastus/mfeOperationsStatus/" in status_url and int(created.headers["x-ms-retry-after-ms"]) > 0
-    assert requests.get(status_url, **http).json()["status"] == "Succeeded"
+    status = requests.get(status_url, **http)
+    assert status.json()["status"] == "Succeeded"
+    # The client's next poll waits what this answer says, else its own 5 s (a deployment's polls are several).
+    assert 0 < int(status.headers["x-ms-retry-after-ms"]) < 1000
     assert requests.get(endpoint, **http).json()["properties"]["provisioningState"] == "Succeeded"
 
     updated = requests.put(endpoint, json=body, **http)
