@@ -13,6 +13,7 @@ from ..cloud import Cloud
 from ..error_catalog import http_refusal
 from ..errors import EmulatorError
 from ..http import cloud, validated
+from ..resources.workspaces import service as workspaces
 from . import scoring
 from .api import PREFIX
 from .endpoint_schema import EndpointName
@@ -31,9 +32,8 @@ def create_scoring_app(cloud_: Cloud) -> Flask:
     @app.route(PREFIX + "/onlineEndpoints/<name>/score", methods=["POST", "GET"])
     @validated(path={"name": EndpointName})
     def score(sub: str, rg: str, ws: str, name: str):
-        from .api import workspace
-
-        ws_id = workspace(sub, rg, ws)["id"]
+        # No workspace made on first use here: an endpoint of an unknown workspace is just not found.
+        ws_id = workspaces.workspace_id(sub, rg, ws)
         target, mirrored = scoring.route(cloud().store.read(), ws_id, name, request.headers.get("Authorization"),
                                          request.headers.get(scoring.DEPLOYMENT_HEADER))
         headers = dict(request.headers)
