@@ -238,6 +238,14 @@ def resource_not_ready() -> AzureError:
         "https://aka.ms/oe-tsg#error-resourcenotready"), 400)
 
 
+def out_of_quota(instance_type: str, subscription: str, used: int, limit: int, needed: int) -> AzureError:
+    """Azure's refusal of a managed deployment past the subscription's vCPU quota (FAKE_AZURE_V2_VCPU_QUOTA)."""
+    return AzureError("OutOfQuota", (
+        f"Not enough quota available for {instance_type} in SubscriptionId {subscription}. Current usage/limit: "
+        f"{used}/{limit}. Additional needed: {needed} Please see troubleshooting guide, available here: "
+        "https://aka.ms/oe-tsg#error-outofquota"), 400)
+
+
 def traffic_total_invalid(total: int) -> AzureError:
     return AzureError("BadArgument", (
         f"Traffic values must add up to 0 or 100; they add up to {total}."), 400)

@@ -47,6 +47,8 @@ class DaemonSettings(Settings):
     # A replica's log is capped like Docker's json-file driver: max-size per file, max-file files.
     replica_log_max_bytes: int = 10 * 1024 * 1024
     replica_log_max_files: int = 3
+    # SDK v2 managed deployments: the vCPUs one subscription's deployments may hold (Azure's quota).
+    v2_vcpu_quota: int = 2000
 
     @classmethod
     def for_daemon(cls, shared: Settings, environ: Mapping[str, str] | None = None) -> "DaemonSettings":
@@ -97,6 +99,7 @@ class DaemonSettings(Settings):
                                        10 * 1024 * 1024),
             replica_log_max_files=count("FAKE_AZURE_REPLICA_LOG_MAX_FILES", env.get("FAKE_AZURE_REPLICA_LOG_MAX_FILES"),
                                         3),
+            v2_vcpu_quota=count("FAKE_AZURE_V2_VCPU_QUOTA", env.get("FAKE_AZURE_V2_VCPU_QUOTA"), 2000),
         )
 
     @property

@@ -30,6 +30,7 @@ from ..error_catalog import (
     deployment_has_traffic,
     deployment_not_found,
     instance_type_not_supported,
+    out_of_quota,
     resource_not_ready,
 )
 from ..errors import BadRequest, NotFound
@@ -227,6 +228,22 @@ def v2_error(error: dict[str, Any]) -> dict[str, Any]:
     return error
 
 
+def _check_quota(conn: sqlite3.Connection, ws_body: dict[str, Any], core: str, instance_type: str, needed: int,
+                 limit: int) -> None:
+    """The subscription's managed deployments (all workspaces; the one being replaced aside) and this one must
+    fit its vCPU quota."""
+    subscription = ws_body["id"].split("/")[2]
+    used = 0
+    for row in conn.execute("SELECT workspace_id, name, body FROM services WHERE workspace_id LIKE ?",
+                            (f"/subscriptions/{subscription}/%",)):
+        body = json.loads(row["body"])
+        if (body.get("fakeAzure") or {}).get("frontEnd") == FRONT_END and not (
+                row["workspace_id"] == ws_body["id"] and row["name"] == core):
+            used += int(body["containerResourceRequirements"]["cpu"]) * int(body.get("numReplicas") or 1)
+    if used + needed > limit:
+        raise BadRequest.of(out_of_quota(instance_type, subscription, used, limit, needed))
+
+
 # --- requests ------------------------------------------------------------------------------------------------
 
 def put(cloud: Cloud, ws_body: dict[str, Any], endpoint: str, name: str,
@@ -247,6 +264,7 @@ def put(cloud: Cloud, ws_body: dict[str, Any], endpoint: str, name: str,
         launch = _launch(conn, ws_body, props)
         old = conn.execute("SELECT created_at FROM online_deployments WHERE workspace_id = ? AND endpoint = ? AND "
                            "name = ?", (ws_id, endpoint, name)).fetchone()
+        _check_quota(conn, ws_body, core, props["instanceType"], size.vcpus * count, cloud.settings.v2_vcpu_quota)
         existing = services.row(conn, ws_id, core)
         if existing is not None:
             actions.refuse_while_busy(cloud, conn, ws_id, core)  # 409 while an earlier operation runs

@@ -122,6 +122,17 @@ def test_an_unknown_instance_type_is_refused_before_anything_is_written(ml_clien
     assert list(ml_client.online_deployments.list(endpoint_name="digits")) == []
 
 
+def test_a_deployment_past_the_subscriptions_vcpu_quota_is_refused(ml_client: Any, project: Path) -> None:
+    _endpoint(ml_client)
+    # 30 x 96 vCPUs is past the default quota of 2000 (FAKE_AZURE_V2_VCPU_QUOTA): refused before any replica.
+    with pytest.raises(HttpResponseError, match="Not enough quota available for Standard_ND96asr_v4") as refused:
+        ml_client.online_deployments.begin_create_or_update(
+            _deployment(project, instance_type="Standard_ND96asr_v4", instance_count=30))
+    assert refused.value.status_code == 400 and refused.value.error.code == "OutOfQuota"
+    assert "Current usage/limit: 0/2000. Additional needed: 2880" in refused.value.error.message
+    assert list(ml_client.online_deployments.list(endpoint_name="digits")) == []
+
+
 def test_a_deployment_of_an_unknown_endpoint_is_not_found(ml_client: Any, project: Path) -> None:
     with pytest.raises(ResourceNotFoundError):
         ml_client.online_deployments.begin_create_or_update(_deployment(project, endpoint="nowhere"))
