@@ -6,6 +6,6 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .activation import activate, activated, deactivate, is_active  # noqa: E402
+from .activation import activate, activated, deactivate, is_active
 
 __all__ = ["__version__", "activate", "activated", "deactivate", "is_active"]

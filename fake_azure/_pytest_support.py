@@ -14,6 +14,7 @@ import time
 import uuid
 import warnings
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -344,7 +345,7 @@ class WorkspaceResources:
         def attempt(what: str, action: Callable[[], Any]) -> None:
             try:
                 action()
-            except Exception as exc:  # noqa: BLE001 - report every failure, keep cleaning
+            except Exception as exc:  # report every failure, keep cleaning
                 if "not found" in str(exc).lower() or "No service with name" in str(exc):
                     return
                 errors.append(f"{what}: {type(exc).__name__}: {exc}")
@@ -381,7 +382,7 @@ class WorkspaceResources:
                     deleting.append(cluster)
         for cluster in deleting:
             attempt(f"waiting for the deletion of compute target {cluster.name}",
-                    lambda c=cluster: c.wait_for_completion(show_output=False, is_delete_operation=True))
+                    partial(cluster.wait_for_completion, show_output=False, is_delete_operation=True))
         return errors
 
 

@@ -48,6 +48,8 @@ class Transport:
 
     def __init__(self, base_url: str, headers: Mapping[str, str], timeout: float = 60.0) -> None:
         parts = urlsplit(base_url)
+        if not parts.hostname:  # what urllib3 itself raises for a pool without a host
+            raise urllib3.exceptions.LocationValueError(f"No host specified in {base_url!r}.")
         self._pool = urllib3.HTTPConnectionPool(parts.hostname, parts.port, maxsize=16, block=False,
                                                 timeout=urllib3.Timeout(connect=5.0, read=timeout), retries=False)
         self._headers = dict(headers)

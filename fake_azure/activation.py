@@ -42,7 +42,7 @@ class _AliasLoader(importlib.abc.Loader):
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
         if self._target is None:  # the bare "azureml" namespace
             module = types.ModuleType(_ROOT)
-            module.__path__ = []  # type: ignore[attr-defined]
+            module.__path__ = []
             return module
         module = importlib.import_module(self._target)
         self._own_spec = module.__spec__
@@ -62,7 +62,7 @@ class _AliasFinder(importlib.abc.MetaPathFinder):
     def __init__(self, on_v2_import: "Callable[[], None]") -> None:
         self._on_v2_import = on_v2_import
 
-    def find_spec(self, fullname, path=None, target=None):  # type: ignore[override]
+    def find_spec(self, fullname, path=None, target=None):
         if fullname in V2_TRIGGERS:
             self._on_v2_import()
             return None  # the real package is imported as usual

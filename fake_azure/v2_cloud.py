@@ -101,12 +101,12 @@ class V2Cloud:
             self._resolver.address = settings.host if settings.host not in ("localhost", "") else "127.0.0.1"
             if self._resolver.original is None:
                 self._resolver.original = socket.getaddrinfo
-                socket.getaddrinfo = self._resolver  # type: ignore[assignment]
+                socket.getaddrinfo = self._resolver
 
     def undo(self) -> None:
         with self._lock:
             if self._resolver.original is not None and socket.getaddrinfo is self._resolver:
-                socket.getaddrinfo = self._resolver.original  # type: ignore[assignment]
+                socket.getaddrinfo = self._resolver.original
                 self._resolver.original = None
             if self._saved_env is None:
                 return

@@ -9,7 +9,7 @@ from typing import Union
 Address = Union[tuple[str, int], str]
 
 
-def connect(address: Address, timeout: float) -> socket.socket:
+def connect(address: Address, timeout: float | None) -> socket.socket:
     """A connected stream socket to ``address``; raises ``OSError`` (refused, missing, timed out)."""
     if isinstance(address, str):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

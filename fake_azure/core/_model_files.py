@@ -39,16 +39,16 @@ def collect_model_artifact_paths(model_path: str, child_paths: list[str] | None)
     model_path = os.path.normpath(model_path)
     model_parent_path = os.path.dirname(os.path.abspath(model_path))
     if child_paths:
-        file_names: set[str] | list[str] = set()
+        found: set[str] = set()
         for child_path in child_paths:
             child_path = os.path.normpath(child_path)
             child_full_path = os.path.abspath(os.path.join(model_path, child_path))
             if os.path.isdir(child_full_path):
-                file_names.update(os.path.abspath(os.path.join(dir_path, file_name))
-                                  for dir_path, _, names in os.walk(child_full_path) for file_name in names)
+                found.update(os.path.abspath(os.path.join(dir_path, file_name))
+                             for dir_path, _, names in os.walk(child_full_path) for file_name in names)
             else:
-                file_names.add(child_full_path)
-        file_names = list(file_names)
+                found.add(child_full_path)
+        file_names = list(found)
         artifact_names = [os.path.relpath(f, start=model_parent_path) for f in file_names]
     elif os.path.isdir(model_path):
         file_names = [os.path.abspath(os.path.join(dir_path, file_name))

@@ -14,7 +14,7 @@ import json
 import os
 import re
 from io import StringIO
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, overload
 
 import yaml
 
@@ -310,6 +310,7 @@ class CondaDependencies:
             if conda_package not in self._conda_dependencies[PACKAGES]:
                 if conda_package.startswith(PYTHON_PREFIX) and \
                         CondaDependencies._get_package_name(conda_package) == PYTHON_PREFIX:
+                    # A bare "python" has no version: None is passed on, as the SDK does.
                     self.set_python_version(self._get_version(conda_package))  # type: ignore[arg-type]
                 else:
                     self._conda_dependencies[PACKAGES].append(conda_package)
@@ -458,21 +459,23 @@ class CondaDependencies:
 
     def save(self, path: str | None = None) -> str:
         """Save the specification to the file ``path``; returns the normalized path."""
+        # As in the SDK, a path left None is not refused politely: os.path.isdir(None) raises TypeError.
         if os.path.isdir(path):  # type: ignore[arg-type]
             raise UserErrorException("Cannot save a conda environment specification file to a directory. "
                                      "Please specify a fully qualified path along with the "
                                      "file name to save the file.")
+        assert path is not None  # isdir raised above otherwise
 
-        parent_dir = os.path.dirname(path)  # type: ignore[type-var]
+        parent_dir = os.path.dirname(path)
         if parent_dir == "" or os.path.exists(parent_dir) and os.path.isdir(parent_dir):
             normalized_conda_path = _normalize_windows_paths(path)
         else:
             raise UserErrorException("Cannot save the conda environment specification file to an invalid path.")
 
         self._validate()
-        with open(normalized_conda_path, "w") as outfile:  # type: ignore[arg-type]
+        with open(normalized_conda_path, "w") as outfile:
             _dump_yaml(self._conda_dependencies, outfile)
-        return normalized_conda_path  # type: ignore[return-value]
+        return normalized_conda_path
 
     def serialize_to_string(self) -> str:
         """Return the specification as YAML text."""
@@ -594,6 +597,10 @@ class CondaDependencies:
                             ditem[PIP].append(package)
 
 
+@overload
+def _normalize_windows_paths(path: str) -> str: ...
+@overload
+def _normalize_windows_paths(path: None) -> None: ...
 def _normalize_windows_paths(path: str | None) -> str | None:
     if not path:
         return path

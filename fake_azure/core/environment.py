@@ -215,7 +215,7 @@ class DockerSection(_RunConfigElement):
 class Environment(_RunConfigElement):
     """A reproducible environment: Python/conda dependencies, Docker base image and env variables."""
 
-    def __init__(self, name: str, **kwargs: Any) -> None:
+    def __init__(self, name: str | None, **kwargs: Any) -> None:
         skip_defaults = kwargs.get("_skip_defaults", False)
         if name is not None and not isinstance(name, str):
             raise TypeError("Environment name expected str, {} found".format(type(name)))
@@ -452,6 +452,8 @@ class Environment(_RunConfigElement):
             if python.get("condaDependencies") is not None:
                 section.conda_dependencies = CondaDependencies(_underlying_structure=python["condaDependencies"])
         elif "python" in data:
+            # The [assignment] ignores here and below: a definition may hold None for a section that the
+            # attributes' types (what users set) leave out; it is kept as None, as the SDK does.
             env.python = None  # type: ignore[assignment]
 
         docker = data.get("docker")
@@ -464,8 +466,11 @@ class Environment(_RunConfigElement):
                 if key in docker:
                     setattr(section_d, attribute, docker[key])
             if "baseImageRegistry" in docker:
-                section_d.base_image_registry = (ContainerRegistry._deserialize_from_dict(docker["baseImageRegistry"])
-                                                 if docker["baseImageRegistry"] is not None else None)
+                registry = docker["baseImageRegistry"]
+                if registry is None:
+                    section_d.base_image_registry = None  # type: ignore[assignment]
+                else:
+                    section_d.base_image_registry = ContainerRegistry._deserialize_from_dict(registry)
             if "platform" in docker:
                 if docker["platform"] is None:
                     section_d.platform = None  # type: ignore[assignment]

@@ -31,6 +31,7 @@ class EnvironmentRegistry:
 
     def get(self, name: str, version: str | None = None, label: str | None = None) -> Environment:
         """The latest version of ``name``, or ``version``, or the version labelled ``label``."""
+        context: tuple[str, ...]
         if label:
             path, family, context = self._path(name) + "/labels/" + quote(label, safe=""), "environment.get_label", \
                 (name, label)

@@ -1,6 +1,7 @@
 """Mirror of ``azureml.core.workspace``: the scope for models, compute targets and services."""
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import re
@@ -178,7 +179,8 @@ class Workspace:
         return result
 
     @staticmethod
-    def _list_bodies(client: CloudClient, subscription_id: str | None, resource_group: str | None) -> list[dict]:
+    def _list_bodies(client: CloudClient, subscription_id: str | None,
+                     resource_group: str | None) -> builtins.list[dict]:  # `list` here is Workspace.list
         # Our extension of ARM's subscription-level list: every workspace this local cloud holds.
         bodies = client.json("GET", "/providers/Microsoft.MachineLearningServices/workspaces", "workspace")["value"]
         return [b for b in bodies if (subscription_id is None or b["subscriptionId"] == subscription_id)
@@ -228,7 +230,7 @@ class Workspace:
         return self._resource_group
 
     @property
-    def location(self) -> str:
+    def location(self) -> str | None:
         return self._location
 
     @property

@@ -157,7 +157,7 @@ def _parse(pandas: Any, text: str, separator: str, has_header: bool, infer: bool
         lines = [line.rstrip("\r") for line in text.split("\n")]
         if lines and lines[-1] == "":
             lines.pop()
-        columns = [lines.pop(0)] if has_header and lines else [0]
+        columns: list[str | int] = [lines.pop(0)] if has_header and lines else [0]
         frame = pandas.DataFrame({columns[0]: lines})
         return frame
     return pandas.read_csv(io.StringIO(text), sep=separator, header=0 if has_header else None,

@@ -125,7 +125,7 @@ class FileDatasetFactory:
         return FileDatasetFactory.from_files(DataPath(datastore, "/%s" % relative_path if relative_path else None))
 
 
-def _parse_target(target: Any) -> tuple[Any, str]:
+def _parse_target(target: Any) -> tuple[Any, str | None]:
     """(datastore, path) of an upload target, as the SDK's parse_target reads it."""
     from .azure_storage_datastore import AbstractAzureStorageDatastore
 
