@@ -1,14 +1,13 @@
 """Scoring an SDK v2 online endpoint (no Flask here): the endpoint's key or aml token checked, a deployment
 chosen (the ``azureml-model-deployment`` header, else the live traffic split), the request sent on to that
 deployment's route on the gateway (which queues, times out and balances over its replicas), and a copy to
-the mirrored deployment for its share of the requests that named none.
+the mirrored deployment for its share of the requests that named none (exactly that share of every 100).
 
 The gateway's answers become Azure's for managed endpoints: its scoring timeout is 408, its overload 429."""
 from __future__ import annotations
 
 import hmac
 import json
-import random
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -49,6 +48,7 @@ class TrafficSplit:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._current: dict[str, dict[str, int]] = {}
+        self._mirrored: dict[str, int] = {}  # requests seen per endpoint, for the mirror share
 
     def pick(self, endpoint_id: str, traffic: dict[str, int]) -> str | None:
         live = {name: percent for name, percent in sorted(traffic.items()) if percent > 0}
@@ -63,6 +63,13 @@ class TrafficSplit:
             for gone in set(current) - set(live):
                 del current[gone]
         return chosen
+
+    def mirror_due(self, endpoint_id: str, percent: int) -> bool:
+        """Whether this request is one of the mirrored ``percent`` (exactly that share of every 100)."""
+        with self._lock:
+            seen = self._mirrored.get(endpoint_id, 0)
+            self._mirrored[endpoint_id] = seen + 1
+        return (seen + 1) * percent // 100 > seen * percent // 100
 
 
 SPLIT = TrafficSplit()
@@ -119,8 +126,8 @@ def route(conn: sqlite3.Connection, workspace_id: str, endpoint: str, authorizat
     if target is None:
         raise NotFound.of(endpoint_has_no_live_deployment(endpoint))
     mirror = None
-    for name, percent in (props.get("mirrorTraffic") or {}).items():
-        if percent and random.random() * 100 < percent:
+    for name, percent in (props.get("mirrorTraffic") or {}).items():  # one deployment at most (Azure's rule)
+        if percent and SPLIT.mirror_due(f"{workspace_id}/{endpoint}", percent):
             mirror = _target(conn, workspace_id, row, name)
     return target, mirror
 

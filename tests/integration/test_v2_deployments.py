@@ -21,6 +21,7 @@ from azure.ai.ml.entities import (
     Model,
 )
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from polling import poll
 
 from emulator.resources.services import service as services
 
@@ -34,6 +35,9 @@ def init():
     print("init done for", os.environ.get("GREETING"), flush=True)
 
 def run(raw_data):
+    if os.environ.get("SEEN_DIR"):  # one line per request this deployment served
+        with open(os.path.join(os.environ["SEEN_DIR"], os.environ["GREETING"]), "a") as seen:
+            seen.write("x\\n")
     return {"scale": WEIGHTS["scale"], "doubled": [x * WEIGHTS["scale"] for x in json.loads(raw_data)["data"]],
             "greeting": os.environ.get("GREETING")}
 '''
@@ -138,13 +142,16 @@ def test_a_deployment_of_an_unknown_endpoint_is_not_found(ml_client: Any, projec
         ml_client.online_deployments.begin_create_or_update(_deployment(project, endpoint="nowhere"))
 
 
-def _deploy(ml_client: Any, project: Path, *names: str, auth_mode: str = "key", **traffic: int) -> Any:
+def _deploy(ml_client: Any, project: Path, *names: str, auth_mode: str = "key", mirror: dict | None = None,
+            **traffic: int) -> Any:
     endpoint = ManagedOnlineEndpoint(name="digits", auth_mode=auth_mode)
     ml_client.online_endpoints.begin_create_or_update(endpoint).result()
+    (project / "seen").mkdir(exist_ok=True)
     for name in names:
-        ml_client.online_deployments.begin_create_or_update(
-            _deployment(project, name=name, environment_variables={"GREETING": name})).result()
+        ml_client.online_deployments.begin_create_or_update(_deployment(
+            project, name=name, environment_variables={"GREETING": name, "SEEN_DIR": str(project / "seen")})).result()
     endpoint.traffic = traffic
+    endpoint.mirror_traffic = mirror or {}
     return ml_client.online_endpoints.begin_create_or_update(endpoint).result()
 
 
@@ -188,6 +195,24 @@ def test_traffic_split_and_the_deployment_header(ml_client: Any, project: Path) 
     ml_client.online_endpoints.begin_create_or_update(endpoint).result()
     nowhere = requests.post(endpoint.scoring_uri, json={"data": [1]}, headers=auth, timeout=30)
     assert nowhere.status_code == 404 and "No valid deployments to route to" in nowhere.json()["error"]["message"]
+
+
+def test_mirror_traffic_copies_its_share_of_the_requests_that_name_no_deployment(ml_client: Any,
+                                                                                 project: Path) -> None:
+    endpoint = _deploy(ml_client, project, "blue", "green", mirror={"green": 50}, blue=100)
+    auth = {"Authorization": "Bearer " + ml_client.online_endpoints.get_keys("digits").primary_key}
+    answers = [requests.post(endpoint.scoring_uri, json={"data": [1]}, headers=auth, timeout=30) for _ in range(10)]
+    assert {a.json()["greeting"] for a in answers} == {"blue"}  # the caller gets the live deployment's answer
+    named = requests.post(endpoint.scoring_uri, json={"data": [1]}, timeout=30,
+                          headers={**auth, "azureml-model-deployment": "blue"})  # never mirrored
+    assert named.status_code == 200
+
+    def seen(name: str) -> int:
+        path = project / "seen" / name
+        return len(path.read_text().splitlines()) if path.exists() else 0
+
+    assert poll(lambda: seen("green") == 5, timeout=30), seen("green")
+    assert seen("blue") == 11
 
 
 def test_an_aml_token_endpoint_is_scored_with_its_token(ml_client: Any, project: Path) -> None:
