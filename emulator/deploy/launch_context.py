@@ -73,12 +73,13 @@ class LaunchContextBuilder:
         conn = self._store.read()
         given = (body.get("fakeAzure") or {}).get("launch")
         if given is not None:  # a front end that resolved its files itself (SDK v2 deployments)
-            return LaunchContext(environment, self._given_models(given), *self._given_source(given),
-                                 self._env_vars(request), log_dir)
-        models = self._model_files(conn, ws_id, body)
-        if no_code_model is not None:
+            models = self._given_models(given)
+            source_dir, entry = self._given_source(given)
+        elif no_code_model is not None:
+            models = self._model_files(conn, ws_id, body)
             source_dir, entry = None, str(no_code.write_entry_script(log_dir / "no-code", no_code_model))
         else:
+            models = self._model_files(conn, ws_id, body)
             source_dir, entry = self.materialize_source(conn, ws_id, request)
         if warning:
             for replica in replicas:
