@@ -137,6 +137,17 @@ def test_a_gpu_instance_type_gives_each_instance_its_gpus(ml_client: Any, projec
         assert "this host has no NVIDIA GPU" in logs
 
 
+def test_a_second_put_replaces_the_replicas(ml_client: Any, project: Path) -> None:
+    endpoint = _deploy(ml_client, project, "blue", blue=100)
+    auth = {"Authorization": "Bearer " + ml_client.online_endpoints.get_keys("digits").primary_key}
+    updated = ml_client.online_deployments.begin_create_or_update(
+        _deployment(project, instance_count=2, environment_variables={"GREETING": "second"})).result()
+    assert updated.provisioning_state == "Succeeded" and updated.instance_count == 2
+    answer = requests.post(endpoint.scoring_uri, json={"data": [1]}, headers=auth, timeout=30)
+    assert answer.status_code == 200 and answer.json()["greeting"] == "second"
+    assert [d.instance_count for d in ml_client.online_deployments.list(endpoint_name="digits")] == [2]
+
+
 def test_an_unknown_instance_type_is_refused_before_anything_is_written(ml_client: Any, project: Path) -> None:
     _endpoint(ml_client)
     with pytest.raises(HttpResponseError, match="Instance type Standard_Nope is not supported") as refused:
