@@ -83,6 +83,27 @@ class DeploymentEngine:
         threading.Thread(target=self.rollouts.delete, args=(ws_id, name, op_id), daemon=True,
                          name=f"delete-{name}").start()
 
+    def delete_several(self, ws_id: str, names: list[str], op_id: str) -> None:
+        """Take down several services under one operation (an AKS endpoint's versions)."""
+        for name in names:
+            self.deployments.get((ws_id, name)).abandoned.set()
+        threading.Thread(target=self.rollouts.delete_several, args=(ws_id, names, op_id), daemon=True,
+                         name=f"delete-{names[0] if names else 'none'}").start()
+
+    def publish_route(self, ws_id: str, name: str) -> str:
+        """Publish, as recorded, a route without replicas of its own (an AKS endpoint's, which splits the
+        traffic over its versions' routes) on its cluster's gateway; returns its scoring URI."""
+        conn = self._store.read()
+        body = services.get(conn, ws_id, name)
+        gateway = self._gateways.for_service(ws_id, body)
+        gateway.publish(body, services.secrets_of(conn, ws_id, name), [])
+        return gateway.scoring_uri(name)
+
+    def unpublish_route(self, ws_id: str, name: str) -> None:
+        gateway = self._gateways.existing_for(ws_id, name)
+        if gateway is not None:
+            gateway.unpublish(name)
+
     def restore(self) -> None:
         """After a daemon restart: bring back every service that was serving or deploying (restore.py)."""
         self._restorer.restore(self.deploy, self.delete, self.sweep_orphans)

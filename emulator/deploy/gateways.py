@@ -28,7 +28,12 @@ def _cluster_of(body: dict[str, Any]) -> str:
 
 
 def route_for(body: dict[str, Any], secret_values: dict[str, Any]) -> ServiceRoute:
-    if body.get("aadAuthEnabled"):
+    extra = body.get("fakeAzure") or {}
+    # An AKS endpoint's version is reached through its endpoint, whose keys or token guard it.
+    internal = bool(extra.get("endpoint"))
+    if internal:
+        auth = AuthPolicy("none")
+    elif body.get("aadAuthEnabled"):
         auth = AuthPolicy("token", token_verifier=tokens.verifier(secret_values["tokenSecret"], body["name"]))
     elif body.get("authEnabled"):
         auth = AuthPolicy("key", keys=(secret_values["primaryKey"], secret_values["secondaryKey"]))
@@ -37,7 +42,9 @@ def route_for(body: dict[str, Any], secret_values: dict[str, Any]) -> ServiceRou
     return ServiceRoute(name=body["name"], auth=auth,
                         max_concurrent_per_replica=int(body.get("maxConcurrentRequestsPerContainer") or 1),
                         max_queue_wait_ms=int(body.get("maxQueueWaitMs") or 500),
-                        scoring_timeout_ms=int(body.get("scoringTimeoutMs") or 60000))
+                        scoring_timeout_ms=int(body.get("scoringTimeoutMs") or 60000),
+                        versions=tuple((name, int(weight)) for name, weight in extra.get("split") or ()),
+                        internal=internal)
 
 
 def endpoint_of(handle: ReplicaHandle) -> ReplicaEndpoint:

@@ -108,6 +108,33 @@ def deploy_operation_finished(conn: sqlite3.Connection, ws_id: str, name: str, o
     _write(conn, ws_id, record, ServiceState.HEALTHY if outcome.succeeded else ServiceState.FAILED)
 
 
+# --- AKS endpoints: an endpoint's record has no replicas; its state is its versions' ---------------------
+
+def endpoint_state(version_bodies: list[dict[str, Any]]) -> tuple[ServiceState, Any]:
+    """An AKS endpoint's state and error, derived from its versions' records: the least settled one speaks
+    for it (one deploying: Transitioning; else one failed: Failed; ...; all serving: Healthy)."""
+    states = [ServiceState(body["state"]) for body in version_bodies]
+    for state in (ServiceState.TRANSITIONING, ServiceState.FAILED, ServiceState.UNSCHEDULABLE,
+                  ServiceState.UNHEALTHY):
+        if state in states:
+            error = next((body.get("error") for body in version_bodies
+                          if body["state"] == state.value and body.get("error")), None)
+            return state, error
+    return ServiceState.HEALTHY, None
+
+
+def endpoint_settled(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any],
+                     version_bodies: list[dict[str, Any]]) -> dict[str, Any]:
+    """An AKS endpoint's record (``body``: its split, auth, tags...) written with the state its versions give
+    it: derived, so it follows them wherever they went, not a move of its own. Returns the body written."""
+    state, body["error"] = endpoint_state(version_bodies) if version_bodies else (ServiceState(body["state"]), None)
+    body["state"] = state.value
+    body["updatedTime"] = datetime.now(timezone.utc).isoformat()
+    conn.execute("UPDATE services SET state = ?, body = ? WHERE workspace_id = ? AND name = ?",
+                 (state.value, json.dumps(body), ws_id, body["name"]))
+    return body
+
+
 # --- the engine's transitions ----------------------------------------------------------------------------
 
 def restore_begun(conn: sqlite3.Connection, ws_id: str, name: str) -> None:

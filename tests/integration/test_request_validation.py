@@ -317,7 +317,10 @@ def test_every_route_declares_its_schemas_and_is_published(settings) -> None:
         "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/"
         "Microsoft.MachineLearningServices/workspaces/{workspaceName}/services"]["post"]
     schema = create["requestBody"]["content"]["application/json"]["schema"]
-    assert schema == {"$ref": "#/components/schemas/ServiceCreate"}
+    assert schema == {"$ref": "#/components/schemas/ServiceRequest"}  # a service or an AKS endpoint
+    members = document["components"]["schemas"]["ServiceRequest"]["oneOf"]
+    assert {"$ref": "#/components/schemas/ServiceCreate"} in members
+    assert {"$ref": "#/components/schemas/EndpointCreate"} in members
     replicas = document["components"]["schemas"]["ServiceCreate"]["properties"]["numReplicas"]
     assert {"type": "integer", "minimum": 1, "maximum": 1000} in replicas["anyOf"]
 

@@ -30,8 +30,6 @@ _NOT_A_MOVE = {
 # Front ends under way beside #13 that still derive or write a service's state themselves; each is to move
 # its transitions into lifecycle.py (and leave this list). Their findings are reported, not failed.
 PENDING = {
-    "emulator/resources/services/endpoint_actions.py": "AksEndpoint: the endpoint's derived state, version saves",
-    "emulator/resources/services/endpoints.py": "AksEndpoint: the endpoint's state derived from its versions",
     "emulator/arm/deployments.py": "SDK v2 deployments: the core record's first state, provisioningState view",
 }
 

@@ -1,13 +1,15 @@
 """REST routes for webservices (docs/rest-services.md)."""
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, jsonify
 
 from ...deploy import tokens
 from ...errors import BadRequest
 from ...http import WORKSPACE_PREFIX, cloud, validated, workspace_body
-from . import actions, service
-from .schema import PATCH, CreateQuery, LogsQuery, RegenerateKeys, ServiceCreate, ServiceListQuery
+from . import actions, endpoint_actions, endpoints, service
+from .schema import ENDPOINT, PATCH, CreateQuery, LogsQuery, RegenerateKeys, ServiceListQuery, ServiceRequest
 
 SERVICES = WORKSPACE_PREFIX + "/services"
 blueprint = Blueprint("services", __name__)
@@ -21,10 +23,13 @@ def _accepted(body: dict, ws_id: str, op_id: str, status: int = 202):
 
 
 @blueprint.post(SERVICES)
-@validated(body=ServiceCreate, query=CreateQuery)
+@validated(body=ServiceRequest, query=CreateQuery)
 def create_service(sub: str, rg: str, ws: str, payload: dict, query: CreateQuery):
     ws_body = workspace_body(sub, rg, ws)
-    body, op_id = actions.create(cloud(), ws_body, payload, query.overwrite)
+    if payload.get("computeType") == ENDPOINT:
+        body, op_id = endpoint_actions.create(cloud(), ws_body, payload)
+    else:
+        body, op_id = actions.create(cloud(), ws_body, payload, query.overwrite)
     return _accepted(body, ws_body["id"], op_id)
 
 
@@ -34,8 +39,9 @@ def list_services(sub: str, rg: str, ws: str, query: ServiceListQuery):
     ws_body = workspace_body(sub, rg, ws)
     c = cloud()
     actions.bring_up_to_date(c, ws_body["id"])
-    return jsonify({"value": service.list_all(c.store.read(), ws_body["id"], query.computeType, query.modelName,
-                                               query.modelId, query.tags, query.properties)})
+    conn = c.store.read()
+    return jsonify({"value": endpoints.listed(conn, ws_body["id"], service.list_all(
+        conn, ws_body["id"], query.computeType, query.modelName, query.modelId, query.tags, query.properties))})
 
 
 @blueprint.get(SERVICES + "/<name>")
@@ -43,14 +49,20 @@ def list_services(sub: str, rg: str, ws: str, query: ServiceListQuery):
 def get_service(sub: str, rg: str, ws: str, name: str):
     c = cloud()
     ws_body = workspace_body(sub, rg, ws)
+    _refuse_version(name)
     actions.bring_up_to_date(c, ws_body["id"], name)
-    return jsonify(service.get(c.store.read(), ws_body["id"], name))  # 404 also if a delete just ended
+    conn = c.store.read()
+    body = service.get(conn, ws_body["id"], name)  # 404 also if a delete just ended
+    return jsonify(endpoints.present(conn, ws_body["id"], body) if endpoints.is_endpoint(body) else body)
 
 
 @blueprint.delete(SERVICES + "/<name>")
 @validated()
 def delete_service(sub: str, rg: str, ws: str, name: str):
     ws_body = workspace_body(sub, rg, ws)
+    _refuse_version(name)
+    if _is_endpoint(ws_body["id"], name):
+        return _accepted({}, ws_body["id"], endpoint_actions.delete(cloud(), ws_body["id"], name))
     op_id = actions.delete(cloud(), ws_body["id"], name)
     if op_id is None:
         return "", 204
@@ -61,7 +73,11 @@ def delete_service(sub: str, rg: str, ws: str, name: str):
 @validated(patch=PATCH)
 def patch_service(sub: str, rg: str, ws: str, name: str, payload: list):
     ws_body = workspace_body(sub, rg, ws)
-    body, op_id = actions.update(cloud(), ws_body["id"], name, payload)
+    _refuse_version(name)
+    if _is_endpoint(ws_body["id"], name):
+        body, op_id = endpoint_actions.update(cloud(), ws_body, name, payload)
+    else:
+        body, op_id = actions.update(cloud(), ws_body["id"], name, payload)
     return _accepted(body, ws_body["id"], op_id)
 
 
@@ -96,5 +112,22 @@ def get_token(sub: str, rg: str, ws: str, name: str):
 @validated(query=LogsQuery)
 def get_logs(sub: str, rg: str, ws: str, name: str, query: LogsQuery):
     ws_body = workspace_body(sub, rg, ws)
-    service.get(cloud().store.read(), ws_body["id"], name)  # 404 for unknown services
+    _refuse_version(name)
+    conn = cloud().store.read()
+    service.get(conn, ws_body["id"], name)  # 404 for unknown services
+    if _is_endpoint(ws_body["id"], name):  # each version's logs under its name
+        return jsonify({"content": "\n".join(
+            f"--- version {endpoints.version_of(v)} ---\n" + cloud().engine.logs(ws_body["id"], v["name"], query.tail)
+            for v in endpoints.versions(conn, ws_body["id"], name))})
     return jsonify({"content": cloud().engine.logs(ws_body["id"], name, query.tail)})
+
+
+def _refuse_version(name: str) -> None:
+    """An endpoint's version is reached through its endpoint, never as a service of its own."""
+    if endpoints.is_hidden(name):
+        raise service.not_found(name)
+
+
+def _is_endpoint(ws_id: str, name: str) -> bool:
+    found = service.row(cloud().store.read(), ws_id, name)
+    return found is not None and endpoints.is_endpoint(json.loads(found["body"]))

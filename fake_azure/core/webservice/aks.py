@@ -11,7 +11,6 @@ import copy
 import logging
 import re
 import warnings
-from enum import Enum
 from typing import Any
 
 # The SDK defines identical copies of these helpers in this module too; importable from here as well.
@@ -463,51 +462,6 @@ def _update_validation_errors(current: Any, *, image: Any, autoscale_enabled: An
     return error
 
 
-class AksEndpoint(AksWebservice):
-    """Several AKS service versions behind one scoring endpoint (``computeType`` ``AKSENDPOINT``)."""
-
-    class VersionType(Enum):
-        """Whether a version is the control or a treatment of an A/B setup."""
-
-        control = "Control"
-        treatment = "Treatment"
-
-    _expected_payload_keys = Webservice._expected_payload_keys + ["appInsightsEnabled", "authEnabled", "computeName",
-                                                                  "scoringUri", "aadAuthEnabled"]
-    _webservice_type = AKS_ENDPOINT_TYPE
-
-    @staticmethod
-    def deploy_configuration(autoscale_enabled: bool | None = None, autoscale_min_replicas: int | None = None,
-                             autoscale_max_replicas: int | None = None, autoscale_refresh_seconds: int | None = None,
-                             autoscale_target_utilization: int | None = None, collect_model_data: bool | None = None,
-                             auth_enabled: bool | None = None, cpu_cores: float | None = None,
-                             memory_gb: float | None = None, enable_app_insights: bool | None = None,
-                             scoring_timeout_ms: int | None = None,
-                             replica_max_concurrent_requests: int | None = None,
-                             max_request_wait_time: int | None = None, num_replicas: int | None = None,
-                             primary_key: str | None = None, secondary_key: str | None = None,
-                             tags: dict[str, str] | None = None, properties: dict[str, str] | None = None,
-                             description: str | None = None, gpu_cores: int | None = None,
-                             period_seconds: int | None = None, initial_delay_seconds: int | None = None,
-                             timeout_seconds: int | None = None, success_threshold: int | None = None,
-                             failure_threshold: int | None = None, namespace: str | None = None,
-                             token_auth_enabled: bool | None = None, version_name: str | None = None,
-                             traffic_percentile: int | None = None, compute_target_name: str | None = None,
-                             cpu_cores_limit: float | None = None,
-                             memory_gb_limit: float | None = None) -> "AksEndpointDeploymentConfiguration":
-        """Create (and validate) a configuration for deploying an AKS endpoint version."""
-        return AksEndpointDeploymentConfiguration(autoscale_enabled, autoscale_min_replicas, autoscale_max_replicas,
-                                                  autoscale_refresh_seconds, autoscale_target_utilization,
-                                                  collect_model_data, auth_enabled, cpu_cores, memory_gb,
-                                                  enable_app_insights, scoring_timeout_ms,
-                                                  replica_max_concurrent_requests, max_request_wait_time,
-                                                  num_replicas, primary_key, secondary_key, tags, properties,
-                                                  description, gpu_cores, period_seconds, initial_delay_seconds,
-                                                  timeout_seconds, success_threshold, failure_threshold, namespace,
-                                                  token_auth_enabled, version_name, traffic_percentile,
-                                                  compute_target_name, cpu_cores_limit, memory_gb_limit)
-
-
 class AksServiceAccessToken(WebServiceAccessToken):
     """The token to put in the ``Authorization`` header of a token-authenticated AKS service."""
 
@@ -767,3 +721,6 @@ class AksEndpointDeploymentConfiguration(AksServiceDeploymentConfiguration):
         json_payload["versions"] = {self.version_name: version_payload}
         return json_payload
 
+
+# The SDK defines AksEndpoint in this module; ours lives beside it (aks_endpoint.py) and is importable from here.
+from fake_azure.core.webservice.aks_endpoint import AksEndpoint  # noqa: E402
