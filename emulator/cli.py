@@ -22,7 +22,7 @@ def _settings() -> DaemonSettings:
     try:
         return DaemonSettings.from_env()
     except (SettingsError, ValueError) as exc:
-        raise SystemExit(f"fake-azure: {exc}")
+        raise SystemExit(f"fake-azure: {exc}") from None
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -58,12 +58,12 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     settings = _settings()
-    info = daemon.read_info(settings)
-    running = bool(info) and daemon.is_healthy(info["url"])  # info also tells a dead daemon's settings
+    info = daemon.read_info(settings) or {}  # info also tells a dead daemon's settings
+    running = bool(info) and daemon.is_healthy(info["url"])
     status = {
         "running": running,
         "url": info["url"] if running else None,
-        "arm_url": (info or {}).get("armUrl") if running else None,  # the SDK v2 front end (HTTPS)
+        "arm_url": info.get("armUrl") if running else None,  # the SDK v2 front end (HTTPS)
         "pid": info["pid"] if running else None,
         "home": str(settings.home),
         "runtime": (info or {}).get("runtime", settings.runtime),

@@ -6,10 +6,10 @@ worker threads; but it stops accepting once ``connection_limit`` is reached and 
 after ``channel_timeout`` seconds without a byte, so ~100 sockets that each trickle a header byte a
 second used to lock everyone out. Here a connection must deliver its request headers within
 ``header_timeout_s`` of their first byte and then its body at ``min_body_rate`` bytes a second on
-average (after ``header_timeout_s`` of grace, as Kestrel's MinRequestBodyDataRate), and when a peer (or everyone together) holds the most
-connections allowed, a new connection pushes out the one that has waited longest without a complete
-request (never one whose request is being received or served), so a well-behaved caller such as the
-health check always gets in.
+average (after ``header_timeout_s`` of grace, as Kestrel's MinRequestBodyDataRate), and when a peer (or
+everyone together) holds the most connections allowed, a new connection pushes out the one that has
+waited longest without a complete request (never one whose request is being received or served), so a
+well-behaved caller such as the health check always gets in.
 """
 from __future__ import annotations
 

@@ -32,7 +32,8 @@ def build(app: Flask) -> dict[str, Any]:
                                            ref_template="#/components/schemas/{model}")
     paths: dict[str, dict[str, Any]] = {}
     for rule, spec in specs:
-        template = _ARGUMENT.sub(lambda m: "{" + path_segment(m["name"], spec).name + "}", rule.rule)
+        # sub() calls the lambda at once; the default binds this rule's spec all the same.
+        template = _ARGUMENT.sub(lambda m, spec=spec: "{" + path_segment(m["name"], spec).name + "}", rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             paths.setdefault(template, {})[method.lower()] = _operation(rule, spec or RouteSpec(), refs)
     return {

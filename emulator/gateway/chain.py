@@ -72,7 +72,8 @@ def authenticate(ctx: Context) -> Optional[Response]:
     scheme, _, credential = header.partition(" ")
     credential = credential.strip()
     if scheme.lower() != "bearer" or not credential:
-        return json_error(401, "Missing or malformed Authorization header; expected 'Authorization: Bearer <key or token>'")
+        return json_error(401, "Missing or malformed Authorization header; "
+                               "expected 'Authorization: Bearer <key or token>'")
     if policy.mode == "key":
         given = credential.encode()
         ok = False
@@ -86,7 +87,8 @@ def authenticate(ctx: Context) -> Optional[Response]:
             log.warning("token verifier failed for service %s", ctx.route.name)
             ok = False
     if not ok:
-        return json_error(401, f"Invalid authorization {'key' if policy.mode == 'key' else 'token'} for service {ctx.route.name}")
+        kind = "key" if policy.mode == "key" else "token"
+        return json_error(401, f"Invalid authorization {kind} for service {ctx.route.name}")
     return None
 
 

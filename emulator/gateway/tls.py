@@ -64,7 +64,8 @@ def _load_pem_pair(context: ssl.SSLContext, folder: Path, cert_pem: str, key_pem
             paths.append(name)
         context.load_cert_chain(paths[0], paths[1])
     except ssl.SSLError as exc:
-        raise TlsConfigurationError(f"the cluster's SSL certificate and key cannot be used: {exc.reason or exc}") from None
+        raise TlsConfigurationError("the cluster's SSL certificate and key cannot be used: "
+                                    f"{exc.reason or exc}") from None
     finally:
         for name in paths:
             Path(name).unlink(missing_ok=True)

@@ -223,7 +223,8 @@ class Profiler:
             with UsageSampler(handle) as usage:
                 latencies, failures, wall = self._send(handle.address, inputs)
         except Exception as exc:  # the environment, the replica, or the run: the profile fails with it
-            self._fail(op_id, record, error_catalog.profiling_failed(getattr(exc, "message", None) or str(exc)).payload())
+            message = getattr(exc, "message", None) or str(exc)
+            self._fail(op_id, record, error_catalog.profiling_failed(message).payload())
             return
         finally:
             if handle is not None:
@@ -240,7 +241,8 @@ class Profiler:
             for row in inputs:
                 sent = time.perf_counter()
                 try:
-                    connection.request("POST", "/score", body=row.encode(), headers={"Content-Type": "application/json"})
+                    connection.request("POST", "/score", body=row.encode(),
+                                       headers={"Content-Type": "application/json"})
                     response = connection.getresponse()
                     body = response.read()
                 except OSError as exc:

@@ -118,7 +118,8 @@ class DockerRuntime(ReplicaRuntime):
             else:
                 client.ping()
             self.client = client
-        self.engine = engine if engine is not None else EngineHost.from_docker_host((docker_env or {}).get("DOCKER_HOST"))
+        self.engine = (engine if engine is not None
+                       else EngineHost.from_docker_host((docker_env or {}).get("DOCKER_HOST")))
         # ssh tunnels outlive a daemon killed with SIGKILL; sweep() ends those a dead daemon left.
         self._tunnel_pids = PidFiles(tunnel_pid_dir)
         self.images = ImageBuilder(self.client, base_image, self.cache_dir, strategy=pip_strategy)
@@ -359,7 +360,8 @@ class DockerRuntime(ReplicaRuntime):
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGTERM)
         with engine_errors("sweeping orphaned containers", RuntimeUnavailable):
-            for container in self.client.containers.list(all=True, filters={"label": f"{LABEL_INSTANCE}={self.instance_id}"}):
+            ours = {"label": f"{LABEL_INSTANCE}={self.instance_id}"}
+            for container in self.client.containers.list(all=True, filters=ours):
                 if (container.labels or {}).get(LABEL_REPLICA) in keep:
                     continue
                 with contextlib.suppress(docker.errors.NotFound):

@@ -196,7 +196,8 @@ class EngineHost:
         if self.kind == "ssh":
             who = f"{self.user}@" if self.user else ""
             return f"an engine on {who}{self.host} over ssh; replicas reached through ssh tunnels"
-        return f"an engine on {self.host}; replicas published on {self.publish_address}, reached at {self.connect_address}"
+        return (f"an engine on {self.host}; replicas published on {self.publish_address}, "
+                f"reached at {self.connect_address}")
 
 
 def _connectable(publish: str, fallback: str) -> str:

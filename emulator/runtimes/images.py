@@ -80,7 +80,7 @@ def _names(requirements: Iterable[str]) -> set[str]:
         try:
             names.add(canonicalize_name(Requirement(text).name))
         except InvalidRequirement:
-            names.add(canonicalize_name(re.split(r"[\s\[<>=!~;@]", text.strip(), 1)[0]))
+            names.add(canonicalize_name(re.split(r"[\s\[<>=!~;@]", text.strip(), maxsplit=1)[0]))
     return names
 
 

@@ -4,11 +4,11 @@ replica leaves behind down with it.
 
 ``python -I launcher.py <fd> <cgroup folder or -> <server argv...>``: first moves itself into the
 replica's cgroup (where the runtime made one: then ``cgroup.kill`` ends every process the replica ever
-starts, even after this launcher was SIGKILLed) and prints which way its processes are reaped; forks; the child moves the socket to fd 3, sets
-``LISTEN_FDS=1`` and ``LISTEN_PID`` to its own pid (gunicorn's systemd socket activation) and execs the
-server. The launcher stays as the server's parent: with ``PR_SET_CHILD_SUBREAPER`` every orphan of the
-replica (a ``score.py`` child that started its own session, a double fork) is re-parented to it rather
-than to init. It forwards SIGTERM/SIGINT to the server, reaps orphans as they exit and, once the server
+starts, even after this launcher was SIGKILLed) and prints which way its processes are reaped; forks; the child
+moves the socket to fd 3, sets ``LISTEN_FDS=1`` and ``LISTEN_PID`` to its own pid (gunicorn's systemd socket
+activation) and execs the server. The launcher stays as the server's parent: with ``PR_SET_CHILD_SUBREAPER``
+every orphan of the replica (a ``score.py`` child that started its own session, a double fork) is re-parented
+to it rather than to init. It forwards SIGTERM/SIGINT to the server, reaps orphans as they exit and, once the server
 has exited, SIGKILLs and reaps every process it still has (as Kubernetes does when a container's main
 process ends), then exits as the server did. Where this Python's gunicorn has a control socket (25.1 and
 later) the server gets ``--no-control-socket``: its default path, ``$XDG_RUNTIME_DIR/gunicorn.ctl`` or

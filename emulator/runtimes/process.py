@@ -286,7 +286,8 @@ class ProcessRuntime(ReplicaRuntime):
                 leader = False
             if leader:
                 group = self._cgroups.of_process(pid)
-                _kill_tree(pid, lambda: not _running(pid))
+                # _kill_tree calls it before the loop moves on; the default binds pid all the same.
+                _kill_tree(pid, lambda pid=pid: not _running(pid))
                 self._cgroups.kill(group)
                 swept.append(replica_id)
         return swept

@@ -158,7 +158,8 @@ DEFAULT_SUBNET = "aks-subnet"
 
 
 def _check_ssl(ssl_configuration: dict[str, Any] | None) -> None:
-    """A cluster given its own certificate (status Enabled) must be given a usable one: refused before anything is stored."""
+    """A cluster given its own certificate (status Enabled) must be given a usable one: refused before anything
+    is stored."""
     try:
         gateway_tls.check_user_pair(ssl_configuration)
     except gateway_tls.TlsConfigurationError as exc:
