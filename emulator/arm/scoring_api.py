@@ -1,6 +1,7 @@
-"""The scoring front of SDK v2 online endpoints (``{endpoint}/score`` on the HTTPS listener): a Flask app of
-its own, reached by path, since its callers show an endpoint's key or token, not the control plane's token,
-and its bodies are the model's, not a schema's. The decisions are emulator/arm/scoring.py's."""
+"""The scoring front of SDK v2 online endpoints (``{endpoint}/score`` and ``/swagger.json`` on the HTTPS
+listener): a Flask app of its own, reached by path, since its callers show an endpoint's key or token, not
+the control plane's token, and its bodies are the model's, not a schema's. The decisions are
+emulator/arm/scoring.py's."""
 from __future__ import annotations
 
 import re
@@ -18,7 +19,7 @@ from . import scoring
 from .api import PREFIX
 from .endpoint_schema import EndpointName
 
-SCORE_PATH = re.compile(r"/onlineEndpoints/[^/]+/score$")
+SCORE_PATH = re.compile(r"/onlineEndpoints/[^/]+/(score|swagger\.json)$")
 
 
 def is_scoring_path(path: str) -> bool:
@@ -29,13 +30,26 @@ def create_scoring_app(cloud_: Cloud) -> Flask:
     app = Flask("fake_azure_scoring")
     app.config["CLOUD"] = cloud_
 
+    @app.route(PREFIX + "/onlineEndpoints/<name>/swagger.json", methods=["GET"])
+    @validated(path={"name": EndpointName})
+    def swagger(sub: str, rg: str, ws: str, name: str):
+        """The chosen deployment's swagger document (its score.py's input/output schema), as ``openapi_uri``."""
+        return _serve(sub, rg, ws, name, "swagger.json")
+
     @app.route(PREFIX + "/onlineEndpoints/<name>/score", methods=["POST", "GET"])
     @validated(path={"name": EndpointName})
     def score(sub: str, rg: str, ws: str, name: str):
+        return _serve(sub, rg, ws, name, "score")
+
+    def _serve(sub: str, rg: str, ws: str, name: str, upstream: str) -> Response:
         # No workspace made on first use here: an endpoint of an unknown workspace is just not found.
         ws_id = workspaces.workspace_id(sub, rg, ws)
         target, mirrored = scoring.route(cloud().store.read(), ws_id, name, request.headers.get("Authorization"),
                                          request.headers.get(scoring.DEPLOYMENT_HEADER))
+        if upstream != "score":
+            target = scoring.Target(target.deployment, target.scoring_uri.rsplit("/", 1)[0] + "/" + upstream,
+                                    target.key, target.timeout_s)
+            mirrored = None
         headers = dict(request.headers)
         body = request.get_data()
         if mirrored is not None:

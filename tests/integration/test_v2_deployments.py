@@ -198,6 +198,8 @@ def test_invoke_and_direct_https_calls_reach_the_deployment_through_the_gateway(
                            headers={"Authorization": f"Bearer {keys.secondary_key}"})
     assert direct.status_code == 200 and direct.json()["doubled"] == [10]
     assert direct.headers["azureml-model-deployment"] == "blue"
+    swagger = requests.get(endpoint.openapi_uri, headers={"Authorization": f"Bearer {keys.primary_key}"}, timeout=30)
+    assert swagger.status_code == 200 and "paths" in swagger.json()  # azmlinfsrv's document for score.py
     refused = requests.post(endpoint.scoring_uri, json={"data": [5]}, timeout=30,
                             headers={"Authorization": "Bearer not-a-key"})
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "Unauthorized"
