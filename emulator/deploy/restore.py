@@ -13,6 +13,7 @@ from scoring.probe import probe_once
 
 from ..operations import OperationRecord, Operations
 from ..resources.services import service as services
+from ..resources.services.schema import ENDPOINT
 from ..resources.services.state import ServiceState
 from ..runtimes.base import ReplicaHandle, ReplicaRuntime, ReplicaSpec, RuntimeErrorBase
 from ..store import Store
@@ -55,7 +56,14 @@ class Restorer:
                     op is None or op.kind == REGENERATE_KEYS) and self._adopt(*key):
                 whole.add(key)
         sweep()  # before any replica starts: a new one is not in the handles while it starts
-        deletes, deploys = [], []
+        deletes: list[tuple[ServiceKey, str]] = []
+        deploys: list[tuple[ServiceKey, str | None]] = []
+        # AKS endpoints (resources/services/endpoints.py): only their route comes back; a version deploying under
+        # its endpoint's operation is redone under it.
+        endpoint_routes: list[ServiceKey] = []
+        endpoint_ops = {key: op.id for key, op in unfinished.items()
+                        if op.kind not in (REGENERATE_KEYS, "service.delete") and lifecycle.find(conn, *key) is not None
+                        and lifecycle.read(conn, *key).compute_type == ENDPOINT}
         with self._store.transaction() as conn:
             for (ws_id, name), op in unfinished.items():
                 self._operations.cancel_running(conn, ws_id, "service.", name, "Superseded by a later operation "
@@ -67,11 +75,16 @@ class Restorer:
                     self._operations.reopen(conn, op.id)  # whatever the last daemon resolved, it is redone
                 if op is not None and op.kind == "service.delete":
                     deletes.append((key, op.id))
+                elif lifecycle.read(conn, *key).compute_type == ENDPOINT:
+                    endpoint_routes.append(key)
+                elif (row["workspace_id"], row["name"].split(".")[0]) in endpoint_ops and \
+                        ServiceState(row["state"]) is ServiceState.TRANSITIONING:
+                    deploys.append((key, endpoint_ops[(row["workspace_id"], row["name"].split(".")[0])]))
                 elif ServiceState(row["state"]) in lifecycle.RESTORED_STATES or op is not None:
                     if key not in whole:  # it reads Transitioning until its replicas are back (or fails)
                         lifecycle.restore_begun(conn, *key)
                     deploys.append((key, op.id if op is not None and op.kind != REGENERATE_KEYS else None))
-        self._reopen_routes([key for key, _ in deploys])
+        self._reopen_routes([key for key, _ in deploys] + endpoint_routes)
         for (ws_id, name), op_id in deletes:
             delete(ws_id, name, op_id)
         for (ws_id, name), redo in deploys:

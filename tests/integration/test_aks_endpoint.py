@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import textwrap
 from collections import Counter
 from pathlib import Path
 from typing import Any, Iterator
@@ -193,3 +194,47 @@ def test_at_most_six_versions(ws, project, endpoints) -> None:
     with pytest.raises(WebserviceException) as refused:
         endpoint.create_version("extra5", inference_config=config, models=[model])
     assert "Response Code: 400" in refused.value.message and "at most 6 versions" in refused.value.message
+
+
+def test_an_endpoint_and_its_split_come_back_after_a_daemon_restart(project, tmp_path_factory) -> None:
+    from test_deploy_behaviour import PrivateHome, _await_healthy
+
+    home = PrivateHome(tmp_path_factory.mktemp("endpoint-restart-home"))
+    score = """
+        from collections import Counter
+        counts = Counter(service.run(json.dumps({"data": [[1]]}))["version"] for _ in range(100))
+        print(json.dumps({"state": service.state, "uri": service.scoring_uri, "counts": counts}))
+        """
+    try:
+        assert home.cli("up").returncode == 0
+        deployed = home.python(textwrap.dedent("""
+            from azureml.core.conda_dependencies import CondaDependencies
+            from azureml.core.environment import Environment
+            from azureml.core.webservice import AksEndpoint
+            target = ComputeTarget.create(ws, "my-aks", AksCompute.provisioning_configuration())
+            target.wait_for_completion()
+            model = Model.register(ws, model_path="model", model_name="sklearn_regression_model.pkl")
+            env = Environment("endpoint-env")
+            env.python.conda_dependencies = CondaDependencies(conda_dependencies_file_path="myenv.yml")
+            config = AksEndpoint.deploy_configuration(version_name="versiona", num_replicas=1,
+                                                      autoscale_enabled=False)
+            service = Model.deploy(ws, "myendpoint1", [model], InferenceConfig(
+                entry_script="score.py", source_directory="versiona", environment=env), config, target)
+            service.wait_for_deployment()
+            service.create_version("versionb", inference_config=InferenceConfig(
+                entry_script="score.py", source_directory="versionb", environment=env), models=[model],
+                traffic_percentile=30, num_replicas=1, autoscale_enabled=False)
+            service.wait_for_deployment()
+            """) + textwrap.dedent(score), project)
+        assert deployed.returncode == 0, deployed.stderr
+        before = json.loads(deployed.stdout.strip().splitlines()[-1])
+        assert before["counts"] == {"versiona": 70, "versionb": 30}
+
+        assert home.cli("down").returncode == 0
+        assert home.cli("up").returncode == 0
+        again = home.python(_await_healthy("myendpoint1") + textwrap.dedent(score), project)
+        assert again.returncode == 0, again.stderr
+        after = json.loads(again.stdout.strip().splitlines()[-1])
+        assert after == {**before, "state": "Healthy"}
+    finally:
+        home.cli("down")

@@ -117,7 +117,7 @@ def get_logs(sub: str, rg: str, ws: str, name: str, query: LogsQuery):
     service.get(conn, ws_body["id"], name)  # 404 for unknown services
     if _is_endpoint(ws_body["id"], name):  # each version's logs under its name
         return jsonify({"content": "\n".join(
-            f"--- version {endpoints.version_of(v)} ---\n" + cloud().engine.logs(ws_body["id"], v["name"], query.tail)
+            f"--- version {endpoints.version_name(v)} ---\n" + cloud().engine.logs(ws_body["id"], v["name"], query.tail)
             for v in endpoints.versions(conn, ws_body["id"], name))})
     return jsonify({"content": cloud().engine.logs(ws_body["id"], name, query.tail)})
 

@@ -96,7 +96,7 @@ def update(cloud: Cloud, ws_body: dict[str, Any], name: str, patch: list[dict[st
     with cloud.store.transaction() as conn:
         body = service.get(conn, ws_id, name)
         refuse_while_busy(cloud, conn, ws_id, name)
-        current = {endpoints.version_of(v): v for v in endpoints.versions(conn, ws_id, name)}
+        current = {endpoints.version_name(v): v for v in endpoints.versions(conn, ws_id, name)}
         for version in request.removed + list(request.changed):
             if version not in current and version not in request.added:
                 raise endpoints.version_missing(name, version)

@@ -50,6 +50,11 @@ def version_of(body: dict[str, Any]) -> str | None:
     return (body.get("fakeAzure") or {}).get("version")
 
 
+def version_name(body: dict[str, Any]) -> str:
+    """The version name of one of ``versions()``' records."""
+    return str(body["fakeAzure"]["version"])
+
+
 def versions(conn: sqlite3.Connection, ws_id: str, endpoint: str) -> list[dict[str, Any]]:
     """The endpoint's version records, oldest first."""
     rows = conn.execute("SELECT body FROM services WHERE workspace_id = ? AND name LIKE ? ORDER BY created_at",
@@ -73,9 +78,9 @@ def present(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any]) -> dict[
     shown["versions"] = {}
     for version in version_bodies:
         view = {key: value for key, value in version.items() if key != "fakeAzure"}
-        view.update(name=version_of(version), scoringUri=body.get("scoringUri"), authEnabled=body.get("authEnabled"),
+        view.update(name=version_name(version), scoringUri=body.get("scoringUri"), authEnabled=body.get("authEnabled"),
                     aadAuthEnabled=body.get("aadAuthEnabled"))
-        shown["versions"][version_of(version)] = view
+        shown["versions"][version_name(version)] = view
     return shown
 
 
@@ -102,7 +107,7 @@ def split(endpoint: str, version_bodies: list[dict[str, Any]]) -> list[list[Any]
 
 def settle(endpoint: str, version_bodies: list[dict[str, Any]], defaults_set: list[str]) -> None:
     """One default version (the last one a patch made default, else the oldest), at most one control."""
-    named = {version_of(b): b for b in version_bodies}
+    named = {version_name(b): b for b in version_bodies}
     chosen = next((v for v in reversed(defaults_set) if v in named), None)
     if chosen is None:
         defaults = [v for v, b in named.items() if b.get("isDefault")]
@@ -220,7 +225,7 @@ def apply_to_version(body: dict[str, Any], operations: list[dict[str, Any]],
     if not rest:
         return False
     hidden = body["name"]
-    body["name"] = version_of(body)  # checked as a service's name would be: the version's is one
+    body["name"] = version_name(body)  # checked as a service's name would be: the version's is one
     try:
         return service.apply_patch(body, rest, models_of)
     finally:

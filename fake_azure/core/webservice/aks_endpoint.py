@@ -77,7 +77,8 @@ class AksEndpoint(AksWebservice):
         self._refresh_token_time = None
 
     @staticmethod
-    def deploy_configuration(autoscale_enabled: bool | None = None, autoscale_min_replicas: int | None = None,
+    def deploy_configuration(  # type: ignore[override]  # the SDK's: an endpoint configuration, version_name...
+                             autoscale_enabled: bool | None = None, autoscale_min_replicas: int | None = None,
                              autoscale_max_replicas: int | None = None, autoscale_refresh_seconds: int | None = None,
                              autoscale_target_utilization: int | None = None, collect_model_data: bool | None = None,
                              auth_enabled: bool | None = None, cpu_cores: float | None = None,
@@ -114,7 +115,7 @@ class AksEndpoint(AksWebservice):
                 and not description and token_auth_enabled is None:
             raise WebserviceException("No parameters provided to update.", logger=module_logger)
         # As in azureml-core 1.61: two arguments short, so this raises the SDK's TypeError (docs/parity.md).
-        self._validate_update(None, None, None, None, None, None, None, None, enable_app_insights, None, None,  # type: ignore[call-arg]
+        self._validate_update(None, None, None, None, None, None, None, None, enable_app_insights, None, None,
                               None, None, tags, properties, description, None, None, None, None, None, None,
                               None, None, None, auth_enabled, token_auth_enabled, None, None)
         patch_list = []
