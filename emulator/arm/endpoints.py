@@ -31,6 +31,7 @@ ENDPOINT_TYPE = f"{PROVIDER}/workspaces/onlineEndpoints"
 MAX_MIRROR_PERCENT = 50
 OPERATION_KEPT_S = 24 * 3600
 DELEGATED = "Delegated"  # an arm_operations row whose status is the core operation's of the same id
+DELEGATED_ALL = "DelegatedAll"  # ... whose status is that of every core operation its error column lists
 # The core's operation statuses as ARM's (azure-core polls until succeeded, failed or canceled).
 _ARM_STATUS = {"Succeeded": "Succeeded", "Failed": "Failed", "Cancelled": "Canceled", "Canceled": "Canceled"}
 OperationId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f-]{36}$")]
@@ -195,6 +196,14 @@ def delegate_operation(conn: sqlite3.Connection, workspace_id: str, op_id: str) 
                  (op_id, workspace_id, DELEGATED, None, time.time()))
 
 
+def delegate_operations(conn: sqlite3.Connection, workspace_id: str, core_ops: list[str]) -> str:
+    """An ARM operation that ends when every one of ``core_ops`` has (an endpoint's delete: its deployments')."""
+    op_id = str(uuid.uuid4())
+    conn.execute("INSERT INTO arm_operations (id, workspace_id, status, error, created_at) VALUES (?, ?, ?, ?, ?)",
+                 (op_id, workspace_id, DELEGATED_ALL, json.dumps(core_ops), time.time()))
+    return op_id
+
+
 def operation(conn: sqlite3.Connection, op_id: str,
               core_poll: Callable[[str, str], dict[str, Any]]) -> dict[str, Any]:
     """An operation's ARM status body; ``core_poll(workspace_id, op_id)`` polls a delegated one."""
@@ -205,6 +214,12 @@ def operation(conn: sqlite3.Connection, op_id: str,
     if status == DELEGATED:
         polled = core_poll(row["workspace_id"], op_id)
         status, error = _ARM_STATUS.get(polled["status"], "InProgress"), polled.get("error")
+    elif status == DELEGATED_ALL:  # each poll also advances the core operations (their finishers run)
+        polls = [core_poll(row["workspace_id"], core_op) for core_op in error or []]
+        states = [_ARM_STATUS.get(p["status"], "InProgress") for p in polls]
+        failed = next((p for p, state in zip(polls, states) if state == "Failed"), None)
+        status = "Failed" if failed else "InProgress" if "InProgress" in states else "Succeeded"
+        error = failed.get("error") if failed else None
     body: dict[str, Any] = {"id": op_id, "name": op_id, "status": status}
     if error and status == "Failed":
         body["error"] = error

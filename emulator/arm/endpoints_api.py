@@ -79,7 +79,8 @@ def delete_endpoint(sub: str, rg: str, ws: str, name: str):
         endpoints.get(conn, ws_body["id"], name)  # 404 for an unknown endpoint
         deletes = deployments.delete_all(c, conn, ws_body["id"], name)
         endpoints.delete(conn, ws_body["id"], name)
-        op_id = endpoints.start_operation(conn, ws_body["id"])
+        op_id = (endpoints.delegate_operations(conn, ws_body["id"], [core_op for _, core_op in deletes]) if deletes
+                 else endpoints.start_operation(conn, ws_body["id"]))
     deployments.hand_over(c, ws_body["id"], deletes)
     return "", 202, location_headers(sub, ws_body["location"], op_id)
 

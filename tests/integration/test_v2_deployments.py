@@ -137,7 +137,7 @@ def test_a_gpu_instance_type_gives_each_instance_its_gpus(ml_client: Any, projec
         assert "this host has no NVIDIA GPU" in logs
 
 
-def test_a_second_put_replaces_the_replicas(ml_client: Any, project: Path) -> None:
+def test_a_second_put_replaces_the_replicas(ml_client: Any, project: Path, emulator_home: Path) -> None:
     endpoint = _deploy(ml_client, project, "blue", blue=100)
     auth = {"Authorization": "Bearer " + ml_client.online_endpoints.get_keys("digits").primary_key}
     updated = ml_client.online_deployments.begin_create_or_update(
@@ -146,6 +146,17 @@ def test_a_second_put_replaces_the_replicas(ml_client: Any, project: Path) -> No
     answer = requests.post(endpoint.scoring_uri, json={"data": [1]}, headers=auth, timeout=30)
     assert answer.status_code == 200 and answer.json()["greeting"] == "second"
     assert [d.instance_count for d in ml_client.online_deployments.list(endpoint_name="digits")] == [2]
+
+    # Deleting the endpoint deletes its deployment with it, replicas and core record included.
+    ml_client.online_endpoints.begin_delete("digits").result()
+    assert requests.post(endpoint.scoring_uri, json={"data": [1]}, headers=auth, timeout=30).status_code == 404
+
+    def core_records() -> int:
+        with sqlite3.connect(emulator_home / "state.db") as conn:
+            return conn.execute("SELECT COUNT(*) FROM services WHERE workspace_id LIKE ?",
+                                (f"%/{ml_client.workspace_name}",)).fetchone()[0]
+
+    assert poll(lambda: core_records() == 0, timeout=30)
 
 
 def test_an_unknown_instance_type_is_refused_before_anything_is_written(ml_client: Any, project: Path) -> None:
