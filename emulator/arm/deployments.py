@@ -162,7 +162,7 @@ def _core_record(ws_body: dict[str, Any], endpoint: str, name: str, props: dict[
     now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
     return {
         "name": core_name(endpoint, name), "description": props.get("description"), "kvTags": {},
-        "properties": {}, "state": ServiceState.TRANSITIONING.value, "createdTime": now, "updatedTime": now,
+        "properties": {}, "createdTime": now, "updatedTime": now,  # its state: lifecycle.deploy_begun's
         "error": None, "computeType": "Managed", "computeName": f"~endpoint-{endpoint}", "scoringUri": None,
         # The gateway guards the route with the endpoint's keys (kept in step by endpoints' key changes).
         "authEnabled": True, "aadAuthEnabled": False, "appInsightsEnabled": False,
@@ -213,12 +213,13 @@ def _row(conn: sqlite3.Connection, ws_body: dict[str, Any], endpoint: str, name:
 
 
 def _current(conn: sqlite3.Connection, ws_id: str, row: sqlite3.Row) -> dict[str, Any]:
-    """The ARM body with the provisioning state the core record is in now."""
+    """The ARM body as the client sees it now: its provisioning state read from the core record's state (a view;
+    nothing is written)."""
     body = json.loads(row["body"])
     core = services.row(conn, ws_id, core_name(row["endpoint"], row["name"]))
-    if core is not None and core["state"] in _PROVISIONING:
-        body["properties"]["provisioningState"] = _PROVISIONING[core["state"]]
-    return body
+    if core is None or core["state"] not in _PROVISIONING:
+        return body  # the PUT's own word (Creating, Updating) while the core record is Transitioning
+    return {**body, "properties": {**body["properties"], "provisioningState": _PROVISIONING[core["state"]]}}
 
 
 def v2_error(error: dict[str, Any]) -> dict[str, Any]:
