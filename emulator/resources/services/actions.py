@@ -86,6 +86,11 @@ def refuse_while_busy(cloud: Cloud, conn: sqlite3.Connection, ws_id: str, name: 
 
 def delete(cloud: Cloud, ws_id: str, name: str) -> str | None:
     """Start deleting ``name``: the operation id, or None when there is nothing (left) to delete."""
+    from . import endpoint_actions, endpoints  # they use this module's helpers
+
+    found = service.row(cloud.store.read(), ws_id, name)
+    if found is not None and endpoints.is_endpoint(json.loads(found["body"])):
+        return endpoint_actions.delete(cloud, ws_id, name)  # the endpoint and every version of it
     with cloud.store.transaction() as conn:
         found = service.row(conn, ws_id, name)
         if found is None:

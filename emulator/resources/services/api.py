@@ -61,8 +61,6 @@ def get_service(sub: str, rg: str, ws: str, name: str):
 def delete_service(sub: str, rg: str, ws: str, name: str):
     ws_body = workspace_body(sub, rg, ws)
     _refuse_version(name)
-    if _is_endpoint(ws_body["id"], name):
-        return _accepted({}, ws_body["id"], endpoint_actions.delete(cloud(), ws_body["id"], name))
     op_id = actions.delete(cloud(), ws_body["id"], name)
     if op_id is None:
         return "", 204
