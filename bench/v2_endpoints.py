@@ -98,7 +98,7 @@ def main() -> int:
             key = client.online_endpoints.get_keys("scored").primary_key
             auth = {"Authorization": f"Bearer {key}"}
             with sqlite3.connect(Path(home) / "state.db") as conn:
-                gateway_uri = json.loads(conn.execute("SELECT body FROM services WHERE name = 'scored.blue'")
+                gateway_uri = json.loads(conn.execute("SELECT body FROM services WHERE name = 'scored~blue'")
                                          .fetchone()[0])["scoringUri"]
             session = requests.Session()
             payload = {"data": [1, 2, 3]}

@@ -1,10 +1,10 @@
 """SDK v2 managed online deployments (no Flask here): a front end on the deployment core, as a v1 webservice is.
 
 A deployment is two records: its ARM body (``online_deployments``), which the client reads, and a core record
-in ``services`` named ``{endpoint}.{deployment}`` (v1 names hold no dot, so the two never clash) that the
-deployment engine runs: replicas of one environment, code and models, behind a gateway, supervised, with
-get_logs. Its operations are the core's (``service.create/update/delete``, with the core's finishers); the
-ARM operation URLs the client polls name them (endpoints.delegate_operation).
+in ``services`` named ``{endpoint}~{deployment}`` (no v1 name holds a '~', and AKS endpoint versions use a
+dot, so none of them clash) that the deployment engine runs: replicas of one environment, code and models,
+behind a gateway, supervised, with get_logs. Its operations are the core's (``service.create/update/delete``,
+with the core's finishers); the ARM operation URLs the client polls name them (endpoints.delegate_operation).
 
 Model, code and environment versions are read here, once, into the core record's ``fakeAzure.launch``:
 the blobs of the workspace storage account they name (relative paths, content digests), so the engine never
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 DEPLOYMENT_TYPE = f"{PROVIDER}/workspaces/onlineEndpoints/deployments"
 FRONT_END = "v2"
+CORE_SEPARATOR = "~"  # in core record names: v1 webservice names never hold one
 _VERSIONED = re.compile(r"/workspaces/(?P<ws>[^/]+)/(?P<kind>models|environments|codes)/(?P<name>[^/]+)"
                         r"/versions/(?P<version>[^/]+)$")
 _DATASTORE_PATH = re.compile(r"^azureml://.*/datastores/(?P<datastore>[^/]+)/paths/(?P<path>.+)$")
@@ -59,7 +60,7 @@ _PROVISIONING = {ServiceState.HEALTHY.value: "Succeeded", ServiceState.UNHEALTHY
 
 
 def core_name(endpoint: str, deployment: str) -> str:
-    return f"{endpoint}.{deployment}"
+    return f"{endpoint}{CORE_SEPARATOR}{deployment}"
 
 
 def duration_ms(value: str | None, default: str) -> int:
@@ -231,15 +232,15 @@ def v2_error(error: dict[str, Any]) -> dict[str, Any]:
 
 def _check_quota(conn: sqlite3.Connection, ws_body: dict[str, Any], core: str, instance_type: str, needed: int,
                  limit: int) -> None:
-    """The subscription's managed deployments (all workspaces; the one being replaced aside) and this one must
-    fit its vCPU quota."""
+    """The subscription's managed deployments (all workspaces; the one being replaced and those being deleted
+    aside) and this one must fit its vCPU quota."""
     subscription = ws_body["id"].split("/")[2]
     used = 0
-    for row in conn.execute("SELECT workspace_id, name, body FROM services WHERE workspace_id LIKE ?",
-                            (f"/subscriptions/{subscription}/%",)):
+    for row in conn.execute("SELECT s.workspace_id, s.name, s.body FROM services s JOIN online_deployments d ON "
+                            "d.workspace_id = s.workspace_id AND s.name = d.endpoint || ? || d.name "
+                            "WHERE s.workspace_id LIKE ?", (CORE_SEPARATOR, f"/subscriptions/{subscription}/%")):
         body = json.loads(row["body"])
-        if (body.get("fakeAzure") or {}).get("frontEnd") == FRONT_END and not (
-                row["workspace_id"] == ws_body["id"] and row["name"] == core):
+        if not (row["workspace_id"] == ws_body["id"] and row["name"] == core):
             used += int(body["containerResourceRequirements"]["cpu"]) * int(body.get("numReplicas") or 1)
     if used + needed > limit:
         raise BadRequest.of(out_of_quota(instance_type, subscription, used, limit, needed))

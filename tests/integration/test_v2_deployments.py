@@ -95,7 +95,7 @@ def test_a_managed_deployment_runs_on_the_deployment_core(ml_client: Any, projec
     # Two replicas of the instance type, each with its vCPUs and memory, run by the core.
     with sqlite3.connect(emulator_home / "state.db") as conn:
         conn.row_factory = sqlite3.Row
-        (row,) = conn.execute("SELECT workspace_id, body FROM services WHERE name = 'digits.blue' AND "
+        (row,) = conn.execute("SELECT workspace_id, body FROM services WHERE name = 'digits~blue' AND "
                               "workspace_id LIKE ?", (f"%/{ml_client.workspace_name}",)).fetchall()
         assert services.list_all(conn, row["workspace_id"]) == []  # not a v1 webservice: Webservice.list omits it
     replicas = json.loads(row["body"])["fakeAzure"]["replicas"]
@@ -116,7 +116,7 @@ def test_a_managed_deployment_runs_on_the_deployment_core(ml_client: Any, projec
     with pytest.raises(ResourceNotFoundError, match="Deployment blue not found"):
         ml_client.online_deployments.get(name="blue", endpoint_name="digits")
     with sqlite3.connect(emulator_home / "state.db") as conn:
-        assert conn.execute("SELECT COUNT(*) FROM services WHERE name = 'digits.blue' AND workspace_id LIKE ?",
+        assert conn.execute("SELECT COUNT(*) FROM services WHERE name = 'digits~blue' AND workspace_id LIKE ?",
                             (f"%/{ml_client.workspace_name}",)).fetchone() == (0,)
 
 
@@ -127,7 +127,7 @@ def test_a_gpu_instance_type_gives_each_instance_its_gpus(ml_client: Any, projec
     ml_client.online_deployments.begin_create_or_update(
         _deployment(project, instance_type="Standard_NC12s_v3", instance_count=2)).result()
     with sqlite3.connect(emulator_home / "state.db") as conn:
-        (body,), = conn.execute("SELECT body FROM services WHERE name = 'digits.blue' AND workspace_id LIKE ?",
+        (body,), = conn.execute("SELECT body FROM services WHERE name = 'digits~blue' AND workspace_id LIKE ?",
                                 (f"%/{ml_client.workspace_name}",)).fetchall()
     replicas = json.loads(body)["fakeAzure"]["replicas"]
     # Two V100s per instance, as a v1 node of that size has: cluster-wide GPUs 0-1 and 2-3.
