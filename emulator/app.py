@@ -18,7 +18,7 @@ def create_app(cloud: Cloud) -> Flask:
     app = Flask("fake_azure_emulator")
     # Bodies keep the order they are built in: the SDK prints error JSON as it arrives, and Azure's
     # comes as code, statusCode, message, details (Flask sorts keys by default).
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it; the base type does not
     app.config["CLOUD"] = cloud
     # Upload bodies (model files) can be large; the web server enforces the same limit before the app.
     app.config["MAX_CONTENT_LENGTH"] = cloud.settings.max_body_bytes

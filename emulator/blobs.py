@@ -5,9 +5,15 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 
 _CHUNK = 1024 * 1024
+
+
+class Readable(Protocol):
+    """What put() needs of a stream (a file, a request body, blobs read one after another)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class BlobStore:
@@ -18,7 +24,7 @@ class BlobStore:
     def path_for(self, digest: str) -> Path:
         return self.root / digest[:2] / digest
 
-    def put(self, stream: BinaryIO) -> tuple[str, int]:
+    def put(self, stream: Readable) -> tuple[str, int]:
         """Store a stream; returns (sha256, size). Writing the same content twice stores it once."""
         first = stream.read(_CHUNK)
         if len(first) < _CHUNK:  # the whole content is in hand: skip the temp file if we hold it already

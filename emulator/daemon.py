@@ -84,6 +84,8 @@ def is_healthy(url: str, timeout: float = 1.0) -> bool:
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
+    if not parts.hostname:  # not a daemon's URL: nothing answers there
+        return False
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
         connection.request("GET", "/_emulator/health")
@@ -122,7 +124,7 @@ def serve(settings: DaemonSettings) -> None:
     except TokenFileError as exc:
         raise DaemonError(str(exc)) from None
     server = create_control_server(create_app(cloud), settings)
-    port = server.effective_port  # type: ignore[attr-defined]
+    port = server.effective_port
     url = f"http://{settings.host}:{port}"
     from .arm.listener import ArmListener
 

@@ -97,7 +97,7 @@ def validated(*, body: type | None = None, patch=None, query: type | None = None
                 extra["payload"] = document
             return view(**path, **extra)
 
-        checked.route_spec = spec  # type: ignore[attr-defined]
+        checked.route_spec = spec
         return checked
 
     return wrap

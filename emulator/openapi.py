@@ -32,8 +32,10 @@ def build(app: Flask) -> dict[str, Any]:
                                            ref_template="#/components/schemas/{model}")
     paths: dict[str, dict[str, Any]] = {}
     for rule, spec in specs:
-        # sub() calls the lambda at once; the default binds this rule's spec all the same.
-        template = _ARGUMENT.sub(lambda m, spec=spec: "{" + path_segment(m["name"], spec).name + "}", rule.rule)
+        def segment(match: re.Match[str], spec: RouteSpec | None = spec) -> str:  # bound: sub() calls it at once
+            return "{" + path_segment(match["name"], spec).name + "}"
+
+        template = _ARGUMENT.sub(segment, rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             paths.setdefault(template, {})[method.lower()] = _operation(rule, spec or RouteSpec(), refs)
     return {

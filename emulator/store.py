@@ -124,7 +124,8 @@ CREATE TABLE IF NOT EXISTS arm_assets (
     created_at REAL NOT NULL,
     PRIMARY KEY (workspace_id, kind, name, version)
 );
--- SDK v2 online endpoints (emulator/arm/endpoints.py): the ARM body, its keys and the secret its tokens are signed with.
+-- SDK v2 online endpoints (emulator/arm/endpoints.py): the ARM body, its keys and the secret its tokens are
+-- signed with.
 CREATE TABLE IF NOT EXISTS online_endpoints (
     workspace_id TEXT NOT NULL,
     name TEXT NOT NULL,

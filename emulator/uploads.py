@@ -7,7 +7,7 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import IO, Iterator
 from urllib.parse import unquote
 
 from flask import request
@@ -28,7 +28,7 @@ class Upload:
     """One uploaded file: its relative path and an open stream of its content."""
 
     relpath: str
-    stream: BinaryIO
+    stream: IO[bytes]
 
 
 def normalize_relpath(path: str, what: str = "model file", code: str = "InvalidModelFilePath") -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from types import UnionType
-from typing import Annotated, Any, Callable, Literal, Optional, Union, get_args, get_origin
+from typing import Annotated, Any, Callable, Literal, Optional, TypeVar, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -179,7 +179,10 @@ def _failure(exc: ValidationError, prefix: str, what: str) -> BadRequest:
     return BadRequest(f"Invalid {what}: {listed[0]['message']}{more}", details=listed)
 
 
-def check_model(model: type[BaseModel], value: Any, what: str = "request body", prefix: str = "") -> BaseModel:
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def check_model(model: type[_Model], value: Any, what: str = "request body", prefix: str = "") -> _Model:
     """``value`` validated against ``model``, or a 400 that names the field."""
     if not isinstance(value, dict):
         raise BadRequest(f"The {what} must be a JSON object.")
@@ -268,7 +271,8 @@ class JsonPatch:
 
     def __init__(self, model: type[Body]) -> None:
         self.model = model
-        self.adapter = TypeAdapter(Annotated[list[PatchOperation], Field(max_length=MAX_PATCH_OPERATIONS)])
+        self.adapter: TypeAdapter[list[PatchOperation]] = TypeAdapter(
+            Annotated[list[PatchOperation], Field(max_length=MAX_PATCH_OPERATIONS)])
 
     def json_schema(self) -> dict[str, Any]:
         return self.adapter.json_schema()

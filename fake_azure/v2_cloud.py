@@ -45,7 +45,7 @@ def client_environment(info: dict[str, Any], settings: Settings, token: str,
 
     arm_root = info["armUrl"] + ("strict/" if settings.strict_workspaces else "")
     home_tls = (settings.home / "tls").resolve()
-    already_ours = bool(current_bundle) and Path(current_bundle).resolve().parent == home_tls  # type: ignore[arg-type]
+    already_ours = bool(current_bundle and Path(current_bundle).resolve().parent == home_tls)
     return {"ARM_CLOUD_METADATA_URL": arm_root + METADATA_QUERY,
             "IDENTITY_ENDPOINT": info["armUrl"] + "msi/token",
             "IDENTITY_HEADER": token,

@@ -84,10 +84,10 @@ def _register(kind: str) -> None:
     @validated(path=NAMED, query=VersionListQuery)
     def list_versions(sub: str, rg: str, ws: str, name: str, query: VersionListQuery):
         ws_id = workspace(sub, rg, ws)["id"]
-        oldest_first = (query.orderBy or "").lower().endswith(" asc")  # type: ignore[attr-defined]
+        oldest_first = (query.orderBy or "").lower().endswith(" asc")
         return jsonify({"value": assets.list_versions(cloud().store.read(), ws_id, kind, name,
-                                                      top=query.top, oldest_first=oldest_first,  # type: ignore[attr-defined]
-                                                      content_hash=query.hash)})  # type: ignore[attr-defined]
+                                                      top=query.top, oldest_first=oldest_first,
+                                                      content_hash=query.hash)})
 
     @validated(path=VERSIONED)
     def get_version(sub: str, rg: str, ws: str, name: str, version: str):
@@ -132,7 +132,7 @@ def start_pending_upload(sub: str, rg: str, ws: str, name: str, version: str, pa
 @validated(query=DatastoreListQuery)
 def list_datastores(sub: str, rg: str, ws: str, query: DatastoreListQuery):
     # The default datastore is the only one; isDefault=false therefore lists none.
-    found = [] if query.isDefault is False else [  # type: ignore[attr-defined]
+    found = [] if query.isDefault is False else [
         assets.default_datastore(workspace(sub, rg, ws), _storage_suffix())]
     return jsonify({"value": found})
 

@@ -15,7 +15,7 @@ def create_arm_app(cloud: Cloud) -> Flask:
     from . import api, deployments_api, discovery_api, endpoints_api
 
     app = Flask("fake_azure_arm")
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it; the base type does not
     app.config["CLOUD"] = cloud
     app.register_blueprint(discovery_api.blueprint)
     api.register(app)

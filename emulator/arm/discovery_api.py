@@ -47,5 +47,5 @@ def managed_identity_token(query: TokenQuery):
         raise Unauthorized("The X-IDENTITY-HEADER does not match this local cloud's IDENTITY_HEADER.")
     # The access token is the control-plane token: ARM calls carry it as their bearer.
     expires = int(time.time()) + TOKEN_LIFETIME_S
-    return jsonify({"access_token": token, "expires_on": str(expires), "resource": query.resource,  # type: ignore[attr-defined]
+    return jsonify({"access_token": token, "expires_on": str(expires), "resource": query.resource,
                     "token_type": "Bearer", "client_id": "00000000-0000-0000-0000-000000000000"})

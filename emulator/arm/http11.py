@@ -15,7 +15,7 @@ import ssl
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, cast
 from urllib.parse import unquote_to_bytes
 
 from ..error_catalog import AzureError
@@ -114,6 +114,7 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fake-azure"
     sys_version = ""
+    server: TlsServer
     timeout = IDLE_TIMEOUT_S  # applied to the connection, TLS handshake included
 
     def log_message(self, format: str, *args: Any) -> None:  # one line per request would flood daemon.log
@@ -134,7 +135,7 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         if "://" in path:  # an absolute request target: keep its path
             path = "/" + path.split("://", 1)[1].partition("/")[2]
-        host, port = self.server.server_address[:2]  # type: ignore[attr-defined]
+        host, port = cast("tuple[str, int]", self.server.server_address)[:2]  # a TCP server's (host, port)
         environ: dict[str, Any] = {
             "REQUEST_METHOD": self.command, "SCRIPT_NAME": "",
             "PATH_INFO": unquote_to_bytes(path).decode("latin-1"), "QUERY_STRING": query,
@@ -206,7 +207,7 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
 
         result: Iterable[bytes] = []
         try:
-            result = self.server.app(environ, start_response)  # type: ignore[attr-defined]
+            result = self.server.app(environ, start_response)
             for data in result:
                 write(data)
             if not state["sent"]:
@@ -217,14 +218,14 @@ class KeepAliveHandler(BaseHTTPRequestHandler):
         except _DROPPED:
             self.close_connection = True
             return
-        except Exception:  # noqa: BLE001 - the app failed: answer 500 if we still can, then close
+        except Exception:  # the app failed: answer 500 if we still can, then close
             self.close_connection = True
             if not state["sent"]:
                 self._plain_error(500, "InternalServerError", "The local cloud failed to answer this request.")
             return
         finally:
             if hasattr(result, "close"):
-                result.close()  # type: ignore[union-attr]
+                result.close()
         try:
             if not body.drain(MAX_DRAIN_BYTES):
                 self.close_connection = True

@@ -117,7 +117,8 @@ def create_storage_app(cloud: Cloud) -> Flask:
                 f"<Content-Type>{escape(blob.content_type)}</Content-Type><BlobType>BlockBlob</BlobType>"
                 f"<LeaseStatus>unlocked</LeaseStatus><LeaseState>available</LeaseState>"
                 f"<ServerEncrypted>true</ServerEncrypted></Properties>{meta}</Blob>")
-        body = (f'<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="{escape(request.host_url)}"'
+        body = (f'<?xml version="1.0" encoding="utf-8"?>'
+                f'<EnumerationResults ServiceEndpoint="{escape(request.host_url)}"'
                 f' ContainerName="{escape(container)}"><Prefix>{escape(prefix)}</Prefix><MaxResults>{limit}'
                 f"</MaxResults><Blobs>{''.join(items)}</Blobs><NextMarker>{escape(next_marker)}</NextMarker>"
                 "</EnumerationResults>")
@@ -198,7 +199,7 @@ def create_storage_app(cloud: Cloud) -> Flask:
                                status_code=400) from exc
         listed = check_model(BlockList, {"tag": root.tag, "ids": [child.text or "" for child in root]}, "block list")
         with cloud.store.transaction() as conn:
-            parts = storage.block_list_parts(conn, name, container, blob, listed.ids)  # type: ignore[attr-defined]
+            parts = storage.block_list_parts(conn, name, container, blob, listed.ids)
         # The parts are concatenated into one stored blob outside any transaction (file I/O), then recorded.
         digest, size = cloud.blobs.put(storage.ConcatenatedBlobs(cloud.blobs, [d for d, _ in parts]))
         content_type = request.headers.get("x-ms-blob-content-type") or "application/octet-stream"

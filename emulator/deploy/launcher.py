@@ -74,11 +74,11 @@ class ReplicaLauncher:
         for thread in threads:
             thread.join()
         started = {rid: outcome for rid, outcome in results.items() if isinstance(outcome, ReplicaHandle)}
-        failures = [results[r.id] for r in replicas if isinstance(results[r.id], DeployFailed)]
+        failures = [outcome for r in replicas if isinstance(outcome := results[r.id], DeployFailed)]
         if failures:
             for handle in started.values():
                 self._runtime.stop(handle, timeout=5)
-            raise failures[0]  # type: ignore[misc]
+            raise failures[0]
         return started
 
     def spec(self, ws_id: str, settings: ReplicaSettings, replica: ReplicaRecord,
@@ -117,8 +117,10 @@ class ReplicaLauncher:
                 if local and _port_taken(spec.port):
                     raise DeployFailed(local_port_in_use_error(spec.port, exc)) from exc
                 raise DeployFailed(replica_start_failed_error(replica.id, str(exc))) from exc
-            result = wait_ready(handle.address, time.monotonic() + REPLICA_READY_TIMEOUT_S,
-                                lambda: not abandoned.is_set() and self._runtime.is_alive(handle))
+            def worth_waiting(handle: ReplicaHandle = handle) -> bool:  # wait_ready calls it before the loop goes on
+                return not abandoned.is_set() and self._runtime.is_alive(handle)
+
+            result = wait_ready(handle.address, time.monotonic() + REPLICA_READY_TIMEOUT_S, worth_waiting)
             if result is ProbeResult.READY:
                 return handle
             self._runtime.stop(handle, timeout=2)

@@ -38,8 +38,9 @@ try:
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
 except ImportError:  # pragma: no cover - pip always vendors packaging
-    from pip._vendor.packaging.requirements import InvalidRequirement, Requirement  # type: ignore
-    from pip._vendor.packaging.utils import canonicalize_name  # type: ignore
+    # [assignment]: pip's vendored copy has the same API under other classes.
+    from pip._vendor.packaging.requirements import InvalidRequirement, Requirement  # type: ignore[assignment]
+    from pip._vendor.packaging.utils import canonicalize_name  # type: ignore[assignment]
 
 SCORING_SERVER = "azureml-inference-server-http"
 # The oldest Python replicas are known to serve on: pip picks azureml-inference-server-http 0.8.4.2 on
@@ -139,7 +140,11 @@ def resolve_spec(build_spec: Mapping[str, Any], host_python_version: str | None 
     host = major_minor(host_python_version)
     available = python_available or _python_ok
     if python_versions is None:
-        python_versions = available_versions if python_available is None else (lambda: ())
+        if python_available is None:
+            python_versions = available_versions
+        else:
+            def python_versions() -> Iterable[str]:
+                return ()
     data = _as_build_spec_dict(build_spec)
     notes: list[str] = []
     warnings: list[str] = []

@@ -82,7 +82,8 @@ def authenticate(ctx: Context) -> Optional[Response]:
                 ok = True
     else:
         try:
-            ok = bool(policy.token_verifier(credential))  # type: ignore[misc]
+            verifier = policy.token_verifier  # set whenever mode is "token" (AuthPolicy checks)
+            ok = verifier is not None and bool(verifier(credential))
         except Exception:  # a broken verifier must not turn into a 500 or leak the token
             log.warning("token verifier failed for service %s", ctx.route.name)
             ok = False

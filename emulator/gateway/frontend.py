@@ -11,6 +11,7 @@ once without a handshake; the handshake happens on the connection's own thread a
 client that never completes one holds only its own thread, like an idle keep-alive connection."""
 from __future__ import annotations
 
+import io
 import socket
 import socketserver
 import ssl
@@ -19,7 +20,7 @@ import time
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Literal, Optional
 
 from .chain import Chain
 from .chunked import ChunkedBodyTooLarge, read_chunked
@@ -108,7 +109,7 @@ class FrontEnd(ThreadingHTTPServer):
             _end(evicted)
         super().process_request(request, client_address)
 
-    def _make_room(self, peer: str) -> Optional[socket.socket] | bool:
+    def _make_room(self, peer: str) -> Optional[socket.socket] | Literal[False]:
         """The connection to close so that one more from ``peer`` fits (None: none needed; False: refuse)."""
         mine = [(sock, conn) for sock, conn in self._conns.items() if conn.peer == peer]
         for group, limit in ((mine, self.max_connections_per_peer), (list(self._conns.items()), self.max_connections)):
@@ -158,6 +159,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "fake-azure-fe"
     disable_nagle_algorithm = True
     server: FrontEnd
+    rfile: io.BufferedReader  # rbufsize -1 (socketserver's default): a buffered reader, with peek()
 
     def log_message(self, format: str, *args: Any) -> None:  # no per-request logging (and never keys)
         pass
@@ -239,7 +241,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._write(json_error(400, "Malformed chunked request body"), close=True)
                 return
             content_length, body_consumed = len(data), True
-            read_body = lambda n: data  # noqa: E731
+            read_body = lambda n: data  # noqa: E731 - rebinds the reader typed above
         elif raw_length is not None:
             try:
                 content_length = int(raw_length)

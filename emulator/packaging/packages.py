@@ -27,7 +27,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, TYPE_CHECKING, Any, Callable, cast
 
 from .. import error_catalog
 from ..blobs import BlobStore
@@ -38,6 +38,9 @@ from ..paths import resolve_inside
 from ..runtimes.base import ReplicaRuntime
 from ..store import Store
 from .inputs import lay_out_request, no_code_model
+
+if TYPE_CHECKING:
+    from ..runtimes.docker import DockerRuntime
 
 KIND = "package.create"
 CONTAINER_APP_ROOT = "/var/azureml-app"
@@ -165,7 +168,8 @@ class Packager:
                                                 + "\n", encoding="utf-8")
             return self._docker_build(runtime, context, tag, out)
         if getattr(runtime, "images", None) is not None:
-            builder, spec = runtime.images, runtime.resolve_environment(environment)
+            docker = cast("DockerRuntime", runtime)  # only the docker runtime has an image builder
+            builder, spec = docker.images, docker.resolve_environment(environment)
         else:
             from ..environments import resolve_spec
 
@@ -236,7 +240,7 @@ class Packager:
         tag = state["resourceLocation"]
         runtime = self._runtime()
         try:
-            runtime.client.images.get(tag)  # type: ignore[attr-defined]
+            cast("DockerRuntime", runtime).client.images.get(tag)  # image packages exist on docker only
         except Exception as exc:  # the docker SDK's ImageNotFound, or the engine gone
             raise NotFound(f"Image {tag} is no longer on the Docker engine ({exc})", code="ImageNotFound") from None
         return tag

@@ -203,8 +203,10 @@ class Profiler:
         handle = None
         try:
             with open(folder / "environment.log", "a") as build_log:
-                environment = runtime.prepare(request.get("environment") or {},
-                                              lambda line: build_log.write(line.rstrip("\n") + "\n"))
+                def log(line: str) -> None:
+                    build_log.write(line.rstrip("\n") + "\n")
+
+                environment = runtime.prepare(request.get("environment") or {}, log)
             variables = {str(k): str(v) for k, v in
                          ((request.get("environment") or {}).get("environmentVariables") or {}).items()}
             name = "profile-" + _SAFE.sub("-", record["name"])[:40]

@@ -27,7 +27,7 @@ try:
     import docker.errors
     import requests.exceptions
 except ImportError:  # pragma: no cover - the docker extra is not installed
-    docker = None  # type: ignore[assignment]
+    docker = None
 
 CONTAINER_APP_ROOT = "/var/azureml-app"
 _RELATIVE_VARS = ("AZUREML_MODEL_DIR", "AZUREML_ENTRY_SCRIPT")
@@ -157,16 +157,19 @@ def container_environ(spec: ReplicaSpec, image_has_shim: bool, gpus: tuple[int, 
 def follow_logs(state: ContainerState) -> None:
     """Copy the container's output into its log file until the stream ends (a thread's target)."""
     # Errors end the thread quietly: stop() writes the whole output from the engine's copy.
+    writer = state.writer
+    if writer is None:  # nothing to copy into
+        return
     try:
         with contextlib.suppress(Exception):
             for chunk in state.container.logs(stream=True, follow=True, stdout=True, stderr=True):
                 with state.log_lock:
                     if state.log_settled:
                         return
-                    state.writer.write(chunk)
+                    writer.write(chunk)
     finally:
         with state.log_lock:
-            state.writer.close()
+            writer.close()
 
 
 def engine_output(state: ContainerState, tail_lines: int | None = None) -> bytes | None:

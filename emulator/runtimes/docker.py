@@ -66,7 +66,7 @@ try:
     import docker.types
     import requests.exceptions
 except ImportError:  # pragma: no cover - the docker extra is not installed
-    docker = None  # type: ignore[assignment]
+    docker = None
 
 CONNECT_TIMEOUT_S = 15
 API_TIMEOUT_S = 600

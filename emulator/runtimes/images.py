@@ -53,8 +53,9 @@ try:
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
 except ImportError:  # pragma: no cover - pip always vendors packaging
-    from pip._vendor.packaging.requirements import InvalidRequirement, Requirement  # type: ignore
-    from pip._vendor.packaging.utils import canonicalize_name  # type: ignore
+    # [assignment]: pip's vendored copy has the same API under other classes.
+    from pip._vendor.packaging.requirements import InvalidRequirement, Requirement  # type: ignore[assignment]
+    from pip._vendor.packaging.utils import canonicalize_name  # type: ignore[assignment]
 
 IMAGE_REPOSITORY = "fake-azure-env"
 LABEL_DIGEST = "fake-azure.env-digest"
@@ -75,7 +76,7 @@ def image_tag(digest: str) -> str:
 
 
 def _names(requirements: Iterable[str]) -> set[str]:
-    names = set()
+    names: set[str] = set()
     for text in requirements:
         try:
             names.add(canonicalize_name(Requirement(text).name))

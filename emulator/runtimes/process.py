@@ -117,6 +117,10 @@ def _running(pid: int) -> bool:
     return stat is not None and stat.running
 
 
+def _gone(pid: int) -> bool:
+    return not _running(pid)
+
+
 def _kill_tree(launcher_pid: int, launcher_gone: Callable[[], bool]) -> None:
     """SIGKILL a replica: every process of its group but the launcher, which then kills and reaps what the
     replica started elsewhere (other sessions included) and exits; the launcher too if it does not."""
@@ -286,8 +290,7 @@ class ProcessRuntime(ReplicaRuntime):
                 leader = False
             if leader:
                 group = self._cgroups.of_process(pid)
-                # _kill_tree calls it before the loop moves on; the default binds pid all the same.
-                _kill_tree(pid, lambda pid=pid: not _running(pid))
+                _kill_tree(pid, functools.partial(_gone, pid))
                 self._cgroups.kill(group)
                 swept.append(replica_id)
         return swept
@@ -313,7 +316,7 @@ class ProcessRuntime(ReplicaRuntime):
 
     def stop(self, handle: ReplicaHandle, timeout: float = 10.0) -> None:
         proc: subprocess.Popen = handle.native
-        pgid = handle.pid
+        pgid = proc.pid  # the launcher leads the replica's process group (handle.pid is the same pid)
         if proc.poll() is None:
             self._signal_group(pgid, signal.SIGTERM)
             try:

@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..settings import DaemonSettings
 from .base import ReplicaRuntime, RuntimeUnavailable
 from .logrotate import LogLimits
 from .process import ProcessRuntime
+
+if TYPE_CHECKING:
+    from .docker import DockerRuntime
 
 
 def instance_id(settings: DaemonSettings) -> str:
@@ -23,7 +27,7 @@ def log_limits(settings: DaemonSettings) -> LogLimits:
     return LogLimits(settings.replica_log_max_bytes, settings.replica_log_max_files)
 
 
-def docker_runtime(settings: DaemonSettings) -> ReplicaRuntime:
+def docker_runtime(settings: DaemonSettings) -> DockerRuntime:
     """The docker runtime, or RuntimeUnavailable saying why not (SDK missing, engine not answering)."""
     try:
         from .docker import DockerRuntime

@@ -23,6 +23,7 @@ from ..data.tabular_dataset import TabularDataset
 from ..exceptions import ModelNotFoundException, UserErrorException, WebserviceException
 from ._model_files import MultipartUpload, collect_model_artifact_paths, refuse_escaping_links, save_stream
 from ._queries import filter_query as _filter_query
+from .inference_config import InferenceConfig as InferenceConfig  # re-exported, as azureml.core.model does
 from .resource_configuration import ResourceConfiguration
 
 module_logger = logging.getLogger(__name__)
@@ -616,9 +617,6 @@ def _models_path(workspace: Any) -> str:
 
 def _model_path(workspace: Any, model_id: str) -> str:
     return _models_path(workspace) + "/" + quote(model_id, safe=":")
-
-
-from .inference_config import InferenceConfig  # noqa: E402,F401
 
 
 def __getattr__(name: str) -> Any:

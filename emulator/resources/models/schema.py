@@ -1,7 +1,7 @@
 """Request schemas of the model registry: the registration's ``metadata`` field, its JSON patch, the list query."""
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 from pydantic import Field, StringConstraints
 
@@ -18,7 +18,10 @@ def _invalid_name(value: Any) -> Exception:
 
 
 # azureml._model_management._util.model_name_validation, with the SDK's text.
-ModelName = named(r"[a-zA-Z0-9][a-zA-Z0-9\-\._]{0,254}", _invalid_name)
+if TYPE_CHECKING:
+    ModelName = str  # what the type checker sees: named() builds the validating type at run time
+else:
+    ModelName = named(r"[a-zA-Z0-9][a-zA-Z0-9\-\._]{0,254}", _invalid_name)
 
 
 class ModelRegistration(Body):

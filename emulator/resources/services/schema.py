@@ -6,7 +6,7 @@ timings, timeouts "must be greater than zero", gpu_cores ">= 0", the Kubernetes 
 generous upper bounds where Azure documents none (listed in docs/parity.md)."""
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional, Union
 
 from pydantic import Discriminator, Field, RootModel, StringConstraints, Tag, model_validator
 
@@ -35,7 +35,10 @@ def _invalid_name(value: Any) -> Exception:
     return ValidationFailed(INVALID_NAME, code="WebserviceValidation")
 
 
-ServiceName = named(r"[a-z]([-a-z0-9]{1,30}[a-z0-9])", _invalid_name)
+if TYPE_CHECKING:
+    ServiceName = str  # what the type checker sees: named() builds the validating type at run time
+else:
+    ServiceName = named(r"[a-z]([-a-z0-9]{1,30}[a-z0-9])", _invalid_name)
 Positive = Annotated[int, Field(ge=1)]
 ReplicaCount = Annotated[int, Field(ge=1, le=MAX_REPLICAS)]
 Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN)]

@@ -314,7 +314,8 @@ def apply_patch(record: dict[str, Any], patch: list[dict[str, Any]],
             if target.get(part) is None:
                 target[part] = {}
             target = target[part]
-            if not isinstance(target, dict):  # a list or a scalar: JSON patch indexes and paths into values are not ours
+            # A list or a scalar: JSON patch indexes and paths into values are not ours.
+            if not isinstance(target, dict):
                 raise BadRequest(f"Unsupported patch operation {op} {path!r}: {part!r} is not an object.",
                                  code="BadRequest")
         if op == "remove":

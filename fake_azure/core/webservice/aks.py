@@ -14,7 +14,7 @@ import warnings
 from typing import Any
 
 # The SDK defines identical copies of these helpers in this module too; importable from here as well.
-from fake_azure.core.webservice.webservice import (  # noqa: F401  # noqa: E402
+from fake_azure.core.webservice.webservice import (  # noqa: F401 - re-exported, as said above
     AKS_ENDPOINT_TYPE,
     AKS_WEBSERVICE_TYPE,
     AutoScaler,
@@ -216,7 +216,8 @@ class AksWebservice(Webservice):
     def get_token(self):
         """DEPRECATED: use ``get_access_token``. Returns ``(access_token, refresh_after)``."""
         warnings.warn("get_token() method has been deprecated and will be removed in a future release. "
-                      + "Please migrate to get_access_token() method.", category=DeprecationWarning)
+                      + "Please migrate to get_access_token() method.", category=DeprecationWarning,
+                      stacklevel=1)  # the SDK's (its default): the warning names this line
         service_token = self._internal_get_access_token()
         return service_token.access_token, service_token.refresh_after
 
@@ -682,6 +683,7 @@ class AksEndpointDeploymentConfiguration(AksServiceDeploymentConfiguration):
         if error:
             raise WebserviceException(error, logger=module_logger)
 
+    # [override]: the SDK's signature, without the deployment_target of AksServiceDeploymentConfiguration's.
     def _build_create_payload(self, name: str, environment_image_request: Any,  # type: ignore[override]
                               overwrite: bool = False) -> dict[str, Any]:
         json_payload = copy.deepcopy(AKS_ENDPOINT_CREATE_PAYLOAD_TEMPLATE)
@@ -723,4 +725,4 @@ class AksEndpointDeploymentConfiguration(AksServiceDeploymentConfiguration):
 
 
 # The SDK defines AksEndpoint in this module; ours lives beside it (aks_endpoint.py) and is importable from here.
-from fake_azure.core.webservice.aks_endpoint import AksEndpoint  # noqa: E402
+from fake_azure.core.webservice.aks_endpoint import AksEndpoint  # noqa: E402 - aks_endpoint imports this module

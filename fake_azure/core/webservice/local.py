@@ -287,7 +287,7 @@ class LocalWebservice(Webservice):
                                       "Model.deploy.", logger=module_logger)
         config = types.SimpleNamespace(source_directory=source.get("sourceDirectory"),
                                        entry_script=source["entryScript"])
-        request = dict(self._environment_image_request)
+        request = dict(self._environment_image_request or {})  # update() calls this only when it is set
         request["assets"] = [{"id": _deploy.upload_source_asset(self.workspace, config)}]
         request["modelIds"] = list(model_ids or [])
         return request
