@@ -114,7 +114,10 @@ def update(cloud: Cloud, ws_body: dict[str, Any], name: str, patch: list[dict[st
         for version, version_payload in request.added.items():
             kept[version] = endpoints.version_body(conn, ws_body, body, version, version_payload)
             deploying.append(version)
-        models_of = lambda ids: [models.get(conn, ws_id, i) for i in ids]  # noqa: E731
+
+        def models_of(ids: list[str]) -> list[dict[str, Any]]:
+            return [models.get(conn, ws_id, i) for i in ids]
+
         for version, operations in request.changed.items():
             if endpoints.apply_to_version(kept[version], operations, models_of) and version not in deploying:
                 deploying.append(version)
