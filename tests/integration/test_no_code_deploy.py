@@ -13,7 +13,6 @@ import importlib.util
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 import requests
 
@@ -85,6 +84,7 @@ def test_the_notebooks_sklearn_regression_deploys_to_aci_without_an_inference_co
 @pytest.mark.skipif(_NO_SKLEARN, reason="scikit-learn is not installed")
 def test_a_sklearn_classifier_answers_predict_proba_by_default_on_an_aks_cluster(ws, workdir: Path) -> None:
     import joblib
+    import numpy as np  # here, not at module level: collecting the suite imports no numpy
     import sklearn
     from sklearn.datasets import load_iris
     from sklearn.linear_model import LogisticRegression
@@ -211,6 +211,7 @@ def test_model_package_without_an_inference_config_writes_the_no_code_build_cont
 
 def _onnx_model(path: Path) -> None:
     """scores = relu(features @ W + b): one float input, one float output, named as the request names them."""
+    import numpy as np  # here, not at module level: collecting the suite imports no numpy
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -233,6 +234,7 @@ def _onnx_model(path: Path) -> None:
 
 @pytest.mark.skipif(_NO_ONNX, reason="onnx and onnxruntime are not installed")
 def test_an_onnx_model_answers_onnx_runtime_server_predict_requests(ws, workdir: Path) -> None:
+    import numpy as np  # here, not at module level: collecting the suite imports no numpy
     import onnxruntime
 
     from fake_azure.core.model import Model
@@ -296,6 +298,7 @@ def test_an_onnx_no_code_service_runs_in_a_container_on_the_docker_runtime(workd
     import subprocess
     import sys
 
+    import numpy as np  # here, not at module level: collecting the suite imports no numpy
     import onnxruntime
 
     _onnx_model(workdir / "model.onnx")
@@ -323,6 +326,7 @@ def test_an_onnx_no_code_service_runs_in_a_container_on_the_docker_runtime(workd
 
 @pytest.mark.skipif(_NO_TF, reason="tensorflow is not installed")
 def test_a_tensorflow_saved_model_answers_tensorflow_serving_predict_requests(ws, workdir: Path) -> None:
+    import numpy as np  # here, not at module level: collecting the suite imports no numpy
     import tensorflow as tf
 
     from fake_azure.core.model import Model
