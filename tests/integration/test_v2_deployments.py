@@ -280,3 +280,15 @@ def test_a_failing_init_fails_the_deployment_with_its_log(ml_client: Any, projec
     assert ml_client.online_deployments.get(name="blue", endpoint_name="digits").provisioning_state == "Failed"
     assert "weights are missing" in ml_client.online_deployments.get_logs(name="blue", endpoint_name="digits",
                                                                           lines=200)
+
+
+def test_a_deployments_core_record_is_not_a_v1_webservice(ml_client: Any, aml_workspace: Any, project: Path) -> None:
+    """The core record {endpoint}~{deployment} is the v2 deployment's: v1's service routes do not reach it (a v1
+    delete would have taken the replicas away under the ARM record, which kept answering Succeeded)."""
+    from fake_azure.core.webservice import Webservice
+    from fake_azure.exceptions import WebserviceException
+
+    _deploy(ml_client, project, "blue", blue=100)
+    with pytest.raises(WebserviceException, match="not found"):
+        Webservice(aml_workspace, "digits~blue")
+    assert ml_client.online_deployments.get(name="blue", endpoint_name="digits").provisioning_state == "Succeeded"

@@ -5,6 +5,7 @@ import json
 
 from flask import Blueprint, jsonify
 
+from ...arm.deployments import CORE_SEPARATOR as V2_CORE_SEPARATOR
 from ...deploy import tokens
 from ...errors import BadRequest
 from ...http import WORKSPACE_PREFIX, cloud, validated, workspace_body
@@ -83,6 +84,7 @@ def patch_service(sub: str, rg: str, ws: str, name: str, payload: list):
 @validated()
 def list_keys(sub: str, rg: str, ws: str, name: str):
     ws_body = workspace_body(sub, rg, ws)
+    _refuse_version(name)
     values = service.secrets_of(cloud().store.read(), ws_body["id"], name)
     return jsonify({"primaryKey": values["primaryKey"], "secondaryKey": values["secondaryKey"]})
 
@@ -91,6 +93,7 @@ def list_keys(sub: str, rg: str, ws: str, name: str):
 @validated(body=RegenerateKeys)
 def regenerate_keys(sub: str, rg: str, ws: str, name: str, payload: dict):
     ws_body = workspace_body(sub, rg, ws)
+    _refuse_version(name)
     op_id = actions.regenerate_key(cloud(), ws_body["id"], name, payload["keyType"], payload.get("keyValue"))
     return _accepted({}, ws_body["id"], op_id)
 
@@ -99,6 +102,7 @@ def regenerate_keys(sub: str, rg: str, ws: str, name: str, payload: dict):
 @validated()
 def get_token(sub: str, rg: str, ws: str, name: str):
     ws_body = workspace_body(sub, rg, ws)
+    _refuse_version(name)
     conn = cloud().store.read()
     body = service.get(conn, ws_body["id"], name)
     if not body.get("aadAuthEnabled"):
@@ -121,8 +125,9 @@ def get_logs(sub: str, rg: str, ws: str, name: str, query: LogsQuery):
 
 
 def _refuse_version(name: str) -> None:
-    """An endpoint's version is reached through its endpoint, never as a service of its own."""
-    if endpoints.is_hidden(name):
+    """An endpoint's version is reached through its endpoint, never as a service of its own; nor is an SDK v2
+    deployment's core record ({endpoint}~{deployment}: its ARM routes own it)."""
+    if endpoints.is_hidden(name) or V2_CORE_SEPARATOR in name:
         raise service.not_found(name)
 
 
