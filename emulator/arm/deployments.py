@@ -122,7 +122,11 @@ def _environment(version: dict[str, Any], variables: dict[str, str]) -> dict[str
     props = version["properties"]
     if props.get("build"):
         raise BadRequest.of(asset_reference_not_served("environments", version["id"] + " (a Docker build context)"))
-    conda = yaml.safe_load(props.get("condaFile") or "") or {}
+    try:  # the environment route keeps condaFile as the string it was given
+        conda = yaml.safe_load(props.get("condaFile") or "") or {}
+    except yaml.YAMLError as exc:
+        raise BadRequest(f"The conda file of environment {version['id']} is not valid YAML: "
+                         f"{str(exc).splitlines()[0]}", code="BadArgument") from None
     return {"name": version["id"], "python": {"condaDependencies": conda if isinstance(conda, dict) else {},
                                               "userManagedDependencies": False},
             "docker": {"baseImage": props.get("image")}, "environmentVariables": variables}

@@ -292,3 +292,30 @@ def test_a_deployments_core_record_is_not_a_v1_webservice(ml_client: Any, aml_wo
     with pytest.raises(WebserviceException, match="not found"):
         Webservice(aml_workspace, "digits~blue")
     assert ml_client.online_deployments.get(name="blue", endpoint_name="digits").provisioning_state == "Succeeded"
+
+
+def test_an_environment_whose_conda_file_is_not_yaml_is_refused_with_400(ml_client: Any, emulator_home: Path) -> None:
+    """The environment route keeps its condaFile as a string; a deployment of it reads the YAML: a 400, not a
+    500 from the parser."""
+    from emulator.tls_authority import trust_bundle_path
+
+    _endpoint(ml_client)
+    url = json.loads((emulator_home / "daemon.json").read_text())["armUrl"]
+    bundle = str(trust_bundle_path(emulator_home))
+    token = requests.get(url + "msi/token", params={"resource": url}, verify=bundle, timeout=10,
+                         headers={"X-IDENTITY-HEADER": (emulator_home / "token").read_text().strip()}
+                         ).json()["access_token"]
+    http: dict[str, Any] = {"verify": bundle, "timeout": 30, "headers": {"Authorization": f"Bearer {token}"},
+                            "params": {"api-version": "2023-04-01-preview"}}
+    ws = (f"subscriptions/{ml_client.subscription_id}/resourceGroups/{ml_client.resource_group_name}/providers/"
+          f"Microsoft.MachineLearningServices/workspaces/{ml_client.workspace_name}")
+    environment = requests.put(f"{url}{ws}/environments/broken/versions/1", **http, json={
+        "properties": {"image": "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04", "condaFile": "name: [unclosed"}})
+    assert environment.status_code in (200, 201), environment.text
+    answer = requests.put(f"{url}{ws}/onlineEndpoints/digits/deployments/blue", **http, json={
+        "location": "eastus", "sku": {"capacity": 1},
+        "properties": {"endpointComputeType": "Managed", "instanceType": "Standard_DS3_v2",
+                       "environmentId": f"/{ws}/environments/broken/versions/1"}})
+    assert answer.status_code == 400, answer.text
+    assert "conda" in answer.json()["error"]["message"].lower()
+    assert list(ml_client.online_deployments.list(endpoint_name="digits")) == []
