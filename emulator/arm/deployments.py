@@ -34,6 +34,7 @@ from ..error_catalog import (
     resource_not_ready,
 )
 from ..errors import BadRequest, NotFound
+from ..paths import relative_path
 from ..resources.services import actions
 from ..resources.services import service as services
 from ..resources.services.state import ServiceState
@@ -146,7 +147,9 @@ def _launch(conn: sqlite3.Connection, ws_body: dict[str, Any], props: dict[str, 
         _, _, body = _version(conn, ws_body, "codes", code["codeId"])
         files = _code_files(conn, ws_body, body["properties"]["codeUri"])
         key = hashlib.sha256(json.dumps(sorted(files.items())).encode()).hexdigest()[:32]
-        launch["source"] = {"key": key, "files": files, "entry": code["scoringScript"]}
+        # Refused here, before anything is written (the launch resolves it inside the code folder again).
+        entry = relative_path(code["scoringScript"], "scoring script")
+        launch["source"] = {"key": key, "files": files, "entry": entry}
     return launch
 
 

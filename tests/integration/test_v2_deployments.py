@@ -319,3 +319,15 @@ def test_an_environment_whose_conda_file_is_not_yaml_is_refused_with_400(ml_clie
     assert answer.status_code == 400, answer.text
     assert "conda" in answer.json()["error"]["message"].lower()
     assert list(ml_client.online_deployments.list(endpoint_name="digits")) == []
+
+
+def test_a_scoring_script_outside_its_code_folder_is_refused_before_anything_is_written(ml_client: Any,
+                                                                                        project: Path) -> None:
+    _endpoint(ml_client)
+    (project / "score.py").write_text(SCORE)  # the client opens the script on this machine first
+    deployment = _deployment(project)
+    deployment.code_configuration = CodeConfiguration(code=str(project / "src"), scoring_script="../score.py")
+    with pytest.raises(HttpResponseError, match="scoring script") as refused:
+        ml_client.online_deployments.begin_create_or_update(deployment)
+    assert refused.value.status_code == 400
+    assert list(ml_client.online_deployments.list(endpoint_name="digits")) == []
