@@ -4,6 +4,7 @@
 The state and Azure's rules live in emulator/arm/endpoints.py; this module only speaks HTTP."""
 from __future__ import annotations
 
+import re
 import time
 
 from flask import Blueprint, jsonify, request
@@ -21,6 +22,8 @@ OPERATION_PATH = {"op_id": endpoints.OperationId}
 # 30 s. The local cloud's operations finish at once or within a rollout, so it asks for a short interval
 # (azure-core honours the milliseconds header when Retry-After is absent).
 POLL_AFTER_MS = "20"
+DEFAULT_API_VERSION = "2023-04-01-preview"
+_API_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}(-preview)?")
 blueprint = Blueprint("arm_endpoints", __name__)
 
 
@@ -30,8 +33,11 @@ def _origin() -> str:
 
 def _operation_url(sub: str, location: str, op_id: str, kind: str) -> str:
     region = location.replace(" ", "").lower()  # ARM's short form: "East US" -> eastus
+    # The request's api-version is repeated only in ARM's spelling: the URL goes into a header.
+    asked = request.args.get("api-version", "")
+    version = asked if _API_VERSION.fullmatch(asked) else DEFAULT_API_VERSION
     return (f"{_origin()}/subscriptions/{sub}/providers/Microsoft.MachineLearningServices/locations/{region}"
-            f"/{kind}/{op_id}?api-version={request.args.get('api-version', '2023-04-01-preview')}")
+            f"/{kind}/{op_id}?api-version={version}")
 
 
 def async_headers(sub: str, location: str, op_id: str) -> dict[str, str]:

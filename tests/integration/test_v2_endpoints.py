@@ -145,3 +145,15 @@ def test_an_unknown_operation_is_azures_404(emulator_home: Path) -> None:
     bad_region = requests.get(url + "subscriptions/s/providers/Microsoft.MachineLearningServices/locations/East%20US/"
                               "mfeOperationsStatus/00000000-0000-0000-0000-000000000000", **http)
     assert bad_region.status_code == 400 and "location" in bad_region.json()["error"]["message"]
+
+
+def test_an_api_version_that_cannot_be_echoed_into_a_header_is_not_a_500(emulator_home: Path) -> None:
+    """The operation URLs repeat the request's api-version: one holding a line break is not echoed (werkzeug
+    refuses such a header, and the endpoint, already written, answered 500)."""
+    url, http = _arm(emulator_home)
+    endpoint = url + WORKSPACE + "/onlineEndpoints/crlf-ep"
+    created = requests.put(endpoint, params={"api-version": "2023-04-01\r\nX-Injected: 1"},
+                           json={"location": "eastus", "properties": {"authMode": "Key"}}, **http)
+    assert created.status_code < 500, created.text
+    assert "X-Injected" not in created.headers
+    requests.delete(endpoint, params={"api-version": "2023-04-01-preview"}, **http)
