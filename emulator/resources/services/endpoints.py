@@ -174,7 +174,9 @@ class VersionPatch:
             op, path = operation.get("op"), operation.get("path", "")
             parts = path.strip("/").split("/")
             if parts[0] != "versions":
-                if not (path.startswith(_ENDPOINT_FIELDS) or path.startswith("/properties/")) or op == "remove":
+                # Exact paths (AksEndpoint.update's): a prefix would let "/authEnabledX" or "/kvTags/k" through.
+                own = path in _ENDPOINT_FIELDS or (parts[0] == "properties" and len(parts) == 2 and bool(parts[1]))
+                if not own or op == "remove":
                     raise BadRequest(f"Unsupported patch operation {op} {path!r} on endpoint {endpoint}.",
                                      code="BadRequest")
                 self.own.append(operation)
