@@ -85,8 +85,10 @@ def _session() -> requests.Session:
     return session
 
 
-def authorize(row: sqlite3.Row, authorization: str | None, workspace_id: str) -> None:
-    """The endpoint's key (key auth) or one of its aml tokens (aml_token auth) as ``Bearer``; 401 otherwise."""
+def authorize(row: sqlite3.Row, authorization: str | None, workspace_id: str, entra_token: str = "") -> None:
+    """The endpoint's key (key auth), one of its aml tokens (aml_token auth), or for aad_token the caller's
+    Entra token for ml.azure.com (``entra_token``: what the managed-identity endpoint hands out here), as
+    ``Bearer``; 401 otherwise."""
     scheme, _, presented = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
         raise Unauthorized.of(scoring_unauthorized(row["name"]))
@@ -97,6 +99,8 @@ def authorize(row: sqlite3.Row, authorization: str | None, workspace_id: str) ->
                  for key in (row["primary_key"], row["secondary_key"]))
     else:  # AMLToken; AADToken has no Entra ID behind it here: its endpoints take the aml token too
         ok = tokens.verifier(row["token_secret"], f"{workspace_id}/onlineEndpoints/{row['name']}")(presented)
+        if mode == "AADToken" and entra_token:  # the client sends its credential's token (azure-ai-ml's invoke)
+            ok = ok or hmac.compare_digest(presented.encode(), entra_token.encode())
     if not ok:
         raise Unauthorized.of(scoring_unauthorized(row["name"]))
 
@@ -110,10 +114,10 @@ def _target(conn: sqlite3.Connection, workspace_id: str, row: sqlite3.Row, deplo
 
 
 def route(conn: sqlite3.Connection, workspace_id: str, endpoint: str, authorization: str | None,
-          named: str | None) -> tuple[Target, Target | None]:
+          named: str | None, entra_token: str = "") -> tuple[Target, Target | None]:
     """Where a scoring request goes (and where its mirrored copy goes, if it gets one)."""
     row = endpoints.record(conn, workspace_id, endpoint)
-    authorize(row, authorization, workspace_id)
+    authorize(row, authorization, workspace_id, entra_token)
     props = json.loads(row["body"])["properties"]
     if named:
         spelled = {d.lower(): d for d in endpoints.deployment_names(conn, workspace_id, endpoint)}

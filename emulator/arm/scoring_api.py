@@ -44,8 +44,9 @@ def create_scoring_app(cloud_: Cloud) -> Flask:
     def _serve(sub: str, rg: str, ws: str, name: str, upstream: str) -> Response:
         # No workspace made on first use here: an endpoint of an unknown workspace is just not found.
         ws_id = workspaces.workspace_id(sub, rg, ws)
-        target, mirrored = scoring.route(cloud().store.read(), ws_id, name, request.headers.get("Authorization"),
-                                         request.headers.get(scoring.DEPLOYMENT_HEADER))
+        c = cloud()
+        target, mirrored = scoring.route(c.store.read(), ws_id, name, request.headers.get("Authorization"),
+                                         request.headers.get(scoring.DEPLOYMENT_HEADER), entra_token=c.token)
         if upstream != "score":
             target = scoring.Target(target.deployment, target.scoring_uri.rsplit("/", 1)[0] + "/" + upstream,
                                     target.key, target.timeout_s)

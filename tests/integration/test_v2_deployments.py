@@ -331,3 +331,15 @@ def test_a_scoring_script_outside_its_code_folder_is_refused_before_anything_is_
         ml_client.online_deployments.begin_create_or_update(deployment)
     assert refused.value.status_code == 400
     assert list(ml_client.online_deployments.list(endpoint_name="digits")) == []
+
+
+def test_an_aad_token_endpoint_is_scored_with_the_callers_entra_token(ml_client: Any, project: Path) -> None:
+    """aad_token: the client scores with the Entra token its credential gets for ml.azure.com (here the managed
+    identity's); invoke answered 401 (the endpoint took only aml tokens, which get_token refuses it)."""
+    endpoint = _deploy(ml_client, project, "blue", auth_mode="aad_token", blue=100)
+    (project / "request.json").write_text(json.dumps({"data": [4]}))
+    answer = json.loads(ml_client.online_endpoints.invoke(endpoint_name="digits",
+                                                          request_file=str(project / "request.json")))
+    assert answer["doubled"] == [8]
+    assert requests.post(endpoint.scoring_uri, json={"data": [4]}, timeout=30,
+                         headers={"Authorization": "Bearer not-a-token"}).status_code == 401
