@@ -242,10 +242,13 @@ def _check_quota(conn: sqlite3.Connection, ws_body: dict[str, Any], core: str, i
     """The subscription's managed deployments (all workspaces; the one being replaced and those being deleted
     aside) and this one must fit its vCPU quota."""
     subscription = ws_body["id"].split("/")[2]
+    prefix = f"/subscriptions/{subscription}/"
     used = 0
     for row in conn.execute("SELECT s.workspace_id, s.name, s.body FROM services s JOIN online_deployments d ON "
                             "d.workspace_id = s.workspace_id AND s.name = d.endpoint || ? || d.name "
-                            "WHERE s.workspace_id LIKE ?", (CORE_SEPARATOR, f"/subscriptions/{subscription}/%")):
+                            # A prefix compared as text: LIKE would read '_' and '%' in the id as wildcards.
+                            "WHERE lower(substr(s.workspace_id, 1, ?)) = lower(?)",
+                            (CORE_SEPARATOR, len(prefix), prefix)):
         body = json.loads(row["body"])
         if not (row["workspace_id"] == ws_body["id"] and row["name"] == core):
             used += int(body["containerResourceRequirements"]["cpu"]) * int(body.get("numReplicas") or 1)

@@ -38,3 +38,11 @@ def test_the_quota_counts_the_subscriptions_live_deployments_only(tmp_path: Path
         deployments._check_quota(conn, ws, "ep~new", "Standard_DS3_v2", 8, limit=20)
     # Replacing blue: its own 8 vCPUs are not counted twice.
     deployments._check_quota(conn, ws, "ep~blue", "Standard_DS3_v2", 12, limit=20)
+
+
+def test_a_subscription_whose_id_only_matches_as_a_like_pattern_is_not_counted(tmp_path: Path) -> None:
+    """'_' and '%' in a subscription id are characters, not wildcards: my_sub's quota is not myXsub's."""
+    store = Store(tmp_path / "state.db")
+    ws = {"id": "/subscriptions/my_sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/w"}
+    _core(store, "/subscriptions/myXsub/resourceGroups/rg/providers/x/workspaces/w", "ep", "blue", 96, 10)
+    deployments._check_quota(store.read(), ws, "ep~new", "Standard_DS3_v2", 8, limit=20)
