@@ -12,6 +12,14 @@ class SlowClient:
         self.sock.sendall(request_line + b"\r\nHost: x\r\nX-Slow: ")
         self.sock.settimeout(0.0)
 
+    @classmethod
+    def silent(cls, port: int) -> SlowClient:
+        """A connection that has sent nothing yet (its ``sock`` sends the request line when the test says)."""
+        client = cls.__new__(cls)
+        client.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        client.sock.settimeout(0.0)
+        return client
+
     def trickle(self) -> bool:
         """Send one more header byte; False once the server has closed the connection."""
         try:

@@ -64,6 +64,7 @@ class _Connection:
     since: float  # when it last started waiting: for a request (idle) or for the rest of its headers
     in_header: bool = False  # the first byte of a request has arrived, its headers have not
     busy: bool = False  # a request is being read or answered: never closed to make room
+    answered: int = 0  # requests answered on it: its first request's headers are awaited from the accept
 
 
 class FrontEnd(ThreadingHTTPServer):
@@ -174,7 +175,11 @@ class _Handler(BaseHTTPRequestHandler):
             if guard is None or not self.rfile.peek(1):
                 self.close_connection = True
                 return
-            guard.in_header, guard.since = True, time.monotonic()
+            # A fresh connection has waited for its headers since it was accepted (nginx's client_header_timeout
+            # counts so too); a kept-alive one, since its next request's first byte.
+            guard.in_header = True
+            if guard.answered:
+                guard.since = time.monotonic()
             line = self.rfile.readline(MAX_LINE + 1)
         except OSError:
             self.close_connection = True
@@ -218,7 +223,7 @@ class _Handler(BaseHTTPRequestHandler):
         if headers.get("expect", "").lower() == "100-continue":
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         self._handle(headers)
-        guard.busy, guard.since = False, time.monotonic()
+        guard.busy, guard.since, guard.answered = False, time.monotonic(), guard.answered + 1
 
     def _handle(self, headers: dict[str, str]) -> None:
         path, _, query = self.path.partition("?")

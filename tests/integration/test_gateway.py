@@ -466,7 +466,7 @@ def test_a_new_connection_past_the_per_peer_limit_pushes_out_the_longest_waiting
         gw.set_replicas("svc", [up.endpoint("r0")])
         slow = [SlowClient(gw.port, b'POST /api/v1/service/svc/score HTTP/1.1') for _ in range(4)]
         try:
-            time.sleep(0.3)  # every one is accepted and waiting for the rest of its headers
+            # accepted in the order they connected, each counted from its accept: no wait needed here
             assert call(gw)[0] == 200  # the fifth connection gets in...
             # ...by closing the one that had waited longest (trickling a byte at a time until it is closed)
             assert poll(lambda: not slow[0].trickle(), timeout=5, interval=0.05)  # under the 10 s header deadline
@@ -474,6 +474,32 @@ def test_a_new_connection_past_the_per_peer_limit_pushes_out_the_longest_waiting
         finally:
             for client in slow:
                 client.sock.close()
+
+
+def test_the_longest_waiting_connection_is_counted_from_its_accept_not_its_first_byte(monkeypatch):
+    # A connection that sent nothing for a while has waited for its headers since it was accepted (as
+    # nginx's client_header_timeout counts): it goes before a later one, whichever sent a byte first.
+    monkeypatch.setattr(FrontEnd, "max_connections_per_peer", 2)
+    with upstreams(json_app({"ok": 1})) as (up,), gateway() as gw:
+        gw.upsert_service(route(AuthPolicy("none")))
+        gw.set_replicas("svc", [up.endpoint("r0")])
+        server = gw._frontend.server
+        first = SlowClient.silent(gw.port)
+        second = SlowClient(gw.port, b"POST /api/v1/service/svc/score HTTP/1.1")
+
+        def in_header() -> int:
+            return sum(conn.in_header for conn in list(server._conns.values()))
+
+        try:
+            assert poll(lambda: in_header() == 1, timeout=5, interval=0.01)
+            first.sock.send(b"POST /api/v1/service/svc/score HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            assert poll(lambda: in_header() == 2, timeout=5, interval=0.01)
+            assert call(gw)[0] == 200  # the third connection makes room...
+            assert poll(lambda: not first.trickle(), timeout=5, interval=0.05)  # ...by closing the first
+            assert second.trickle()
+        finally:
+            first.close()
+            second.close()
 
 
 def test_malformed_request_line_400():
