@@ -3,7 +3,8 @@ chosen (the ``azureml-model-deployment`` header, else the live traffic split), t
 deployment's route on the gateway (which queues, times out and balances over its replicas), and a copy to
 the mirrored deployment for its share of the requests that named none (exactly that share of every 100).
 
-The gateway's answers become Azure's for managed endpoints: its scoring timeout is 408, its overload 429."""
+A deployment's gateway route answers as Azure's inference router does (emulator/gateway/managed.py): the
+model's non-200 as 424, an overload as 429, the scoring timeout as 408; they pass through here unchanged."""
 from __future__ import annotations
 
 import hmac
@@ -26,9 +27,6 @@ from . import endpoints
 from .deployments import core_name
 
 DEPLOYMENT_HEADER = "azureml-model-deployment"
-# The gateway's answers, as a managed endpoint gives them (Azure's troubleshooting table).
-_AZURE_STATUS = {504: 408}
-_OVERLOADED = "(overloaded)"
 _HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "authorization",
                 "proxy-authorization", "te", "trailer", "upgrade"}
 
@@ -143,12 +141,9 @@ def forward(target: Target, method: str, query: str, headers: dict[str, str],
     sent["Authorization"] = f"Bearer {target.key}"
     url = target.scoring_uri + (f"?{query}" if query else "")
     answer = _session().request(method, url, data=body, headers=sent, timeout=target.timeout_s)
-    status = _AZURE_STATUS.get(answer.status_code, answer.status_code)
-    if answer.status_code == 503 and _OVERLOADED in answer.text:
-        status = 429
     returned = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_HEADERS}
     returned[DEPLOYMENT_HEADER] = target.deployment
-    return status, answer.content, returned
+    return answer.status_code, answer.content, returned
 
 
 def mirror(target: Target, method: str, query: str, headers: dict[str, str], body: bytes) -> None:

@@ -44,7 +44,7 @@ def route_for(body: dict[str, Any], secret_values: dict[str, Any]) -> ServiceRou
                         max_queue_wait_ms=int(body.get("maxQueueWaitMs") or 500),
                         scoring_timeout_ms=int(body.get("scoringTimeoutMs") or 60000),
                         versions=tuple((name, int(weight)) for name, weight in extra.get("split") or ()),
-                        internal=internal)
+                        internal=internal, managed=extra.get("frontEnd") == "v2")
 
 
 def endpoint_of(handle: ReplicaHandle) -> ReplicaEndpoint:

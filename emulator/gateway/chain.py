@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Optional
 
+from . import managed
 from .context import MAX_BODY_BYTES, Context, Response, Step, json_error, text_error
 from .model import ReplicaEndpoint, ServiceRoute, ServiceState
 from .proxy import UpstreamClosed, UpstreamTimeout, UpstreamUnreachable, strip_hop_by_hop
@@ -164,10 +165,19 @@ def admit(ctx: Context) -> Optional[Response]:
     assert st is not None and route is not None
     skip = ctx.unreachable
     with st.cond:
+        held = 2 * route.max_concurrent_per_replica * len(st.replicas)
+        if route.managed and st.replicas and not st.removed and st.pending() >= held:
+            # Azure's router holds at most 2 x max_concurrent_requests_per_instance x instances at once.
+            return managed.overloaded()
         if not st.removed and st.free_slots(skip) <= 0:
             ctx.queued = True
             st.queue_waits += 1
-            st.cond.wait_for(lambda: st.removed or st.free_slots(skip) > 0, timeout=route.max_queue_wait_ms / 1000.0)
+            st.waiting += 1
+            try:
+                st.cond.wait_for(lambda: st.removed or st.free_slots(skip) > 0,
+                                 timeout=route.max_queue_wait_ms / 1000.0)
+            finally:
+                st.waiting -= 1
         if st.removed:
             return json_error(404, f"Service {route.name} not found")
         if st.free_slots(skip) <= 0:
@@ -246,7 +256,8 @@ def proxy(ctx: Context) -> Optional[Response]:
             continue
         except UpstreamClosed:
             return gateway_failure(502, ctx.route)
-        return Response(status, strip_hop_by_hop(reply_headers, _NOT_PASSED_BACK), body)
+        answer = Response(status, strip_hop_by_hop(reply_headers, _NOT_PASSED_BACK), body)
+        return managed.model_answer(answer) if ctx.route.managed else answer
 
 
 def _leave_unreachable(ctx: Context, eject: bool) -> None:
@@ -275,6 +286,8 @@ def _release_in_flight(st: ServiceState, replica: ReplicaEndpoint) -> None:
 def gateway_failure(status: int, route: ServiceRoute) -> Response:
     """The front end's own failure answers (Azure's words where known); injected faults use them too,
     so a client cannot tell an injected 502, 503 or 504 from a real one."""
+    if route.managed and status in (503, 504):
+        return managed.overloaded() if status == 503 else managed.timed_out(route.scoring_timeout_ms)
     if status == 502:
         return text_error(502, "Replica closed connection before replying")
     if status == 503:

@@ -38,6 +38,9 @@ class ServiceRoute:
     versions: tuple[tuple[str, int], ...] = ()
     # A version behind an endpoint: reached through its endpoint's route only, never by its own path.
     internal: bool = False
+    # A managed online deployment's route: answered as Azure's inference router answers (the model's
+    # non-200 as 424, an overload as 429, the scoring timeout as 408) instead of as azureml-fe does.
+    managed: bool = False
 
     def __post_init__(self) -> None:
         if any(weight < 0 for _, weight in self.versions):
@@ -83,6 +86,7 @@ class ServiceState:
         self.replicas: list[ReplicaEndpoint] = []
         self.in_flight: dict[str, int] = {}  # replica_id -> requests being proxied to it
         self.reserved = 0  # admitted requests that have not picked a replica yet
+        self.waiting = 0  # requests waiting in admit for a slot
         self.rr = 0  # round-robin cursor for ties
         self.removed = False
         self.publication = 0  # how many times the engine set the replicas (an ejection holds until the next)
@@ -102,6 +106,10 @@ class ServiceState:
         limit = self.route.max_concurrent_per_replica
         free = sum(max(0, limit - self.in_flight.get(r.replica_id, 0)) for r in self.replicas if r not in excluding)
         return free - self.reserved
+
+    def pending(self) -> int:
+        """Requests being proxied, admitted or waiting for a slot."""
+        return sum(self.in_flight.values()) + self.reserved + self.waiting
 
     def eject(self, replica: ReplicaEndpoint, seen_publication: Optional[int] = None) -> bool:
         """Take ``replica`` out of rotation until the engine publishes the replicas again; whether it was in.
