@@ -29,6 +29,7 @@ from ..error_catalog import (
     crash_loop_back_off,
     deployment_has_traffic,
     deployment_not_found,
+    deployment_timed_out,
     instance_type_not_supported,
     out_of_quota,
     resource_not_ready,
@@ -167,6 +168,7 @@ def _core_record(ws_body: dict[str, Any], endpoint: str, name: str, props: dict[
                  count: int, environment: dict[str, Any], launch: dict[str, Any]) -> dict[str, Any]:
     request = {**DEFAULT_REQUEST_SETTINGS, **(props.get("requestSettings") or {})}
     probe = {**DEFAULT_PROBE, **(props.get("livenessProbe") or {})}
+    readiness = {**DEFAULT_PROBE, **(props.get("readinessProbe") or {})}
     now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
     return {
         "name": core_name(endpoint, name), "description": props.get("description"), "kvTags": {},
@@ -186,6 +188,9 @@ def _core_record(ws_body: dict[str, Any], endpoint: str, name: str, props: dict[
             "initialDelaySeconds": duration_ms(probe["initialDelay"], "PT10S") // 1000,
             "timeoutSeconds": max(1, duration_ms(probe["timeout"], "PT2S") // 1000),
             "successThreshold": int(probe["successThreshold"]), "failureThreshold": int(probe["failureThreshold"])},
+        # A starting replica not ready by the time its readiness probe has failed failureThreshold times fails.
+        "readyTimeoutSeconds": (duration_ms(readiness["initialDelay"], "PT10S") + duration_ms(
+            readiness["period"], "PT10S") * max(1, int(readiness["failureThreshold"]))) / 1000,
         "models": [{"name": m["name"], "version": m["version"]} for m in launch["models"]],
         "environmentImageRequest": {"environment": environment},
         "deploymentStatus": {"desiredReplicas": count, "updatedReplicas": 0, "availableReplicas": 0, "error": None},
@@ -231,8 +236,9 @@ def _current(conn: sqlite3.Connection, ws_id: str, row: sqlite3.Row) -> dict[str
 
 
 def v2_error(error: dict[str, Any]) -> dict[str, Any]:
-    """A core operation's error as a managed deployment's: v1's crash-loop error is v2's ResourceNotReady."""
-    if error.get("code") == crash_loop_back_off("").code:
+    """A core operation's error as a managed deployment's: v1's crash loop and readiness timeout are v2's
+    ResourceNotReady."""
+    if error.get("code") in (crash_loop_back_off("").code, deployment_timed_out().code):
         return resource_not_ready().payload()
     return error
 

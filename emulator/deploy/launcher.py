@@ -30,7 +30,6 @@ from .records import ReplicaRecord, ReplicaSettings
 # Kubernetes restarts a crashing container with growing back-off; scaled down so tests don't wait.
 # (During a deployment; once a service serves, deploy/supervisor.py restarts its replicas.)
 RESTART_BACKOFF_S = (0.2, 0.4)
-REPLICA_READY_TIMEOUT_S = 300.0
 
 
 def _port_taken(port: int) -> bool:
@@ -120,13 +119,16 @@ class ReplicaLauncher:
             def worth_waiting(handle: ReplicaHandle = handle) -> bool:  # wait_ready calls it before the loop goes on
                 return not abandoned.is_set() and self._runtime.is_alive(handle)
 
-            result = wait_ready(handle.address, time.monotonic() + REPLICA_READY_TIMEOUT_S, worth_waiting)
+            result = wait_ready(handle.address, time.monotonic() + settings.ready_timeout_s, worth_waiting)
             if result is ProbeResult.READY:
                 return handle
             self._runtime.stop(handle, timeout=2)
             if abandoned.is_set():
                 raise DeployFailed(ABANDONED_ERROR)
             if result is ProbeResult.TIMEOUT:
+                with open(spec.log_path, "a") as handle_log:
+                    handle_log.write(f"\n[fake-azure] replica {replica.id} was not ready within "
+                                     f"{settings.ready_timeout_s:g} s (readiness probe failed)\n")
                 raise DeployFailed(TIMED_OUT_ERROR)
             if local:
                 raise DeployFailed(LOCAL_CRASH_ERROR)

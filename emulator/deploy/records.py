@@ -209,6 +209,9 @@ class ReplicaSettings:
     scoring_timeout_ms: int
     cpu_limit: float | None = None
     memory_limit_gb: float | None = None
+    # How long a starting replica may take to answer its readiness probe before the start fails (an SDK v2
+    # deployment's readiness probe: initial delay + period x failure threshold; v1 has no such setting).
+    ready_timeout_s: float = 300.0
 
     @classmethod
     def from_v1_body(cls, body: dict[str, Any]) -> "ReplicaSettings":
@@ -218,4 +221,5 @@ class ReplicaSettings:
         local = body["computeType"] == LOCAL
         return cls(name=body["name"], local=local, port=int(body.get("port") or 0) if local else 0,
                    scoring_timeout_ms=int(body["scoringTimeoutMs"]), cpu_limit=resources.get("cpuLimit"),
-                   memory_limit_gb=resources.get("memoryInGBLimit"))
+                   memory_limit_gb=resources.get("memoryInGBLimit"),
+                   ready_timeout_s=float(body.get("readyTimeoutSeconds") or 300.0))

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 from azure.ai.ml.entities import (
     CodeConfiguration,
@@ -22,12 +23,14 @@ from azure.ai.ml.entities import (
     OnlineRequestSettings,
     ProbeSettings,
 )
+from azure.core.exceptions import HttpResponseError
 from polling import poll
 
 SCORE = '''
 import json, os, signal, threading, time
 
 def init():
+    time.sleep(float(os.environ.get("INIT_SLEEP", "0")))
     print("init: ready", flush=True)
 
 def _freeze():
@@ -126,3 +129,15 @@ def test_a_replica_failing_its_liveness_probe_is_restarted(ml_client: Any, tmp_p
         name="blue", endpoint_name="settings", lines=200)
     assert poll(lambda: requests.post(uri, json={"x": 2}, headers=auth, timeout=30).status_code == 200, timeout=30)
     assert ml_client.online_deployments.get(name="blue", endpoint_name="settings").provisioning_state == "Succeeded"
+
+
+def test_a_replica_not_ready_within_its_readiness_probe_fails_the_deployment(ml_client: Any, tmp_path: Path) -> None:
+    """The readiness probe bounds how long init() may take: initial delay + period x failure threshold (310 s by
+    Azure's defaults); past it the deployment fails with ResourceNotReady and says why in its log."""
+    slow = ProbeSettings(initial_delay=1, period=1, timeout=1, failure_threshold=2, success_threshold=1)
+    with pytest.raises(HttpResponseError) as failed:
+        _deploy(ml_client, tmp_path, readiness_probe=slow, environment_variables={"INIT_SLEEP": "20"})
+    assert failed.value.error is not None and failed.value.error.code == "ResourceNotReady"
+    assert ml_client.online_deployments.get(name="blue", endpoint_name="settings").provisioning_state == "Failed"
+    assert "was not ready within 3 s (readiness probe failed)" in ml_client.online_deployments.get_logs(
+        name="blue", endpoint_name="settings", lines=200)
