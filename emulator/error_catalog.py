@@ -238,6 +238,12 @@ def resource_not_ready() -> AzureError:
         "https://aka.ms/oe-tsg#error-resourcenotready"), 400)
 
 
+def image_build_failure(details: str) -> AzureError:
+    """A managed deployment whose environment could not be built (Azure's code; its message points at the
+    build log in the workspace storage account, ours at the local environment log and says what failed)."""
+    return AzureError("ImageBuildFailure", f"Image build failed. {details}", 400)
+
+
 def out_of_quota(instance_type: str, subscription: str, used: int, limit: int, needed: int) -> AzureError:
     """Azure's refusal of a managed deployment past the subscription's vCPU quota (FAKE_AZURE_V2_VCPU_QUOTA)."""
     return AzureError("OutOfQuota", (

@@ -30,6 +30,8 @@ from ..error_catalog import (
     deployment_has_traffic,
     deployment_not_found,
     deployment_timed_out,
+    environment_build_failed,
+    image_build_failure,
     instance_type_not_supported,
     out_of_quota,
     resource_not_ready,
@@ -240,6 +242,8 @@ def v2_error(error: dict[str, Any]) -> dict[str, Any]:
     ResourceNotReady."""
     if error.get("code") in (crash_loop_back_off("").code, deployment_timed_out().code):
         return resource_not_ready().payload()
+    if error.get("code") == environment_build_failed("").code:
+        return image_build_failure(str(error.get("message") or "")).payload()
     return error
 
 

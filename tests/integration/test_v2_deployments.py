@@ -282,6 +282,18 @@ def test_a_failing_init_fails_the_deployment_with_its_log(ml_client: Any, projec
                                                                           lines=200)
 
 
+def test_an_environment_that_cannot_be_built_fails_the_deployment_with_image_build_failure(ml_client: Any,
+                                                                                        project: Path) -> None:
+    _endpoint(ml_client)
+    (project / "env.yml").write_text("name: digits\ndependencies:\n  - python=3.11\n  - numpy >=1.2|<1.0\n")
+    with pytest.raises(HttpResponseError) as failed:
+        ml_client.online_deployments.begin_create_or_update(_deployment(project)).result()
+    assert failed.value.error is not None and failed.value.error.code == "ImageBuildFailure"
+    assert "conda 'or' version constraints ('|') cannot be translated to pip" in failed.value.error.message
+    assert ml_client.online_deployments.get(name="blue", endpoint_name="digits").provisioning_state == "Failed"
+    assert "numpy >=1.2|<1.0" in ml_client.online_deployments.get_logs(name="blue", endpoint_name="digits", lines=200)
+
+
 def test_a_deployments_core_record_is_not_a_v1_webservice(ml_client: Any, aml_workspace: Any, project: Path) -> None:
     """The core record {endpoint}~{deployment} is the v2 deployment's: v1's service routes do not reach it (a v1
     delete would have taken the replicas away under the ARM record, which kept answering Succeeded)."""
