@@ -103,6 +103,10 @@ CREATE TABLE IF NOT EXISTS gateways (
     port INTEGER NOT NULL,
     PRIMARY KEY (workspace_id, cluster)
 );
+CREATE TABLE IF NOT EXISTS listeners (
+    name TEXT PRIMARY KEY,
+    port INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS operations (
     id TEXT PRIMARY KEY,
     workspace_id TEXT NOT NULL,

@@ -253,9 +253,9 @@ class TlsServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, host: str, app: Callable, context: ssl.SSLContext) -> None:
+    def __init__(self, host: str, app: Callable, context: ssl.SSLContext, port: int = 0) -> None:
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        super().__init__((host, 0), KeepAliveHandler)
+        super().__init__((host, port), KeepAliveHandler)
         self.app = app
         self.ssl_context = context
         self._slots = threading.Semaphore(MAX_CONNECTIONS)

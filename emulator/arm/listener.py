@@ -45,8 +45,12 @@ def host_dispatch(arm_app: Callable, storage_app: Callable, scoring_app: Callabl
     return dispatch
 
 
+LISTENER_NAME = "arm"
+
+
 class ArmListener:
-    """The HTTPS server thread; :meth:`start` binds it (port 0: any free port) and returns the port."""
+    """The HTTPS server thread; :meth:`start` binds it and returns the port: the port it had before a restart
+    (kept in the ``listeners`` table) when that is free, else any free port."""
 
     def __init__(self, cloud: Cloud) -> None:
         from .app import create_arm_app
@@ -55,6 +59,7 @@ class ArmListener:
 
         self._app = host_dispatch(create_arm_app(cloud), create_storage_app(cloud), create_scoring_app(cloud))
         self._settings = cloud.settings
+        self._store = cloud.store
         self._server: TlsServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -63,7 +68,16 @@ class ArmListener:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(credentials.certificate, credentials.key)
-        self._server = TlsServer(self._settings.host, self._app, context)
+        # The same port as before a restart: the endpoints' scoring URIs and the cloud a running client
+        # discovered (its ARM base URL) keep working.
+        row = self._store.read().execute("SELECT port FROM listeners WHERE name = ?", (LISTENER_NAME,)).fetchone()
+        try:
+            self._server = TlsServer(self._settings.host, self._app, context, row["port"] if row else 0)
+        except OSError:  # taken meanwhile: another port; clients discover the new one
+            self._server = TlsServer(self._settings.host, self._app, context)
+        with self._store.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO listeners (name, port) VALUES (?, ?)",
+                         (LISTENER_NAME, self._server.server_port))
         self._thread = threading.Thread(target=self._server.serve_forever, name="arm-listener", daemon=True)
         self._thread.start()
         return self._server.server_port

@@ -51,7 +51,8 @@ def test_creates_the_schema_and_parent_dirs(tmp_path: Path) -> None:
     store = Store(tmp_path / "a" / "b" / "state.db")
     assert (tmp_path / "a" / "b" / "state.db").exists()
     assert _tables(store.read()) == ["arm_assets", "arm_operations", "asset_files", "assets", "computes", "datasets",
-                                     "environments", "gateways", "model_files", "models", "online_deployments",
+                                     "environments", "gateways", "listeners", "model_files", "models",
+                                     "online_deployments",
                                      "online_endpoints", "operations", "saved_datasets", "services",
                                      "storage_blobs", "storage_blocks", "workspaces"]
 
@@ -123,7 +124,8 @@ def test_reset_empties_every_table(store: Store) -> None:
             _insert_dummy_row(conn, table, "b")
     assert all(_count(store, t) == 2 for t in tables)
     store.reset()
-    assert {t: _count(store, t) for t in tables} == {t: 0 for t in tables}
+    # The daemon's own listener ports are not resources: kept, so a restart after a reset keeps its URLs.
+    assert {t: _count(store, t) for t in tables} == {t: 2 if t == "listeners" else 0 for t in tables}
     assert _tables(store.read()) == tables  # the schema itself survives
 
 
