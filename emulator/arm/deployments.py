@@ -43,6 +43,7 @@ from ..resources.services import service as services
 from ..resources.services.state import ServiceState
 from . import assets, endpoints, storage
 from .assets import PROVIDER, _system_data
+from .endpoint_schema import NETWORK_ACCESS, canonical
 
 if TYPE_CHECKING:
     from ..cloud import Cloud
@@ -207,8 +208,10 @@ def _arm_body(ws_id: str, endpoint: str, name: str, payload: dict[str, Any], sta
               now: float) -> dict[str, Any]:
     props = {k: v for k, v in payload["properties"].items() if v is not None}
     stored = {"description": None, "properties": {}, "environmentVariables": {}, "appInsightsEnabled": False,
-              "egressPublicNetworkAccess": "Enabled", "scaleSettings": {"scaleType": "Default"}, **props,
+              "scaleSettings": {"scaleType": "Default"}, **props,
               "endpointComputeType": "Managed",
+              "egressPublicNetworkAccess": canonical(props.get("egressPublicNetworkAccess") or "Enabled",
+                                                     NETWORK_ACCESS),
               "requestSettings": {**DEFAULT_REQUEST_SETTINGS, **(props.get("requestSettings") or {})},
               "livenessProbe": {**DEFAULT_PROBE, **(props.get("livenessProbe") or {})},
               "readinessProbe": {**DEFAULT_PROBE, "failureThreshold": 30, **(props.get("readinessProbe") or {})},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Optional
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from ..validation import _NO_CONTROL, Body
 from .schema import StringMap, Text
@@ -16,6 +16,19 @@ DeploymentName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0
 Percent = Annotated[int, Field(ge=0, le=100)]
 Location = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-zA-Z0-9 ]+$")]
 ArmId = Annotated[str, StringConstraints(min_length=1, max_length=2048, pattern=rf"^{_NO_CONTROL}+$")]
+NETWORK_ACCESS = ("Enabled", "Disabled")
+
+
+def canonical(value: str, choices: tuple[str, ...]) -> str:
+    """An enum value in the service's spelling: ARM enums are matched case-insensitively (azure-ai-ml sends
+    ``public_network_access="disabled"`` as the user wrote it) and answered as the service spells them."""
+    for choice in choices:
+        if value.lower() == choice.lower():
+            return choice
+    raise ValueError(f"Input should be {' or '.join(repr(c) for c in choices)}")
+
+
+NetworkAccess = Annotated[str, AfterValidator(lambda v: canonical(v, NETWORK_ACCESS))]
 
 
 class Identity(Body):
@@ -30,7 +43,7 @@ class OnlineEndpointProperties(Body):
     traffic: Optional[dict[DeploymentName, Percent]] = None
     mirrorTraffic: Optional[dict[DeploymentName, Annotated[int, Field(ge=0, le=50)]]] = None
     compute: Optional[ArmId] = None
-    publicNetworkAccess: Optional[Literal["Enabled", "Disabled"]] = None
+    publicNetworkAccess: Optional[NetworkAccess] = None
 
 
 class OnlineEndpointPut(Body):
@@ -103,7 +116,7 @@ class OnlineDeploymentProperties(Body):
     description: Optional[Text] = None
     properties: Optional[StringMap] = None
     appInsightsEnabled: Optional[bool] = None
-    egressPublicNetworkAccess: Optional[Literal["Enabled", "Disabled"]] = None
+    egressPublicNetworkAccess: Optional[NetworkAccess] = None
 
 
 class DeploymentSku(Body):

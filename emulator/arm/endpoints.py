@@ -26,6 +26,7 @@ from ..error_catalog import (
 )
 from ..errors import BadRequest, NotFound
 from .assets import PROVIDER, _system_data
+from .endpoint_schema import NETWORK_ACCESS, canonical
 
 ENDPOINT_TYPE = f"{PROVIDER}/workspaces/onlineEndpoints"
 MAX_MIRROR_PERCENT = 50
@@ -106,7 +107,8 @@ def put(conn: sqlite3.Connection, workspace_id: str, name: str, payload: dict[st
         "properties": props.get("properties") or old_props.get("properties") or {},
         "traffic": _canonical(traffic, deployments), "mirrorTraffic": _canonical(mirror, deployments),
         "scoringUri": f"{uri}/score", "swaggerUri": f"{uri}/swagger.json",
-        "publicNetworkAccess": props.get("publicNetworkAccess") or "Enabled", "provisioningState": "Succeeded"}
+        "publicNetworkAccess": canonical(props.get("publicNetworkAccess") or "Enabled", NETWORK_ACCESS),
+        "provisioningState": "Succeeded"}
     if props.get("compute"):
         stored_props["compute"] = props["compute"]
     created = old["created_at"] if old is not None else now
