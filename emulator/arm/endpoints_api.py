@@ -139,4 +139,8 @@ def operation_result(sub: str, location: str, op_id: str):
     status = _operation(op_id)
     if status["status"] == "InProgress":
         return "", 202, {"x-ms-retry-after-ms": POLL_AFTER_MS}
+    if status["status"] != "Succeeded":
+        # A Location poller (the client's delete) takes any 2xx as done: a failed operation answers its error.
+        error = status.get("error") or {"code": "OperationFailed", "message": f"Operation {op_id} failed."}
+        return jsonify({"error": error}), 500 if error.get("code") == "InternalError" else 400
     return "", 200

@@ -3,6 +3,7 @@ create/update as a long-running operation, get/list/delete, keys and aml tokens,
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,24 @@ def test_an_unknown_operation_is_azures_404(emulator_home: Path) -> None:
     bad_region = requests.get(url + "subscriptions/s/providers/Microsoft.MachineLearningServices/locations/East%20US/"
                               "mfeOperationsStatus/00000000-0000-0000-0000-000000000000", **http)
     assert bad_region.status_code == 400 and "location" in bad_region.json()["error"]["message"]
+
+
+def test_a_failed_operation_is_not_a_success_to_its_location_poller(emulator_home: Path) -> None:
+    """The client's delete polls the Location URL until it is not 202 and takes any 2xx as done: a failed
+    operation must answer its error there (it answered 200, so a failed delete looked like a success)."""
+    url, http = _arm(emulator_home)
+    endpoint = url + WORKSPACE + "/onlineEndpoints/failing-ep?api-version=2022-02-01-preview"
+    assert requests.put(endpoint, json={"location": "eastus", "properties": {"authMode": "Key"}}, **http).ok
+    deleted = requests.delete(endpoint, **http)
+    op_id = deleted.headers["Location"].split("/mfeOperationResults/", 1)[1].split("?", 1)[0]
+    with sqlite3.connect(emulator_home / "state.db") as conn:  # the operation as a failed one would be stored
+        conn.execute("UPDATE arm_operations SET status = 'Failed', error = ? WHERE id = ?",
+                     (json.dumps({"code": "ResourceNotReady", "message": "replicas would not stop"}), op_id))
+    polled = requests.get(deleted.headers["Location"], **http)
+    assert polled.status_code == 400
+    assert polled.json()["error"] == {"code": "ResourceNotReady", "message": "replicas would not stop"}
+    status = requests.get(deleted.headers["Location"].replace("mfeOperationResults", "mfeOperationsStatus"), **http)
+    assert status.status_code == 200 and status.json()["status"] == "Failed"
 
 
 def test_an_api_version_that_cannot_be_echoed_into_a_header_is_not_a_500(emulator_home: Path) -> None:
