@@ -276,3 +276,45 @@ def deployment_has_traffic(name: str, endpoint: str, percent: int) -> AzureError
 def wrong_auth_mode(endpoint: str, auth_mode: str, wanted: str) -> AzureError:
     return AzureError("BadArgument", (
         f"Endpoint {endpoint} uses auth mode {auth_mode}; this operation needs {wanted}."), 400)
+
+
+# --- SDK v2 Kubernetes computes (the messages are ours unless said) ----------------------------------------
+
+def kubernetes_cluster_not_found(resource_id: str, workspace: str) -> AzureError:
+    """A KubernetesCompute attach naming a cluster the local cloud does not know."""
+    return AzureError("BadArgument", (
+        f"The Kubernetes cluster {resource_id} was not found: attach a cluster of workspace {workspace} (its "
+        "AksCompute's cluster_resource_id, as ComputeTarget(ws, name).cluster_resource_id gives it)."), 400)
+
+
+def compute_not_found_v2(name: str, workspace: str) -> AzureError:
+    return AzureError("ResourceNotFound", f"Compute {name} not found in workspace {workspace}.", 404)
+
+
+def compute_not_kubernetes(compute: str) -> AzureError:
+    return AzureError("BadArgument", (
+        f"Compute {compute} is not an attached Kubernetes compute of this workspace: a Kubernetes online "
+        "endpoint needs one (ml_client.compute.begin_create_or_update(KubernetesCompute(...)))."), 400)
+
+
+def kubernetes_instance_type_not_found(instance_type: str, compute: str, available: list[str]) -> AzureError:
+    return AzureError("BadArgument", (
+        f"Instance type {instance_type} is not defined on compute {compute}. Defined instance types: "
+        f"{', '.join(sorted(available))}."), 400)
+
+
+def endpoint_compute_type_mismatch(endpoint: str, endpoint_kind: str, deployment_kind: str) -> AzureError:
+    return AzureError("BadArgument", (
+        f"A {deployment_kind} deployment cannot be created under endpoint {endpoint}, which is a "
+        f"{endpoint_kind} endpoint."), 400)
+
+
+def kubernetes_unschedulable(reason: str) -> AzureError:
+    """Azure's text for a Kubernetes deployment whose pods fit on no node (its troubleshooting guide's
+    'Kubernetes quota'), with the scheduler's own FitError."""
+    return AzureError("OutOfQuota", f"Kubernetes unschedulable. Details:{reason}", 400)
+
+
+def arm_operation_failed(operation_id: str) -> AzureError:
+    """A failed ARM operation that recorded no error of its own (its Location poll must still fail)."""
+    return AzureError("OperationFailed", f"Operation {operation_id} failed.", 400)

@@ -103,6 +103,13 @@ CREATE TABLE IF NOT EXISTS gateways (
     port INTEGER NOT NULL,
     PRIMARY KEY (workspace_id, cluster)
 );
+CREATE TABLE IF NOT EXISTS kubernetes_computes (
+    workspace_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (workspace_id, name)
+);
 CREATE TABLE IF NOT EXISTS listeners (
     name TEXT PRIMARY KEY,
     port INTEGER NOT NULL
@@ -226,6 +233,7 @@ class StoreVersionError(RuntimeError):
 
 # Tables whose rows belong to one workspace (a workspace_id column): a workspace's delete empties them.
 WORKSPACE_TABLES = ("storage_blocks", "storage_blobs", "arm_assets", "online_endpoints", "online_deployments",
+                    "kubernetes_computes",
                     "arm_operations", "operations", "gateways", "services", "assets", "environments", "computes",
                     "model_files", "models", "saved_datasets", "datasets")
 

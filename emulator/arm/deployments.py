@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import secrets
 import sqlite3
 import time
 from typing import TYPE_CHECKING, Any
@@ -30,50 +29,42 @@ from ..error_catalog import (
     deployment_has_traffic,
     deployment_not_found,
     deployment_timed_out,
+    endpoint_compute_type_mismatch,
     environment_build_failed,
     image_build_failure,
     instance_type_not_supported,
+    kubernetes_unschedulable,
     out_of_quota,
     resource_not_ready,
 )
 from ..errors import BadRequest, NotFound
+from ..operations import OperationStatus, Outcome
 from ..paths import relative_path
 from ..resources.services import actions
 from ..resources.services import service as services
 from ..resources.services.state import ServiceState
-from . import assets, endpoints, storage
-from .assets import PROVIDER, _system_data
-from .endpoint_schema import NETWORK_ACCESS, canonical
+from ..scheduler import Unschedulable
+from . import assets, endpoints, kubernetes, storage
+from .deployment_records import (
+    CORE_SEPARATOR,
+    KUBERNETES,
+    MANAGED,
+    Sizing,
+    arm_body,
+    core_name,
+    core_record,
+    managed_replicas,
+)
 
 if TYPE_CHECKING:
     from ..cloud import Cloud
 
-DEPLOYMENT_TYPE = f"{PROVIDER}/workspaces/onlineEndpoints/deployments"
-FRONT_END = "v2"
-CORE_SEPARATOR = "~"  # in core record names: v1 webservice names never hold one
 _VERSIONED = re.compile(r"/workspaces/(?P<ws>[^/]+)/(?P<kind>models|environments|codes)/(?P<name>[^/]+)"
                         r"/versions/(?P<version>[^/]+)$")
 _DATASTORE_PATH = re.compile(r"^azureml://.*/datastores/(?P<datastore>[^/]+)/paths/(?P<path>.+)$")
-_DURATION = re.compile(r"^P(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$")
-# Azure's defaults for a managed deployment (what the service fills in when the client sends none).
-DEFAULT_REQUEST_SETTINGS = {"requestTimeout": "PT5S", "maxConcurrentRequestsPerInstance": 1, "maxQueueWait": "PT0.5S"}
-DEFAULT_PROBE = {"initialDelay": "PT10S", "period": "PT10S", "timeout": "PT2S", "successThreshold": 1,
-                 "failureThreshold": 30}
 # The core record's state, as the ARM body's provisioningState (Transitioning: the PUT's own word).
 _PROVISIONING = {ServiceState.HEALTHY.value: "Succeeded", ServiceState.UNHEALTHY.value: "Succeeded",
                  ServiceState.FAILED.value: "Failed", ServiceState.UNSCHEDULABLE.value: "Failed"}
-
-
-def core_name(endpoint: str, deployment: str) -> str:
-    return f"{endpoint}{CORE_SEPARATOR}{deployment}"
-
-
-def duration_ms(value: str | None, default: str) -> int:
-    """An ISO 8601 duration of hours, minutes and seconds (``PT0.5S``) in milliseconds."""
-    found = _DURATION.match(value or default) or _DURATION.match(default)
-    assert found is not None
-    parts = {k: float(v or 0) for k, v in found.groupdict().items()}
-    return int(round((parts["h"] * 3600 + parts["m"] * 60 + parts["s"]) * 1000))
 
 
 # --- the assets a deployment names ------------------------------------------------------------------------
@@ -159,69 +150,6 @@ def _launch(conn: sqlite3.Connection, ws_body: dict[str, Any], props: dict[str, 
 
 # --- records ------------------------------------------------------------------------------------------------
 
-def _planned_replicas(size: catalog.VmSize, count: int) -> list[dict[str, Any]]:
-    """One instance per replica, each a VM of the instance type with all of its GPUs (node i's GPUs are the
-    cluster-wide ordinals i*g..i*g+g-1, as on a v1 node pool)."""
-    return [{"id": secrets.token_hex(4), "node": f"instance-{i}", "nodeIndex": i, "gpusPerNode": size.gpus,
-             "gpuIds": list(range(size.gpus)), "cpu": float(size.vcpus), "memoryGb": float(size.memory_gb),
-             "state": "Pending", "restarts": 0} for i in range(count)]
-
-
-def _core_record(ws_body: dict[str, Any], endpoint: str, name: str, props: dict[str, Any], size: catalog.VmSize,
-                 count: int, environment: dict[str, Any], launch: dict[str, Any]) -> dict[str, Any]:
-    request = {**DEFAULT_REQUEST_SETTINGS, **(props.get("requestSettings") or {})}
-    probe = {**DEFAULT_PROBE, **(props.get("livenessProbe") or {})}
-    readiness = {**DEFAULT_PROBE, **(props.get("readinessProbe") or {})}
-    now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
-    return {
-        "name": core_name(endpoint, name), "description": props.get("description"), "kvTags": {},
-        "properties": {}, "createdTime": now, "updatedTime": now,  # its state: lifecycle.deploy_begun's
-        "error": None, "computeType": "Managed", "computeName": f"~endpoint-{endpoint}", "scoringUri": None,
-        # The gateway guards the route with the endpoint's keys (kept in step by endpoints' key changes).
-        "authEnabled": True, "aadAuthEnabled": False, "appInsightsEnabled": False,
-        "numReplicas": count, "autoScaler": None,
-        "containerResourceRequirements": {"cpu": float(size.vcpus), "cpuLimit": float(size.vcpus),
-                                          "memoryInGB": float(size.memory_gb),
-                                          "memoryInGBLimit": float(size.memory_gb), "gpu": size.gpus},
-        "maxConcurrentRequestsPerContainer": int(request["maxConcurrentRequestsPerInstance"] or 1),
-        "maxQueueWaitMs": duration_ms(request.get("maxQueueWait"), "PT0.5S"),
-        "scoringTimeoutMs": duration_ms(request.get("requestTimeout"), "PT5S"),
-        "livenessProbeRequirements": {
-            "periodSeconds": duration_ms(probe["period"], "PT10S") // 1000,
-            "initialDelaySeconds": duration_ms(probe["initialDelay"], "PT10S") // 1000,
-            "timeoutSeconds": max(1, duration_ms(probe["timeout"], "PT2S") // 1000),
-            "successThreshold": int(probe["successThreshold"]), "failureThreshold": int(probe["failureThreshold"])},
-        # A starting replica not ready by the time its readiness probe has failed failureThreshold times fails.
-        "readyTimeoutSeconds": (duration_ms(readiness["initialDelay"], "PT10S") + duration_ms(
-            readiness["period"], "PT10S") * max(1, int(readiness["failureThreshold"]))) / 1000,
-        "models": [{"name": m["name"], "version": m["version"]} for m in launch["models"]],
-        "environmentImageRequest": {"environment": environment},
-        "deploymentStatus": {"desiredReplicas": count, "updatedReplicas": 0, "availableReplicas": 0, "error": None},
-        "location": ws_body["location"],
-        # Not "endpoint": that key marks an AKS endpoint's version, which its gateway hides (deploy/gateways.py).
-        "fakeAzure": {"frontEnd": FRONT_END, "onlineEndpoint": endpoint, "onlineDeployment": name,
-                      "replicas": _planned_replicas(size, count), "launch": launch},
-    }
-
-
-def _arm_body(ws_id: str, endpoint: str, name: str, payload: dict[str, Any], state: str, created: float,
-              now: float) -> dict[str, Any]:
-    props = {k: v for k, v in payload["properties"].items() if v is not None}
-    stored = {"description": None, "properties": {}, "environmentVariables": {}, "appInsightsEnabled": False,
-              "scaleSettings": {"scaleType": "Default"}, **props,
-              "endpointComputeType": "Managed",
-              "egressPublicNetworkAccess": canonical(props.get("egressPublicNetworkAccess") or "Enabled",
-                                                     NETWORK_ACCESS),
-              "requestSettings": {**DEFAULT_REQUEST_SETTINGS, **(props.get("requestSettings") or {})},
-              "livenessProbe": {**DEFAULT_PROBE, **(props.get("livenessProbe") or {})},
-              "readinessProbe": {**DEFAULT_PROBE, "failureThreshold": 30, **(props.get("readinessProbe") or {})},
-              "provisioningState": state}
-    return {"id": f"{ws_id}/onlineEndpoints/{endpoint}/deployments/{name}", "name": name, "type": DEPLOYMENT_TYPE,
-            "location": payload["location"], "kind": "Managed", "tags": payload.get("tags") or {},
-            "sku": {"name": "Default", "tier": "Standard", "capacity": (payload.get("sku") or {}).get("capacity") or 1},
-            "properties": stored, "systemData": _system_data(created, now)}
-
-
 def _row(conn: sqlite3.Connection, ws_body: dict[str, Any], endpoint: str, name: str) -> sqlite3.Row:
     found = conn.execute("SELECT * FROM online_deployments WHERE workspace_id = ? AND endpoint = ? AND name = ?",
                          (ws_body["id"], endpoint, name)).fetchone()
@@ -263,6 +191,8 @@ def _check_quota(conn: sqlite3.Connection, ws_body: dict[str, Any], core: str, i
                             "WHERE lower(substr(s.workspace_id, 1, ?)) = lower(?)",
                             (CORE_SEPARATOR, len(prefix), prefix)):
         body = json.loads(row["body"])
+        if body["computeType"] != MANAGED:  # Kubernetes deployments use their cluster's capacity
+            continue
         if not (row["workspace_id"] == ws_body["id"] and row["name"] == core):
             used += int(body["containerResourceRequirements"]["cpu"]) * int(body.get("numReplicas") or 1)
     if used + needed > limit:
@@ -271,42 +201,73 @@ def _check_quota(conn: sqlite3.Connection, ws_body: dict[str, Any], core: str, i
 
 # --- requests ------------------------------------------------------------------------------------------------
 
+def _sizing(conn: sqlite3.Connection, ws_body: dict[str, Any], endpoint: dict[str, Any],
+            props: dict[str, Any]) -> Sizing:
+    """Where the deployment's replicas run and what each gets; 400 for a deployment its endpoint cannot hold, an
+    unknown VM size or instance type."""
+    kind, compute = props["endpointComputeType"], endpoint["properties"].get("compute")
+    if (kind == KUBERNETES) != bool(compute):
+        raise BadRequest.of(endpoint_compute_type_mismatch(endpoint["name"], KUBERNETES if compute else MANAGED,
+                                                           kind))
+    if kind == KUBERNETES:
+        attached = kubernetes.of_endpoint(conn, ws_body, compute)
+        pod = kubernetes.pod_resources(attached, props.get("instanceType"), props.get("containerResourceRequirements"))
+        return Sizing("AKS", attached["fakeAzure"]["cluster"], pod.instance_type, pod.cpu, pod.memory_gb, pod.gpus,
+                      pod.cpu_limit, pod.memory_limit_gb)
+    if not props.get("instanceType"):
+        raise BadRequest("Invalid request body: properties.instanceType: a managed deployment needs an instance "
+                         "type.", code="BadRequest")
+    size = catalog.lookup(props["instanceType"])
+    if size is None:
+        raise BadRequest.of(instance_type_not_supported(props["instanceType"], catalog.available_names()))
+    return Sizing.managed(endpoint["name"], size)
+
+
 def put(cloud: Cloud, ws_body: dict[str, Any], endpoint: str, name: str,
         payload: dict[str, Any]) -> tuple[dict[str, Any], bool, str]:
     """Create or replace a deployment: (ARM body, created, core operation id); the engine deploys it."""
     ws_id, props = ws_body["id"], payload["properties"]
-    size = catalog.lookup(props["instanceType"])
-    if size is None:
-        raise BadRequest.of(instance_type_not_supported(props["instanceType"], catalog.available_names()))
     count = (payload.get("sku") or {}).get("capacity") or 1
     core = core_name(endpoint, name)
     now = time.time()
     with cloud.store.transaction() as conn:
-        endpoints.get(conn, ws_id, endpoint)  # 404 for an unknown endpoint
+        sizing = _sizing(conn, ws_body, endpoints.get(conn, ws_id, endpoint), props)  # 404: an unknown endpoint
         _, _, env_version = _version(conn, ws_body, "environments", props["environmentId"])
         environment = _environment(env_version, {k: str(v) for k, v in (props.get("environmentVariables")
                                                                           or {}).items()})
         launch = _launch(conn, ws_body, props)
         old = conn.execute("SELECT created_at FROM online_deployments WHERE workspace_id = ? AND endpoint = ? AND "
                            "name = ?", (ws_id, endpoint, name)).fetchone()
-        _check_quota(conn, ws_body, core, props["instanceType"], size.vcpus * count, cloud.settings.v2_vcpu_quota)
+        if sizing.compute_type == MANAGED:  # a Kubernetes deployment takes its cluster's capacity instead
+            _check_quota(conn, ws_body, core, sizing.instance_type, int(sizing.cpu) * count,
+                         cloud.settings.v2_vcpu_quota)
         existing = services.row(conn, ws_id, core)
         if existing is not None:
             actions.refuse_while_busy(cloud, conn, ws_id, core)  # 409 while an earlier operation runs
             lifecycle.deleted(conn, ws_id, core)  # the engine replaces its replicas
-        keys = endpoints.keys_of(conn, ws_id, endpoint)
-        lifecycle.deploy_begun(conn, ws_id, _core_record(ws_body, endpoint, name, props, size, count, environment,
-                                                         launch), services.new_secrets({"keys": keys}))
-        actions.supersede(cloud, conn, ws_id, core, "deployed again")
+        record = core_record(ws_body, endpoint, name, props, sizing, count, environment, launch)
         state = "Creating" if old is None else "Updating"
+        outcome = Outcome(pending=True, running_status=state)
+        if sizing.compute_type == MANAGED:
+            record["fakeAzure"]["replicas"] = managed_replicas(sizing, count)
+        else:  # pods on the cluster's node pool, beside its other services (v1's and v2's), or none fit
+            try:
+                record["fakeAzure"]["replicas"] = services.plan_replicas(conn, ws_id, record,
+                                                                         services.desired_replicas(record))
+            except Unschedulable as exc:
+                outcome = Outcome(OperationStatus.FAILED, error=kubernetes_unschedulable(exc.message).payload())
+        keys = endpoints.keys_of(conn, ws_id, endpoint)
+        lifecycle.deploy_begun(conn, ws_id, record, services.new_secrets({"keys": keys}))
+        actions.supersede(cloud, conn, ws_id, core, "deployed again")
         op_id = cloud.operations.start(conn, ws_id, "service.create" if existing is None else "service.update", core,
-                                       {"pending": True, "runningStatus": state})
+                                       outcome)
         created = old["created_at"] if old is not None else now
-        body = _arm_body(ws_id, endpoint, name, payload, state, created, now)
+        body = arm_body(ws_id, endpoint, name, payload, sizing, state, created, now)
         conn.execute("INSERT OR REPLACE INTO online_deployments (workspace_id, endpoint, name, body, created_at) "
                      "VALUES (?, ?, ?, ?, ?)", (ws_id, endpoint, name, json.dumps(body), created))
         endpoints.delegate_operation(conn, ws_id, op_id)
-    cloud.engine.deploy(ws_id, core, op_id)
+    if outcome.pending:
+        cloud.engine.deploy(ws_id, core, op_id)
     return body, old is None, op_id
 
 

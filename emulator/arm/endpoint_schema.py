@@ -97,13 +97,39 @@ class ProbeSettings(Body):
 
 
 class ScaleSettings(Body):
-    scaleType: Literal["Default"]
+    """``Default`` (managed and Kubernetes), or ``TargetUtilization`` (Kubernetes: the autoscaler's settings)."""
+
+    scaleType: Literal["Default", "TargetUtilization"]
+    minInstances: Optional[Annotated[int, Field(ge=0, le=1000)]] = None
+    maxInstances: Optional[Annotated[int, Field(ge=1, le=1000)]] = None
+    pollingInterval: Optional[Duration] = None
+    targetUtilizationPercentage: Optional[Annotated[int, Field(ge=1, le=100)]] = None
+
+
+# A Kubernetes quantity as the client sends it: "2", "0.5", "100m" cores; "2Gi", "512Mi", "1G" bytes.
+Quantity = Annotated[str, StringConstraints(max_length=32, pattern=r"^\d+(\.\d+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$")]
+
+
+class ResourceSettings(Body):
+    cpu: Optional[Quantity] = None
+    memory: Optional[Quantity] = None
+    gpu: Optional[Quantity] = None
+
+
+class ContainerResourceRequirements(Body):
+    """A Kubernetes deployment's ``resources`` (what overrides its instance type's requests and limits)."""
+
+    containerResourceRequests: Optional[ResourceSettings] = None
+    containerResourceLimits: Optional[ResourceSettings] = None
 
 
 class OnlineDeploymentProperties(Body):
-    # Kubernetes deployments need an attached cluster, which the local cloud does not serve.
-    endpointComputeType: Literal["Managed"]
-    instanceType: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_]+$")]
+    endpointComputeType: Literal["Managed", "Kubernetes"]
+    # Managed: a VM size (required: checked by the handler); Kubernetes: an instance type of the attached
+    # compute, its default when none is named.
+    instanceType: Optional[Annotated[str, StringConstraints(min_length=1, max_length=64,
+                                                            pattern=r"^[A-Za-z0-9_-]+$")]] = None
+    containerResourceRequirements: Optional[ContainerResourceRequirements] = None
     environmentId: ArmId
     model: Optional[ArmId] = None
     codeConfiguration: Optional[CodeConfiguration] = None

@@ -96,6 +96,11 @@ def put(conn: sqlite3.Connection, workspace_id: str, name: str, payload: dict[st
     deployments = deployment_names(conn, workspace_id, name)
     traffic, mirror = props.get("traffic") or {}, props.get("mirrorTraffic") or {}
     check_traffic(traffic, mirror, deployments, name)
+    if props.get("compute") and any(mirror.values()):  # Azure's rule: no mirrored traffic on Kubernetes
+        raise BadRequest.of(mirror_traffic_invalid("mirror traffic is not supported on Kubernetes online endpoints"))
+    if old is not None and bool(props.get("compute")) != bool(json.loads(old["body"])["properties"].get("compute")):
+        raise BadRequest("An endpoint's compute type cannot change: delete it and create it again.",
+                         code="BadArgument")
     old_body = json.loads(old["body"]) if old is not None else None
     old_props = old_body["properties"] if old_body else {}
     uri = f"{scoring_base}{workspace_id}/onlineEndpoints/{name}"

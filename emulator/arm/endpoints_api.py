@@ -9,8 +9,9 @@ import time
 
 from flask import Blueprint, jsonify, request
 
+from ..error_catalog import arm_operation_failed
 from ..http import cloud, validated
-from . import deployments, endpoints
+from . import deployments, endpoints, kubernetes
 from .api import PREFIX, workspace
 from .endpoint_schema import EmptyBody, EndpointName, OnlineEndpointPut, RegenerateKeysBody
 
@@ -69,8 +70,12 @@ def get_endpoint(sub: str, rg: str, ws: str, name: str):
 @blueprint.put(ENDPOINTS + "/<name>")
 @validated(path=NAMED, body=OnlineEndpointPut)
 def put_endpoint(sub: str, rg: str, ws: str, name: str, payload: dict):
-    ws_id = workspace(sub, rg, ws)["id"]
+    ws_body = workspace(sub, rg, ws)
+    ws_id = ws_body["id"]
     with cloud().store.transaction() as conn:
+        compute = payload["properties"].get("compute")
+        if compute:  # a Kubernetes endpoint: its compute must be an attached Kubernetes compute of the workspace
+            kubernetes.of_endpoint(conn, ws_body, compute)
         body, created = endpoints.put(conn, ws_id, name, payload, _origin(), time.time())
         op_id = endpoints.start_operation(conn, ws_id)
     return jsonify(body), 201 if created else 200, async_headers(sub, body["location"], op_id)
@@ -141,6 +146,6 @@ def operation_result(sub: str, location: str, op_id: str):
         return "", 202, {"x-ms-retry-after-ms": POLL_AFTER_MS}
     if status["status"] != "Succeeded":
         # A Location poller (the client's delete) takes any 2xx as done: a failed operation answers its error.
-        error = status.get("error") or {"code": "OperationFailed", "message": f"Operation {op_id} failed."}
+        error = status.get("error") or arm_operation_failed(op_id).payload()
         return jsonify({"error": error}), 500 if error.get("code") == "InternalError" else 400
     return "", 200

@@ -44,7 +44,10 @@ def route_for(body: dict[str, Any], secret_values: dict[str, Any]) -> ServiceRou
                         max_queue_wait_ms=int(body.get("maxQueueWaitMs") or 500),
                         scoring_timeout_ms=int(body.get("scoringTimeoutMs") or 60000),
                         versions=tuple((name, int(weight)) for name, weight in extra.get("split") or ()),
-                        internal=internal, managed=extra.get("frontEnd") == "v2")
+                        internal=internal,
+                        # A managed online deployment answers as Azure's inference router; a Kubernetes one as its
+                        # cluster's azureml-fe, as v1 services on that cluster.
+                        managed=extra.get("frontEnd") == "v2" and body.get("computeType") == "Managed")
 
 
 def endpoint_of(handle: ReplicaHandle) -> ReplicaEndpoint:

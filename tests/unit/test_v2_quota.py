@@ -13,8 +13,10 @@ from emulator.store import Store
 SUB = "/subscriptions/s1"
 
 
-def _core(store: Store, ws_id: str, endpoint: str, name: str, vcpus: int, count: int, listed: bool = True) -> None:
-    body = {"name": f"{endpoint}~{name}", "numReplicas": count, "containerResourceRequirements": {"cpu": vcpus},
+def _core(store: Store, ws_id: str, endpoint: str, name: str, vcpus: int, count: int, listed: bool = True,
+          compute_type: str = "Managed") -> None:
+    body = {"name": f"{endpoint}~{name}", "computeType": compute_type, "numReplicas": count,
+            "containerResourceRequirements": {"cpu": vcpus},
             "fakeAzure": {"frontEnd": "v2"}}
     with store.transaction() as conn:
         conn.execute("INSERT INTO services (workspace_id, name, compute_name, state, body, secrets, created_at) "
@@ -32,6 +34,7 @@ def test_the_quota_counts_the_subscriptions_live_deployments_only(tmp_path: Path
     _core(store, other_ws, "ep", "green", 8, 1)  # 8, another workspace of the subscription
     _core(store, ws["id"], "ep", "gone", 96, 10, listed=False)  # being deleted: not counted
     _core(store, "/subscriptions/s2/resourceGroups/rg/providers/x/workspaces/w", "ep", "blue", 96, 10)  # not ours
+    _core(store, ws["id"], "k8s", "blue", 96, 10, compute_type="AKS")  # a Kubernetes deployment: its cluster's
     conn = store.read()
     deployments._check_quota(conn, ws, "ep~new", "Standard_DS3_v2", 4, limit=20)
     with pytest.raises(BadRequest, match=r"Current usage/limit: 16/20. Additional needed: 8"):

@@ -1,0 +1,218 @@
+"""SDK v2 on Kubernetes with the real azure-ai-ml client (1.35): an AKS cluster made with v1's AksCompute is
+attached as a KubernetesCompute with its instance types; a KubernetesOnlineEndpoint's deployments are pods on that
+cluster's node pool, placed by the same scheduler as v1 services (a GPU instance type on a CPU-only cluster fails
+with the Kubernetes scheduler's message), autoscaled with TargetUtilization settings, and scored through the
+endpoint as managed ones are; mirror traffic is refused on Kubernetes endpoints (Azure's rule)."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from azure.ai.ml.constants._endpoint import EndpointInvokeFields
+from azure.ai.ml.entities import (
+    CodeConfiguration,
+    Environment,
+    KubernetesCompute,
+    KubernetesOnlineDeployment,
+    KubernetesOnlineEndpoint,
+    ManagedOnlineDeployment,
+    Model,
+    ResourceRequirementsSettings,
+    ResourceSettings,
+    TargetUtilizationScaleSettings,
+)
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+SCORE = ("import json, os\n\ndef init():\n    pass\n\ndef run(raw_data):\n    return {'doubled': [x * 2 for x in "
+         "json.loads(raw_data)['data']], 'gpus': os.environ.get('CUDA_VISIBLE_DEVICES')}\n")
+GPU_TYPES = {"gpu": {"nodeSelector": {"agentpool": "gpu"},
+                     "resources": {"requests": {"cpu": "2", "memory": "8Gi"},
+                                   "limits": {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "1"}}},
+             "small": {"resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "1"}}}}
+
+
+@pytest.fixture(autouse=True)
+def unsticky_deployment_header() -> Any:
+    yield
+    EndpointInvokeFields.DEFAULT_HEADER.pop(EndpointInvokeFields.MODEL_DEPLOYMENT, None)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "weights.json").write_text("{}")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "score.py").write_text(SCORE)
+    (tmp_path / "env.yml").write_text("name: k8s\ndependencies:\n  - python=3.11\n")
+    return tmp_path
+
+
+def _cluster(aml_workspace: Any, name: str, vm_size: str) -> str:
+    """An AKS cluster made as the seed makes it, with v1's AksCompute: its ARM resource id."""
+    from fake_azure.core.compute import AksCompute, ComputeTarget
+
+    target = ComputeTarget.create(aml_workspace, name, AksCompute.provisioning_configuration(
+        vm_size=vm_size, agent_count=3))
+    target.wait_for_completion()
+    return str(target.cluster_resource_id)
+
+
+def _attach(ml_client: Any, aml_workspace: Any, name: str, vm_size: str, **properties: Any) -> Any:
+    resource_id = _cluster(aml_workspace, f"aks-{name}", vm_size)
+    return ml_client.compute.begin_create_or_update(KubernetesCompute(
+        name=name, resource_id=resource_id, namespace="azureml", properties=properties or None)).result()
+
+
+def _deployment(project: Path, endpoint: str, **settings: Any) -> KubernetesOnlineDeployment:
+    return KubernetesOnlineDeployment(
+        name=settings.pop("name", "blue"), endpoint_name=endpoint, model=Model(path=str(project / "model")),
+        environment=Environment(conda_file=str(project / "env.yml"),
+                                image="mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04"),
+        code_configuration=CodeConfiguration(code=str(project / "src"), scoring_script="score.py"), **settings)
+
+
+def _core(emulator_home: Path, ml_client: Any, name: str) -> dict[str, Any]:
+    with sqlite3.connect(emulator_home / "state.db") as conn:
+        (body,) = conn.execute("SELECT body FROM services WHERE name = ? AND workspace_id LIKE ?",
+                               (name, f"%/{ml_client.workspace_name}")).fetchone()
+    return dict(json.loads(body))
+
+
+def test_attach_keeps_the_instance_types_and_adds_the_default_one(ml_client: Any, aml_workspace: Any) -> None:
+    attached = _attach(ml_client, aml_workspace, "k8s-gpu", "Standard_NC6",
+                       instanceTypes=GPU_TYPES, defaultInstanceType="small")
+    assert attached.type == "kubernetes" and attached.namespace == "azureml"
+    assert attached.provisioning_state == "Succeeded"
+    fetched = ml_client.compute.get("k8s-gpu")
+    assert fetched.properties["instanceTypes"] == GPU_TYPES and fetched.properties["defaultInstanceType"] == "small"
+    assert [c.name for c in ml_client.compute.list()] == ["k8s-gpu"]
+
+    plain = _attach(ml_client, aml_workspace, "k8s-cpu", "Standard_D3_v2")
+    assert plain.properties["defaultInstanceType"] == "defaultinstancetype"  # Azure's, made on attach
+    assert plain.properties["instanceTypes"]["defaultinstancetype"]["resources"]["requests"] == {
+        "cpu": "100m", "memory": "2Gi"}
+
+    ml_client.compute.begin_delete("k8s-cpu").result()  # a detach: the AKS cluster stays
+    with pytest.raises(ResourceNotFoundError):
+        ml_client.compute.get("k8s-cpu")
+
+
+def test_a_cluster_the_local_cloud_does_not_know_is_refused(ml_client: Any) -> None:
+    unknown = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/rg/providers/"
+               "Microsoft.ContainerService/managedClusters/nowhere")
+    with pytest.raises(HttpResponseError, match="was not found") as refused:
+        ml_client.compute.begin_create_or_update(KubernetesCompute(name="k8s-none", resource_id=unknown)).result()
+    assert refused.value.status_code == 400
+
+
+def test_a_kubernetes_deployment_runs_on_the_cluster_and_serves(ml_client: Any, aml_workspace: Any, project: Path,
+                                                               emulator_home: Path) -> None:
+    attached = _attach(ml_client, aml_workspace, "k8s-gpu", "Standard_NC6", instanceTypes=GPU_TYPES,
+                       defaultInstanceType="small")
+    endpoint = KubernetesOnlineEndpoint(name="k8s-digits", compute=attached.name, auth_mode="key")
+    created = ml_client.online_endpoints.begin_create_or_update(endpoint).result()
+    assert created.compute.endswith("/computes/k8s-gpu")
+    deployed = ml_client.online_deployments.begin_create_or_update(_deployment(
+        project, "k8s-digits", instance_type="gpu", instance_count=2)).result()
+    assert deployed.provisioning_state == "Succeeded" and deployed.instance_type == "gpu"
+    assert type(ml_client.online_deployments.get(name="blue", endpoint_name="k8s-digits")).__name__ == \
+        "KubernetesOnlineDeployment"
+
+    core = _core(emulator_home, ml_client, "k8s-digits~blue")
+    assert core["computeName"] == "aks-k8s-gpu"  # the v1 cluster's node pool and gateway
+    replicas = core["fakeAzure"]["replicas"]
+    assert [(r["cpu"], r["memoryGb"], len(r["gpuIds"])) for r in replicas] == [(2.0, 8.0, 1)] * 2
+    assert core["containerResourceRequirements"]["cpuLimit"] == 4.0
+    assert all(r["node"].startswith("aks-agentpool-") for r in replicas)
+
+    endpoint.traffic = {"blue": 100}
+    ml_client.online_endpoints.begin_create_or_update(endpoint).result()
+    (project / "request.json").write_text(json.dumps({"data": [1, 2]}))
+    answer = json.loads(ml_client.online_endpoints.invoke(endpoint_name="k8s-digits",
+                                                          request_file=str(project / "request.json")))
+    assert answer["doubled"] == [2, 4]
+
+    # The deployment's own resources override its instance type's; the default instance type applies.
+    ml_client.online_deployments.begin_create_or_update(_deployment(
+        project, "k8s-digits", name="green", instance_count=1,
+        resources=ResourceRequirementsSettings(requests=ResourceSettings(cpu="750m", memory="3Gi")))).result()
+    green = _core(emulator_home, ml_client, "k8s-digits~green")["fakeAzure"]["replicas"]
+    assert [(r["cpu"], r["memoryGb"], r["gpuIds"]) for r in green] == [(0.75, 3.0, [])]
+
+
+def test_a_gpu_instance_type_on_a_cluster_without_gpus_fails_with_the_schedulers_message(
+        ml_client: Any, aml_workspace: Any, project: Path) -> None:
+    attached = _attach(ml_client, aml_workspace, "k8s-cpu", "Standard_D3_v2", instanceTypes=GPU_TYPES)
+    ml_client.online_endpoints.begin_create_or_update(KubernetesOnlineEndpoint(
+        name="k8s-cpu-ep", compute=attached.name)).result()
+    with pytest.raises(HttpResponseError) as failed:
+        ml_client.online_deployments.begin_create_or_update(_deployment(
+            project, "k8s-cpu-ep", instance_type="gpu", instance_count=1)).result()
+    assert failed.value.error is not None and failed.value.error.code == "OutOfQuota"
+    assert "0/3 nodes are available: 3 Insufficient nvidia.com/gpu." in failed.value.error.message
+    assert ml_client.online_deployments.get(name="blue", endpoint_name="k8s-cpu-ep").provisioning_state == "Failed"
+
+    with pytest.raises(HttpResponseError, match="not defined on compute k8s-cpu"):
+        ml_client.online_deployments.begin_create_or_update(_deployment(
+            project, "k8s-cpu-ep", name="green", instance_type="huge", instance_count=1)).result()
+
+
+def test_target_utilization_scale_settings_drive_the_autoscaler(ml_client: Any, aml_workspace: Any, project: Path,
+                                                                emulator_home: Path) -> None:
+    attached = _attach(ml_client, aml_workspace, "k8s-auto", "Standard_D3_v2")
+    ml_client.online_endpoints.begin_create_or_update(KubernetesOnlineEndpoint(
+        name="k8s-auto-ep", compute=attached.name)).result()
+    scale = TargetUtilizationScaleSettings(min_instances=2, max_instances=4, polling_interval=1,
+                                           target_utilization_percentage=50)
+    deployed = ml_client.online_deployments.begin_create_or_update(_deployment(
+        project, "k8s-auto-ep", scale_settings=scale)).result()
+    assert deployed.scale_settings.type == "target_utilization"
+    assert (deployed.scale_settings.min_instances, deployed.scale_settings.max_instances) == (2, 4)
+    core = _core(emulator_home, ml_client, "k8s-auto-ep~blue")
+    assert core["autoScaler"] == {"autoscaleEnabled": True, "minReplicas": 2, "maxReplicas": 4,
+                                  "targetUtilization": 50, "refreshPeriodInSeconds": 1}
+    assert len(core["fakeAzure"]["replicas"]) == 2  # the minimum, as v1's autoscaled services start
+
+
+def test_kubernetes_endpoint_rules(ml_client: Any, aml_workspace: Any, project: Path) -> None:
+    attached = _attach(ml_client, aml_workspace, "k8s-rules", "Standard_D3_v2")
+    endpoint = KubernetesOnlineEndpoint(name="k8s-rules-ep", compute=attached.name)
+    ml_client.online_endpoints.begin_create_or_update(endpoint).result()
+    ml_client.online_deployments.begin_create_or_update(_deployment(project, "k8s-rules-ep")).result()
+    ml_client.online_deployments.begin_create_or_update(_deployment(project, "k8s-rules-ep", name="green")).result()
+    endpoint.traffic, endpoint.mirror_traffic = {"blue": 100}, {"green": 10}
+    with pytest.raises(HttpResponseError, match="not supported on Kubernetes online endpoints"):
+        ml_client.online_endpoints.begin_create_or_update(endpoint).result()
+
+    managed = ManagedOnlineDeployment(
+        name="red", endpoint_name="k8s-rules-ep", model=Model(path=str(project / "model")),
+        environment=Environment(conda_file=str(project / "env.yml"), image="mcr.microsoft.com/azureml/x"),
+        code_configuration=CodeConfiguration(code=str(project / "src"), scoring_script="score.py"),
+        instance_type="Standard_DS3_v2", instance_count=1)
+    with pytest.raises(HttpResponseError, match="which is a Kubernetes endpoint"):
+        ml_client.online_deployments.begin_create_or_update(managed).result()
+
+    with pytest.raises(HttpResponseError, match="not an attached Kubernetes compute"):
+        ml_client.online_endpoints.begin_create_or_update(KubernetesOnlineEndpoint(
+            name="k8s-nowhere", compute="no-such-compute")).result()
+
+
+def test_a_kubernetes_deployment_answers_as_its_clusters_front_end(ml_client: Any, aml_workspace: Any,
+                                                                    project: Path) -> None:
+    """Kubernetes endpoints keep azureml-fe's status codes (Azure's table for them): a model error passes
+    through, as v1's, where a managed endpoint answers 424."""
+    (project / "src" / "score.py").write_text("def init():\n    pass\n\ndef run(raw_data):\n"
+                                              "    raise ValueError('no')\n")
+    attached = _attach(ml_client, aml_workspace, "k8s-fe", "Standard_D3_v2")
+    endpoint = KubernetesOnlineEndpoint(name="k8s-fe-ep", compute=attached.name, auth_mode="key")
+    ml_client.online_endpoints.begin_create_or_update(endpoint).result()
+    ml_client.online_deployments.begin_create_or_update(_deployment(project, "k8s-fe-ep")).result()
+    endpoint.traffic = {"blue": 100}
+    scoring_uri = ml_client.online_endpoints.begin_create_or_update(endpoint).result().scoring_uri
+    key = ml_client.online_endpoints.get_keys("k8s-fe-ep").primary_key
+    failed = requests.post(scoring_uri, json={"data": [1]}, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    assert failed.status_code == 500 and "ms-azureml-model-error-statuscode" not in failed.headers
