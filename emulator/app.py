@@ -23,6 +23,8 @@ def create_app(cloud: Cloud) -> Flask:
     # Upload bodies (model files) can be large; the web server enforces the same limit before the app.
     app.config["MAX_CONTENT_LENGTH"] = cloud.settings.max_body_bytes
 
+    from .arm.discovery_api import CONTROL_PATHS
+    from .arm.discovery_api import control_blueprint as discovery
     from .resources.admin.api import blueprint as admin
     from .resources.assets.api import blueprint as assets
     from .resources.computes.api import blueprint as computes
@@ -36,12 +38,12 @@ def create_app(cloud: Cloud) -> Flask:
     from .resources.workspaces.api import blueprint as workspaces
 
     for blueprint in (workspaces, models, environments, computes, operations, assets, services, packages, datastores,
-                      datasets, admin):
+                      datasets, admin, discovery):
         app.register_blueprint(blueprint)
 
     @app.before_request
     def require_token():
-        if request.path == "/_emulator/health":
+        if request.path == "/_emulator/health" or request.path in CONTROL_PATHS:  # public: the cloud's metadata
             return None
         if not token_matches(cloud.token, request.headers.get("Authorization")):
             # A client that read an emptied token file is locked out until the file holds ours again.

@@ -102,7 +102,6 @@ def serve(settings: DaemonSettings) -> None:
     from .auth import TokenFileError, load_or_create_token
     from .blobs import BlobStore
     from .cloud import Cloud
-    from .control_server import create_control_server
     from .progress import ProgressPolicy
     from .runtimes.base import RuntimeUnavailable
     from .store import Store
@@ -123,7 +122,7 @@ def serve(settings: DaemonSettings) -> None:
         raise DaemonError(_docker_refused(exc)) from exc
     except TokenFileError as exc:
         raise DaemonError(str(exc)) from None
-    server = create_control_server(create_app(cloud), settings)
+    server = _control_server(cloud, create_app(cloud), settings)
     port = server.effective_port
     url = f"http://{settings.host}:{port}"
     from .arm.listener import ArmListener
@@ -160,6 +159,28 @@ def serve(settings: DaemonSettings) -> None:
         current = read_info(settings)
         if current is None or current.get("pid") == os.getpid():
             settings.daemon_info_path.unlink(missing_ok=True)
+
+
+def _control_server(cloud: Any, app: Any, settings: DaemonSettings) -> Any:
+    """The control plane's server: on FAKE_AZURE_PORT, else on the port it had before a restart when that is free
+    (activated SDK v2 clients read the cloud's metadata there), else on any free port."""
+    import dataclasses
+
+    from .control_server import create_control_server
+
+    remembered = None
+    if not settings.port:
+        row = cloud.store.read().execute("SELECT port FROM listeners WHERE name = 'control'").fetchone()
+        remembered = row["port"] if row else None
+    try:
+        server = create_control_server(app, dataclasses.replace(settings, port=remembered) if remembered else settings)
+    except OSError:
+        if not remembered:
+            raise
+        server = create_control_server(app, settings)
+    with cloud.store.transaction() as conn:
+        conn.execute("INSERT OR REPLACE INTO listeners (name, port) VALUES ('control', ?)", (server.effective_port,))
+    return server
 
 
 @contextmanager

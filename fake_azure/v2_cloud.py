@@ -5,8 +5,10 @@ Applied when the activated process first imports ``azure.ai.ml`` or ``azure.iden
 that only uses v1 starts none it did not ask for. No code change and nothing system-wide: only this process's
 environment (inherited by what it starts) and one name-resolution hook.
 
-- ``ARM_CLOUD_METADATA_URL``: the daemon's cloud-metadata document; the client takes its ARM base URL and
-  storage suffix from it (``AZUREML_CURRENT_CLOUD``/``AZUREML_DEV_URL_MFE``, which would win, are removed).
+- ``ARM_CLOUD_METADATA_URL`` and ``AZUREML_CURRENT_CLOUD``: the daemon's cloud-metadata document (served on the
+  control plane's plain-HTTP loopback port: the client fetches it several times per MLClient, each on a new
+  connection, and over TLS each fetch loaded the whole CA bundle) and the cloud's name in it; the client takes
+  its ARM base URL (the HTTPS listener) and storage suffix from it (``AZUREML_DEV_URL_MFE`` is removed).
 - ``IDENTITY_ENDPOINT``/``IDENTITY_HEADER``: ``DefaultAzureCredential()`` takes its managed-identity branch
   against the daemon; the credential variables that come before it (service principal, workload
   identity, other managed-identity flavours) are removed for as long as the activation lasts.
@@ -26,11 +28,12 @@ from .settings import Settings
 
 BLOB_HOST_SUFFIX = ".blob.core.localhost"  # emulator/arm/storage.py serves it
 METADATA_QUERY = "metadata/endpoints?api-version=2019-05-01"
+CLOUD_NAME = "FakeAzureLocal"  # emulator/arm/discovery_api.py's
 # Variables that would make DefaultAzureCredential (or azure-ai-ml's cloud choice) skip the local cloud.
 SHADOWING = ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_CLIENT_CERTIFICATE_PATH",
              "AZURE_CLIENT_CERTIFICATE_PASSWORD", "AZURE_USERNAME", "AZURE_PASSWORD", "AZURE_FEDERATED_TOKEN_FILE",
              "AZURE_AUTHORITY_HOST", "AZURE_TOKEN_CREDENTIALS", "MSI_ENDPOINT", "MSI_SECRET",
-             "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT", "AZUREML_CURRENT_CLOUD", "AZUREML_DEV_URL_MFE")
+             "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT", "AZUREML_DEV_URL_MFE")
 
 
 def client_environment(info: dict[str, Any], settings: Settings, token: str,
@@ -43,10 +46,11 @@ def client_environment(info: dict[str, Any], settings: Settings, token: str,
 
     from .trust import bundle_for
 
-    arm_root = info["armUrl"] + ("strict/" if settings.strict_workspaces else "")
+    # The strict choice travels in the ARM root the metadata names (its /strict/ prefix).
+    metadata_root = info["url"].rstrip("/") + ("/strict/" if settings.strict_workspaces else "/")
     home_tls = (settings.home / "tls").resolve()
     already_ours = bool(current_bundle and Path(current_bundle).resolve().parent == home_tls)
-    return {"ARM_CLOUD_METADATA_URL": arm_root + METADATA_QUERY,
+    return {"ARM_CLOUD_METADATA_URL": metadata_root + METADATA_QUERY, "AZUREML_CURRENT_CLOUD": CLOUD_NAME,
             "IDENTITY_ENDPOINT": info["armUrl"] + "msi/token",
             "IDENTITY_HEADER": token,
             "REQUESTS_CA_BUNDLE": current_bundle if already_ours else str(bundle_for(settings.home, current_bundle))}

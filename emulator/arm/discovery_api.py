@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import hmac
 import time
+from typing import Any
 
 from flask import Blueprint, jsonify, request
 
-from ..errors import Unauthorized
+from ..errors import NotFound, Unauthorized
 from ..http import cloud, validated
 from .schema import MetadataQuery, TokenQuery
 from .storage import STORAGE_SUFFIX
@@ -22,20 +23,56 @@ PUBLIC_PATHS = ("/metadata/endpoints", "/msi/token")
 blueprint = Blueprint("arm_discovery", __name__)
 
 
-@blueprint.get("/metadata/endpoints")
-@validated(query=MetadataQuery)
-def cloud_metadata(query: MetadataQuery):
-    # url_root keeps the listener's /strict/ prefix: the client picks the cloud whose resourceManager is a
-    # part of the metadata URL, then sends every ARM call there.
-    root = request.url_root
-    port = request.host.rsplit(":", 1)[1] if ":" in request.host else "443"
-    return jsonify([{
+def metadata_document(root: str, port: str) -> list[dict[str, Any]]:
+    """The cloud whose ARM, portal and login endpoints are ``root`` (the HTTPS listener, with its ``/strict/``
+    prefix for a strict client) and whose storage suffix names the listener's ``port``."""
+    return [{
         "name": CLOUD_NAME, "portal": root, "resourceManager": root, "gallery": root, "graph": root,
         "authentication": {"loginEndpoint": root, "audiences": [root], "tenant": "common",
                            "identityProvider": "AAD"},
         "suffixes": {"storage": f"{STORAGE_SUFFIX}:{port}", "acrLoginServer": "azurecr.localhost",
                      "keyVaultDns": "vault.localhost"},
-    }])
+    }]
+
+
+@blueprint.get("/metadata/endpoints")
+@validated(query=MetadataQuery)
+def cloud_metadata(query: MetadataQuery):
+    # url_root keeps the listener's /strict/ prefix: the client picks the cloud whose resourceManager is a
+    # part of the metadata URL, then sends every ARM call there.
+    port = request.host.rsplit(":", 1)[1] if ":" in request.host else "443"
+    return jsonify(metadata_document(request.url_root, port))
+
+
+# The same document on the control plane (plain HTTP on loopback): azure-ai-ml fetches it several times for each
+# MLClient it builds, each time on a new connection, and over TLS every fetch loaded the process's whole CA bundle
+# (about 20 ms each). activate() names this URL and the cloud (AZUREML_CURRENT_CLOUD), so the client never has to
+# match the metadata URL against the ARM root.
+control_blueprint = Blueprint("control_discovery", __name__)
+CONTROL_PATHS = ("/metadata/endpoints", "/strict/metadata/endpoints")
+
+
+@control_blueprint.get("/metadata/endpoints")
+@validated(query=MetadataQuery)
+def control_cloud_metadata(query: MetadataQuery):
+    return _from_control_plane("")
+
+
+@control_blueprint.get("/strict/metadata/endpoints")
+@validated(query=MetadataQuery)
+def control_strict_cloud_metadata(query: MetadataQuery):
+    return _from_control_plane("strict/")
+
+
+def _from_control_plane(prefix: str):
+    from .listener import LISTENER_NAME
+
+    c = cloud()
+    row = c.store.read().execute("SELECT port FROM listeners WHERE name = ?", (LISTENER_NAME,)).fetchone()
+    if row is None:
+        raise NotFound("The SDK v2 listener has not started.", code="NotFound")
+    host = c.settings.host if ":" not in c.settings.host else f"[{c.settings.host}]"
+    return jsonify(metadata_document(f"https://{host}:{row['port']}/{prefix}", str(row["port"])))
 
 
 @blueprint.get("/msi/token")

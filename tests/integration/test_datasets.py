@@ -322,7 +322,7 @@ def test_v1_and_v2_share_the_workspaceblobstore_container(ws, workdir, monkeypat
     try:
         ml_client = MLClient(DefaultAzureCredential(), ws.subscription_id, ws.resource_group, ws.name)
         store = ml_client.datastores.get_default()
-        port = urlsplit(os.environ["ARM_CLOUD_METADATA_URL"]).port
+        port = urlsplit(os.environ["IDENTITY_ENDPOINT"]).port  # the HTTPS listener's
         sas = ml_client.datastores._list_secrets(store.name, expirable_secret=True).sas_token
         container = ContainerClient(f"https://{store.account_name}.blob.core.localhost:{port}", store.container_name,
                                     credential=sas)

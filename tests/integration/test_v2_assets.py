@@ -59,12 +59,14 @@ def test_activation_points_the_unchanged_client_at_the_local_cloud(ml_client: ML
 def test_deactivate_restores_the_environment(emulator_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AZURE_CLIENT_SECRET", "kept")
     monkeypatch.delenv("ARM_CLOUD_METADATA_URL", raising=False)
+    monkeypatch.setenv("AZUREML_CURRENT_CLOUD", "AzureCloud")
     fake_azure.activate()
     try:
         assert os.environ["IDENTITY_ENDPOINT"].endswith("/msi/token")
+        assert os.environ["AZUREML_CURRENT_CLOUD"] == "FakeAzureLocal"  # the cloud the metadata URL serves
     finally:
         fake_azure.deactivate()
-    assert os.environ["AZURE_CLIENT_SECRET"] == "kept"
+    assert os.environ["AZURE_CLIENT_SECRET"] == "kept" and os.environ["AZUREML_CURRENT_CLOUD"] == "AzureCloud"
     assert "ARM_CLOUD_METADATA_URL" not in os.environ and "IDENTITY_ENDPOINT" not in os.environ
 
 
@@ -189,7 +191,7 @@ def test_a_bad_body_is_an_http_response_error_in_azures_envelope(ml_client: MLCl
 
 def _default_container(ml_client: MLClient, **kwargs) -> ContainerClient:
     store = ml_client.datastores.get_default()
-    port = urlsplit(os.environ["ARM_CLOUD_METADATA_URL"]).port
+    port = urlsplit(os.environ["IDENTITY_ENDPOINT"]).port  # the HTTPS listener's
     sas = ml_client.datastores._list_secrets(store.name, expirable_secret=True).sas_token
     return ContainerClient(f"https://{store.account_name}.blob.core.localhost:{port}", store.container_name,
                            credential=sas, **kwargs)

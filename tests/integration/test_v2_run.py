@@ -124,3 +124,18 @@ def test_a_deployment_serves_again_after_the_daemon_is_restarted(home: dict[str,
     assert again.returncode == 0, again.stderr
     assert "STATE Succeeded" in again.stdout, again.stdout
     assert 'INVOKED {"tripled": [6]}' in again.stdout and 'DIRECT 200 {"tripled": [9]}' in again.stdout, again.stdout
+
+
+def test_a_restarted_daemon_keeps_its_ports(home: dict[str, str]) -> None:
+    """An activated process keeps the metadata URL (the control plane) and the ARM root (the HTTPS listener) it
+    was given: a daemon started again in the same home listens where the last one did."""
+    def urls() -> tuple[str, str]:
+        up = subprocess.run([*CLI, "up"], env=home, capture_output=True, text=True, timeout=120)
+        assert up.returncode == 0, up.stderr
+        status = json.loads(subprocess.run([*CLI, "status", "--json"], env=home, capture_output=True, text=True,
+                                           timeout=60).stdout)
+        return status["url"], status["arm_url"]
+
+    first = urls()
+    assert subprocess.run([*CLI, "down"], env=home, capture_output=True, timeout=120).returncode == 0
+    assert urls() == first
