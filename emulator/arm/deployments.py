@@ -246,6 +246,8 @@ def put(cloud: Cloud, ws_body: dict[str, Any], endpoint: str, name: str,
             actions.refuse_while_busy(cloud, conn, ws_id, core)  # 409 while an earlier operation runs
             lifecycle.deleted(conn, ws_id, core)  # the engine replaces its replicas
         record = core_record(ws_body, endpoint, name, props, sizing, count, environment, launch)
+        if existing is not None:  # its route keeps serving the old replicas until the new ones are ready
+            record["scoringUri"] = json.loads(existing["body"]).get("scoringUri")
         state = "Creating" if old is None else "Updating"
         outcome = Outcome(pending=True, running_status=state)
         if sizing.compute_type == MANAGED:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from typing import Any
 
 from ..operations import Operations, OperationStatus, Outcome
@@ -61,10 +62,14 @@ class Rollouts:
 
     def _deploy(self, ws_id: str, name: str, op_id: str | None, keep_running: bool, deployment: Deployment) -> None:
         deployment.abandoned.clear()  # a delete queued before this deployment has finished by now
+        retiring: list[ReplicaHandle] = []
         if not keep_running:
             with deployment.lock:
                 old = deployment.take_handles()
-            self.stop_all(old)
+            if old and self._behind_gateway(ws_id, name):
+                retiring = old  # a surge, as a rolling update: they serve until the new replicas do
+            else:  # a local service's new container needs its port
+                self.stop_all(old)
         unexpected: Exception | None = None
         try:
             self._bring_up(ws_id, name, deployment)
@@ -74,6 +79,7 @@ class Rollouts:
         except Exception as exc:  # a bug must still end the operation, never leave it pending
             unexpected = exc
             failure = DeployFailed(internal_error(name, exc))
+        self._retire(ws_id, name, retiring)
         if failure is None:
             if op_id:
                 self._operations.resolve(op_id, Outcome(OperationStatus.SUCCEEDED))
@@ -99,6 +105,24 @@ class Rollouts:
                 self._operations.resolve(op_id, Outcome(OperationStatus.FAILED, error=failure.error, extra=extra))
         if unexpected is not None:
             raise unexpected
+
+    def _behind_gateway(self, ws_id: str, name: str) -> bool:
+        record = lifecycle.find(self._store.read(), ws_id, name)
+        return record is not None and not record.local
+
+    def _retire(self, ws_id: str, name: str, handles: list[ReplicaHandle]) -> None:
+        """An update's old replicas, once the new ones are published (or the update failed): each stops when
+        the requests it was given have been answered (at most its scoring timeout later), so none is dropped."""
+        if not handles:
+            return
+        cluster = self._gateways.existing_for(ws_id, name)
+        record = lifecycle.find(self._store.read(), ws_id, name)
+        timeout_s = int(record.wire.get("scoringTimeoutMs") or 0) / 1000 if record is not None else 0.0
+        deadline = time.monotonic() + timeout_s
+        while cluster is not None and time.monotonic() < deadline and any(
+                cluster.gateway.replica_in_flight(name, h.replica_id) for h in handles):
+            time.sleep(0.02)  # no lock held: requests finish on the gateway's threads
+        self.stop_all(handles)
 
     def _bring_up(self, ws_id: str, name: str, deployment: Deployment) -> None:
         record = lifecycle.read(self._store.read(), ws_id, name)

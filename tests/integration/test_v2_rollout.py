@@ -1,0 +1,114 @@
+"""Safe rollout as Microsoft's guide does it (how-to-safely-rollout-online-endpoints), with the real azure-ai-ml
+client (1.35): blue serves; green is deployed at 0% and smoke-tested by the azureml-model-deployment header; traffic
+moves to green in steps; blue is scaled down and deleted. And an update of a deployment's code replaces its
+replicas without dropping a request: the old ones serve until the new ones are ready."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from azure.ai.ml.constants._endpoint import EndpointInvokeFields
+from azure.ai.ml.entities import (
+    CodeConfiguration,
+    Environment,
+    ManagedOnlineDeployment,
+    ManagedOnlineEndpoint,
+    Model,
+)
+
+SCORE = "def init():\n    pass\n\ndef run(raw_data):\n    return {{'version': '{version}'}}\n"
+
+
+@pytest.fixture(autouse=True)
+def unsticky_deployment_header() -> Any:
+    yield
+    EndpointInvokeFields.DEFAULT_HEADER.pop(EndpointInvokeFields.MODEL_DEPLOYMENT, None)
+
+
+def _deployment(root: Path, name: str, version: str, count: int = 1) -> ManagedOnlineDeployment:
+    code = root / f"src-{version}"
+    code.mkdir(exist_ok=True)
+    (code / "score.py").write_text(SCORE.format(version=version))
+    (root / "model").mkdir(exist_ok=True)
+    (root / "model" / "weights.json").write_text("{}")
+    (root / "env.yml").write_text("name: rollout\ndependencies:\n  - python=3.11\n")
+    return ManagedOnlineDeployment(
+        name=name, endpoint_name="rollout", model=Model(path=str(root / "model")),
+        environment=Environment(conda_file=str(root / "env.yml"),
+                                image="mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04"),
+        code_configuration=CodeConfiguration(code=str(code), scoring_script="score.py"),
+        instance_type="Standard_DS3_v2", instance_count=count)
+
+
+def _versions(uri: str, auth: dict[str, str], n: int) -> list[str]:
+    return [requests.post(uri, json={}, headers=auth, timeout=30).json()["version"] for _ in range(n)]
+
+
+def test_blue_green_as_the_safe_rollout_guide_does_it(ml_client: Any, tmp_path: Path) -> None:
+    endpoint = ManagedOnlineEndpoint(name="rollout", auth_mode="key")
+    ml_client.online_endpoints.begin_create_or_update(endpoint).result()
+    ml_client.online_deployments.begin_create_or_update(_deployment(tmp_path, "blue", "v1", count=2)).result()
+    endpoint.traffic = {"blue": 100}
+    uri = ml_client.online_endpoints.begin_create_or_update(endpoint).result().scoring_uri
+    auth = {"Authorization": "Bearer " + ml_client.online_endpoints.get_keys("rollout").primary_key}
+    assert set(_versions(uri, auth, 4)) == {"v1"}
+
+    ml_client.online_deployments.begin_create_or_update(_deployment(tmp_path, "green", "v2")).result()
+    assert ml_client.online_endpoints.get("rollout").traffic == {"blue": 100, "green": 0}
+    assert set(_versions(uri, auth, 4)) == {"v1"}  # green takes nothing yet
+    (tmp_path / "sample.json").write_text("{}")
+    smoke = ml_client.online_endpoints.invoke(endpoint_name="rollout", deployment_name="green",
+                                              request_file=str(tmp_path / "sample.json"))
+    assert json.loads(smoke) == {"version": "v2"}
+    EndpointInvokeFields.DEFAULT_HEADER.pop(EndpointInvokeFields.MODEL_DEPLOYMENT, None)
+
+    for green in (10, 50, 100):
+        endpoint.traffic = {"blue": 100 - green, "green": green}
+        ml_client.online_endpoints.begin_create_or_update(endpoint).result()
+        seen = _versions(uri, auth, 10)
+        assert seen.count("v2") == green // 10, (green, seen)
+
+    blue = ml_client.online_deployments.get(name="blue", endpoint_name="rollout")
+    blue.instance_count = 1  # scaled down from 2 before it goes
+    ml_client.online_deployments.begin_create_or_update(blue).result()
+    assert ml_client.online_deployments.get(name="blue", endpoint_name="rollout").instance_count == 1
+    ml_client.online_deployments.begin_delete(name="blue", endpoint_name="rollout").result()
+    assert [d.name for d in ml_client.online_deployments.list(endpoint_name="rollout")] == ["green"]
+    assert set(_versions(uri, auth, 4)) == {"v2"}
+
+
+def test_updating_a_deployments_code_drops_no_request(ml_client: Any, tmp_path: Path) -> None:
+    endpoint = ManagedOnlineEndpoint(name="rollout", auth_mode="key")
+    ml_client.online_endpoints.begin_create_or_update(endpoint).result()
+    ml_client.online_deployments.begin_create_or_update(_deployment(tmp_path, "blue", "v1")).result()
+    endpoint.traffic = {"blue": 100}
+    uri = ml_client.online_endpoints.begin_create_or_update(endpoint).result().scoring_uri
+    auth = {"Authorization": "Bearer " + ml_client.online_endpoints.get_keys("rollout").primary_key}
+
+    answers: list[tuple[int, str]] = []
+    done = threading.Event()
+
+    def keep_scoring() -> None:
+        session = requests.Session()
+        while not done.is_set():
+            answer = session.post(uri, json={}, headers=auth, timeout=30)
+            answers.append((answer.status_code, answer.text))
+
+    caller = threading.Thread(target=keep_scoring)
+    caller.start()
+    try:
+        ml_client.online_deployments.begin_create_or_update(_deployment(tmp_path, "blue", "v2")).result()
+        deadline = time.monotonic() + 30
+        while not any('"v2"' in text for _, text in answers[-3:]) and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the caller has seen the new code answer
+    finally:
+        done.set()
+        caller.join(timeout=60)
+    failed = [a for a in answers if a[0] != 200]
+    assert not failed, failed[:5]
+    assert any('"v1"' in text for _, text in answers) and '"v2"' in answers[-1][1]
