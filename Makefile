@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install lint test test-docker demo bench gpu-check clean
+.PHONY: install lint test test-docker migration demo bench gpu-check clean
 
 install: $(STAMP)
 
@@ -28,6 +28,11 @@ test-docker: install
 		tests/integration/test_deploy_behaviour.py tests/integration/test_gpu_notebook_shape.py \
 		tests/integration/test_local_webservice.py tests/integration/test_aci_and_schema.py \
 		tests/integration/test_reliability.py tests/integration/test_model_package_profile.py
+
+# The v1 -> v2 migration example: one model on one AKS cluster through AksWebservice and through a
+# KubernetesOnlineDeployment, identical predictions asserted (examples/migration; outside testpaths).
+migration: install
+	$(BIN)/pytest -q examples/migration
 
 demo: install
 	$(BIN)/python examples/run_demo.py
