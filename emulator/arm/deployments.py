@@ -257,6 +257,8 @@ def put(cloud: Cloud, ws_body: dict[str, Any], endpoint: str, name: str,
                 record["fakeAzure"]["replicas"] = services.plan_replicas(conn, ws_id, record,
                                                                          services.desired_replicas(record))
             except Unschedulable as exc:
+                if existing is not None:  # an update that fits nowhere: refused, the old pods keep serving
+                    raise BadRequest.of(kubernetes_unschedulable(exc.message)) from None
                 outcome = Outcome(OperationStatus.FAILED, error=kubernetes_unschedulable(exc.message).payload())
         keys = endpoints.keys_of(conn, ws_id, endpoint)
         lifecycle.deploy_begun(conn, ws_id, record, services.new_secrets({"keys": keys}))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Optional
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from ..validation import _NO_CONTROL, Body
 from .schema import StringMap, Text
@@ -104,6 +104,12 @@ class ScaleSettings(Body):
     maxInstances: Optional[Annotated[int, Field(ge=1, le=1000)]] = None
     pollingInterval: Optional[Duration] = None
     targetUtilizationPercentage: Optional[Annotated[int, Field(ge=1, le=100)]] = None
+
+    @model_validator(mode="after")
+    def min_within_max(self) -> "ScaleSettings":
+        if self.minInstances is not None and self.maxInstances is not None and self.minInstances > self.maxInstances:
+            raise ValueError("minInstances cannot be more than maxInstances")
+        return self
 
 
 # A Kubernetes quantity as the client sends it: "2", "0.5", "100m" cores; "2Gi", "512Mi", "1G" bytes.

@@ -66,9 +66,9 @@ class Rollouts:
         if not keep_running:
             with deployment.lock:
                 old = deployment.take_handles()
-            if old and self._behind_gateway(ws_id, name):
+            if old and self._can_surge(ws_id, name):
                 retiring = old  # a surge, as a rolling update: they serve until the new replicas do
-            else:  # a local service's new container needs its port
+            else:
                 self.stop_all(old)
         unexpected: Exception | None = None
         try:
@@ -106,9 +106,11 @@ class Rollouts:
         if unexpected is not None:
             raise unexpected
 
-    def _behind_gateway(self, ws_id: str, name: str) -> bool:
+    def _can_surge(self, ws_id: str, name: str) -> bool:
+        """Whether new replicas may start beside the old ones: not a local service (its port), and not one
+        with GPUs (the new replicas get the same devices, which a framework like TensorFlow fills)."""
         record = lifecycle.find(self._store.read(), ws_id, name)
-        return record is not None and not record.local
+        return record is not None and not record.local and not any(r.gpu_ids for r in record.replicas)
 
     def _retire(self, ws_id: str, name: str, handles: list[ReplicaHandle]) -> None:
         """An update's old replicas, once the new ones are published (or the update failed): each stops when
@@ -119,7 +121,7 @@ class Rollouts:
         record = lifecycle.find(self._store.read(), ws_id, name)
         timeout_s = int(record.wire.get("scoringTimeoutMs") or 0) / 1000 if record is not None else 0.0
         deadline = time.monotonic() + timeout_s
-        while cluster is not None and time.monotonic() < deadline and any(
+        while cluster is not None and time.monotonic() < deadline and not self._stopping.is_set() and any(
                 cluster.gateway.replica_in_flight(name, h.replica_id) for h in handles):
             time.sleep(0.02)  # no lock held: requests finish on the gateway's threads
         self.stop_all(handles)

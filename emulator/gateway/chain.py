@@ -173,9 +173,11 @@ def admit(ctx: Context) -> Optional[Response]:
             ctx.queued = True
             st.queue_waits += 1
             st.waiting += 1
+            # A managed deployment's queue is bounded by its request timeout (Azure deprecated maxQueueWait for
+            # managed endpoints: only the pending limit above refuses at once).
+            wait_ms = route.scoring_timeout_ms if route.managed else route.max_queue_wait_ms
             try:
-                st.cond.wait_for(lambda: st.removed or st.free_slots(skip) > 0,
-                                 timeout=route.max_queue_wait_ms / 1000.0)
+                st.cond.wait_for(lambda: st.removed or st.free_slots(skip) > 0, timeout=wait_ms / 1000.0)
             finally:
                 st.waiting -= 1
         if st.removed:
@@ -183,6 +185,8 @@ def admit(ctx: Context) -> Optional[Response]:
         if st.free_slots(skip) <= 0:
             if not any(r not in skip for r in st.replicas):
                 return text_error(503, f"No ready replicas for service {route.name}")
+            if route.managed:
+                return managed.timed_out(route.scoring_timeout_ms)
             return gateway_failure(503, route)
         st.reserved += 1
         ctx.reserved = True

@@ -156,6 +156,20 @@ def test_a_gpu_instance_type_on_a_cluster_without_gpus_fails_with_the_schedulers
     assert "0/3 nodes are available: 3 Insufficient nvidia.com/gpu." in failed.value.error.message
     assert ml_client.online_deployments.get(name="blue", endpoint_name="k8s-cpu-ep").provisioning_state == "Failed"
 
+    # An update that fits nowhere is refused and the running pods keep serving (Kubernetes keeps the old
+    # ReplicaSet); here the refusal comes at once.
+    ml_client.online_deployments.begin_create_or_update(_deployment(
+        project, "k8s-cpu-ep", name="cpu", instance_type="small", instance_count=1)).result()
+    with pytest.raises(HttpResponseError, match="Insufficient nvidia.com/gpu") as refused:
+        ml_client.online_deployments.begin_create_or_update(_deployment(
+            project, "k8s-cpu-ep", name="cpu", instance_type="gpu", instance_count=1)).result()
+    assert refused.value.status_code == 400
+    kept = ml_client.online_deployments.get(name="cpu", endpoint_name="k8s-cpu-ep")
+    assert (kept.provisioning_state, kept.instance_type) == ("Succeeded", "small")
+    (project / "request.json").write_text(json.dumps({"data": [3]}))
+    assert json.loads(ml_client.online_endpoints.invoke(endpoint_name="k8s-cpu-ep", deployment_name="cpu",
+                                                        request_file=str(project / "request.json")))["doubled"] == [6]
+
     with pytest.raises(HttpResponseError, match="not defined on compute k8s-cpu"):
         ml_client.online_deployments.begin_create_or_update(_deployment(
             project, "k8s-cpu-ep", name="green", instance_type="huge", instance_count=1)).result()
@@ -176,6 +190,11 @@ def test_target_utilization_scale_settings_drive_the_autoscaler(ml_client: Any, 
     assert core["autoScaler"] == {"autoscaleEnabled": True, "minReplicas": 2, "maxReplicas": 4,
                                   "targetUtilization": 50, "refreshPeriodInSeconds": 1}
     assert len(core["fakeAzure"]["replicas"]) == 2  # the minimum, as v1's autoscaled services start
+
+    backwards = TargetUtilizationScaleSettings(min_instances=3, max_instances=1)
+    with pytest.raises(HttpResponseError, match="minInstances cannot be more than maxInstances"):
+        ml_client.online_deployments.begin_create_or_update(_deployment(
+            project, "k8s-auto-ep", name="green", scale_settings=backwards)).result()
 
 
 def test_kubernetes_endpoint_rules(ml_client: Any, aml_workspace: Any, project: Path) -> None:

@@ -141,3 +141,15 @@ def test_a_replica_not_ready_within_its_readiness_probe_fails_the_deployment(ml_
     assert ml_client.online_deployments.get(name="blue", endpoint_name="settings").provisioning_state == "Failed"
     assert "was not ready within 3 s (readiness probe failed)" in ml_client.online_deployments.get_logs(
         name="blue", endpoint_name="settings", lines=200)
+
+
+def test_a_request_waits_for_a_slot_within_the_request_timeout_not_max_queue_wait(ml_client: Any,
+                                                                                  tmp_path: Path) -> None:
+    """Azure deprecated maxQueueWait for managed endpoints: a request within the pending limit waits for a slot as
+    long as its request timeout allows (it was refused 429 after the 500 ms default queue wait)."""
+    uri, auth = _deploy(ml_client, tmp_path)  # 1 instance, 1 request at a time, 5 s timeout, 500 ms queue wait
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(requests.post, uri, json={"sleep": 1.5}, headers=auth, timeout=30)
+        time.sleep(0.3)
+        second = pool.submit(requests.post, uri, json={"x": 1}, headers=auth, timeout=30)
+        assert [first.result().status_code, second.result().status_code] == [200, 200]
