@@ -23,10 +23,12 @@ from ..error_catalog import (
 )
 from ..errors import NotFound, Unauthorized
 from ..resources.services import service as services
+from ..resources.services.state import ServiceState
 from . import endpoints
 from .deployments import core_name
 
 DEPLOYMENT_HEADER = "azureml-model-deployment"
+_NOT_SERVING = (ServiceState.FAILED.value, ServiceState.UNSCHEDULABLE.value)
 _HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "authorization",
                 "proxy-authorization", "te", "trailer", "upgrade"}
 
@@ -106,7 +108,8 @@ def authorize(row: sqlite3.Row, authorization: str | None, workspace_id: str, en
 def _target(conn: sqlite3.Connection, workspace_id: str, row: sqlite3.Row, deployment: str) -> Target | None:
     core = services.row(conn, workspace_id, core_name(row["name"], deployment))
     body = json.loads(core["body"]) if core is not None else {}
-    if not body.get("scoringUri"):
+    # A failed deployment serves nothing: its route is gone, and the gateway's answer would name the core record.
+    if not body.get("scoringUri") or core["state"] in _NOT_SERVING:
         return None
     return Target(deployment, body["scoringUri"], row["primary_key"], int(body["scoringTimeoutMs"]) / 1000 + 30)
 

@@ -20,6 +20,7 @@ from azure.ai.ml.entities import (
     ManagedOnlineEndpoint,
     Model,
 )
+from azure.core.exceptions import HttpResponseError
 
 SCORE = "def init():\n    pass\n\ndef run(raw_data):\n    return {{'version': '{version}'}}\n"
 
@@ -112,3 +113,22 @@ def test_updating_a_deployments_code_drops_no_request(ml_client: Any, tmp_path: 
     failed = [a for a in answers if a[0] != 200]
     assert not failed, failed[:5]
     assert any('"v1"' in text for _, text in answers) and '"v2"' in answers[-1][1]
+
+
+def test_a_failed_update_answers_as_azure_without_naming_the_core_record(ml_client: Any, tmp_path: Path) -> None:
+    """An update whose init() fails takes the deployment's replicas down (it is Failed); scoring it is Azure's 404
+    "No valid deployments to route to", not the gateway's "Service rollout~blue not found"."""
+    endpoint = ManagedOnlineEndpoint(name="rollout", auth_mode="key")
+    ml_client.online_endpoints.begin_create_or_update(endpoint).result()
+    ml_client.online_deployments.begin_create_or_update(_deployment(tmp_path, "blue", "v1")).result()
+    endpoint.traffic = {"blue": 100}
+    uri = ml_client.online_endpoints.begin_create_or_update(endpoint).result().scoring_uri
+    auth = {"Authorization": "Bearer " + ml_client.online_endpoints.get_keys("rollout").primary_key}
+    broken = _deployment(tmp_path, "blue", "v2")
+    (tmp_path / "src-v2" / "score.py").write_text("def init():\n    raise RuntimeError('no')\n\ndef run(d):\n"
+                                                  "    return d\n")
+    with pytest.raises(HttpResponseError, match="ResourceNotReady"):
+        ml_client.online_deployments.begin_create_or_update(broken).result()
+    answer = requests.post(uri, json={}, headers=auth, timeout=30)
+    assert answer.status_code == 404 and "No valid deployments to route to" in answer.text
+    assert "~" not in answer.text
