@@ -109,7 +109,7 @@ def _target(conn: sqlite3.Connection, workspace_id: str, row: sqlite3.Row, deplo
     core = services.row(conn, workspace_id, core_name(row["name"], deployment))
     body = json.loads(core["body"]) if core is not None else {}
     # A failed deployment serves nothing: its route is gone, and the gateway's answer would name the core record.
-    if not body.get("scoringUri") or core["state"] in _NOT_SERVING:
+    if core is None or not body.get("scoringUri") or core["state"] in _NOT_SERVING:
         return None
     return Target(deployment, body["scoringUri"], row["primary_key"], int(body["scoringTimeoutMs"]) / 1000 + 30)
 
