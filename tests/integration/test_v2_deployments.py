@@ -294,6 +294,29 @@ def test_an_environment_that_cannot_be_built_fails_the_deployment_with_image_bui
     assert "numpy >=1.2|<1.0" in ml_client.online_deployments.get_logs(name="blue", endpoint_name="digits", lines=200)
 
 
+def test_registered_assets_are_deployed_by_azureml_reference(ml_client: Any, project: Path) -> None:
+    """Assets registered first, then named as users write them: ``azureml:name:version`` and ``name@latest``."""
+    _endpoint(ml_client)
+    ml_client.models.create_or_update(Model(name="weights", version="3", path=str(project / "model")))
+    ml_client.environments.create_or_update(Environment(name="scoring-env", version="1", conda_file=str(
+        project / "env.yml"), image="mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04"))
+    ml_client.environments.create_or_update(Environment(name="scoring-env", version="2", conda_file=str(
+        project / "env.yml"), image="mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04"))
+    deployed = ml_client.online_deployments.begin_create_or_update(ManagedOnlineDeployment(
+        name="blue", endpoint_name="digits", model="azureml:weights:3", environment="scoring-env@latest",
+        code_configuration=CodeConfiguration(code=str(project / "src"), scoring_script="score.py"),
+        instance_type="Standard_DS3_v2", instance_count=1, environment_variables={"GREETING": "ref"})).result()
+    assert deployed.provisioning_state == "Succeeded"
+    assert deployed.model.endswith("/models/weights/versions/3")
+    assert deployed.environment.endswith("/environments/scoring-env/versions/2")
+    (project / "request.json").write_text(json.dumps({"data": [1]}))
+    ml_client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name="digits", traffic={"blue": 100})
+                                                      ).result()
+    answer = json.loads(ml_client.online_endpoints.invoke(endpoint_name="digits",
+                                                          request_file=str(project / "request.json")))
+    assert answer == {"scale": 2, "doubled": [2], "greeting": "ref"}
+
+
 def test_a_deployments_core_record_is_not_a_v1_webservice(ml_client: Any, aml_workspace: Any, project: Path) -> None:
     """The core record {endpoint}~{deployment} is the v2 deployment's: v1's service routes do not reach it (a v1
     delete would have taken the replicas away under the ARM record, which kept answering Succeeded)."""
