@@ -31,6 +31,10 @@ class Deployment:
     queue_waits_seen: int = 0
     kills: int = 0  # injected kill_replica faults so far (they rotate over the replicas)
     killed: list[ReplicaHandle] = field(default_factory=list)  # by kill_replica, while still in handles
+    # An update's old replicas, serving until the new ones are published, then draining: still live (a sweep
+    # keeps them), with the environment they run on.
+    retiring: dict[str, ReplicaHandle] = field(default_factory=dict)
+    retiring_environment: str | None = None
     abandoned: threading.Event = field(default_factory=threading.Event)
     task: str | None = None  # the rollout under way: "deploy", "scale" or "delete"
     launches: int = 0  # replicas starting outside a rollout (restarts)
@@ -131,4 +135,4 @@ class Deployments:
             self._by_key.clear()
 
     def live_replica_ids(self) -> set[str]:
-        return {rid for deployment in self for rid in list(deployment.handles)}
+        return {rid for deployment in self for rid in [*deployment.handles, *deployment.retiring]}

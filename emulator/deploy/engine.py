@@ -155,8 +155,10 @@ class DeploymentEngine:
 
     def environments_in_use(self) -> list[str]:
         """The environment references (interpreters, images) that live replicas run on."""
-        return sorted({deployment.launch.environment for deployment in self.deployments
-                       if deployment.launch is not None and deployment.handles})
+        in_use = {deployment.launch.environment for deployment in self.deployments
+                  if deployment.launch is not None and deployment.handles}
+        return sorted(in_use | {deployment.retiring_environment for deployment in self.deployments
+                                if deployment.retiring and deployment.retiring_environment})
 
     def sweep_orphans(self) -> None:
         """Remove what a runtime left behind that no live replica owns (containers of a crashed daemon)."""

@@ -68,6 +68,9 @@ class Rollouts:
                 old = deployment.take_handles()
             if old and self._can_surge(ws_id, name):
                 retiring = old  # a surge, as a rolling update: they serve until the new replicas do
+                with deployment.lock:
+                    deployment.retiring = {h.replica_id: h for h in old}
+                    deployment.retiring_environment = deployment.launch.environment if deployment.launch else None
             else:
                 self.stop_all(old)
         unexpected: Exception | None = None
@@ -80,6 +83,8 @@ class Rollouts:
             unexpected = exc
             failure = DeployFailed(internal_error(name, exc))
         self._retire(ws_id, name, retiring)
+        with deployment.lock:
+            deployment.retiring, deployment.retiring_environment = {}, None
         if failure is None:
             if op_id:
                 self._operations.resolve(op_id, Outcome(OperationStatus.SUCCEEDED))

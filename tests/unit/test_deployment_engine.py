@@ -197,3 +197,27 @@ def test_a_crashed_replica_is_restarted_and_the_service_heals(tmp_path: Path) ->
         assert len(harness.runtime.live()) == 2 and len(_running(harness, "svc")) == 2
     finally:
         harness.close()
+
+
+def test_an_updates_old_replicas_serve_until_the_new_ones_are_ready_and_a_sweep_keeps_them(tmp_path: Path) -> None:
+    """A surge: the old replica is stopped only once its successor is ready; meanwhile it counts as live, so a
+    sweep of orphans (a reset, a daemon's stop) does not take it for a leftover."""
+    from emulator.deploy import lifecycle
+
+    generations = iter(["ready"])
+    runtime = StubRuntime(lambda spec: next(generations, "pending"))  # the update's replica waits for the test
+    harness = Harness(tmp_path, runtime)
+    try:
+        assert harness.wait(harness.create("svc"))["status"] == "Succeeded"
+        (old,) = runtime.live()
+        with harness.store.transaction() as conn:
+            lifecycle.deleted(conn, WS, "svc")  # as a redeploy over the service does
+        update = harness.create("svc")
+        new = runtime.wait_started(2)[1]
+        assert old.spec.replica_id in harness.engine.deployments.live_replica_ids()
+        assert old.alive and harness.wait(update, seconds=0)["status"] == "Running"
+        new.become_ready()
+        assert harness.wait(update)["status"] == "Succeeded"
+        assert poll(lambda: not old.alive, timeout=10)
+    finally:
+        harness.close()
