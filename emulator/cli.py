@@ -1,4 +1,4 @@
-"""The ``fake-azure`` command: up, serve, down, status, reset, run."""
+"""The ``fake-azure`` command: up, serve, down, status, reset, images, prune, aks, run."""
 from __future__ import annotations
 
 import argparse
@@ -172,6 +172,35 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 127
 
 
+def cmd_aks(args: argparse.Namespace) -> int:
+    """Managed AKS clusters outside any workspace, as ``az aks create`` makes them: SDK v2 attaches one with
+    ``KubernetesCompute(resource_id=...)``."""
+    from fake_azure._client import CloudClient
+
+    from .resources.admin.clusters import resource_id
+
+    settings = _settings()
+    daemon.ensure_running(settings)
+    client = CloudClient.connect(settings)
+    try:
+        if args.aks_verb == "create":
+            body = client.admin("PUT", "/_emulator/managedClusters", json={
+                "subscriptionId": args.subscription, "resourceGroup": args.resource_group, "name": args.name,
+                "vmSize": args.node_vm_size, "nodeCount": args.node_count, "location": args.location})
+            print(body["id"])
+        elif args.aks_verb == "list":
+            for cluster in client.admin("GET", "/_emulator/managedClusters")["value"]:
+                pool = cluster["properties"]["agentPoolProfiles"][0]
+                print(f"{cluster['id']}  {pool['vmSize']} x{pool['count']}")
+        else:
+            client.admin("DELETE", "/_emulator/managedClusters",
+                         params={"id": resource_id(args.subscription, args.resource_group, args.name)})
+    except Exception as exc:  # the client's SDK-shaped exception (the daemon imports no facade code)
+        print(f"fake-azure aks {args.aks_verb}: {getattr(exc, 'message', None) or exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fake-azure", description="A local cloud for Azure ML SDK v1 deploy code.")
     parser.add_argument("--version", action="version", version=f"fake-azure {__version__}")
@@ -187,6 +216,19 @@ def build_parser() -> argparse.ArgumentParser:
     images.add_argument("--json", action="store_true", help="machine-readable output")
     images.set_defaults(func=cmd_images)
     sub.add_parser("prune", help="remove built environments no running service uses").set_defaults(func=cmd_prune)
+    aks = sub.add_parser("aks", help="AKS clusters outside any workspace, for SDK v2's KubernetesCompute")
+    aks_sub = aks.add_subparsers(dest="aks_verb", required=True)
+    for verb in ("create", "delete"):
+        parser_ = aks_sub.add_parser(verb, help=f"{verb} a managed cluster")
+        parser_.add_argument("--name", "-n", required=True)
+        parser_.add_argument("--resource-group", "-g", required=True)
+        parser_.add_argument("--subscription", default="00000000-0000-0000-0000-000000000000")
+        if verb == "create":
+            parser_.add_argument("--node-vm-size", "-s", default="Standard_DS2_v2")
+            parser_.add_argument("--node-count", "-c", type=int, default=3)
+            parser_.add_argument("--location", "-l", default="eastus")
+    aks_sub.add_parser("list", help="list the managed clusters")
+    aks.set_defaults(func=cmd_aks)
     run = sub.add_parser("run", help="run a program with azureml.core resolved to the emulator")
     run.add_argument("command", nargs=argparse.REMAINDER)
     run.set_defaults(func=cmd_run)

@@ -110,6 +110,11 @@ CREATE TABLE IF NOT EXISTS kubernetes_computes (
     created_at REAL NOT NULL,
     PRIMARY KEY (workspace_id, name)
 );
+CREATE TABLE IF NOT EXISTS managed_clusters (
+    id TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS listeners (
     name TEXT PRIMARY KEY,
     port INTEGER NOT NULL
@@ -299,5 +304,5 @@ class Store:
     def reset(self) -> None:
         """Forget every resource (the admin API's reset)."""
         with self.transaction() as conn:
-            for table in (*WORKSPACE_TABLES, "asset_files", "workspaces"):
+            for table in (*WORKSPACE_TABLES, "asset_files", "workspaces", "managed_clusters"):
                 conn.execute(f"DELETE FROM {table}")

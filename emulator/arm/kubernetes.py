@@ -2,9 +2,10 @@
 instance types, and what a Kubernetes online deployment asks of it.
 
 The cluster is an AKS compute of the same workspace (made with v1's ``AksCompute``), named by its ARM resource id
-(``cluster_resource_id``). A Kubernetes deployment's replicas are placed on that cluster's node pool by the same
-scheduler as v1 services, beside them, and served by its gateway; its requests come from the instance type (the
-compute's, ``defaultinstancetype`` when none is named) and the deployment's own ``resources``."""
+(``cluster_resource_id``), or a managed cluster made outside any workspace (``fake-azure aks create``). A
+Kubernetes deployment's replicas are placed on that cluster's node pool by the same scheduler as v1 services,
+beside them, and served by its gateway; its requests come from the instance type (the compute's,
+``defaultinstancetype`` when none is named) and the deployment's own ``resources``."""
 from __future__ import annotations
 
 import json
@@ -21,6 +22,7 @@ from ..error_catalog import (
     kubernetes_instance_type_not_found,
 )
 from ..errors import BadRequest, NotFound
+from ..resources.admin import clusters
 from .assets import PROVIDER
 
 COMPUTE_TYPE = f"{PROVIDER}/workspaces/computes"
@@ -62,6 +64,9 @@ def _cluster_of(conn: sqlite3.Connection, ws_body: dict[str, Any], resource_id: 
         props = json.loads(row["body"]).get("properties") or {}
         if props.get("computeType") == "AKS" and (props.get("resourceId") or "").lower() == resource_id.lower():
             return str(row["name"])
+    hidden = clusters.attach_to(conn, ws_body, resource_id)  # one made with `fake-azure aks create`
+    if hidden is not None:
+        return hidden
     raise BadRequest.of(kubernetes_cluster_not_found(resource_id, ws_body["name"]))
 
 

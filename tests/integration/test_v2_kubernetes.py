@@ -235,3 +235,40 @@ def test_a_kubernetes_deployment_answers_as_its_clusters_front_end(ml_client: An
     key = ml_client.online_endpoints.get_keys("k8s-fe-ep").primary_key
     failed = requests.post(scoring_uri, json={"data": [1]}, headers={"Authorization": f"Bearer {key}"}, timeout=30)
     assert failed.status_code == 500 and "ms-azureml-model-error-statuscode" not in failed.headers
+
+
+def test_a_cluster_made_outside_any_workspace_is_attached_and_serves(ml_client: Any, aml_workspace: Any,
+                                                                     project: Path, emulator_home: Path) -> None:
+    """As `az aks create` makes one: `fake-azure aks create` gives a managedClusters resource id, which
+    KubernetesCompute attaches; v1's compute list does not show it (it is not a workspace compute)."""
+    import os
+    import subprocess
+    import sys
+
+    from fake_azure.core.compute import ComputeTarget
+
+    env = {**os.environ, "FAKE_AZURE_HOME": str(emulator_home)}
+    made = subprocess.run([sys.executable, "-m", "emulator", "aks", "create", "-n", f"gpu-{ml_client.workspace_name}",
+                           "-g", "rg-aks", "-s", "Standard_NC6", "-c", "2"], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    resource_id = made.stdout.strip()
+    assert "/providers/Microsoft.ContainerService/managedClusters/gpu-" in resource_id
+    attached = ml_client.compute.begin_create_or_update(KubernetesCompute(
+        name="k8s-made", resource_id=resource_id, properties={"instanceTypes": GPU_TYPES})).result()
+    ml_client.online_endpoints.begin_create_or_update(KubernetesOnlineEndpoint(
+        name="k8s-made-ep", compute=attached.name, auth_mode="key", traffic={})).result()
+    ml_client.online_deployments.begin_create_or_update(_deployment(
+        project, "k8s-made-ep", instance_type="gpu", instance_count=2)).result()
+    core = _core(emulator_home, ml_client, "k8s-made-ep~blue")
+    assert [len(r["gpuIds"]) for r in core["fakeAzure"]["replicas"]] == [1, 1]
+    (project / "request.json").write_text(json.dumps({"data": [5]}))
+    assert json.loads(ml_client.online_endpoints.invoke(endpoint_name="k8s-made-ep", deployment_name="blue",
+                                                        request_file=str(project / "request.json")))["doubled"] == [10]
+    assert [c.name for c in ComputeTarget.list(aml_workspace)] == []
+
+    with pytest.raises(HttpResponseError, match="Insufficient nvidia.com/gpu"):  # its 2 nodes hold 2 GPUs
+        ml_client.online_deployments.begin_create_or_update(_deployment(
+            project, "k8s-made-ep", name="green", instance_type="gpu", instance_count=1)).result()
+    subprocess.run([sys.executable, "-m", "emulator", "aks", "delete", "-n", f"gpu-{ml_client.workspace_name}",
+                    "-g", "rg-aks"], env=env, capture_output=True, timeout=120, check=True)

@@ -51,7 +51,8 @@ def test_creates_the_schema_and_parent_dirs(tmp_path: Path) -> None:
     store = Store(tmp_path / "a" / "b" / "state.db")
     assert (tmp_path / "a" / "b" / "state.db").exists()
     assert _tables(store.read()) == ["arm_assets", "arm_operations", "asset_files", "assets", "computes", "datasets",
-                                     "environments", "gateways", "kubernetes_computes", "listeners", "model_files",
+                                     "environments", "gateways", "kubernetes_computes", "listeners", "managed_clusters",
+                                     "model_files",
                                      "models",
                                      "online_deployments",
                                      "online_endpoints", "operations", "saved_datasets", "services",

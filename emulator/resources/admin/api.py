@@ -6,7 +6,8 @@ from flask import Blueprint, jsonify
 from ...errors import BadRequest
 from ...http import cloud, validated
 from ...progress import ProgressPolicy, ProgressPolicyError
-from .schema import FaultPost, ProgressPut
+from . import clusters
+from .schema import FaultPost, ManagedClusterPut, ManagedClusterQuery, ProgressPut
 
 blueprint = Blueprint("admin", __name__, url_prefix="/_emulator")
 
@@ -63,3 +64,27 @@ def clear_faults():
 @validated()
 def runtime():
     return jsonify({"runtime": cloud().runtime_name, "environmentsInUse": cloud().engine.environments_in_use()})
+
+
+@blueprint.put("/managedClusters")
+@validated(body=ManagedClusterPut)
+def create_managed_cluster(payload: dict):
+    """An AKS cluster outside any workspace (``fake-azure aks create``), for SDK v2's KubernetesCompute to attach."""
+    with cloud().store.transaction() as conn:
+        body = clusters.create(conn, payload)
+    return jsonify({k: v for k, v in body.items() if k != "fakeAzure"}), 201
+
+
+@blueprint.get("/managedClusters")
+@validated()
+def list_managed_clusters():
+    return jsonify({"value": [{k: v for k, v in b.items() if k != "fakeAzure"}
+                              for b in clusters.list_all(cloud().store.read())]})
+
+
+@blueprint.delete("/managedClusters")
+@validated(query=ManagedClusterQuery)
+def delete_managed_cluster(query: ManagedClusterQuery):
+    with cloud().store.transaction() as conn:
+        clusters.delete(conn, query.id)
+    return jsonify({"deleted": query.id})

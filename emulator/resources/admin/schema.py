@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Optional
 from pydantic import Field, StringConstraints
 
 from ...faults import MAX_DELAY_MS
-from ...validation import Body
+from ...validation import Body, Query
 
 
 class ProgressPut(Body):
@@ -22,3 +22,19 @@ class FaultPost(Body):
     count: Annotated[int, Field(ge=1, le=1_000_000)] = 1
     status: Annotated[int, Field(ge=400, le=599)] = 503
     delay_ms: Annotated[int, Field(ge=0, le=MAX_DELAY_MS)] = 1000
+
+
+class ManagedClusterPut(Body):
+    """``PUT /_emulator/managedClusters``: an AKS cluster outside any workspace (``fake-azure aks create``)."""
+
+    subscriptionId: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,64}$")]
+    resourceGroup: Annotated[str, StringConstraints(pattern=r"^[-\w.()]{1,90}$")]
+    # AKS's rule: 1-63 letters, digits, '-' and '_', starting and ending with a letter or digit.
+    name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$")]
+    vmSize: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    nodeCount: Annotated[int, Field(ge=1, le=1000)] = 3
+    location: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 ]{1,64}$")] = "eastus"
+
+
+class ManagedClusterQuery(Query):
+    id: Annotated[str, StringConstraints(max_length=1024, pattern=r"^[^\x00-\x1f\x7f]+$")]

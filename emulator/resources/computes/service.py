@@ -46,14 +46,15 @@ def row(conn: sqlite3.Connection, ws_id: str, name: str) -> sqlite3.Row | None:
 def get(conn: sqlite3.Connection, operations: Operations, ws_id: str, name: str) -> dict[str, Any]:
     operations.advance_for_target(conn, ws_id, "compute.", name)
     found = row(conn, ws_id, name)
-    if found is None:
+    # '~' names: a managed cluster attached for SDK v2 (resources/admin/clusters.py), not a v1 compute.
+    if found is None or name.startswith("~"):
         raise not_found(name)
     return json.loads(found["body"])
 
 
 def list_all(conn: sqlite3.Connection, operations: Operations, ws_id: str) -> list[dict[str, Any]]:
     names = [r["name"] for r in conn.execute("SELECT name FROM computes WHERE workspace_id = ? ORDER BY created_at",
-                                             (ws_id,))]
+                                             (ws_id,)) if not r["name"].startswith("~")]
     bodies = []
     for name in names:
         try:
