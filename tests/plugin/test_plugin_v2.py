@@ -121,5 +121,5 @@ def test_v2_factories_create_serve_and_clean_up(project: pytest.Pytester) -> Non
 
 def test_v2_factories_under_xdist(project: pytest.Pytester) -> None:
     project.makepyfile(test_v2_factories=FACTORY_HEADER + "".join(FACTORY_TEST.format(n=n) for n in (1, 2, 3, 4)))
-    run(project, "-n", "2", subprocess=True).assert_outcomes(passed=4)
+    run(project, "-n", "4", subprocess=True).assert_outcomes(passed=4)
     assert_no_leftovers(project)
