@@ -26,6 +26,7 @@ def resource_id(subscription: str, resource_group: str, name: str) -> str:
 
 
 def create(conn: sqlite3.Connection, payload: dict[str, Any]) -> dict[str, Any]:
+    payload = {"nodeCount": 3, "location": "eastus", **payload}  # the schema's defaults (the raw body lacks them)
     vm = catalog.lookup(payload["vmSize"])
     if vm is None:
         raise BadRequest.of(error_catalog.vm_size_not_supported(payload["vmSize"], payload["subscriptionId"],
