@@ -211,9 +211,7 @@ def _sizing(conn: sqlite3.Connection, ws_body: dict[str, Any], endpoint: dict[st
                                                            kind))
     if kind == KUBERNETES:
         attached = kubernetes.of_endpoint(conn, ws_body, compute)
-        pod = kubernetes.pod_resources(attached, props.get("instanceType"), props.get("containerResourceRequirements"))
-        return Sizing("AKS", attached["fakeAzure"]["cluster"], pod.instance_type, pod.cpu, pod.memory_gb, pod.gpus,
-                      pod.cpu_limit, pod.memory_limit_gb)
+        return kubernetes.pod_sizing(attached, props.get("instanceType"), props.get("containerResourceRequirements"))
     if not props.get("instanceType"):
         raise BadRequest("Invalid request body: properties.instanceType: a managed deployment needs an instance "
                          "type.", code="BadRequest")

@@ -12,7 +12,6 @@ import json
 import re
 import sqlite3
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from ..error_catalog import (
@@ -24,6 +23,7 @@ from ..error_catalog import (
 from ..errors import BadRequest, NotFound
 from ..resources.admin import clusters
 from .assets import PROVIDER
+from .deployment_records import Sizing
 
 COMPUTE_TYPE = f"{PROVIDER}/workspaces/computes"
 DEFAULT_INSTANCE_TYPE = "defaultinstancetype"
@@ -130,22 +130,10 @@ def of_endpoint(conn: sqlite3.Connection, ws_body: dict[str, Any], compute_id: s
         raise BadRequest.of(compute_not_kubernetes(compute_id)) from None
 
 
-@dataclass(frozen=True)
-class PodResources:
-    """What one replica of a Kubernetes deployment asks of the cluster and may use."""
-
-    instance_type: str
-    cpu: float
-    memory_gb: float
-    gpus: int
-    cpu_limit: float
-    memory_limit_gb: float
-
-
-def pod_resources(compute: dict[str, Any], instance_type: str | None,
-                  overrides: dict[str, Any] | None) -> PodResources:
-    """The instance type's requests and limits (the compute's default when none is named), the deployment's
-    ``resources`` (``containerResourceRequests``/``Limits``: cpu, memory, gpu) over them."""
+def pod_sizing(compute: dict[str, Any], instance_type: str | None, overrides: dict[str, Any] | None) -> Sizing:
+    """Each pod of a deployment on the attached ``compute``: its instance type's requests and limits (the
+    compute's default when none is named), the deployment's ``resources`` (``containerResourceRequests``/
+    ``Limits``: cpu, memory, gpu) over them, on the v1 AKS compute that holds the cluster's nodes."""
     k8s = compute["properties"]["properties"]
     name = instance_type or k8s["defaultInstanceType"]
     types = {k.lower(): v for k, v in k8s["instanceTypes"].items()}
@@ -163,5 +151,6 @@ def pod_resources(compute: dict[str, Any], instance_type: str | None,
     cpu = cores(requests.get("cpu") or limits.get("cpu") or "100m")
     memory = gigabytes(requests.get("memory") or limits.get("memory") or "2Gi")
     gpus = int(float(limits.get("nvidia.com/gpu") or requests.get("nvidia.com/gpu") or 0))
-    return PodResources(name, cpu, memory, gpus, cores(limits["cpu"]) if "cpu" in limits else cpu,
-                        gigabytes(limits["memory"]) if "memory" in limits else memory)
+    return Sizing("AKS", compute["fakeAzure"]["cluster"], name, cpu, memory, gpus,
+                  cores(limits["cpu"]) if "cpu" in limits else cpu,
+                  gigabytes(limits["memory"]) if "memory" in limits else memory)
