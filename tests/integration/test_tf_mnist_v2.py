@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
 import shutil
 import sqlite3
@@ -17,7 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -33,15 +32,6 @@ pytestmark = pytest.mark.skipif(bool(_MISSING), reason=f"the examples extra is n
                                  " missing: pip install -e '.[examples]')")
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """An environment whose local cloud lives in this test's own FAKE_AZURE_HOME (stopped afterwards)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FAKE_AZURE_", "ARM_CLOUD", "IDENTITY_"))}
-    env.update(FAKE_AZURE_HOME=str(tmp_path / "home"), PYTHONPATH=str(REPO))
-    try:
-        yield env
-    finally:
-        subprocess.run([*CLI, "down"], env=env, capture_output=True, timeout=120)
 
 
 @pytest.fixture

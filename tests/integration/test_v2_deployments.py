@@ -8,11 +8,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
-from azure.ai.ml.constants._endpoint import EndpointInvokeFields
 from azure.ai.ml.entities import (
     CodeConfiguration,
     Environment,
@@ -41,14 +40,6 @@ def run(raw_data):
     return {"scale": WEIGHTS["scale"], "doubled": [x * WEIGHTS["scale"] for x in json.loads(raw_data)["data"]],
             "greeting": os.environ.get("GREETING")}
 '''
-
-
-@pytest.fixture(autouse=True)
-def unsticky_deployment_header() -> Iterator[None]:
-    """azure-ai-ml's invoke writes deployment_name into a class-level header dict, so every later invoke in the
-    process names that deployment too (a client bug Azure users meet as well): each test starts without it."""
-    yield
-    EndpointInvokeFields.DEFAULT_HEADER.pop(EndpointInvokeFields.MODEL_DEPLOYMENT, None)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 import requests
-from azure.ai.ml.constants._endpoint import EndpointInvokeFields
 from azure.ai.ml.entities import (
     CodeConfiguration,
     Environment,
@@ -33,12 +32,6 @@ GPU_TYPES = {"gpu": {"nodeSelector": {"agentpool": "gpu"},
                      "resources": {"requests": {"cpu": "2", "memory": "8Gi"},
                                    "limits": {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "1"}}},
              "small": {"resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "1"}}}}
-
-
-@pytest.fixture(autouse=True)
-def unsticky_deployment_header() -> Any:
-    yield
-    EndpointInvokeFields.DEFAULT_HEADER.pop(EndpointInvokeFields.MODEL_DEPLOYMENT, None)
 
 
 @pytest.fixture

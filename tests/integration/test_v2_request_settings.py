@@ -26,6 +26,7 @@ from azure.ai.ml.entities import (
 from azure.core.exceptions import HttpResponseError
 from polling import poll
 
+# The model the replicas run: its sleeps are a slow init() or run() under test, not the test waiting.
 SCORE = '''
 import json, os, signal, threading, time
 
@@ -41,6 +42,8 @@ def run(raw_data):
     asked = json.loads(raw_data)
     if asked.get("fail"):
         raise ValueError("the model refused this input")
+    if asked.get("mark"):  # tells the test this request is being scored
+        open(asked["mark"], "w").close()
     if asked.get("hang"):
         threading.Thread(target=_freeze, daemon=True).start()
     time.sleep(asked.get("sleep", 0))
@@ -149,7 +152,8 @@ def test_a_request_waits_for_a_slot_within_the_request_timeout_not_max_queue_wai
     long as its request timeout allows (it was refused 429 after the 500 ms default queue wait)."""
     uri, auth = _deploy(ml_client, tmp_path)  # 1 instance, 1 request at a time, 5 s timeout, 500 ms queue wait
     with ThreadPoolExecutor(2) as pool:
-        first = pool.submit(requests.post, uri, json={"sleep": 1.5}, headers=auth, timeout=30)
-        time.sleep(0.3)
+        scoring = tmp_path / "scoring"
+        first = pool.submit(requests.post, uri, json={"sleep": 1.5, "mark": str(scoring)}, headers=auth, timeout=30)
+        assert poll(scoring.exists, timeout=30)  # the one slot is taken: the next request has to wait for it
         second = pool.submit(requests.post, uri, json={"x": 1}, headers=auth, timeout=30)
         assert [first.result().status_code, second.result().status_code] == [200, 200]

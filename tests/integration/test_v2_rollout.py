@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +20,9 @@ from azure.ai.ml.entities import (
     Model,
 )
 from azure.core.exceptions import HttpResponseError
+from polling import poll
 
 SCORE = "def init():\n    pass\n\ndef run(raw_data):\n    return {{'version': '{version}'}}\n"
-
-
-@pytest.fixture(autouse=True)
-def unsticky_deployment_header() -> Any:
-    yield
-    EndpointInvokeFields.DEFAULT_HEADER.pop(EndpointInvokeFields.MODEL_DEPLOYMENT, None)
 
 
 def _deployment(root: Path, name: str, version: str, count: int = 1) -> ManagedOnlineDeployment:
@@ -104,9 +98,7 @@ def test_updating_a_deployments_code_drops_no_request(ml_client: Any, tmp_path: 
     caller.start()
     try:
         ml_client.online_deployments.begin_create_or_update(_deployment(tmp_path, "blue", "v2")).result()
-        deadline = time.monotonic() + 30
-        while not any('"v2"' in text for _, text in answers[-3:]) and time.monotonic() < deadline:
-            time.sleep(0.05)  # until the caller has seen the new code answer
+        poll(lambda: any('"v2"' in text for _, text in answers[-3:]), timeout=30)  # the caller saw the new code
     finally:
         done.set()
         caller.join(timeout=60)

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from azure.ai.ml.constants._endpoint import EndpointInvokeFields
 from azure.ai.ml.entities import (
     CodeConfiguration,
     Environment,
@@ -20,12 +19,6 @@ from azure.ai.ml.entities import (
 )
 
 SCORE = "import json\n\ndef init():\n    pass\n\ndef run(raw_data):\n    return json.loads(raw_data)\n"
-
-
-@pytest.fixture(autouse=True)
-def unsticky_deployment_header() -> Any:
-    yield
-    EndpointInvokeFields.DEFAULT_HEADER.pop(EndpointInvokeFields.MODEL_DEPLOYMENT, None)
 
 
 @pytest.fixture

@@ -4,16 +4,11 @@ Azure."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Iterator
 
-import pytest
-
-REPO = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "emulator"]
 
 USER_SCRIPT = textwrap.dedent("""\
@@ -29,14 +24,6 @@ USER_SCRIPT = textwrap.dedent("""\
 WHERE_SCRIPT = "import os, azure.ai.ml\nprint('METADATA', os.environ.get('ARM_CLOUD_METADATA_URL'))\n"
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Iterator[dict[str, str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FAKE_AZURE_", "ARM_CLOUD", "IDENTITY_"))}
-    env.update(FAKE_AZURE_HOME=str(tmp_path / "home"), PYTHONPATH=str(REPO))
-    try:
-        yield env
-    finally:
-        subprocess.run([*CLI, "down"], env=env, capture_output=True, timeout=60)
 
 
 def _run(env: dict[str, str], cwd: Path, *command: str, extra: dict[str, str] | None = None):
