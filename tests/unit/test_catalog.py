@@ -118,3 +118,17 @@ def test_available_names_use_azure_spelling() -> None:
 def test_vm_size_is_frozen() -> None:
     with pytest.raises(FrozenInstanceError):
         lookup("Standard_NC6").gpus = 2  # type: ignore[union-attr, misc]  # a known size; writing it must fail
+
+
+# The SKUs Microsoft's ACI-to-managed-endpoint migration guide suggests by the old request (docs/migration.md):
+# a user following it must find every one of them, with Azure's published vCPUs and memory.
+MIGRATION_GUIDE_SKUS = [("Standard_DS1_v2", 1, 3.5), ("Standard_F2s_v2", 2, 4), ("Standard_DS2_v2", 2, 7),
+                        ("Standard_E2s_v3", 2, 16), ("Standard_F4s_v2", 4, 8), ("Standard_DS3_v2", 4, 14),
+                        ("Standard_E4s_v3", 4, 32)]
+
+
+@pytest.mark.parametrize("name, vcpus, memory", MIGRATION_GUIDE_SKUS, ids=[r[0] for r in MIGRATION_GUIDE_SKUS])
+def test_the_migration_guides_skus_are_in_the_catalog(name: str, vcpus: int, memory: float) -> None:
+    size = lookup(name)
+    assert size is not None, name
+    assert (size.vcpus, size.memory_gb, size.gpus) == (vcpus, memory, 0)
