@@ -70,6 +70,17 @@ class Harness:
         self.engine.deploy(WS, name, op_id)
         return op_id
 
+    def update(self, name: str) -> str:
+        """Redeploy the service as an update that changes what runs does: new replicas planned beside the
+        old ones' record, Transitioning under a new operation; the operation's id."""
+        with self.store.transaction() as conn:
+            body = services.get(conn, WS, name)
+            body["fakeAzure"]["replicas"] = services.plan_replicas(conn, WS, body, services.desired_replicas(body))
+            lifecycle.update_begun(conn, WS, body)
+            op_id = self.operations.start(conn, WS, "service.update", name, {"pending": True})
+        self.engine.deploy(WS, name, op_id)
+        return op_id
+
     def delete(self, name: str) -> str:
         with self.store.transaction() as conn:
             op_id = self.operations.start(conn, WS, "service.delete", name, {"pending": True})

@@ -240,9 +240,10 @@ def put(cloud: Cloud, ws_body: dict[str, Any], endpoint: str, name: str,
             _check_quota(conn, ws_body, core, sizing.instance_type, int(sizing.cpu) * count,
                          cloud.settings.v2_vcpu_quota)
         existing = services.row(conn, ws_id, core)
+        retiring = None
         if existing is not None:
             actions.refuse_while_busy(cloud, conn, ws_id, core)  # 409 while an earlier operation runs
-            lifecycle.deleted(conn, ws_id, core)  # the engine replaces its replicas
+            retiring = lifecycle.replaced(conn, ws_id, core)  # the engine replaces its replicas
         record = core_record(ws_body, endpoint, name, props, sizing, count, environment, launch)
         if existing is not None:  # its route keeps serving the old replicas until the new ones are ready
             record["scoringUri"] = json.loads(existing["body"]).get("scoringUri")
@@ -259,7 +260,7 @@ def put(cloud: Cloud, ws_body: dict[str, Any], endpoint: str, name: str,
                     raise BadRequest.of(kubernetes_unschedulable(exc.message)) from None
                 outcome = Outcome(OperationStatus.FAILED, error=kubernetes_unschedulable(exc.message).payload())
         keys = endpoints.keys_of(conn, ws_id, endpoint)
-        lifecycle.deploy_begun(conn, ws_id, record, services.new_secrets({"keys": keys}))
+        lifecycle.deploy_begun(conn, ws_id, record, services.new_secrets({"keys": keys}), retiring)
         actions.supersede(cloud, conn, ws_id, core, "deployed again")
         op_id = cloud.operations.start(conn, ws_id, "service.create" if existing is None else "service.update", core,
                                        outcome)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import requests
 
 from ..deploy import tokens
+from ..deploy.records import ReplicaState, replicas_of
 from ..error_catalog import (
     endpoint_deployment_not_found,
     endpoint_has_no_live_deployment,
@@ -108,8 +109,11 @@ def authorize(row: sqlite3.Row, authorization: str | None, workspace_id: str, en
 def _target(conn: sqlite3.Connection, workspace_id: str, row: sqlite3.Row, deployment: str) -> Target | None:
     core = services.row(conn, workspace_id, core_name(row["name"], deployment))
     body = json.loads(core["body"]) if core is not None else {}
-    # A failed deployment serves nothing: its route is gone, and the gateway's answer would name the core record.
-    if core is None or not body.get("scoringUri") or core["state"] in _NOT_SERVING:
+    # A failed deployment serves nothing (its route is gone, and the gateway's answer would name the core
+    # record), unless it is an update that failed while the old replicas went on serving.
+    if core is None or not body.get("scoringUri"):
+        return None
+    if core["state"] in _NOT_SERVING and not any(r.state is ReplicaState.RUNNING for r in replicas_of(body)):
         return None
     return Target(deployment, body["scoringUri"], row["primary_key"], int(body["scoringTimeoutMs"]) / 1000 + 30)
 

@@ -61,9 +61,13 @@ def _write(conn: sqlite3.Connection, ws_id: str, record: ServiceRecord,
 
 # --- the API's transitions: a create, an update, a delete ------------------------------------------------
 
-def deploy_begun(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any], secret_values: dict[str, Any]) -> None:
-    """A create request: the new record (``body``, planned) goes in Transitioning until its operation ends."""
+def deploy_begun(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any], secret_values: dict[str, Any],
+                 retiring: list[ReplicaRecord] | None = None) -> None:
+    """A create request: the new record (``body``, planned) goes in Transitioning until its operation ends;
+    ``retiring``: the running replicas of the record it replaces (``replaced``)."""
     body["state"] = ServiceState.TRANSITIONING.value
+    if retiring:
+        body.setdefault("fakeAzure", {})["retiringReplicas"] = [r.to_wire() for r in retiring]
     conn.execute("INSERT INTO services (workspace_id, name, compute_name, state, body, secrets, created_at) "
                  "VALUES (?, ?, ?, ?, ?, ?, ?)", (ws_id, body["name"], body.get("computeName"), body["state"],
                                                   json.dumps(body), json.dumps(secret_values), time.time()))
@@ -82,14 +86,24 @@ def _as_stored(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any]) -> Se
 
 def update_begun(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """An update that changes what runs (``body``, patched and planned): Transitioning until its operation
-    ends. Returns the body written."""
-    return _write(conn, ws_id, _as_stored(conn, ws_id, body), ServiceState.TRANSITIONING)
+    ends; the replicas running now are kept aside as retiring. Returns the body written."""
+    record = _as_stored(conn, ws_id, body)
+    record.retiring = [r for r in read(conn, ws_id, record.name).replicas if r.state is ReplicaState.RUNNING]
+    return _write(conn, ws_id, record, ServiceState.TRANSITIONING)
 
 
 def patched(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """An update that changes no replica (tags, auth, request limits): the state stands. Returns the body
     written."""
     return _write(conn, ws_id, _as_stored(conn, ws_id, body))
+
+
+def replaced(conn: sqlite3.Connection, ws_id: str, name: str) -> list[ReplicaRecord]:
+    """A create over an existing service (an overwrite, a second PUT): the old record goes; its running replicas,
+    which serve until the new ones are ready, are returned for the new record (``deploy_begun``)."""
+    running = [r for r in read(conn, ws_id, name).replicas if r.state is ReplicaState.RUNNING]
+    deleted(conn, ws_id, name)
+    return running
 
 
 def deleted(conn: sqlite3.Connection, ws_id: str, name: str) -> None:
@@ -160,6 +174,7 @@ def deployed(conn: sqlite3.Connection, ws_id: str, name: str, scoring_uri: str,
     status = record.deployment_status
     status.available = status.updated = status.desired = count
     status.error = None
+    record.retiring = []  # replaced: they stop once they drain
     autoscale = record.autoscale
     if autoscale is not None and autoscale.enabled:  # it reports what runs
         record.num_replicas = count
@@ -185,10 +200,37 @@ def deploy_failed(conn: sqlite3.Connection, ws_id: str, name: str, error: dict[s
     crash_looped = error.get("code") == "KubernetesDeploymentFailed"
     for replica in record.replicas:
         replica.move_to(ReplicaState.CRASH_LOOP_BACK_OFF if crash_looped else ReplicaState.FAILED)
+    record.retiring = []  # stopped with the rest
     if mark_failed:
         record.error = error
     _write(conn, ws_id, record, ServiceState.FAILED if mark_failed else None)
     return True
+
+
+def update_failed_old_serving(conn: sqlite3.Connection, ws_id: str, name: str, error: dict[str, Any]) -> None:
+    """An update whose new replicas failed while the old ones still serve (Kubernetes keeps the old ReplicaSet's
+    pods when a rollout cannot progress): the record holds the old replicas again, and why the update failed.
+    The operation's end fails the service (deploy_operation_finished)."""
+    record = find(conn, ws_id, name)
+    if record is None:
+        return
+    record.replicas, record.retiring = record.retiring, []
+    record.deployment_status.error = error
+    record.deployment_status.available = len(record.replicas)
+    _write(conn, ws_id, record)
+
+
+def stopped_by_restart(conn: sqlite3.Connection, ws_id: str, name: str) -> None:
+    """A failed service's replicas that still served (an update's old ones) are gone with the daemon: a new
+    daemon does not bring a failed service back."""
+    record = find(conn, ws_id, name)
+    if record is None or not any(r.state is ReplicaState.RUNNING for r in record.replicas):
+        return
+    for replica in record.replicas:
+        if replica.state is ReplicaState.RUNNING:
+            replica.down(ReplicaState.FAILED)
+    record.deployment_status.available = 0
+    _write(conn, ws_id, record)
 
 
 def crash_looped(conn: sqlite3.Connection, ws_id: str, name: str) -> bool:

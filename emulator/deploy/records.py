@@ -148,6 +148,9 @@ class ServiceRecord:
     num_replicas: int | None
     deployment_status: DeploymentStatus
     replicas: list[ReplicaRecord]
+    # An update's old replicas while its new ones start (``fakeAzure.retiringReplicas``): what serves again if
+    # the update fails, as Kubernetes keeps the old ReplicaSet's pods.
+    retiring: list[ReplicaRecord] = field(default_factory=list)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row | Mapping[str, Any]) -> "ServiceRecord":
@@ -159,7 +162,8 @@ class ServiceRecord:
         return cls(wire=body, name=body["name"], state=ServiceState(body["state"]), compute_type=body["computeType"],
                    scoring_uri=body.get("scoringUri"), error=body.get("error"), num_replicas=body.get("numReplicas"),
                    deployment_status=DeploymentStatus.from_wire(body.get("deploymentStatus")),
-                   replicas=replicas_of(body))
+                   replicas=replicas_of(body), retiring=[ReplicaRecord.from_row(r) for r in (
+                       body.get("fakeAzure") or {}).get("retiringReplicas") or []])
 
     def to_wire(self) -> dict[str, Any]:
         """The body with the typed fields written back (in their places; absent ones only once they hold
@@ -172,7 +176,10 @@ class ServiceRecord:
         if "deploymentStatus" in wire or self.deployment_status != DeploymentStatus():
             wire["deploymentStatus"] = self.deployment_status.to_wire()
         if "fakeAzure" in wire or self.replicas:
-            wire["fakeAzure"] = {**(wire.get("fakeAzure") or {}), "replicas": [r.to_wire() for r in self.replicas]}
+            extra = {k: v for k, v in (wire.get("fakeAzure") or {}).items() if k != "retiringReplicas"}
+            wire["fakeAzure"] = {**extra, "replicas": [r.to_wire() for r in self.replicas]}
+            if self.retiring:
+                wire["fakeAzure"]["retiringReplicas"] = [r.to_wire() for r in self.retiring]
         return wire
 
     @property

@@ -71,6 +71,8 @@ class Restorer:
             for row in rows:
                 key = (row["workspace_id"], row["name"])
                 op = unfinished.get(key)
+                if ServiceState(row["state"]) is ServiceState.FAILED:  # swept above, old replicas of an update too
+                    lifecycle.stopped_by_restart(conn, *key)
                 if op is not None and op.kind != REGENERATE_KEYS:
                     self._operations.reopen(conn, op.id)  # whatever the last daemon resolved, it is redone
                 if op is not None and op.kind == "service.delete":

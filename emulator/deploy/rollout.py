@@ -63,6 +63,7 @@ class Rollouts:
     def _deploy(self, ws_id: str, name: str, op_id: str | None, keep_running: bool, deployment: Deployment) -> None:
         deployment.abandoned.clear()  # a delete queued before this deployment has finished by now
         retiring: list[ReplicaHandle] = []
+        old_launch = deployment.launch
         if not keep_running:
             with deployment.lock:
                 old = deployment.take_handles()
@@ -70,7 +71,7 @@ class Rollouts:
                 retiring = old  # a surge, as a rolling update: they serve until the new replicas do
                 with deployment.lock:
                     deployment.retiring = {h.replica_id: h for h in old}
-                    deployment.retiring_environment = deployment.launch.environment if deployment.launch else None
+                    deployment.retiring_environment = old_launch.environment if old_launch else None
             else:
                 self.stop_all(old)
         unexpected: Exception | None = None
@@ -82,7 +83,12 @@ class Rollouts:
         except Exception as exc:  # a bug must still end the operation, never leave it pending
             unexpected = exc
             failure = DeployFailed(internal_error(name, exc))
-        self._retire(ws_id, name, retiring)
+        # An update that failed while its old replicas serve leaves them serving, as Kubernetes does with the
+        # old ReplicaSet (not after a delete, nor as the daemon stops, nor with no operation to report it).
+        keep_old = bool(failure and retiring and op_id and not deployment.abandoned.is_set()
+                        and not self._stopping.is_set())
+        if not keep_old:
+            self._retire(ws_id, name, retiring)
         with deployment.lock:
             deployment.retiring, deployment.retiring_environment = {}, None
         if failure is None:
@@ -94,13 +100,19 @@ class Rollouts:
             return
         with deployment.lock:
             started = deployment.take_handles()
+            if keep_old:
+                deployment.handles = {h.replica_id: h for h in retiring}
+                deployment.launch = old_launch  # what a restart of them starts from, and keeps their environment
         if self._stopping.is_set():
             # The daemon stops: the next one's restore() redeploys under the same operation.
             self.stop_all(started)
             return
         try:
-            # Restored after a restart there is no operation to reveal the failure: the record does.
-            self.record_failure(ws_id, name, failure.error, mark_failed=op_id is None)
+            if keep_old:  # still published on the gateway: the new replicas never were
+                with self._store.transaction() as conn:
+                    lifecycle.update_failed_old_serving(conn, ws_id, name, failure.error)
+            else:  # restored after a restart there is no operation to reveal the failure: the record does
+                self.record_failure(ws_id, name, failure.error, mark_failed=op_id is None)
             self.stop_all(started)
         finally:  # the operation ends whatever happens above: an unended one refuses every update
             if op_id:

@@ -107,9 +107,10 @@ def test_updating_a_deployments_code_drops_no_request(ml_client: Any, tmp_path: 
     assert any('"v1"' in text for _, text in answers) and '"v2"' in answers[-1][1]
 
 
-def test_a_failed_update_answers_as_azure_without_naming_the_core_record(ml_client: Any, tmp_path: Path) -> None:
-    """An update whose init() fails takes the deployment's replicas down (it is Failed); scoring it is Azure's 404
-    "No valid deployments to route to", not the gateway's "Service rollout~blue not found"."""
+def test_a_failed_update_leaves_the_old_replicas_serving(ml_client: Any, tmp_path: Path) -> None:
+    """An update whose init() fails ends Failed with ResourceNotReady, and the replicas it was to replace go on
+    answering (Kubernetes keeps the old ReplicaSet's pods when a rollout's new ones never become ready); a
+    fixed update then replaces them."""
     endpoint = ManagedOnlineEndpoint(name="rollout", auth_mode="key")
     ml_client.online_endpoints.begin_create_or_update(endpoint).result()
     ml_client.online_deployments.begin_create_or_update(_deployment(tmp_path, "blue", "v1")).result()
@@ -121,6 +122,27 @@ def test_a_failed_update_answers_as_azure_without_naming_the_core_record(ml_clie
                                                   "    return d\n")
     with pytest.raises(HttpResponseError, match="ResourceNotReady"):
         ml_client.online_deployments.begin_create_or_update(broken).result()
+    assert ml_client.online_deployments.get(name="blue", endpoint_name="rollout").provisioning_state == "Failed"
+    assert set(_versions(uri, auth, 3)) == {"v1"}
+
+    ml_client.online_deployments.begin_create_or_update(_deployment(tmp_path, "blue", "v3")).result()
+    assert set(_versions(uri, auth, 3)) == {"v3"}
+
+
+def test_a_deployment_that_fails_to_start_answers_as_azure_without_naming_the_core_record(
+        ml_client: Any, tmp_path: Path) -> None:
+    """A deployment whose init() fails from the start has nothing serving: scoring it is Azure's 404 "No valid
+    deployments to route to", not the gateway's "Service rollout~blue not found"."""
+    endpoint = ManagedOnlineEndpoint(name="rollout", auth_mode="key")
+    ml_client.online_endpoints.begin_create_or_update(endpoint).result()
+    broken = _deployment(tmp_path, "blue", "v1")
+    (tmp_path / "src-v1" / "score.py").write_text("def init():\n    raise RuntimeError('no')\n\ndef run(d):\n"
+                                                  "    return d\n")
+    with pytest.raises(HttpResponseError, match="ResourceNotReady"):
+        ml_client.online_deployments.begin_create_or_update(broken).result()
+    endpoint.traffic = {"blue": 100}
+    uri = ml_client.online_endpoints.begin_create_or_update(endpoint).result().scoring_uri
+    auth = {"Authorization": "Bearer " + ml_client.online_endpoints.get_keys("rollout").primary_key}
     answer = requests.post(uri, json={}, headers=auth, timeout=30)
     assert answer.status_code == 404 and "No valid deployments to route to" in answer.text
     assert "~" not in answer.text

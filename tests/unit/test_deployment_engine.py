@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+import requests
 from engine_harness import WS, Harness
 from polling import poll
 from stub_runtime import StubRuntime
+
+from emulator.resources.services import service as services
 
 # Generous: these calls take milliseconds; before the fix they waited for a replica's readiness (minutes).
 PROMPT_S = 5.0
@@ -219,5 +222,35 @@ def test_an_updates_old_replicas_serve_until_the_new_ones_are_ready_and_a_sweep_
         new.become_ready()
         assert harness.wait(update)["status"] == "Succeeded"
         assert poll(lambda: not old.alive, timeout=10)
+    finally:
+        harness.close()
+
+
+def test_an_update_that_fails_leaves_the_old_replicas_serving(tmp_path: Path) -> None:
+    """As Kubernetes keeps the old ReplicaSet when a rollout's new pods never become ready: the service is
+    Failed with the update's error, but its old replica is still running, recorded and published."""
+    generations = iter(["ready"])
+    runtime = StubRuntime(lambda spec: next(generations, "crash"))  # the update's replicas crash in init()
+    harness = Harness(tmp_path, runtime)
+    try:
+        assert harness.wait(harness.create("svc"))["status"] == "Succeeded"
+        (old,) = runtime.live()
+        op = harness.wait(harness.update("svc"))
+        assert op["status"] == "Failed" and op["error"]["code"] == "KubernetesDeploymentFailed"
+        body = harness.body("svc")
+        assert body["state"] == "Failed"
+        assert old.alive and runtime.live() == [old]
+        assert [(r["id"], r["state"]) for r in body["fakeAzure"]["replicas"]] == [(old.spec.replica_id, "Running")]
+        assert "retiringReplicas" not in body["fakeAzure"]
+        assert harness.engine.deployments.live_replica_ids() == {old.spec.replica_id}
+        key = services.secrets_of(harness.store.read(), WS, "svc")["primaryKey"]
+        answer = requests.post(body["scoringUri"], json={}, headers={"Authorization": f"Bearer {key}"}, timeout=10)
+        assert answer.status_code == 200  # the old replica answered through the gateway
+
+        # A later good update replaces it as any other.
+        runtime.behaviour = lambda spec: "ready"
+        assert harness.wait(harness.update("svc"))["status"] == "Succeeded"
+        assert poll(lambda: not old.alive, timeout=10) and len(runtime.live()) == 1
+        assert harness.body("svc")["state"] == "Healthy"
     finally:
         harness.close()

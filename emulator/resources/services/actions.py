@@ -39,15 +39,15 @@ def create(cloud: Cloud, ws_body: dict[str, Any], payload: dict[str, Any], overw
             raise Conflict.of(error_catalog.service_exists(name, ws_body["name"]))
         model_dtos = [models.get(conn, ws_id, model_id) for model_id in request_body.get("modelIds") or []]
         body = service.build_body(conn, ws_body, payload, model_dtos)
-        if existing is not None:
-            lifecycle.deleted(conn, ws_id, name)  # overwrite: the engine replaces its replicas
+        # An overwrite: the engine replaces its replicas; the running ones serve until then.
+        retiring = lifecycle.replaced(conn, ws_id, name) if existing is not None else None
         try:  # planning reads the other services' rows only, so the new row goes in once, planned
             body["fakeAzure"]["replicas"] = service.plan_replicas(conn, ws_id, body, service.desired_replicas(body))
             outcome = Outcome(pending=True)
         except Unschedulable as exc:  # Azure finds this after 5 minutes; we know it now
             outcome = Outcome(OperationStatus.FAILED, error=service.unschedulable_error(exc))
         outcome.running_status, outcome.extra = OperationStatus.RUNNING.value, operation_extra("Create")
-        lifecycle.deploy_begun(conn, ws_id, body, service.new_secrets(payload))
+        lifecycle.deploy_begun(conn, ws_id, body, service.new_secrets(payload), retiring)
         supersede(cloud, conn, ws_id, name, "deployed again")  # a local one's redeploy, a leftover after a delete
         op_id = cloud.operations.start(conn, ws_id, "service.create", name, outcome)
     if outcome.pending:
