@@ -11,8 +11,9 @@ from typing import Any
 
 from flask import Blueprint, Flask, jsonify, request
 
-from ..errors import NotFound
+from ..errors import NotFound, PreconditionFailed
 from ..http import cloud, validated
+from ..resources.services import service as services
 from ..resources.workspaces import service as workspaces
 from . import assets, storage
 from .schema import (
@@ -110,6 +111,23 @@ def _register(kind: str) -> None:
 
 for _kind in assets.KINDS:
     _register(_kind)
+
+
+@blueprint.delete(PREFIX + "/models/<name>/versions/<version>")
+@validated(path=VERSIONED)
+def delete_model_version(sub: str, rg: str, ws: str, name: str, version: str):
+    # The REST API's delete (the client has it as models._model_versions_operation.delete): the workspace's one
+    # model registry, so a v1-registered version goes too. v1's rule stands: not while a v1 service is deployed
+    # with it (its replicas read the files at each start); v2 deployments keep the files they were launched with.
+    ws_id = workspace(sub, rg, ws)["id"]
+    with cloud().store.transaction() as conn:
+        assets.get_version(conn, ws_id, "models", name, version)  # the ARM 404 for an unknown version
+        users = services.deployed_with(conn, ws_id, f"{name}:{version}")
+        if users:
+            raise PreconditionFailed(f"Model {name}:{version} is used by the deployed service(s) "
+                                     f"{', '.join(sorted(users))}; delete them first.", code="DeletionRequired")
+        assets.delete_version(conn, ws_id, "models", name, version)
+    return "", 200
 
 
 @blueprint.post(PREFIX + "/codes/<name>/versions/<version>/startPendingUpload")

@@ -17,7 +17,6 @@ import re
 import sqlite3
 import time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import yaml
 
@@ -44,7 +43,7 @@ from ..resources.services import actions
 from ..resources.services import service as services
 from ..resources.services.state import ServiceState
 from ..scheduler import Unschedulable
-from . import assets, endpoints, kubernetes, storage
+from . import assets, endpoints, kubernetes
 from .deployment_records import (
     CORE_SEPARATOR,
     KUBERNETES,
@@ -61,7 +60,6 @@ if TYPE_CHECKING:
 
 _VERSIONED = re.compile(r"/workspaces/(?P<ws>[^/]+)/(?P<kind>models|environments|codes)/(?P<name>[^/]+)"
                         r"/versions/(?P<version>[^/]+)$")
-_DATASTORE_PATH = re.compile(r"^azureml://.*/datastores/(?P<datastore>[^/]+)/paths/(?P<path>.+)$")
 # The core record's state, as the ARM body's provisioningState (Transitioning: the PUT's own word).
 _PROVISIONING = {ServiceState.HEALTHY.value: "Succeeded", ServiceState.UNHEALTHY.value: "Succeeded",
                  ServiceState.FAILED.value: "Failed", ServiceState.UNSCHEDULABLE.value: "Failed"}
@@ -88,22 +86,20 @@ def _blobs_under(conn: sqlite3.Connection, account: str, container: str, path: s
 
 def _location_of(ws_body: dict[str, Any], uri: str, kind: str) -> tuple[str, str, str]:
     """(account, container, path) of an asset's content: a datastore path or a blob URL of the workspace's account."""
-    account = storage.account_name(ws_body)
-    datastore = _DATASTORE_PATH.match(uri)
-    if datastore is not None and datastore["datastore"].lower() == assets.DEFAULT_DATASTORE:
-        return account, storage.default_container(ws_body["properties"]["workspaceId"]), datastore["path"].strip("/")
-    parts = urlsplit(uri)
-    container, _, path = parts.path.lstrip("/").partition("/")
-    if parts.scheme != "https" or (parts.hostname or "").split(".", 1)[0] != account or not path:
+    location = assets.content_location(ws_body, uri)
+    if location is None:
         raise BadRequest.of(asset_reference_not_served(kind, uri))
-    return account, container, path.strip("/")
+    return location
 
 
-def _model_files(conn: sqlite3.Connection, ws_body: dict[str, Any], uri: str) -> dict[str, str]:
-    """A model's files relative to AZUREML_MODEL_DIR: the uploaded file or folder keeps its own name there."""
-    account, container, path = _location_of(ws_body, uri, "models")
-    parent = path.rsplit("/", 1)[0] + "/" if "/" in path else ""
-    return {name[len(parent):]: digest for name, digest in _blobs_under(conn, account, container, path).items()}
+def _model_files(conn: sqlite3.Connection, ws_body: dict[str, Any], name: str, version: str, uri: str
+                 ) -> dict[str, str]:
+    """A model's files relative to AZUREML_MODEL_DIR, registered by either SDK: the registered file or folder keeps
+    its own name there (a v1 model's layout is the one its v1 services have)."""
+    files = assets.model_files(conn, ws_body, name, version)
+    if files is None:
+        raise BadRequest.of(asset_reference_not_served("models", uri))
+    return {path: digest for path, (digest, _) in files.items()}
 
 
 def _code_files(conn: sqlite3.Connection, ws_body: dict[str, Any], uri: str) -> dict[str, str]:
@@ -136,7 +132,8 @@ def _launch(conn: sqlite3.Connection, ws_body: dict[str, Any], props: dict[str, 
             raise BadRequest.of(asset_reference_not_served("models", f"{props['model']} (a version that is not a "
                                                                      "number)"))
         launch["models"].append({"name": name, "version": version,
-                                 "files": _model_files(conn, ws_body, body["properties"]["modelUri"])})
+                                 "files": _model_files(conn, ws_body, name, version,
+                                                       body["properties"].get("modelUri") or "")})
     code = props.get("codeConfiguration")
     if code:
         _, _, body = _version(conn, ws_body, "codes", code["codeId"])

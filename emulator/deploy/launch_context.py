@@ -20,6 +20,7 @@ from ..errors import NotFound
 from ..faults import Faults
 from ..paths import UnsafePath, relative_path, resolve_inside, segment
 from ..resources.assets import service as assets
+from ..resources.models import service as models
 from ..resources.services import service as services
 from ..runtimes.base import ReplicaRuntime
 from ..store import Store
@@ -112,11 +113,11 @@ class LaunchContextBuilder:
     def _model_files(self, conn: Any, ws_id: str, body: dict[str, Any]) -> list[ModelFiles]:
         result = []
         for model in body.get("models", []):
-            rows = conn.execute("SELECT relpath, sha256 FROM model_files WHERE workspace_id = ? AND name = ? AND "
-                                "version = ?", (ws_id, model["name"], model["version"])).fetchall()
+            # Registered by either SDK: v1's manifest or the blobs of a v2 version (the workspace's one registry).
+            manifest = models.version_files(conn, ws_id, model["name"], model["version"])
             try:  # checked at upload; again here, as every stored path is before it becomes a file
-                files = {relative_path(r["relpath"], "model file path", canonical=True):
-                         self._blobs.path_for(r["sha256"]) for r in rows}
+                files = {relative_path(relpath, "model file path", canonical=True): self._blobs.path_for(digest)
+                         for relpath, (digest, _) in manifest.items()}
                 segment(model["name"], "model name")
             except UnsafePath as exc:
                 raise DeployFailed(exc.to_body()["error"]) from exc

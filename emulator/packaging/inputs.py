@@ -27,14 +27,13 @@ def model_files(conn: sqlite3.Connection, blobs: BlobStore, ws_id: str, model_id
         if not name or not version.isdigit():
             raise BadRequest(f"Model id {model_id!r} is not of the form name:version", code="BadArgument")
         segment(name, "model name", "BadArgument")
-        rows = conn.execute("SELECT relpath, sha256 FROM model_files WHERE workspace_id = ? AND name = ? AND "
-                            "version = ?", (ws_id, name, int(version))).fetchall()
-        known = conn.execute("SELECT 1 FROM models WHERE workspace_id = ? AND name = ? AND version = ?",
-                             (ws_id, name, int(version))).fetchone()
-        if known is None:
-            raise NotFound(f"Model {model_id} not found in the workspace", code="ModelNotFound")
-        files = {relative_path(r["relpath"], "model file path", canonical=True): blobs.path_for(r["sha256"])
-                 for r in rows}
+        try:  # registered by either SDK (the workspace's one model registry)
+            registered.get(conn, ws_id, f"{name}:{int(version)}")
+        except NotFound:
+            raise NotFound(f"Model {model_id} not found in the workspace", code="ModelNotFound") from None
+        manifest = registered.version_files(conn, ws_id, name, int(version))
+        files = {relative_path(relpath, "model file path", canonical=True): blobs.path_for(digest)
+                 for relpath, (digest, _) in manifest.items()}
         result.append(ModelFiles(name, int(version), files))
     return result
 

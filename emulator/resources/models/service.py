@@ -3,6 +3,10 @@
 A model version is one row in ``models`` (its body is the Model Management Service's model DTO,
 camelCase) plus one ``model_files`` row per file: the file's relative path inside the model and the
 sha256 of its content in the content-addressed :class:`~emulator.blobs.BlobStore`.
+
+The workspace has one model registry for both SDKs, as on Azure: the versions SDK v2 registered (``arm_assets``
+rows, emulator/arm/assets.py) are read here as v1 DTOs (:func:`_from_v2`), and v1's as ARM versions there. A
+version is one row in one of the two tables (never copied), numbered in one sequence per name.
 """
 from __future__ import annotations
 
@@ -15,11 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
+from ...arm import assets as arm_assets
 from ...blobs import BlobStore
 from ...errors import BadRequest, NotFound, PreconditionFailed, ValidationFailed
 from ...store import Store
 from ...uploads import Upload, normalize_relpath
 from ..filters import kv_match
+from ..workspaces import service as workspaces
 
 # azureml._model_management._util.model_name_validation: the same rule and text, enforced here too.
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9\-\._]{0,254}$"
@@ -107,10 +113,8 @@ def register(db: Store, blobs: BlobStore, ws_id: str, meta: dict[str, Any],
         digest, size = blobs.put(upload.stream)
         manifest.append((relpath, digest, size))
     with db.transaction() as conn:
-        row = conn.execute("SELECT COALESCE(MAX(version), 0) + 1 AS next FROM models "
-                           "WHERE workspace_id = ? AND name = ?", (ws_id, meta["name"])).fetchone()
-        now = _now()
-        body = _new_body(meta, int(row["next"]), now)
+        now = _now()  # the next number after v1's and v2's versions of the name
+        body = _new_body(meta, arm_assets.next_model_version(conn, ws_id, meta["name"]), now)
         conn.execute("INSERT INTO models (workspace_id, name, version, body, created_at) VALUES (?, ?, ?, ?, ?)",
                      (ws_id, body["name"], body["version"], json.dumps(body), now.timestamp()))
         conn.executemany("INSERT INTO model_files (workspace_id, name, version, relpath, sha256, size) "
@@ -156,25 +160,60 @@ def _split_id(model_id: str) -> tuple[str, int]:
 
 
 def get(conn: sqlite3.Connection, ws_id: str, model_id: str) -> dict[str, Any]:
-    """The model ``name:version``; 404 with the SDK's not-found text."""
+    """The model ``name:version`` (registered by either SDK); 404 with the SDK's not-found text."""
     name, version = _split_id(model_id)
     row = conn.execute("SELECT body FROM models WHERE workspace_id = ? AND name = ? AND version = ?",
                        (ws_id, name, version)).fetchone()
-    if row is None:
+    if row is not None:
+        return json.loads(row["body"])
+    v2 = _v2_rows(conn, ws_id, name, str(version))
+    if not v2:
         raise ModelNotFound(not_found_message(id=model_id))
-    return json.loads(row["body"])
+    return v2[0]
 
 
 def latest(conn: sqlite3.Connection, ws_id: str, name: str) -> dict[str, Any]:
     row = conn.execute("SELECT body FROM models WHERE workspace_id = ? AND name = ? ORDER BY version DESC LIMIT 1",
                        (ws_id, name)).fetchone()
-    if row is None:
+    candidates = ([json.loads(row["body"])] if row is not None else []) + _v2_rows(conn, ws_id, name)
+    if not candidates:
         raise ModelNotFound(not_found_message(name=name))
-    return json.loads(row["body"])
+    return max(candidates, key=lambda body: body["version"])
+
+
+def _v2_rows(conn: sqlite3.Connection, ws_id: str, name: str | None = None, version: str | None = None
+             ) -> list[dict[str, Any]]:
+    """The model versions SDK v2 registered (numbered ones: v1's versions are integers), as v1 DTOs."""
+    rows = conn.execute("SELECT name, version, body, created_at FROM arm_assets WHERE workspace_id = ? AND "
+                        "kind = 'models' AND (? IS NULL OR name = ?) AND (? IS NULL OR version = ?)",
+                        (ws_id, name, name, version, version)).fetchall()
+    return [_from_v2(r["name"], json.loads(r["body"]), r["created_at"]) for r in rows
+            if r["version"].isdigit() and str(int(r["version"])) == r["version"]]
+
+
+def _from_v2(name: str, arm: dict[str, Any], created_at: float) -> dict[str, Any]:
+    """A v2 model version as MMS's model DTO: v2's tags are v1's kvTags, its ``modelUri`` v1's url; v2 has no
+    framework (MMS's default for none)."""
+    props = arm["properties"]
+    version = int(arm["name"])
+    return {"id": f"{name}:{version}", "name": name, "version": version, "description": props.get("description"),
+            "kvTags": _string_map(props.get("tags"), "tags"), "properties": _string_map(props.get("properties"),
+                                                                                          "properties"),
+            "url": props.get("modelUri"), "mimeType": DEFAULT_MIME_TYPE, "framework": DEFAULT_FRAMEWORK,
+            "frameworkVersion": None, "unpack": False, "experimentName": None, "runId": props.get("jobName"),
+            "datasets": [], "sampleInputData": None, "sampleOutputData": None, "resourceRequirements": None,
+            "createdTime": datetime.fromtimestamp(created_at, timezone.utc).isoformat(),
+            "createdBy": {"userName": (arm.get("systemData") or {}).get("createdBy") or _user_name()},
+            "parentModelId": None, "derivedModelIds": []}
+
+
+def _created(body: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(body["createdTime"])
 
 
 def query(conn: sqlite3.Connection, ws_id: str, q: Query) -> list[dict[str, Any]]:
     """Matching models, newest first (MMS's order; the SDK's constructor takes the first)."""
+    v2 = [b for b in _v2_rows(conn, ws_id, q.name) if _matches(b, q)]
     if q.latest and not any((q.framework, q.run_id, q.dataset_id, q.tags, q.properties)):
         # Only the newest version of each name can match: let SQLite pick them instead of parsing every row.
         rows = conn.execute(
@@ -182,14 +221,17 @@ def query(conn: sqlite3.Connection, ws_id: str, q: Query) -> list[dict[str, Any]
             "(SELECT MAX(version) FROM models WHERE workspace_id = m.workspace_id AND name = m.name) "
             "ORDER BY created_at DESC, name", (ws_id, q.name, q.name)).fetchall()
         bodies = [json.loads(r["body"]) for r in rows]
-        return bodies[: q.count] if q.count else bodies
-    if q.name is None:
+    elif q.name is None:
         rows = conn.execute("SELECT body FROM models WHERE workspace_id = ? ORDER BY created_at DESC, name, "
                             "version DESC", (ws_id,)).fetchall()
+        bodies = [b for b in (json.loads(r["body"]) for r in rows) if _matches(b, q)]
     else:  # one name: by version, so "the first" is the latest version whatever the clock did
         rows = conn.execute("SELECT body FROM models WHERE workspace_id = ? AND name = ? ORDER BY version DESC",
                             (ws_id, q.name)).fetchall()
-    bodies = [b for b in (json.loads(r["body"]) for r in rows) if _matches(b, q)]
+        bodies = [b for b in (json.loads(r["body"]) for r in rows) if _matches(b, q)]
+    if v2:  # the versions v2 registered, in the same order
+        bodies = sorted(bodies + v2, key=lambda b: (-b["version"],) if q.name is not None else
+                        (-_created(b).timestamp(), b["name"], -b["version"]))
     if q.latest:
         # Filters first, then the newest match per name (MMS's exact order of the two is not documented).
         newest: dict[str, int] = {}
@@ -209,21 +251,27 @@ def _matches(body: dict[str, Any], q: Query) -> bool:
     return kv_match(body.get("kvTags") or {}, q.tags) and kv_match(body.get("properties") or {}, q.properties)
 
 
+def version_files(conn: sqlite3.Connection, ws_id: str, name: str, version: int) -> dict[str, tuple[str, int]]:
+    """{relative path: (sha256, size)} of a model version registered by either SDK (v1's file manifest, or the
+    blobs a v2 version's ``modelUri`` names: the registered file or folder keeps its own name in both); empty
+    for a v2 version whose files are outside the workspace's storage account."""
+    found = arm_assets.model_files(conn, workspaces.get(conn, ws_id), name, str(version))
+    return found or {}
+
+
 def files(conn: sqlite3.Connection, ws_id: str, model_id: str) -> list[dict[str, Any]]:
     """The model's file manifest (relative path, size, sha256), sorted by path."""
     body = get(conn, ws_id, model_id)
-    rows = conn.execute("SELECT relpath, sha256, size FROM model_files WHERE workspace_id = ? AND name = ? "
-                        "AND version = ? ORDER BY relpath", (ws_id, body["name"], body["version"])).fetchall()
-    return [{"path": r["relpath"], "sha256": r["sha256"], "size": r["size"]} for r in rows]
+    manifest = version_files(conn, ws_id, body["name"], body["version"])
+    return [{"path": path, "sha256": digest, "size": size} for path, (digest, size) in sorted(manifest.items())]
 
 
 def file_digest(conn: sqlite3.Connection, ws_id: str, model_id: str, relpath: str) -> tuple[str, int]:
     body = get(conn, ws_id, model_id)
-    row = conn.execute("SELECT sha256, size FROM model_files WHERE workspace_id = ? AND name = ? AND version = ? "
-                       "AND relpath = ?", (ws_id, body["name"], body["version"], relpath)).fetchone()
-    if row is None:
+    found = version_files(conn, ws_id, body["name"], body["version"]).get(relpath)
+    if found is None:
         raise NotFound(f"Model {model_id} has no file {relpath!r}.", code="ModelFileNotFound")
-    return row["sha256"], row["size"]
+    return found
 
 
 # --- writes ---------------------------------------------------------------------------------------
@@ -237,9 +285,21 @@ def patch(conn: sqlite3.Connection, ws_id: str, model_id: str, operations: Any) 
         if not isinstance(op, dict) or op.get("op") not in ("add", "replace") or op.get("path") not in PATCHABLE:
             raise BadRequest(f"Unsupported patch operation {op!r}.")
         _apply(body, op["op"], op["path"][1:], op.get("value"))
-    conn.execute("UPDATE models SET body = ? WHERE workspace_id = ? AND name = ? AND version = ?",
-                 (json.dumps(body), ws_id, body["name"], body["version"]))
+    updated = conn.execute("UPDATE models SET body = ? WHERE workspace_id = ? AND name = ? AND version = ?",
+                           (json.dumps(body), ws_id, body["name"], body["version"])).rowcount
+    if not updated:  # a v2-registered version: what v2 has a field for is written into its ARM body
+        _patch_v2(conn, ws_id, body)
     return body
+
+
+def _patch_v2(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any]) -> None:
+    row = conn.execute("SELECT body FROM arm_assets WHERE workspace_id = ? AND kind = 'models' AND name = ? AND "
+                       "version = ?", (ws_id, body["name"], str(body["version"]))).fetchone()
+    arm = json.loads(row["body"])
+    arm["properties"].update(description=body.get("description"), tags=body.get("kvTags") or {},
+                             properties=body.get("properties") or {})
+    conn.execute("UPDATE arm_assets SET body = ? WHERE workspace_id = ? AND kind = 'models' AND name = ? AND "
+                 "version = ?", (json.dumps(arm), ws_id, body["name"], str(body["version"])))
 
 
 def _apply(body: dict[str, Any], op: str, field: str, value: Any) -> None:
@@ -273,10 +333,9 @@ def delete(conn: sqlite3.Connection, ws_id: str, model_id: str, used_by: Iterabl
         # The SDK turns a 412 whose text holds "DeletionRequired" into its own message.
         raise PreconditionFailed(f"Model {model_id} is used by the deployed service(s) {', '.join(users)}; "
                                  "delete them first.", code="DeletionRequired")
-    # Blobs stay: they may be shared with other versions and are cheap to keep.
-    key = (ws_id, body["name"], body["version"])
-    conn.execute("DELETE FROM model_files WHERE workspace_id = ? AND name = ? AND version = ?", key)
-    conn.execute("DELETE FROM models WHERE workspace_id = ? AND name = ? AND version = ?", key)
+    # Blobs stay: they may be shared with other versions and are cheap to keep. The version goes from the
+    # workspace's one registry, wherever it was registered (a v2 version: its ARM row; its uploaded blobs stay).
+    arm_assets.delete_version(conn, ws_id, "models", body["name"], str(body["version"]))
 
 
 def _now() -> datetime:
