@@ -186,9 +186,14 @@ def _v1_model_uri(conn: sqlite3.Connection, workspace_id: str, v1: dict[str, Any
     tops = {r["relpath"].split("/", 1)[0] for r in conn.execute(
         "SELECT relpath FROM model_files WHERE workspace_id = ? AND name = ? AND version = ?",
         (workspace_id, v1["name"], v1["version"]))}
-    upload_id = str(v1.get("url") or "").rsplit("/", 1)[-1] or f"{v1['name']}-{v1['version']}"
     entry = f"/{tops.pop()}" if len(tops) == 1 else ""
-    return f"azureml://{scope}datastores/{DEFAULT_DATASTORE}/paths/LocalUpload/{upload_id}{entry}"
+    return f"azureml://{scope}datastores/{DEFAULT_DATASTORE}/paths/{v1_upload_folder(v1)}{entry}"
+
+
+def v1_upload_folder(v1: dict[str, Any]) -> str:
+    """The folder of the default datastore that a v1 registration's files are placed in (named by its asset id)."""
+    upload_id = str(v1.get("url") or "").rsplit("/", 1)[-1] or f"{v1['name']}-{v1['version']}"
+    return f"LocalUpload/{upload_id}"
 
 
 def _from_v1(conn: sqlite3.Connection, workspace_id: str, row: sqlite3.Row) -> dict[str, Any]:

@@ -80,6 +80,10 @@ def test_a_v1_model_is_a_v2_version_and_the_reverse_in_one_sequence(aml_workspac
     assert seen.path.endswith("/model.pkl")  # the registered file keeps its name, as a v2 upload's path does
     assert [m.version for m in ml_client.models.list(name="mnist")] == ["1"]
     assert "mnist" in [m.name for m in ml_client.models.list()]
+    # The path is real: v2 downloads the v1 model from the workspace's datastore.
+    v2_download = tmp_path_factory.mktemp("v2-download")
+    ml_client.models.download("mnist", "1", download_path=str(v2_download))
+    assert [p.read_bytes() for p in v2_download.rglob("model.pkl")] == [b"pickled"]
 
     # v2's next version follows v1's, and v1 sees it (its latest, its files, its tags).
     second = ml_client.models.create_or_update(V2Model(name="mnist", path=str(workdir / "model"),

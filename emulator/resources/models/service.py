@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from ...arm import assets as arm_assets
+from ...arm import storage
 from ...blobs import BlobStore
 from ...errors import BadRequest, NotFound, PreconditionFailed, ValidationFailed
 from ...store import Store
@@ -120,7 +121,22 @@ def register(db: Store, blobs: BlobStore, ws_id: str, meta: dict[str, Any],
         conn.executemany("INSERT INTO model_files (workspace_id, name, version, relpath, sha256, size) "
                          "VALUES (?, ?, ?, ?, ?, ?)",
                          [(ws_id, body["name"], body["version"], p, d, s) for p, d, s in manifest])
+        _place_in_datastore(conn, ws_id, body, manifest, now.timestamp())
     return body
+
+
+def _place_in_datastore(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any],
+                        manifest: list[tuple[str, str, int]], now: float) -> None:
+    """Put the files in the workspace's default datastore too, as v1's registration uploads them on Azure, so the
+    datastore path SDK v2 shows for the model is real (``ml_client.models.download`` reads it). The registry's
+    record of the files stays ``model_files``; these are written once and never synced (blobs, like Azure's)."""
+    workspace = workspaces.get(conn, ws_id)
+    account = storage.account_name(workspace)
+    container = storage.default_container(workspace["properties"]["workspaceId"])
+    folder = arm_assets.v1_upload_folder(body)
+    for relpath, digest, size in manifest:
+        storage.write(conn, ws_id, account, container, f"{folder}/{relpath}", digest, size,
+                      "application/octet-stream", {}, now)
 
 
 def _new_body(meta: dict[str, Any], version: int, created: datetime) -> dict[str, Any]:
