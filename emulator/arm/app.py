@@ -12,7 +12,7 @@ from ..errors import EmulatorError, Unauthorized
 
 
 def create_arm_app(cloud: Cloud) -> Flask:
-    from . import api, computes_api, deployments_api, discovery_api, endpoints_api
+    from . import api, computes_api, deployments_api, discovery_api, endpoints_api, managed_clusters_api
 
     app = Flask("fake_azure_arm")
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it; the base type does not
@@ -22,6 +22,7 @@ def create_arm_app(cloud: Cloud) -> Flask:
     app.register_blueprint(endpoints_api.blueprint)
     app.register_blueprint(deployments_api.blueprint)
     app.register_blueprint(computes_api.blueprint)
+    app.register_blueprint(managed_clusters_api.blueprint)
 
     @app.before_request
     def require_token():

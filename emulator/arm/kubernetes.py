@@ -1,11 +1,14 @@
 """SDK v2 Kubernetes computes (no Flask here): a cluster the local cloud knows, attached to a workspace with its
 instance types, and what a Kubernetes online deployment asks of it.
 
-The cluster is an AKS compute of the same workspace (made with v1's ``AksCompute``), named by its ARM resource id
-(``cluster_resource_id``), or a managed cluster made outside any workspace (``fake-azure aks create``). A
-Kubernetes deployment's replicas are placed on that cluster's node pool by the same scheduler as v1 services,
-beside them, and served by its gateway; its requests come from the instance type (the compute's,
-``defaultinstancetype`` when none is named) and the deployment's own ``resources``."""
+The cluster is named by its ARM resource id: an AKS compute made with v1's ``AksCompute`` (its
+``cluster_resource_id``; one of another workspace is attached as Azure attaches one cluster to several
+workspaces), or a managed cluster made outside any workspace (azure-mgmt-containerservice, ``fake-azure aks
+create``). A Kubernetes deployment's replicas are placed on that cluster's node pool by the same scheduler as v1
+services, beside them and beside the pods of every other workspace attaching the cluster, and served by its
+gateway; its requests come from the instance type (the compute's, ``defaultinstancetype`` when none is named) and
+the deployment's own ``resources``. A compute whose cluster is gone (deleted) reports Failed and takes no new
+deployment."""
 from __future__ import annotations
 
 import json
@@ -59,12 +62,14 @@ def _now() -> str:
 
 
 def _cluster_of(conn: sqlite3.Connection, ws_body: dict[str, Any], resource_id: str) -> str:
-    """The AKS compute of the workspace whose cluster ``resource_id`` names (ARM ids match in any case)."""
+    """The AKS compute of the workspace whose cluster ``resource_id`` names (ARM ids match in any case): its own
+    v1 compute, the hidden one of an earlier attach, or a hidden one made now for a managed cluster or another
+    workspace's v1 compute."""
     for row in conn.execute("SELECT name, body FROM computes WHERE workspace_id = ?", (ws_body["id"],)):
         props = json.loads(row["body"]).get("properties") or {}
         if props.get("computeType") == "AKS" and (props.get("resourceId") or "").lower() == resource_id.lower():
             return str(row["name"])
-    hidden = clusters.attach_to(conn, ws_body, resource_id)  # one made with `fake-azure aks create`
+    hidden = clusters.attach_to(conn, ws_body, resource_id)
     if hidden is not None:
         return hidden
     raise BadRequest.of(kubernetes_cluster_not_found(resource_id, ws_body["name"]))
@@ -101,16 +106,28 @@ def attach(conn: sqlite3.Connection, ws_body: dict[str, Any], name: str,
     return body, old is None
 
 
+def _as_now(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The compute as it stands: Failed once the AKS compute holding its cluster's nodes is gone (the managed
+    cluster, or the v1 compute, was deleted), as Azure's compute fails when its AKS cluster is deleted."""
+    if conn.execute("SELECT 1 FROM computes WHERE workspace_id = ? AND name = ?",
+                    (ws_id, body["fakeAzure"]["cluster"])).fetchone() is None:
+        message = (f"The Kubernetes cluster {body['properties']['resourceId']} of compute {body['name']} no longer "
+                   "exists: attach an existing cluster.")
+        body["properties"].update(provisioningState="Failed", provisioningErrors=[
+            {"error": {"code": "ResourceNotFound", "message": message}}])
+    return body
+
+
 def get(conn: sqlite3.Connection, ws_body: dict[str, Any], name: str) -> dict[str, Any]:
     row = conn.execute("SELECT body FROM kubernetes_computes WHERE workspace_id = ? AND name = ?",
                        (ws_body["id"], name)).fetchone()
     if row is None:
         raise NotFound.of(compute_not_found_v2(name, ws_body["name"]))
-    return dict(json.loads(row["body"]))
+    return _as_now(conn, ws_body["id"], dict(json.loads(row["body"])))
 
 
 def list_all(conn: sqlite3.Connection, ws_body: dict[str, Any]) -> list[dict[str, Any]]:
-    return [json.loads(r["body"]) for r in conn.execute(
+    return [_as_now(conn, ws_body["id"], json.loads(r["body"])) for r in conn.execute(
         "SELECT body FROM kubernetes_computes WHERE workspace_id = ? ORDER BY created_at", (ws_body["id"],))]
 
 
@@ -134,6 +151,10 @@ def pod_sizing(compute: dict[str, Any], instance_type: str | None, overrides: di
     """Each pod of a deployment on the attached ``compute``: its instance type's requests and limits (the
     compute's default when none is named), the deployment's ``resources`` (``containerResourceRequests``/
     ``Limits``: cpu, memory, gpu) over them, on the v1 AKS compute that holds the cluster's nodes."""
+    if compute["properties"]["provisioningState"] == "Failed":
+        errors = compute["properties"].get("provisioningErrors") or [{"error": {"message": "it failed."}}]
+        raise BadRequest(f"Compute {compute['name']} cannot take deployments: {errors[0]['error']['message']}",
+                         code="BadArgument")
     k8s = compute["properties"]["properties"]
     name = instance_type or k8s["defaultInstanceType"]
     types = {k.lower(): v for k, v in k8s["instanceTypes"].items()}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from ...errors import BadRequest
+from ...errors import BadRequest, NotFound
 from ...http import cloud, validated
 from ...progress import ProgressPolicy, ProgressPolicyError
 from . import clusters
@@ -86,5 +86,8 @@ def list_managed_clusters():
 @validated(query=ManagedClusterQuery)
 def delete_managed_cluster(query: ManagedClusterQuery):
     with cloud().store.transaction() as conn:
-        clusters.delete(conn, query.id)
+        placed = clusters.delete(conn, query.id)
+        if placed is None:
+            raise NotFound(f"Managed cluster {query.id} not found.", code="ResourceNotFound")
+    clusters.stop_pods(cloud().engine, placed)
     return jsonify({"deleted": query.id})

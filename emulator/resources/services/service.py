@@ -133,14 +133,32 @@ def nodes_of(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any]) -> list
     return [Node.from_vm(n["name"], n["vcpus"], n["memoryGb"], n["gpus"]) for n in pool]
 
 
+def _sharing_nodes(conn: sqlite3.Connection, ws_id: str, compute_name: str | None) -> list[tuple[str, str | None]]:
+    """(workspace id, compute name) of every compute whose pods share the nodes of ``compute_name``: the AKS
+    computes, of any workspace, that stand for the same cluster (its ARM resource id, in any case: one AKS cluster
+    attached to several workspaces has one node pool); the compute alone when it names no cluster (ACI, local,
+    a managed endpoint's front end)."""
+    found = computes.row(conn, ws_id, compute_name) if compute_name else None
+    cluster = ((json.loads(found["body"]).get("properties") or {}).get("resourceId") or "") if found else ""
+    if not cluster:
+        return [(ws_id, compute_name)]
+    return [(r["workspace_id"], r["name"]) for r in conn.execute(
+        "SELECT workspace_id, name FROM computes WHERE lower(json_extract(body, '$.properties.resourceId')) = ?",
+        (cluster.lower(),))]
+
+
 def allocations_on(conn: sqlite3.Connection, ws_id: str, compute_name: str | None, except_service: str) -> list:
+    """What the replicas of other services hold on the nodes of ``compute_name`` (of every workspace sharing them);
+    ``except_service`` (of ``ws_id``) is the one being placed."""
     held = []
-    for other in conn.execute("SELECT name, body FROM services WHERE workspace_id = ? AND compute_name IS ?",
-                              (ws_id, compute_name)):
-        if other["name"] == except_service:
-            continue
-        for replica in json.loads(other["body"]).get("fakeAzure", {}).get("replicas", []):
-            held.append(Allocation(replica["node"], replica["cpu"], replica["memoryGb"], tuple(replica["gpuIds"])))
+    for owner, compute in _sharing_nodes(conn, ws_id, compute_name):
+        for other in conn.execute("SELECT name, body FROM services WHERE workspace_id = ? AND compute_name IS ?",
+                                  (owner, compute)):
+            if (owner, other["name"]) == (ws_id, except_service):
+                continue
+            for replica in json.loads(other["body"]).get("fakeAzure", {}).get("replicas", []):
+                held.append(Allocation(replica["node"], replica["cpu"], replica["memoryGb"],
+                                       tuple(replica["gpuIds"])))
     return held
 
 
