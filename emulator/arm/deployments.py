@@ -250,8 +250,7 @@ def put(cloud: Cloud, ws_body: dict[str, Any], endpoint: str, name: str,
             record["fakeAzure"]["replicas"] = managed_replicas(sizing, count)
         else:  # pods on the cluster's node pool, beside its other services (v1's and v2's), or none fit
             try:
-                record["fakeAzure"]["replicas"] = services.plan_replicas(conn, ws_id, record,
-                                                                         services.desired_replicas(record))
+                record["fakeAzure"]["replicas"] = actions.plan_update(conn, ws_id, record, retiring)
             except Unschedulable as exc:
                 if existing is not None:  # an update that fits nowhere: refused, the old pods keep serving
                     raise BadRequest.of(kubernetes_unschedulable(exc.message)) from None

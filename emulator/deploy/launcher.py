@@ -80,6 +80,11 @@ class ReplicaLauncher:
             raise failures[0]
         return started
 
+    def share_devices(self, these: list[ReplicaRecord], those: list[ReplicaRecord]) -> bool:
+        """Whether a replica of ``these`` would be given a host GPU that one of ``those`` holds."""
+        held = {device for replica in those for device in self._gpus.for_replica(replica)}
+        return any(device in held for replica in these for device in self._gpus.for_replica(replica))
+
     def spec(self, ws_id: str, settings: ReplicaSettings, replica: ReplicaRecord,
              launch: LaunchContext) -> ReplicaSpec:
         """A fresh app root for the replica (models, source) and how the runtime starts it."""

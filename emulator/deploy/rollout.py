@@ -67,7 +67,7 @@ class Rollouts:
         if not keep_running:
             with deployment.lock:
                 old = deployment.take_handles()
-            if old and self._can_surge(ws_id, name):
+            if old and self._can_surge(ws_id, name, old):
                 retiring = old  # a surge, as a rolling update: they serve until the new replicas do
                 with deployment.lock:
                     deployment.retiring = {h.replica_id: h for h in old}
@@ -123,11 +123,18 @@ class Rollouts:
         if unexpected is not None:
             raise unexpected
 
-    def _can_surge(self, ws_id: str, name: str) -> bool:
-        """Whether new replicas may start beside the old ones: not a local service (its port), and not one
-        with GPUs (the new replicas get the same devices, which a framework like TensorFlow fills)."""
+    def _can_surge(self, ws_id: str, name: str, old: list[ReplicaHandle]) -> bool:
+        """Whether new replicas may start beside the ``old`` ones: not a local service (its port), and not where
+        a new replica would be given a GPU an old one holds (a framework like TensorFlow fills its device): the
+        planner places an update's GPU replicas on free devices when the cluster has them."""
         record = lifecycle.find(self._store.read(), ws_id, name)
-        return record is not None and not record.local and not any(r.gpu_ids for r in record.replicas)
+        if record is None or record.local:
+            return False
+        if not any(r.gpu_ids for r in record.replicas):
+            return True
+        if {h.replica_id for h in old} - {r.id for r in record.retiring}:
+            return False  # an old replica whose devices the record does not say
+        return not self._launcher.share_devices(record.replicas, record.retiring)
 
     def _retire(self, ws_id: str, name: str, handles: list[ReplicaHandle]) -> None:
         """An update's old replicas, once the new ones are published (or the update failed): each stops when

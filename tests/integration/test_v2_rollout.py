@@ -5,6 +5,7 @@ replicas without dropping a request: the old ones serve until the new ones are r
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -146,3 +147,61 @@ def test_a_deployment_that_fails_to_start_answers_as_azure_without_naming_the_co
     answer = requests.post(uri, json={}, headers=auth, timeout=30)
     assert answer.status_code == 404 and "No valid deployments to route to" in answer.text
     assert "~" not in answer.text
+
+
+def test_updating_a_gpu_kubernetes_deployment_drops_no_request(ml_client: Any, aml_workspace: Any,
+                                                               tmp_path: Path, emulator_home: Path) -> None:
+    """A rolling update on a GPU cluster with a free GPU: the new pod is placed on it beside the old one, which
+    serves until the new one is ready (before, GPU replicas were stopped first and requests failed meanwhile)."""
+    from azure.ai.ml.entities import KubernetesCompute, KubernetesOnlineDeployment, KubernetesOnlineEndpoint
+
+    from fake_azure.core.compute import AksCompute, ComputeTarget
+
+    cluster = ComputeTarget.create(aml_workspace, "aks-gpu", AksCompute.provisioning_configuration(
+        vm_size="Standard_NC6s_v3", agent_count=3))  # three nodes of one V100 each
+    cluster.wait_for_completion()
+    gpu = {"gpu": {"resources": {"requests": {"cpu": "1", "memory": "4Gi"}, "limits": {"nvidia.com/gpu": "1"}}}}
+    ml_client.compute.begin_create_or_update(KubernetesCompute(
+        name="k8s-gpu", resource_id=cluster.cluster_resource_id, properties={"instanceTypes": gpu})).result()
+    endpoint = KubernetesOnlineEndpoint(name="rollout-gpu", compute="k8s-gpu", auth_mode="key")
+    ml_client.online_endpoints.begin_create_or_update(endpoint).result()
+
+    def deployment(version: str) -> KubernetesOnlineDeployment:
+        managed = _deployment(tmp_path, "blue", version)
+        return KubernetesOnlineDeployment(
+            name="blue", endpoint_name="rollout-gpu", model=managed.model, environment=managed.environment,
+            code_configuration=managed.code_configuration, instance_type="gpu", instance_count=1)
+
+    def placed() -> list[tuple[str, list[int]]]:
+        with sqlite3.connect(emulator_home / "state.db") as conn:
+            (body,) = conn.execute("SELECT body FROM services WHERE name = 'rollout-gpu~blue' AND workspace_id "
+                                   "LIKE ?", (f"%/{ml_client.workspace_name}",)).fetchone()
+        return [(r["node"], r["gpuIds"]) for r in json.loads(body)["fakeAzure"]["replicas"]]
+
+    ml_client.online_deployments.begin_create_or_update(deployment("v1")).result()
+    endpoint.traffic = {"blue": 100}
+    uri = ml_client.online_endpoints.begin_create_or_update(endpoint).result().scoring_uri
+    auth = {"Authorization": "Bearer " + ml_client.online_endpoints.get_keys("rollout-gpu").primary_key}
+    ((old_node, _),) = placed()
+    answers: list[tuple[int, str]] = []
+    done = threading.Event()
+
+    def keep_scoring() -> None:
+        session = requests.Session()
+        while not done.is_set():
+            answer = session.post(uri, json={}, headers=auth, timeout=30)
+            answers.append((answer.status_code, answer.text))
+
+    caller = threading.Thread(target=keep_scoring)
+    caller.start()
+    try:
+        ml_client.online_deployments.begin_create_or_update(deployment("v2")).result()
+        poll(lambda: any('"v2"' in text for _, text in answers[-3:]), timeout=30)
+    finally:
+        done.set()
+        caller.join(timeout=60)
+    failed = [a for a in answers if a[0] != 200]
+    assert not failed, failed[:5]
+    assert any('"v1"' in text for _, text in answers) and '"v2"' in answers[-1][1]
+    ((new_node, new_gpus),) = placed()
+    assert new_node != old_node and new_gpus == [0]  # the free GPU: both generations held one meanwhile

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ... import error_catalog
 from ...deploy import lifecycle
+from ...deploy.records import ReplicaRecord, ReplicaState, replicas_of
 from ...errors import Conflict
 from ...operations import OperationStatus, Outcome
 from ...scheduler import Unschedulable
@@ -23,6 +24,20 @@ if TYPE_CHECKING:
 def operation_extra(operation_type: str, sub_operation: str = "DeployService") -> dict[str, Any]:
     """The operation's ``operationType`` and ``operationDetails``, as the SDK reads them."""
     return {"operationType": operation_type, "operationDetails": {"subOperationType": sub_operation}}
+
+
+def plan_update(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any],
+                retiring: list[ReplicaRecord] | None) -> list[dict[str, Any]]:
+    """The replicas of a redeploy, placed beside the ones it replaces (``retiring``) while those serve, as a
+    rolling update's surge needs room on the cluster for both; where there is no such room, as if they were gone
+    (the rollout then stops them first). Raises Unschedulable when they fit nowhere at all."""
+    count = service.desired_replicas(body)
+    if retiring:
+        try:
+            return service.plan_replicas(conn, ws_id, body, count, keep=[r.to_wire() for r in retiring])
+        except Unschedulable:
+            pass
+    return service.plan_replicas(conn, ws_id, body, count)
 
 
 def create(cloud: Cloud, ws_body: dict[str, Any], payload: dict[str, Any], overwrite: bool) -> tuple[dict, str]:
@@ -42,7 +57,7 @@ def create(cloud: Cloud, ws_body: dict[str, Any], payload: dict[str, Any], overw
         # An overwrite: the engine replaces its replicas; the running ones serve until then.
         retiring = lifecycle.replaced(conn, ws_id, name) if existing is not None else None
         try:  # planning reads the other services' rows only, so the new row goes in once, planned
-            body["fakeAzure"]["replicas"] = service.plan_replicas(conn, ws_id, body, service.desired_replicas(body))
+            body["fakeAzure"]["replicas"] = plan_update(conn, ws_id, body, retiring)
             outcome = Outcome(pending=True)
         except Unschedulable as exc:  # Azure finds this after 5 minutes; we know it now
             outcome = Outcome(OperationStatus.FAILED, error=service.unschedulable_error(exc))
@@ -118,10 +133,10 @@ def update(cloud: Cloud, ws_id: str, name: str, patch: list) -> tuple[dict, str]
         if redeploy:
             # A redeploy replaces every replica: none is kept, and planning ignores this service's
             # own stored replicas (allocations_on skips it), so nothing is saved before it.
+            retiring = [r for r in replicas_of(body) if r.state is ReplicaState.RUNNING]
             body["fakeAzure"]["replicas"] = []
             try:
-                body["fakeAzure"]["replicas"] = service.plan_replicas(conn, ws_id, body,
-                                                                      service.desired_replicas(body))
+                body["fakeAzure"]["replicas"] = plan_update(conn, ws_id, body, retiring)
                 outcome = Outcome(pending=True)
             except Unschedulable as exc:
                 outcome = Outcome(OperationStatus.FAILED, error=service.unschedulable_error(exc))
