@@ -281,10 +281,23 @@ def wrong_auth_mode(endpoint: str, auth_mode: str, wanted: str) -> AzureError:
 # --- SDK v2 Kubernetes computes (the messages are ours unless said) ----------------------------------------
 
 def kubernetes_cluster_not_found(resource_id: str, workspace: str) -> AzureError:
-    """A KubernetesCompute attach naming a cluster the local cloud does not know."""
+    """A KubernetesCompute attach (from ``workspace``) naming a cluster the local cloud does not know."""
     return AzureError("BadArgument", (
-        f"The Kubernetes cluster {resource_id} was not found: attach a cluster of workspace {workspace} (its "
-        "AksCompute's cluster_resource_id, as ComputeTarget(ws, name).cluster_resource_id gives it)."), 400)
+        f"The Kubernetes cluster {resource_id} was not found: attach an AKS cluster the local cloud knows, by "
+        "its resource id: a v1 AksCompute's cluster_resource_id (ComputeTarget(ws, name).cluster_resource_id), "
+        "or a managed cluster made with azure-mgmt-containerservice or `fake-azure aks create`."), 400)
+
+
+def kubernetes_cluster_gone(resource_id: str, compute: str) -> AzureError:
+    """An attached Kubernetes compute whose AKS cluster was deleted (its provisioning error)."""
+    return AzureError("ResourceNotFound", f"The Kubernetes cluster {resource_id} of compute {compute} no longer "
+                                          "exists: attach an existing cluster.", None)
+
+
+def kubernetes_pods_gone(resource_id: str) -> AzureError:
+    """A deployment whose AKS cluster was deleted under it."""
+    return AzureError("ResourceNotFound", f"The AKS cluster {resource_id} this deployment ran on was deleted: its "
+                                          "pods are gone. Attach an existing cluster and deploy again.", None)
 
 
 def compute_not_found_v2(name: str, workspace: str) -> AzureError:

@@ -20,6 +20,7 @@ from typing import Any
 from ..error_catalog import (
     compute_not_found_v2,
     compute_not_kubernetes,
+    kubernetes_cluster_gone,
     kubernetes_cluster_not_found,
     kubernetes_instance_type_not_found,
 )
@@ -111,10 +112,8 @@ def _as_now(conn: sqlite3.Connection, ws_id: str, body: dict[str, Any]) -> dict[
     cluster, or the v1 compute, was deleted), as Azure's compute fails when its AKS cluster is deleted."""
     if conn.execute("SELECT 1 FROM computes WHERE workspace_id = ? AND name = ?",
                     (ws_id, body["fakeAzure"]["cluster"])).fetchone() is None:
-        message = (f"The Kubernetes cluster {body['properties']['resourceId']} of compute {body['name']} no longer "
-                   "exists: attach an existing cluster.")
-        body["properties"].update(provisioningState="Failed", provisioningErrors=[
-            {"error": {"code": "ResourceNotFound", "message": message}}])
+        gone = kubernetes_cluster_gone(body["properties"]["resourceId"], body["name"]).payload()
+        body["properties"].update(provisioningState="Failed", provisioningErrors=[{"error": gone}])
     return body
 
 

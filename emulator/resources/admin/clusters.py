@@ -217,8 +217,7 @@ def delete(conn: sqlite3.Connection, rid: str) -> list[tuple[str, str]] | None:
     if busy:
         raise Conflict(f"The managed cluster {rid} cannot be deleted while deployments on it are being deployed "
                        f"({', '.join(busy)}): retry once their operations have ended.", code="OperationNotAllowed")
-    error = {"code": "ResourceNotFound", "message": f"The AKS cluster {rid} this deployment ran on was deleted: "
-                                                    "its pods are gone. Attach an existing cluster and deploy again."}
+    error = error_catalog.kubernetes_pods_gone(rid).payload()
     for ws_id, name, state in placed:
         lifecycle.deploy_failed(conn, ws_id, name, error, mark_failed=state != ServiceState.FAILED.value)
     for ws_id, compute in hidden:
