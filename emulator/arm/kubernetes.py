@@ -58,6 +58,21 @@ def gigabytes(quantity: str) -> float:
     return float(found["number"]) * _BYTES[found["unit"]] / 1024 ** 3
 
 
+def _with_default(types: dict[str, Any]) -> dict[str, Any]:
+    """The compute's instance types by lowercased name, with Azure's defaultinstancetype where not redefined."""
+    return {**{k.lower(): v for k, v in DEFAULT_INSTANCE_TYPES.items()}, **{k.lower(): v for k, v in types.items()}}
+
+
+def _check_requests_within_limits(what: str, resources: dict[str, Any]) -> None:
+    """Kubernetes refuses a container whose request exceeds its limit (and Azure ML a deployment asking so)."""
+    requests = resources.get("requests") or {}
+    limits = resources.get("limits") or {}
+    for key, measure in (("cpu", cores), ("memory", gigabytes)):
+        if requests.get(key) and limits.get(key) and measure(requests[key]) > measure(limits[key]) + 1e-9:
+            raise BadRequest(f"{what}: the {key} request {requests[key]} is more than its limit {limits[key]}. "
+                             "Requests for resources must be less than or equal to limits.", code="BadArgument")
+
+
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S.000000+00:00", time.gmtime())
 
@@ -83,10 +98,13 @@ def attach(conn: sqlite3.Connection, ws_body: dict[str, Any], name: str,
     cluster = _cluster_of(conn, ws_body, props["resourceId"])
     k8s = {k: v for k, v in (props.get("properties") or {}).items() if v is not None}
     types = k8s.get("instanceTypes") or DEFAULT_INSTANCE_TYPES
-    default = k8s.get("defaultInstanceType") or (DEFAULT_INSTANCE_TYPE if DEFAULT_INSTANCE_TYPE in types
-                                                 else sorted(types)[0])
-    if default not in types:
-        raise BadRequest.of(kubernetes_instance_type_not_found(default, name, list(types)))
+    # Azure makes defaultinstancetype on attach whatever else is defined (unless it is defined under that name),
+    # and a deployment that names no instance type gets it.
+    default = k8s.get("defaultInstanceType") or DEFAULT_INSTANCE_TYPE
+    if default.lower() not in _with_default(types):
+        raise BadRequest.of(kubernetes_instance_type_not_found(default, name, list(_with_default(types))))
+    for type_name, spec in types.items():
+        _check_requests_within_limits(f"Instance type {type_name}", spec.get("resources") or {})
     old = conn.execute("SELECT body, created_at FROM kubernetes_computes WHERE workspace_id = ? AND name = ?",
                        (ws_body["id"], name)).fetchone()
     created_on = json.loads(old["body"])["properties"]["createdOn"] if old else _now()
@@ -156,9 +174,9 @@ def pod_sizing(compute: dict[str, Any], instance_type: str | None, overrides: di
                          code="BadArgument")
     k8s = compute["properties"]["properties"]
     name = instance_type or k8s["defaultInstanceType"]
-    types = {k.lower(): v for k, v in k8s["instanceTypes"].items()}
+    types = _with_default(k8s["instanceTypes"])
     if name.lower() not in types:
-        raise BadRequest.of(kubernetes_instance_type_not_found(name, compute["name"], list(k8s["instanceTypes"])))
+        raise BadRequest.of(kubernetes_instance_type_not_found(name, compute["name"], list(types)))
     resources = types[name.lower()].get("resources") or {}
     requests = {k: v for k, v in (resources.get("requests") or {}).items() if v is not None}
     limits = {k: v for k, v in (resources.get("limits") or {}).items() if v is not None}
@@ -167,6 +185,7 @@ def pod_sizing(compute: dict[str, Any], instance_type: str | None, overrides: di
         for key, value in (own.get(wire) or {}).items():
             if value is not None:
                 target["nvidia.com/gpu" if key == "gpu" else key] = value
+    _check_requests_within_limits(f"Deployment on instance type {name}", {"requests": requests, "limits": limits})
     # Kubernetes: a limit without a request requests the limit; GPUs are requested as limited.
     cpu = cores(requests.get("cpu") or limits.get("cpu") or "100m")
     memory = gigabytes(requests.get("memory") or limits.get("memory") or "2Gi")

@@ -265,3 +265,36 @@ def test_a_cluster_made_outside_any_workspace_is_attached_and_serves(ml_client: 
             project, "k8s-made-ep", name="green", instance_type="gpu", instance_count=1)).result()
     subprocess.run([sys.executable, "-m", "emulator", "aks", "delete", "-n", f"gpu-{ml_client.workspace_name}",
                     "-g", "rg-aks"], env=env, capture_output=True, timeout=120, check=True)
+
+
+def test_a_deployment_naming_no_instance_type_gets_azures_default_one(ml_client: Any, aml_workspace: Any,
+                                                                      project: Path, emulator_home: Path) -> None:
+    """Azure makes defaultinstancetype on attach even beside the types given, and a deployment without an
+    instance_type gets it (before, the first given type alphabetically became the default: here a GPU pod)."""
+    attached = _attach(ml_client, aml_workspace, "k8s-own", "Standard_NC6", instanceTypes={"gpu": GPU_TYPES["gpu"]})
+    assert attached.properties["defaultInstanceType"] == "defaultinstancetype"
+    assert attached.properties["instanceTypes"] == {"gpu": GPU_TYPES["gpu"]}  # kept as given
+    ml_client.online_endpoints.begin_create_or_update(KubernetesOnlineEndpoint(
+        name="k8s-own-ep", compute="k8s-own", auth_mode="key")).result()
+    ml_client.online_deployments.begin_create_or_update(_deployment(project, "k8s-own-ep")).result()
+    ml_client.online_deployments.begin_create_or_update(_deployment(
+        project, "k8s-own-ep", name="named", instance_type="defaultinstancetype")).result()
+    for name in ("blue", "named"):
+        (pod,) = _core(emulator_home, ml_client, f"k8s-own-ep~{name}")["fakeAzure"]["replicas"]
+        assert (pod["gpuIds"], pod["cpu"], pod["memoryGb"]) == ([], 0.1, 2.0), name
+
+
+def test_requests_above_limits_are_refused(ml_client: Any, aml_workspace: Any, project: Path) -> None:
+    """Kubernetes refuses a container whose request exceeds its limit; so do the instance type and the
+    deployment's own resources here, before anything runs."""
+    greedy = {"big": {"resources": {"requests": {"cpu": "4", "memory": "1Gi"}, "limits": {"cpu": "1"}}}}
+    with pytest.raises(HttpResponseError, match="less than or equal to limits"):
+        _attach(ml_client, aml_workspace, "k8s-greedy", "Standard_D3_v2", instanceTypes=greedy)
+    _attach(ml_client, aml_workspace, "k8s-fair", "Standard_D3_v2", instanceTypes=GPU_TYPES)
+    ml_client.online_endpoints.begin_create_or_update(KubernetesOnlineEndpoint(
+        name="k8s-fair-ep", compute="k8s-fair", auth_mode="key")).result()
+    resources = ResourceRequirementsSettings(requests=ResourceSettings(cpu="1", memory="8Gi"),
+                                             limits=ResourceSettings(memory="1Gi"))
+    with pytest.raises(HttpResponseError, match="memory request 8Gi is more than its limit 1Gi"):
+        ml_client.online_deployments.begin_create_or_update(_deployment(
+            project, "k8s-fair-ep", instance_type="small", resources=resources)).result()
