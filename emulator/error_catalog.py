@@ -238,6 +238,15 @@ def resource_not_ready() -> AzureError:
         "https://aka.ms/oe-tsg#error-resourcenotready"), 400)
 
 
+def deployment_crash_loop_back_off() -> AzureError:
+    """A Kubernetes online deployment whose container keeps crashing while it initializes (Azure's code for it in
+    the troubleshooting guide; our text)."""
+    return AzureError("DeploymentCrashLoopBackOff", (
+        "The user container crashed while initializing: score.py's init() raised (a syntax or import error, "
+        "a missing file), or the pod needs more memory than its limit. See the deployment's logs (get_logs)."),
+        400)
+
+
 def image_build_failure(details: str) -> AzureError:
     """A managed deployment whose environment could not be built (Azure's code; its message points at the
     build log in the workspace storage account, ours at the local environment log and says what failed)."""

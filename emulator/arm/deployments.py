@@ -25,6 +25,7 @@ from ..deploy import lifecycle
 from ..error_catalog import (
     asset_reference_not_served,
     crash_loop_back_off,
+    deployment_crash_loop_back_off,
     deployment_has_traffic,
     deployment_not_found,
     deployment_timed_out,
@@ -165,9 +166,17 @@ def _current(conn: sqlite3.Connection, ws_id: str, row: sqlite3.Row) -> dict[str
     return {**body, "properties": {**body["properties"], "provisioningState": _PROVISIONING[core["state"]]}}
 
 
-def v2_error(error: dict[str, Any]) -> dict[str, Any]:
-    """A core operation's error as a managed deployment's: v1's crash loop and readiness timeout are v2's
-    ResourceNotReady."""
+def on_kubernetes(conn: sqlite3.Connection, ws_id: str, core: str) -> bool:
+    """Whether the core record ``core`` is a Kubernetes online deployment's (its pods on an attached cluster)."""
+    row = services.row(conn, ws_id, core)
+    return row is not None and json.loads(row["body"]).get("computeType") != MANAGED
+
+
+def v2_error(error: dict[str, Any], kubernetes: bool = False) -> dict[str, Any]:
+    """A core operation's error as a v2 deployment's: v1's crash loop is a managed deployment's ResourceNotReady
+    and a Kubernetes one's DeploymentCrashLoopBackOff; a readiness timeout is ResourceNotReady."""
+    if kubernetes and error.get("code") == crash_loop_back_off("").code:
+        return deployment_crash_loop_back_off().payload()
     if error.get("code") in (crash_loop_back_off("").code, deployment_timed_out().code):
         return resource_not_ready().payload()
     if error.get("code") == environment_build_failed("").code:

@@ -126,7 +126,10 @@ def _operation(op_id: str) -> dict:
 
     def core_poll(workspace_id: str, core_op: str) -> dict:
         polled = c.operations.poll(workspace_id, core_op)
-        return {**polled, "error": deployments.v2_error(polled["error"])} if polled.get("error") else polled
+        if not polled.get("error"):
+            return polled
+        return {**polled, "error": deployments.v2_error(polled["error"], deployments.on_kubernetes(
+            c.store.read(), workspace_id, polled.get("target") or ""))}
 
     return endpoints.operation(c.store.read(), op_id, core_poll)
 

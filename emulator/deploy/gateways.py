@@ -47,7 +47,8 @@ def route_for(body: dict[str, Any], secret_values: dict[str, Any]) -> ServiceRou
                         internal=internal,
                         # A managed online deployment answers as Azure's inference router; a Kubernetes one as its
                         # cluster's azureml-fe, as v1 services on that cluster.
-                        managed=extra.get("frontEnd") == "v2" and body.get("computeType") == "Managed")
+                        managed=extra.get("frontEnd") == "v2" and body.get("computeType") == "Managed",
+                        run_error_as_bad_gateway=extra.get("frontEnd") == "v2" and body.get("computeType") != "Managed")
 
 
 def endpoint_of(handle: ReplicaHandle) -> ReplicaEndpoint:

@@ -46,6 +46,8 @@ def _port_taken(port: int) -> bool:
     return False
 
 
+FRONT_END_FIRST_MS = 1000  # how much longer a replica behind a gateway lets run() take than its front end
+
 class ReplicaLauncher:
     def __init__(self, runtime: ReplicaRuntime, gpus: HostGpus, folders: ServiceFolders) -> None:
         self._runtime = runtime
@@ -92,7 +94,11 @@ class ReplicaLauncher:
         app_root = self._folders.app_root(ws_id, name, replica.id)
         shutil.rmtree(app_root, ignore_errors=True)
         layout = lay_out(app_root, launch.models, launch.entry, source_directory=launch.source_dir)
-        env = {**launch.env_vars, **layout.env(name, ws_id.rsplit("/", 1)[-1], settings.scoring_timeout_ms)}
+        # Behind a gateway the front end's timeout answers (504, or 408 on a managed endpoint); the scoring
+        # server's own, a moment later, only frees its worker. Equal, the two raced, and a slow request came
+        # back now and then as the server's 500 instead.
+        timeout_ms = settings.scoring_timeout_ms + (0 if local else FRONT_END_FIRST_MS)
+        env = {**launch.env_vars, **layout.env(name, ws_id.rsplit("/", 1)[-1], timeout_ms)}
         return ReplicaSpec(replica_id=replica.id, service_name=name, app_root=app_root,
                            environment=launch.environment, entry_script=layout.entry_script,
                            cpu_limit=settings.cpu_limit, memory_limit_gb=settings.memory_limit_gb,

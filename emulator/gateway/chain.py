@@ -261,7 +261,11 @@ def proxy(ctx: Context) -> Optional[Response]:
         except UpstreamClosed:
             return gateway_failure(502, ctx.route)
         answer = Response(status, strip_hop_by_hop(reply_headers, _NOT_PASSED_BACK), body)
-        return managed.model_answer(answer) if ctx.route.managed else answer
+        if ctx.route.managed:
+            return managed.model_answer(answer)
+        if ctx.route.run_error_as_bad_gateway and status == 500:
+            return Response(502, answer.headers, answer.body)
+        return answer
 
 
 def _leave_unreachable(ctx: Context, eject: bool) -> None:

@@ -41,6 +41,9 @@ class ServiceRoute:
     # A managed online deployment's route: answered as Azure's inference router answers (the model's
     # non-200 as 424, an overload as 429, the scoring timeout as 408) instead of as azureml-fe does.
     managed: bool = False
+    # A Kubernetes online deployment's route (SDK v2): azureml-fe's codes, but an exception in run() (the
+    # scoring server's 500) is 502, as Azure's table for Kubernetes online endpoints lists it.
+    run_error_as_bad_gateway: bool = False
 
     def __post_init__(self) -> None:
         if any(weight < 0 for _, weight in self.versions):

@@ -20,6 +20,7 @@ from azure.ai.ml.entities import (
     KubernetesOnlineEndpoint,
     ManagedOnlineDeployment,
     Model,
+    OnlineRequestSettings,
     ResourceRequirementsSettings,
     ResourceSettings,
     TargetUtilizationScaleSettings,
@@ -215,19 +216,29 @@ def test_kubernetes_endpoint_rules(ml_client: Any, aml_workspace: Any, project: 
 
 def test_a_kubernetes_deployment_answers_as_its_clusters_front_end(ml_client: Any, aml_workspace: Any,
                                                                     project: Path) -> None:
-    """Kubernetes endpoints keep azureml-fe's status codes (Azure's table for them): a model error passes
-    through, as v1's, where a managed endpoint answers 424."""
-    (project / "src" / "score.py").write_text("def init():\n    pass\n\ndef run(raw_data):\n"
-                                              "    raise ValueError('no')\n")
+    """Kubernetes endpoints answer as Azure's table for them says: an exception in run() is 502 (where a managed
+    endpoint answers 424), a request past request_timeout_ms 504, every time (the scoring server's own timeout
+    no longer races the front end's); an init() that keeps failing is DeploymentCrashLoopBackOff."""
+    (project / "src" / "score.py").write_text(
+        "import json, time\n\ndef init():\n    pass\n\ndef run(raw_data):\n    data = json.loads(raw_data)['data']\n"
+        "    if data == [2]:\n        time.sleep(3)\n    raise ValueError('no')\n")
     attached = _attach(ml_client, aml_workspace, "k8s-fe", "Standard_D3_v2")
     endpoint = KubernetesOnlineEndpoint(name="k8s-fe-ep", compute=attached.name, auth_mode="key")
     ml_client.online_endpoints.begin_create_or_update(endpoint).result()
-    ml_client.online_deployments.begin_create_or_update(_deployment(project, "k8s-fe-ep")).result()
+    ml_client.online_deployments.begin_create_or_update(_deployment(
+        project, "k8s-fe-ep", request_settings=OnlineRequestSettings(request_timeout_ms=1000))).result()
     endpoint.traffic = {"blue": 100}
     scoring_uri = ml_client.online_endpoints.begin_create_or_update(endpoint).result().scoring_uri
-    key = ml_client.online_endpoints.get_keys("k8s-fe-ep").primary_key
-    failed = requests.post(scoring_uri, json={"data": [1]}, headers={"Authorization": f"Bearer {key}"}, timeout=30)
-    assert failed.status_code == 500 and "ms-azureml-model-error-statuscode" not in failed.headers
+    auth = {"Authorization": "Bearer " + ml_client.online_endpoints.get_keys("k8s-fe-ep").primary_key}
+    failed = requests.post(scoring_uri, json={"data": [1]}, headers=auth, timeout=30)
+    assert failed.status_code == 502 and "ms-azureml-model-error-statuscode" not in failed.headers
+    slow = [requests.post(scoring_uri, json={"data": [2]}, headers=auth, timeout=30).status_code for _ in range(4)]
+    assert slow == [504] * 4
+
+    (project / "src" / "score.py").write_text("def init():\n    raise RuntimeError('no')\n\ndef run(d):\n"
+                                              "    return d\n")
+    with pytest.raises(HttpResponseError, match="DeploymentCrashLoopBackOff"):
+        ml_client.online_deployments.begin_create_or_update(_deployment(project, "k8s-fe-ep", name="green")).result()
 
 
 def test_a_cluster_made_outside_any_workspace_is_attached_and_serves(ml_client: Any, aml_workspace: Any,
