@@ -72,6 +72,13 @@ def operation_in_progress(name: str, kind: str, operation_id: str) -> AzureError
                         f"{name} is still running."},))
 
 
+def deployment_operation_in_progress(deployment: str, endpoint: str, kind: str, operation_id: str) -> AzureError:
+    """A v2 deployment (or its endpoint's delete) while an earlier operation on the deployment runs: Azure's 409
+    for online endpoints (our text)."""
+    return AzureError("Conflict", f"Deployment {deployment} of endpoint {endpoint} has an operation in progress "
+                      f"({kind}, operation {operation_id}); wait for its poller (.result()) and try again.", 409)
+
+
 def operation_cancelled(reason: str) -> AzureError:
     return AzureError("OperationCancelled", reason)
 

@@ -28,6 +28,7 @@ from ..error_catalog import (
     deployment_crash_loop_back_off,
     deployment_has_traffic,
     deployment_not_found,
+    deployment_operation_in_progress,
     deployment_timed_out,
     endpoint_compute_type_mismatch,
     environment_build_failed,
@@ -248,7 +249,7 @@ def put(cloud: Cloud, ws_body: dict[str, Any], endpoint: str, name: str,
         existing = services.row(conn, ws_id, core)
         retiring = None
         if existing is not None:
-            actions.refuse_while_busy(cloud, conn, ws_id, core)  # 409 while an earlier operation runs
+            _refuse_while_busy(cloud, conn, ws_id, endpoint, name)  # 409 while an earlier operation runs
             retiring = lifecycle.replaced(conn, ws_id, core)  # the engine replaces its replicas
         record = core_record(ws_body, endpoint, name, props, sizing, count, environment, launch)
         if existing is not None:  # its route keeps serving the old replicas until the new ones are ready
@@ -311,9 +312,15 @@ def delete(cloud: Cloud, ws_body: dict[str, Any], endpoint: str, name: str) -> s
     return op_id
 
 
+def _refuse_while_busy(cloud: Cloud, conn: sqlite3.Connection, ws_id: str, endpoint: str, name: str) -> None:
+    """409 while the deployment's previous operation runs, in a v2 user's words (not the core record's name)."""
+    actions.refuse_while_busy(cloud, conn, ws_id, core_name(endpoint, name), lambda _, kind, op_id: (
+        deployment_operation_in_progress(name, endpoint, kind, op_id)))
+
+
 def _start_delete(cloud: Cloud, conn: sqlite3.Connection, ws_id: str, endpoint: str, name: str) -> str:
     core = core_name(endpoint, name)
-    actions.refuse_while_busy(cloud, conn, ws_id, core)
+    _refuse_while_busy(cloud, conn, ws_id, endpoint, name)
     conn.execute("DELETE FROM online_deployments WHERE workspace_id = ? AND endpoint = ? AND name = ?",
                  (ws_id, endpoint, name))
     op_id = cloud.operations.start(conn, ws_id, "service.delete", core, {"pending": True, "runningStatus": "Deleting"})

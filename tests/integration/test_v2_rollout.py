@@ -205,3 +205,23 @@ def test_updating_a_gpu_kubernetes_deployment_drops_no_request(ml_client: Any, a
     assert any('"v1"' in text for _, text in answers) and '"v2"' in answers[-1][1]
     ((new_node, new_gpus),) = placed()
     assert new_node != old_node and new_gpus == [0]  # the free GPU: both generations held one meanwhile
+
+
+def test_an_operation_while_the_deployment_is_busy_is_refused_in_v2_words(ml_client: Any, tmp_path: Path) -> None:
+    """409, as Azure answers an operation on an online endpoint while another runs, naming the deployment and
+    its endpoint: not the core record (rollout~blue) nor v1's wait_for_deployment."""
+    from azure.core.exceptions import ResourceExistsError
+
+    ml_client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name="rollout", auth_mode="key")).result()
+    slow = _deployment(tmp_path, "blue", "v1")
+    (tmp_path / "src-v1" / "score.py").write_text("import time\n\ndef init():\n    time.sleep(3)\n\n"
+                                                  "def run(d):\n    return d\n")
+    poller = ml_client.online_deployments.begin_create_or_update(slow)
+    for attempt in (lambda: ml_client.online_endpoints.begin_delete(name="rollout"),
+                    lambda: ml_client.online_deployments.begin_create_or_update(slow)):
+        with pytest.raises(ResourceExistsError) as refused:
+            attempt()
+        message = str(refused.value)
+        assert "Deployment blue of endpoint rollout has an operation in progress" in message, message
+        assert "~" not in message and "wait_for_deployment" not in message
+    poller.result()

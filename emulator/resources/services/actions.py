@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ... import error_catalog
 from ...deploy import lifecycle
 from ...deploy.records import ReplicaRecord, ReplicaState, replicas_of
+from ...error_catalog import AzureError
 from ...errors import Conflict
 from ...operations import OperationStatus, Outcome
 from ...scheduler import Unschedulable
@@ -89,14 +90,16 @@ def supersede(cloud: Cloud, conn: sqlite3.Connection, ws_id: str, name: str, by:
                                     "operation finished.")
 
 
-def refuse_while_busy(cloud: Cloud, conn: sqlite3.Connection, ws_id: str, name: str) -> None:
-    """409 while an earlier operation on the service has not ended: Azure runs one at a time."""
+def refuse_while_busy(cloud: Cloud, conn: sqlite3.Connection, ws_id: str, name: str,
+                      conflict: Callable[[str, str, str], AzureError] = error_catalog.operation_in_progress) -> None:
+    """409 while an earlier operation on the service has not ended: Azure runs one at a time. ``conflict`` words
+    it from (name, operation kind, operation id): v1's text by default."""
     operations = cloud.operations
     operations.advance_for_target(conn, ws_id, "service.", name)
     running = operations.running_for_target(conn, ws_id, "service.", name)
     if running:
         kind = running[0].kind.split(".", 1)[1]
-        raise Conflict.of(error_catalog.operation_in_progress(name, kind, running[0].id))
+        raise Conflict.of(conflict(name, kind, running[0].id))
 
 
 def delete(cloud: Cloud, ws_id: str, name: str) -> str | None:
