@@ -313,7 +313,7 @@ def kubernetes_cluster_gone(resource_id: str, compute: str) -> AzureError:
 def kubernetes_pods_gone(resource_id: str) -> AzureError:
     """A deployment whose AKS cluster was deleted under it."""
     return AzureError("ResourceNotFound", f"The AKS cluster {resource_id} this deployment ran on was deleted: its "
-                                          "pods are gone. Attach an existing cluster and deploy again.", None)
+                                          "pods are gone. Deploy again on an existing cluster.", None)
 
 
 def compute_not_found_v2(name: str, workspace: str) -> AzureError:

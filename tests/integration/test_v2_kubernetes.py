@@ -309,3 +309,31 @@ def test_requests_above_limits_are_refused(ml_client: Any, aml_workspace: Any, p
     with pytest.raises(HttpResponseError, match="memory request 8Gi is more than its limit 1Gi"):
         ml_client.online_deployments.begin_create_or_update(_deployment(
             project, "k8s-fair-ep", instance_type="small", resources=resources)).result()
+
+
+def test_deleting_the_v1_aks_compute_takes_the_clusters_pods_with_it(ml_client: Any, aml_workspace: Any,
+                                                                     project: Path, emulator_home: Path) -> None:
+    """ComputeTarget.delete() deletes the AKS cluster (underlyingResourceAction=delete): the deployments on it fail
+    and their pods stop, as for a managed cluster deleted under its workspaces (before, they went on serving and
+    read Succeeded on a cluster that no longer existed)."""
+    from fake_azure.core.compute import ComputeTarget
+
+    _attach(ml_client, aml_workspace, "k8s-doomed", "Standard_D3_v2")
+    endpoint = KubernetesOnlineEndpoint(name="k8s-doomed-ep", compute="k8s-doomed", auth_mode="key")
+    ml_client.online_endpoints.begin_create_or_update(endpoint).result()
+    ml_client.online_deployments.begin_create_or_update(_deployment(project, "k8s-doomed-ep")).result()
+    endpoint.traffic = {"blue": 100}
+    uri = ml_client.online_endpoints.begin_create_or_update(endpoint).result().scoring_uri
+    auth = {"Authorization": "Bearer " + ml_client.online_endpoints.get_keys("k8s-doomed-ep").primary_key}
+    assert requests.post(uri, json={"data": [1]}, headers=auth, timeout=30).status_code == 200
+
+    cluster = ComputeTarget(aml_workspace, "aks-k8s-doomed")
+    cluster.delete()
+    cluster.wait_for_completion(is_delete_operation=True)
+    deployment = ml_client.online_deployments.get(name="blue", endpoint_name="k8s-doomed-ep")
+    assert deployment.provisioning_state == "Failed"
+    answer = requests.post(uri, json={"data": [1]}, headers=auth, timeout=30)
+    assert answer.status_code == 404 and "No valid deployments to route to" in answer.text
+    pods = _core(emulator_home, ml_client, "k8s-doomed-ep~blue")["fakeAzure"]["replicas"]
+    assert pods and all(p["state"] != "Running" for p in pods)
+    assert ml_client.compute.get("k8s-doomed").provisioning_state == "Failed"

@@ -210,19 +210,39 @@ def delete(conn: sqlite3.Connection, rid: str) -> list[tuple[str, str]] | None:
     (409) while one of them is being deployed: its rollout would place pods on nodes that no longer exist."""
     if _row(conn, rid) is None:
         return None
-    hidden = _hidden_computes(conn, rid)
-    placed = [(ws_id, r["name"], r["state"]) for ws_id, compute in hidden for r in conn.execute(
+    placed = _cluster_gone(conn, rid, [])
+    conn.execute("DELETE FROM managed_clusters WHERE id = ?", (rid.lower(),))
+    return placed
+
+
+def aks_compute_deleted(conn: sqlite3.Connection, ws_id: str, name: str) -> list[tuple[str, str]]:
+    """A v1 AKS compute is deleted with its cluster (``underlyingResourceAction=delete``): as for a managed
+    cluster, the services and deployments on it (this workspace's, and other workspaces' that attached it) fail,
+    and their replicas are to be stopped (:func:`stop_pods`). Returns them; [] for a compute that is not AKS."""
+    found = computes.row(conn, ws_id, name)
+    props = (json.loads(found["body"]).get("properties") or {}) if found is not None else {}
+    if props.get("computeType") != "AKS":
+        return []
+    return _cluster_gone(conn, props.get("resourceId") or "", [(ws_id, name)])
+
+
+def _cluster_gone(conn: sqlite3.Connection, rid: str, own: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The cluster ``rid`` is gone: every service placed on a compute standing for it (``own`` and the hidden
+    computes of the workspaces that attached it) fails, and the hidden computes go. Returns those services'
+    (workspace id, name). Refused (409) while one of them is being deployed: its rollout would place pods on
+    nodes that no longer exist."""
+    hidden = _hidden_computes(conn, rid) if rid else []
+    placed = [(ws_id, r["name"], r["state"]) for ws_id, compute in [*own, *hidden] for r in conn.execute(
         "SELECT name, state FROM services WHERE workspace_id = ? AND compute_name = ?", (ws_id, compute))]
     busy = sorted(name for _, name, state in placed if state == ServiceState.TRANSITIONING.value)
     if busy:
-        raise Conflict(f"The managed cluster {rid} cannot be deleted while deployments on it are being deployed "
+        raise Conflict(f"The AKS cluster {rid} cannot be deleted while deployments on it are being deployed "
                        f"({', '.join(busy)}): retry once their operations have ended.", code="OperationNotAllowed")
     error = error_catalog.kubernetes_pods_gone(rid).payload()
     for ws_id, name, state in placed:
         lifecycle.deploy_failed(conn, ws_id, name, error, mark_failed=state != ServiceState.FAILED.value)
     for ws_id, compute in hidden:
         conn.execute("DELETE FROM computes WHERE workspace_id = ? AND name = ?", (ws_id, compute))
-    conn.execute("DELETE FROM managed_clusters WHERE id = ?", (rid.lower(),))
     return [(ws_id, name) for ws_id, name, _ in placed]
 
 

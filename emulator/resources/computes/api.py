@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from ...http import WORKSPACE_PREFIX, cloud, validated
+from ..admin import clusters
 from ..workspaces import service as workspaces
 from . import service
 from .schema import ComputeDeleteQuery, ComputePut
@@ -56,7 +57,10 @@ def delete_compute(sub: str, rg: str, ws: str, name: str, query: ComputeDeleteQu
     action = query.underlyingResourceAction
     with c.store.transaction() as conn:
         ws_body = workspaces.get(conn, workspaces.workspace_id(sub, rg, ws))
+        # Deleting the AKS cluster (not detaching it) takes its pods with it, every workspace's.
+        placed = clusters.aks_compute_deleted(conn, ws_body["id"], name) if action == "delete" else []
         op_id = service.delete(conn, c.operations, ws_body["id"], name, action)
+    clusters.stop_pods(c.engine, placed)
     response = jsonify({})
     response.status_code = 202
     response.headers["Azure-AsyncOperation"] = _operation_url(sub, rg, ws, op_id)
