@@ -123,3 +123,36 @@ def test_v2_factories_under_xdist(project: pytest.Pytester) -> None:
     project.makepyfile(test_v2_factories=FACTORY_HEADER + "".join(FACTORY_TEST.format(n=n) for n in (1, 2, 3, 4)))
     run(project, "-n", "4", subprocess=True).assert_outcomes(passed=4)
     assert_no_leftovers(project)
+
+
+# A user's Kubernetes test: a cluster from the v1 fixture, attached as a KubernetesCompute, then the same
+# factories with compute=: a KubernetesOnlineEndpoint and a KubernetesOnlineDeployment on the compute's default
+# instance type, serving; all gone after teardown.
+KUBERNETES_TEST = '''
+
+from azure.ai.ml.entities import KubernetesCompute
+
+
+def test_on_kubernetes(nothing_left, aml_cluster, ml_client, online_endpoint_factory, online_deployment_factory,
+                       tmp_path):
+    cluster = aml_cluster(vm_size="Standard_D3_v2")
+    ml_client.compute.begin_create_or_update(KubernetesCompute(name="k8s", resource_id=cluster.cluster_resource_id)
+                                             ).result()
+    endpoint = online_endpoint_factory(compute="k8s")
+    assert type(endpoint).__name__ == "KubernetesOnlineEndpoint" and endpoint.compute.endswith("/computes/k8s")
+    deployment = online_deployment_factory(endpoint, "score.py", traffic=100)
+    assert type(deployment).__name__ == "KubernetesOnlineDeployment"
+    assert deployment.provisioning_state == "Succeeded"
+    (tmp_path / "request.json").write_text(json.dumps({"data": [7]}))
+    answer = ml_client.online_endpoints.invoke(endpoint_name=endpoint.name,
+                                               request_file=str(tmp_path / "request.json"))
+    assert json.loads(answer) == {"echo": [7]}
+'''
+
+
+def test_v2_factories_on_kubernetes(project: pytest.Pytester) -> None:
+    project.makepyfile(test_v2_k8s=FACTORY_HEADER + KUBERNETES_TEST)
+    result = run(project)
+    result.assert_outcomes(passed=1)
+    assert "clean-up failed" not in result.stdout.str()
+    assert_no_leftovers(project)
