@@ -1,4 +1,4 @@
-"""The ``fake-azure`` command: up, serve, down, status, reset, images, prune, aks, run."""
+"""The ``fake-azure`` command: up, serve, down, status, ps, reset, images, prune, aks, run."""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from fake_azure import __version__
 from fake_azure.settings import SettingsError
@@ -104,12 +104,43 @@ def cmd_reset(args: argparse.Namespace) -> int:
     return 0
 
 
-def _in_use(settings: DaemonSettings) -> list[str]:
+def cmd_ps(args: argparse.Namespace) -> int:
+    """One line per deployment of every workspace, as ``docker ps`` lists containers."""
+    settings = _settings()
     if not daemon.serving_info(settings):
-        return []
+        if args.json:
+            print("[]")
+        print(f"fake-azure: not running (home {settings.home}): no deployments run", file=sys.stderr)
+        return 0
     from fake_azure._client import CloudClient
 
-    return CloudClient.connect(settings).admin("GET", "/_emulator/runtime")["environmentsInUse"]
+    listed = CloudClient.connect(settings).admin("GET", "/_emulator/deployments")["value"]
+    if args.json:
+        print(json.dumps(listed, indent=2))
+        return 0
+    if not listed:
+        print("no deployments")
+        return 0
+    rows = [(d["workspace"], f"{d['sdk']} {d['kind']} {d['name']}", d["compute"], d["state"],
+             f"{d['replicas']['running']}/{d['replicas']['desired']}", d["scoringUri"] or "-") for d in listed]
+    header = ("WORKSPACE", "DEPLOYMENT", "COMPUTE", "STATE", "REPLICAS", "SCORING URI")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1])
+    return 0
+
+
+def _runtime_use(settings: DaemonSettings) -> dict[str, Any]:
+    """The daemon's environments in use (none when it is not running), with its replicas per environment."""
+    if not daemon.serving_info(settings):
+        return {"environmentsInUse": [], "replicasByEnvironment": {}, "daemonInterpreter": None}
+    from fake_azure._client import CloudClient
+
+    return CloudClient.connect(settings).admin("GET", "/_emulator/runtime")
+
+
+def _in_use(settings: DaemonSettings) -> list[str]:
+    return list(_runtime_use(settings)["environmentsInUse"])
 
 
 def cmd_images(args: argparse.Namespace) -> int:
@@ -117,11 +148,19 @@ def cmd_images(args: argparse.Namespace) -> int:
 
     settings = _settings()
     entries = list_environments(settings)
-    in_use = _in_use(settings)
+    use = _runtime_use(settings)
+    in_use = list(use["environmentsInUse"])
     for entry in entries:
         entry["in_use"] = is_in_use(entry, in_use)
+    # Replicas on no listed environment: the daemon's own interpreter (it satisfied their environments, so
+    # nothing was built), or an interpreter fake-azure did not build. Said, so that "unused" is not read as
+    # "nothing runs".
+    interpreters = [{"kind": "interpreter", "reference": reference, "in_use": True, "replicas": count,
+                     "daemon": reference == use.get("daemonInterpreter")}
+                    for reference, count in sorted((use.get("replicasByEnvironment") or {}).items())
+                    if not any(entry["digest"] in reference for entry in entries)]
     if args.json:
-        print(json.dumps(entries, indent=2))
+        print(json.dumps(entries + interpreters, indent=2))
         return 0
     if not entries:
         print("no built environments (the daemon's own interpreter serves replicas that it satisfies)")
@@ -129,6 +168,9 @@ def cmd_images(args: argparse.Namespace) -> int:
         used = "in use" if entry["in_use"] else "unused"
         detail = f"python {entry.get('python')}" if entry["kind"] == "venv" else entry.get("tag", "")
         print(f"{entry['kind']:<6}{entry['digest']:<20}{detail:<28}{entry.get('size_mb', '?'):>8} MB  {used}")
+    for interpreter in interpreters:
+        where = "the daemon's interpreter" if interpreter["daemon"] else "the interpreter"
+        print(f"{interpreter['replicas']} replica(s) run on {where} {interpreter['reference']} (nothing built)")
     return 0
 
 
@@ -211,6 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="is the daemon running, where, with what")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(func=cmd_status)
+    ps = sub.add_parser("ps", help="list the deployments of every workspace: state, replicas, scoring URI")
+    ps.add_argument("--json", action="store_true", help="machine-readable output")
+    ps.set_defaults(func=cmd_ps)
     sub.add_parser("reset", help="forget every workspace, model and cluster").set_defaults(func=cmd_reset)
     images = sub.add_parser("images", help="list built replica environments (venvs, images)")
     images.add_argument("--json", action="store_true", help="machine-readable output")

@@ -160,6 +160,19 @@ class DeploymentEngine:
         return sorted(in_use | {deployment.retiring_environment for deployment in self.deployments
                                 if deployment.retiring and deployment.retiring_environment})
 
+    def replicas_by_environment(self) -> dict[str, int]:
+        """How many live replicas run on each environment reference (an update's retiring ones included): what
+        ``fake-azure images`` reports for references it lists no built environment for (the daemon's interpreter)."""
+        counts: dict[str, int] = {}
+        for deployment in self.deployments:
+            with deployment.lock:
+                running = [(deployment.launch.environment if deployment.launch is not None else None,
+                            len(deployment.handles)), (deployment.retiring_environment, len(deployment.retiring))]
+            for environment, count in running:
+                if environment and count:
+                    counts[environment] = counts.get(environment, 0) + count
+        return counts
+
     def sweep_orphans(self) -> None:
         """Remove what a runtime left behind that no live replica owns (containers of a crashed daemon)."""
         self._runtime.sweep(keep_replica_ids=self.deployments.live_replica_ids())

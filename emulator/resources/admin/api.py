@@ -1,12 +1,14 @@
 """The test-only admin API under /_emulator/. The SDK facade never calls it for normal operations."""
 from __future__ import annotations
 
+import sys
+
 from flask import Blueprint, jsonify
 
 from ...errors import BadRequest, NotFound
 from ...http import cloud, validated
 from ...progress import ProgressPolicy, ProgressPolicyError
-from . import clusters
+from . import clusters, running
 from .schema import FaultPost, ManagedClusterPut, ManagedClusterQuery, ProgressPut
 
 blueprint = Blueprint("admin", __name__, url_prefix="/_emulator")
@@ -63,7 +65,18 @@ def clear_faults():
 @blueprint.get("/runtime")
 @validated()
 def runtime():
-    return jsonify({"runtime": cloud().runtime_name, "environmentsInUse": cloud().engine.environments_in_use()})
+    engine = cloud().engine
+    # The daemon's interpreter serves the replicas whose environment it satisfies (nothing built for them):
+    # `fake-azure images` counts those apart from its built environments.
+    return jsonify({"runtime": cloud().runtime_name, "environmentsInUse": engine.environments_in_use(),
+                    "replicasByEnvironment": engine.replicas_by_environment(), "daemonInterpreter": sys.executable})
+
+
+@blueprint.get("/deployments")
+@validated()
+def list_deployments():
+    """Every deployment of every workspace, its compute, state, replicas and scoring URI (``fake-azure ps``)."""
+    return jsonify({"value": running.deployments(cloud().store.read())})
 
 
 @blueprint.put("/managedClusters")
