@@ -157,7 +157,7 @@ def _row(conn: sqlite3.Connection, ws_body: dict[str, Any], endpoint: str, name:
     return found
 
 
-def _current(conn: sqlite3.Connection, ws_id: str, row: sqlite3.Row) -> dict[str, Any]:
+def current(conn: sqlite3.Connection, ws_id: str, row: sqlite3.Row) -> dict[str, Any]:
     """The ARM body as the client sees it now: its provisioning state read from the core record's state (a view;
     nothing is written)."""
     body = json.loads(row["body"])
@@ -283,7 +283,7 @@ def put(cloud: Cloud, ws_body: dict[str, Any], endpoint: str, name: str,
 def get(cloud: Cloud, ws_body: dict[str, Any], endpoint: str, name: str) -> dict[str, Any]:
     actions.bring_up_to_date(cloud, ws_body["id"], core_name(endpoint, name))  # a read counts as a poll
     conn = cloud.store.read()
-    return _current(conn, ws_body["id"], _row(conn, ws_body, endpoint, name))
+    return current(conn, ws_body["id"], _row(conn, ws_body, endpoint, name))
 
 
 def list_all(cloud: Cloud, ws_body: dict[str, Any], endpoint: str) -> list[dict[str, Any]]:
@@ -295,7 +295,7 @@ def list_all(cloud: Cloud, ws_body: dict[str, Any], endpoint: str) -> list[dict[
     for row in rows:
         actions.bring_up_to_date(cloud, ws_id, core_name(endpoint, row["name"]))
     conn = cloud.store.read()
-    return [_current(conn, ws_id, row) for row in rows]
+    return [current(conn, ws_id, row) for row in rows]
 
 
 def delete(cloud: Cloud, ws_body: dict[str, Any], endpoint: str, name: str) -> str:

@@ -51,7 +51,7 @@ def _v2_entry(conn: sqlite3.Connection, ws: sqlite3.Row, body: dict[str, Any]) -
                        (ws["id"], endpoint, deployment)).fetchone()
     # The provisioning state as the client reads it now (derived from the core record's state; the stored body
     # keeps the PUT's Creating/Updating). A view: unlike a client's GET, it counts as no poll.
-    state = deployments_api._current(conn, ws["id"], arm)["properties"].get("provisioningState") \
+    state = deployments_api.current(conn, ws["id"], arm)["properties"].get("provisioningState") \
         if arm is not None else None
     # A Kubernetes deployment runs on the endpoint's attached compute (its ARM id): the user's name for it.
     compute = str(endpoint_props["compute"]).rstrip("/").rsplit("/", 1)[-1] if endpoint_props.get("compute") \
