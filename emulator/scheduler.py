@@ -133,9 +133,10 @@ def place(nodes: Sequence[Node], existing: Iterable[Allocation], request: Replic
             node.used_gpu_ids.update(held.gpu_ids)
     placements: list[Placement] = []
     for placed in range(count):
-        feasible = [node for node in nodes if not node.shortfalls(request)]
+        # Ties go to the first node in pool order (its position, not a list search: pools have thousands of nodes).
+        feasible = [(position, node) for position, node in enumerate(nodes) if not node.shortfalls(request)]
         if not feasible:
             raise Unschedulable(fit_error(nodes, request), count - placed)
-        best = max(feasible, key=lambda node: (node.score(request), -nodes.index(node)))
+        _, best = max(feasible, key=lambda entry: (entry[1].score(request), -entry[0]))
         placements.append(Placement(best.name, tuple(best.take(request))))
     return placements

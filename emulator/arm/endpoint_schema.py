@@ -14,7 +14,9 @@ from .schema import StringMap, Text
 EndpointName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z][a-zA-Z0-9-]{2,31}$")]
 DeploymentName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9-]{2,31}$")]
 Percent = Annotated[int, Field(ge=0, le=100)]
-Location = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-zA-Z0-9 ]+$")]
+# A region's name or display name ("eastus", "East US"): letters, digits and inner spaces.
+Location = Annotated[str, StringConstraints(min_length=1, max_length=64,
+                                            pattern=r"^[a-zA-Z0-9]([a-zA-Z0-9 ]*[a-zA-Z0-9])?$")]
 ArmId = Annotated[str, StringConstraints(min_length=1, max_length=2048, pattern=rf"^{_NO_CONTROL}+$")]
 NETWORK_ACCESS = ("Enabled", "Disabled")
 

@@ -3,7 +3,7 @@ azure-mgmt-containerservice sends it, checked by emulator/validation.py before t
 here (networkProfile, linuxProfile, addonProfiles, ...) are accepted and echoed as given."""
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 from pydantic import Field, StringConstraints
 
@@ -45,3 +45,6 @@ class ManagedClusterPut(Body):
     location: Location
     tags: Optional[ArmTags] = None
     properties: ManagedClusterProperties
+    # Objects in the REST API (sku name and tier; identity type): recorded and echoed, not acted on.
+    sku: Optional[dict[str, Any]] = None
+    identity: Optional[dict[str, Any]] = None

@@ -32,13 +32,17 @@ from emulator.store import Store
 GROUP = "rg-aks-v2"
 
 
+def _arm() -> str:
+    """The local cloud's ARM endpoint, from the cloud metadata activation names for azure-ai-ml."""
+    metadata = requests.get(os.environ["ARM_CLOUD_METADATA_URL"], timeout=30).json()
+    return str(next(c for c in metadata if c["name"] == os.environ["AZUREML_CURRENT_CLOUD"])["resourceManager"])
+
+
 @pytest.fixture
 def aks(ml_client: MLClient) -> Iterator[ContainerServiceClient]:
     """The AKS management client as a user points it at a custom cloud: its ARM endpoint from the cloud metadata
     (what activation names for azure-ai-ml), the same DefaultAzureCredential. Clusters it made are deleted after."""
-    metadata = requests.get(os.environ["ARM_CLOUD_METADATA_URL"], timeout=30).json()
-    arm = next(c for c in metadata if c["name"] == os.environ["AZUREML_CURRENT_CLOUD"])["resourceManager"]
-    client = ContainerServiceClient(DefaultAzureCredential(), ml_client.subscription_id, base_url=arm)
+    client = ContainerServiceClient(DefaultAzureCredential(), ml_client.subscription_id, base_url=_arm())
     yield client
     for cluster in client.managed_clusters.list_by_resource_group(GROUP):
         try:
@@ -132,6 +136,33 @@ def test_an_unknown_vm_size_is_refused(aks: ContainerServiceClient) -> None:
     assert refused.value.status_code == 400
     with pytest.raises(ResourceNotFoundError):
         aks.managed_clusters.get(GROUP, name)
+
+
+def _raw_put(aks: ContainerServiceClient, name: str, body: dict[str, Any]) -> requests.Response:
+    """A cluster PUT as an ARM template or a hand-written REST call sends it (the client drops None fields)."""
+    token = DefaultAzureCredential().get_token("https://management.azure.com/.default").token
+    url = (f"{_arm().rstrip('/')}/subscriptions/{aks._config.subscription_id}/resourceGroups/{GROUP}/providers/"
+           f"Microsoft.ContainerService/managedClusters/{name}?api-version=2024-05-01")
+    return requests.put(url, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+
+
+def test_bodies_azure_refuses_are_400_and_a_pool_without_count_gets_one_node(aks: ContainerServiceClient) -> None:
+    """Found by a probe: 100 pools of 1000 nodes were accepted and placing one pod on them spun the daemon for
+    minutes with the database locked; a null count was a 500; a blank location was stored."""
+    pool = {"name": "p", "vmSize": "Standard_D3_v2", "mode": "System"}
+    too_big = {"location": "eastus", "properties": {"agentPoolProfiles": [
+        {**pool, "name": f"p{i}", "count": 1000} for i in range(6)]}}
+    refused = _raw_put(aks, _name(), too_big)
+    assert refused.status_code == 400 and "at most 5000 nodes" in refused.text, refused.text
+    blank = _raw_put(aks, _name(), {"location": "  ", "properties": {"agentPoolProfiles": [{**pool, "count": 1}]}})
+    assert blank.status_code == 400, blank.text
+    name = _name()
+    made = _raw_put(aks, name, {"location": "eastus", "properties": {"agentPoolProfiles": [{**pool, "count": None}]},
+                                "sku": {"name": "Base", "tier": "Free"}})
+    assert made.status_code == 201, made.text
+    assert [p.count for p in aks.managed_clusters.get(GROUP, name).agent_pool_profiles] == [1]
+    assert _raw_put(aks, _name(), {"location": "eastus", "sku": 5, "properties": {"agentPoolProfiles": [
+        {**pool, "count": 1}]}}).status_code == 400
 
 
 def test_a_missing_cluster_is_resource_not_found(aks: ContainerServiceClient) -> None:

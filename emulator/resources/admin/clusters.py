@@ -33,6 +33,7 @@ AGENT_POOL_TYPE = "Microsoft.ContainerService/managedClusters/agentPools"
 KUBERNETES_VERSION = "1.32.6"  # what a cluster created without kubernetesVersion reports (a supported minor)
 DEFAULT_VM_SIZE = "Standard_DS2_v2"  # az aks create's long-standing default node size
 MAX_PODS = 110  # AKS's default per node for kubenet clusters
+MAX_NODES = 5000  # AKS's limit for one cluster, all node pools together
 # Write-only secrets of the request that AKS never echoes.
 _SECRETS = {"servicePrincipalProfile": "secret", "windowsProfile": "adminPassword"}
 
@@ -79,11 +80,15 @@ def _pools(spec: dict[str, Any], subscription: str, location: str) -> list[dict[
                                                                     catalog.available_names()))
         # The first pool is the system pool unless the request says which are.
         mode = profile.get("mode") or ("System" if index == 0 else "User")
-        count = profile.get("count", 1)  # the REST API's default
+        count = 1 if profile.get("count") is None else profile["count"]  # the REST API's default
         if mode == "System" and count < 1:
             raise BadRequest(f"Agent pool {profile['name']} is a System pool: its count must be 1 to 1000.",
                              code="InvalidParameter")
         pools.append({**profile, "vmSize": vm.name, "count": count, "mode": mode})
+    total = sum(p["count"] for p in pools)
+    if total > MAX_NODES:
+        raise BadRequest(f"A managed cluster has at most {MAX_NODES} nodes across its agent pools; these ask for "
+                         f"{total}.", code="InvalidParameter")
     if not any(p["mode"] == "System" for p in pools):
         raise BadRequest("A managed cluster must have at least one agent pool in System mode.",
                          code="InvalidParameter")

@@ -28,7 +28,8 @@ class ManagedClusterPut(Body):
     """``PUT /_emulator/managedClusters``: an AKS cluster outside any workspace (``fake-azure aks create``)."""
 
     subscriptionId: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,64}$")]
-    resourceGroup: Annotated[str, StringConstraints(pattern=r"^[-\w.()]{1,90}$")]
+    # ARM's rule: 1-90 letters, digits, '_', '-', '.', '(' and ')', not ending in '.'.
+    resourceGroup: Annotated[str, StringConstraints(pattern=r"^[-\w.()]{0,89}[-\w()]$")]
     # AKS's rule: 1-63 letters, digits, '-' and '_', starting and ending with a letter or digit.
     name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$")]
     vmSize: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
