@@ -56,6 +56,8 @@ RegionName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{1,64}$")]
 # Text fields with no documented limit get a generous bound (docs/parity.md).
 MAX_DESCRIPTION = 8192
 MAX_MAP_ENTRIES = 1000
+# The largest integer SQLite stores: a number past it in a request is refused, never a 500 (OverflowError).
+MAX_STORED_INT = 2**63 - 1
 Description = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)]
 # kvTags / properties: MMS binds them as string maps, numbers and booleans become their text.
 MapValue = Union[Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)], int, float, bool, None]

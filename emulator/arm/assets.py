@@ -142,9 +142,16 @@ def _next_version(versions: list[str]) -> str:
     return str(max(numbers) + 1) if numbers else "1"
 
 
+def v1_numbered(version: str) -> bool:
+    """Whether a version is one v1 can number (a positive integer SQLite stores): others stay v2's alone."""
+    return _NUMBER.fullmatch(version) is not None
+
+
 def next_model_version(conn: sqlite3.Connection, workspace_id: str, name: str) -> int:
-    """The next number of a model name: one sequence for the versions either SDK registered."""
-    return int(_next_version([version for version, _, _ in _rows(conn, workspace_id, "models", name)]))
+    """The next number of a model name: one sequence for the versions either SDK registered (those v1 can
+    number: a v2 version such as "99999999999999999999" is past what v1 stores, and does not move it)."""
+    return int(_next_version([version for version, _, _ in _rows(conn, workspace_id, "models", name)
+                              if v1_numbered(version)]))
 
 
 def container(conn: sqlite3.Connection, workspace_id: str, kind: str, name: str) -> dict[str, Any]:
@@ -170,7 +177,7 @@ def list_containers(conn: sqlite3.Connection, workspace_id: str, kind: str) -> l
 # --- the models v1 registered, as v2 sees them ---------------------------------------------------------
 
 def _v1_row(conn: sqlite3.Connection, workspace_id: str, name: str, version: str) -> sqlite3.Row | None:
-    if not _NUMBER.fullmatch(version):
+    if not v1_numbered(version):
         return None
     row: sqlite3.Row | None = conn.execute("SELECT * FROM models WHERE workspace_id = ? AND name = ? AND version = ?",
                                            (workspace_id, name, int(version))).fetchone()

@@ -110,6 +110,19 @@ def test_a_v1_model_is_a_v2_version_and_the_reverse_in_one_sequence(aml_workspac
     assert Model(aml_workspace, id="mnist:1").tags == {"stage": "retired"}
 
 
+def test_a_v2_version_past_what_v1_numbers_stays_v2s(aml_workspace: Any, ml_client: Any, workdir: Path) -> None:
+    """Found by a probe: a v2 version of 20 digits made v1's next register a 500 (OverflowError) and read as v1's
+    latest. It is v2's alone, as "1.0" is: v1 numbers past it from the versions it can hold."""
+    ml_client.models.create_or_update(V2Model(name="oddv", version="99999999999999999999", path=str(workdir / "model")))
+    ml_client.models.create_or_update(V2Model(name="oddv", version="4", path=str(workdir / "model")))
+    assert Model.register(aml_workspace, model_path="model.pkl", model_name="oddv").version == 5
+    assert sorted(m.version for m in Model.list(aml_workspace, name="oddv")) == [4, 5]
+    assert Model(aml_workspace, "oddv").version == 5
+    with pytest.raises(WebserviceException):
+        Model(aml_workspace, id="oddv:99999999999999999999")
+    assert sorted(m.version for m in ml_client.models.list(name="oddv")) == ["4", "5", "99999999999999999999"]
+
+
 def test_a_delete_in_one_sdk_removes_the_version_from_both(aml_workspace: Any, ml_client: Any,
                                                             workdir: Path) -> None:
     Model.register(aml_workspace, model_path="model.pkl", model_name="gone")

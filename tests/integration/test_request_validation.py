@@ -330,3 +330,9 @@ def test_the_openapi_document_is_served_with_the_token(api: Api) -> None:
     document = api.call("GET", "/_emulator/openapi.json").json()
     assert document["openapi"].startswith("3.1")
     assert any(path.endswith("/regenerateKeys") for path in document["paths"])
+
+
+@pytest.mark.parametrize("version", [2**63, 10**23])
+def test_an_integer_past_what_the_store_holds_is_400_not_500(api: Api, version: int) -> None:
+    """Found by the OpenAPI fuzz: a dataset version past SQLite's 64-bit integers raised OverflowError (500)."""
+    api.bad("GET", f"{api.prefix}/datasets/some-data?version={version}", "version")

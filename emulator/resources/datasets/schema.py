@@ -5,7 +5,7 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import Field, StringConstraints
 
-from ...validation import Body, Description, KvMap, Query
+from ...validation import MAX_STORED_INT, Body, Description, KvMap, Query
 
 _TEXT = r"^[^\x00-\x1f\x7f]*$"
 # A path on a datastore, globs allowed ('folder/**/*.csv'); where it may point is checked on read.
@@ -60,4 +60,4 @@ class DatasetListQuery(Query):
 
 
 class DatasetGetQuery(Query):
-    version: Optional[Annotated[int, Field(ge=1)]] = None
+    version: Optional[Annotated[int, Field(ge=1, le=MAX_STORED_INT)]] = None

@@ -170,7 +170,7 @@ def _new_body(meta: dict[str, Any], version: int, created: datetime) -> dict[str
 
 def _split_id(model_id: str) -> tuple[str, int]:
     name, sep, version = model_id.rpartition(":")
-    if not sep or not name or not version.isdigit():
+    if not sep or not name or not arm_assets.v1_numbered(version):
         raise ModelNotFound(not_found_message(id=model_id))
     return name, int(version)
 
@@ -204,7 +204,7 @@ def _v2_rows(conn: sqlite3.Connection, ws_id: str, name: str | None = None, vers
                         "kind = 'models' AND (? IS NULL OR name = ?) AND (? IS NULL OR version = ?)",
                         (ws_id, name, name, version, version)).fetchall()
     return [_from_v2(r["name"], json.loads(r["body"]), r["created_at"]) for r in rows
-            if r["version"].isdigit() and str(int(r["version"])) == r["version"]]
+            if arm_assets.v1_numbered(r["version"])]
 
 
 def _from_v2(name: str, arm: dict[str, Any], created_at: float) -> dict[str, Any]:

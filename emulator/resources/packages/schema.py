@@ -5,7 +5,7 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import Field, StringConstraints
 
-from ...validation import Body, FilePath, Query
+from ...validation import MAX_STORED_INT, Body, FilePath, Query
 from ..services.schema import MAX_ASSETS, AssetRef, DeployableImageRequest
 
 # Docker repository and tag components (lower-cased and cleaned up before use; docs/parity.md).
@@ -27,7 +27,7 @@ class PackageCreate(Body):
 
 
 class LogQuery(Query):
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: Annotated[int, Field(ge=0, le=MAX_STORED_INT)] = 0
 
 
 class CodeImageRequest(DeployableImageRequest):
