@@ -56,6 +56,15 @@ RegionName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{1,64}$")]
 # Text fields with no documented limit get a generous bound (docs/parity.md).
 MAX_DESCRIPTION = 8192
 MAX_MAP_ENTRIES = 1000
+def canonical(value: str, choices: tuple[str, ...]) -> str:
+    """An enum value in the service's spelling: ARM enums are matched case-insensitively (azure-ai-ml sends
+    ``public_network_access="disabled"`` as the user wrote it) and answered as the service spells them."""
+    for choice in choices:
+        if value.lower() == choice.lower():
+            return choice
+    raise ValueError(f"Input should be {' or '.join(repr(c) for c in choices)}")
+
+
 # The largest integer SQLite stores: a number past it in a request is refused, never a 500 (OverflowError).
 MAX_STORED_INT = 2**63 - 1
 Description = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)]

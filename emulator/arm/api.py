@@ -20,6 +20,7 @@ from .schema import (
     AssetName,
     AssetVersion,
     CodeVersionPut,
+    ContainerListQuery,
     DatastoreListQuery,
     DatastoreName,
     EnvironmentVersionPut,
@@ -72,10 +73,11 @@ def get_workspace(sub: str, rg: str, ws: str):
 def _register(kind: str) -> None:
     base = f"{PREFIX}/{kind}"
 
-    @validated()
-    def list_containers(sub: str, rg: str, ws: str):
+    @validated(query=ContainerListQuery)
+    def list_containers(sub: str, rg: str, ws: str, query: ContainerListQuery):
         ws_id = workspace(sub, rg, ws)["id"]
-        return jsonify({"value": assets.list_containers(cloud().store.read(), ws_id, kind)})
+        return jsonify({"value": assets.list_containers(cloud().store.read(), ws_id, kind,
+                                                        view=query.listViewType or "All")})
 
     @validated(path=NAMED)
     def get_container(sub: str, rg: str, ws: str, name: str):
@@ -88,7 +90,7 @@ def _register(kind: str) -> None:
         oldest_first = (query.orderBy or "").lower().endswith(" asc")
         return jsonify({"value": assets.list_versions(cloud().store.read(), ws_id, kind, name,
                                                       top=query.top, oldest_first=oldest_first,
-                                                      content_hash=query.hash)})
+                                                      content_hash=query.hash, view=query.listViewType or "All")})
 
     @validated(path=VERSIONED)
     def get_version(sub: str, rg: str, ws: str, name: str, version: str):

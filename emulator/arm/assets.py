@@ -127,11 +127,19 @@ def _rows(conn: sqlite3.Connection, workspace_id: str, kind: str, name: str) -> 
     return found
 
 
+def _in_view(archived: bool, view: str) -> bool:
+    """Whether a version or container with this archive flag is listed under ``listViewType`` ``view``."""
+    return view == "All" or archived == (view == "ArchivedOnly")
+
+
 def list_versions(conn: sqlite3.Connection, workspace_id: str, kind: str, name: str, *, top: int | None = None,
-                  oldest_first: bool = False, content_hash: str | None = None) -> list[dict[str, Any]]:
-    """Versions of one asset, newest first (``$orderBy=createdtime asc`` reverses)."""
+                  oldest_first: bool = False, content_hash: str | None = None, view: str = "All"
+                  ) -> list[dict[str, Any]]:
+    """Versions of one asset, newest first (``$orderBy=createdtime asc`` reverses); ``view``: ActiveOnly,
+    ArchivedOnly or All, by the version's archive flag."""
     rows = _rows(conn, workspace_id, kind, name)
-    bodies = [body for _, _, body in (rows if oldest_first else reversed(rows))]
+    bodies = [body for _, _, body in (rows if oldest_first else reversed(rows))
+              if _in_view(bool(body["properties"].get("isArchived")), view)]
     if content_hash is not None:
         bodies = [b for b in bodies if b["properties"].get("properties", {}).get("hash_sha256") == content_hash]
     return bodies[:top] if top else bodies
@@ -165,13 +173,15 @@ def container(conn: sqlite3.Connection, workspace_id: str, kind: str, name: str)
             "systemData": _system_data(rows[0][1], rows[-1][1])}
 
 
-def list_containers(conn: sqlite3.Connection, workspace_id: str, kind: str) -> list[dict[str, Any]]:
+def list_containers(conn: sqlite3.Connection, workspace_id: str, kind: str, view: str = "All"
+                    ) -> list[dict[str, Any]]:
     union = " UNION ALL SELECT name, created_at FROM models WHERE workspace_id = :ws" if kind == "models" else ""
     names = [r["name"] for r in conn.execute(
         "SELECT name, MIN(created_at) AS first FROM (SELECT name, created_at FROM arm_assets WHERE "
         f"workspace_id = :ws AND kind = :kind{union}) GROUP BY name ORDER BY first",
         {"ws": workspace_id, "kind": kind})]
-    return [container(conn, workspace_id, kind, n) for n in names]
+    # A container is never archived here (archiving one is not served): ArchivedOnly lists none.
+    return [container(conn, workspace_id, kind, n) for n in names if _in_view(False, view)]
 
 
 # --- the models v1 registered, as v2 sees them ---------------------------------------------------------

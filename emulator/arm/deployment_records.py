@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import catalog
+from ..validation import canonical
 from .assets import PROVIDER, _system_data
-from .endpoint_schema import NETWORK_ACCESS, canonical
+from .endpoint_schema import NETWORK_ACCESS
 
 DEPLOYMENT_TYPE = f"{PROVIDER}/workspaces/onlineEndpoints/deployments"
 FRONT_END = "v2"

@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
-from ..validation import _NO_CONTROL, Body
+from ..validation import _NO_CONTROL, Body, canonical
 from .schema import StringMap, Text
 
 # The service's naming rules: an endpoint starts with a letter, a deployment with a letter or digit; both
@@ -19,15 +19,6 @@ Location = Annotated[str, StringConstraints(min_length=1, max_length=64,
                                             pattern=r"^[a-zA-Z0-9]([a-zA-Z0-9 ]*[a-zA-Z0-9])?$")]
 ArmId = Annotated[str, StringConstraints(min_length=1, max_length=2048, pattern=rf"^{_NO_CONTROL}+$")]
 NETWORK_ACCESS = ("Enabled", "Disabled")
-
-
-def canonical(value: str, choices: tuple[str, ...]) -> str:
-    """An enum value in the service's spelling: ARM enums are matched case-insensitively (azure-ai-ml sends
-    ``public_network_access="disabled"`` as the user wrote it) and answered as the service spells them."""
-    for choice in choices:
-        if value.lower() == choice.lower():
-            return choice
-    raise ValueError(f"Input should be {' or '.join(repr(c) for c in choices)}")
 
 
 NetworkAccess = Annotated[str, AfterValidator(lambda v: canonical(v, NETWORK_ACCESS))]

@@ -25,8 +25,9 @@ from ..error_catalog import (
     wrong_auth_mode,
 )
 from ..errors import BadRequest, NotFound
+from ..validation import canonical
 from .assets import PROVIDER, _system_data
-from .endpoint_schema import NETWORK_ACCESS, canonical
+from .endpoint_schema import NETWORK_ACCESS
 
 ENDPOINT_TYPE = f"{PROVIDER}/workspaces/onlineEndpoints"
 MAX_MIRROR_PERCENT = 50

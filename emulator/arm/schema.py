@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
-from ..validation import _NO_CONTROL, MAX_DESCRIPTION, Body, Query
+from ..validation import _NO_CONTROL, MAX_DESCRIPTION, Body, Query, canonical
 
 # azure-ai-ml's asset name rule (and the service's): letters, digits, '-', '_', '.', up to 255 characters.
 AssetName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9\-_.]{0,254}$")]
@@ -93,12 +93,24 @@ class PendingUploadBody(Body):
     pendingUploadId: Optional[Annotated[str, StringConstraints(max_length=256, pattern=rf"^{_NO_CONTROL}*$")]] = None
 
 
+LIST_VIEW_TYPES = ("ActiveOnly", "ArchivedOnly", "All")
+# Which versions or containers a list shows by their archive flag (azure-ai-ml sends ActiveOnly by default).
+ListViewType = Annotated[str, AfterValidator(lambda v: canonical(v, LIST_VIEW_TYPES))]
+
+
+class ContainerListQuery(Query):
+    """``GET .../{kind}``: the asset's containers."""
+
+    listViewType: Optional[ListViewType] = None
+
+
 class VersionListQuery(Query):
     """``GET .../{kind}/{name}/versions``: newest first by default; ``$top`` bounds the page."""
 
     top: Optional[Annotated[int, Field(ge=1, le=1000)]] = Field(default=None, alias="$top")
     orderBy: Optional[Annotated[str, StringConstraints(max_length=128)]] = Field(default=None, alias="$orderBy")
     hash: Optional[Annotated[str, StringConstraints(max_length=128)]] = None
+    listViewType: Optional[ListViewType] = None
 
 
 class DatastoreListQuery(Query):

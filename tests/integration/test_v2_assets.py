@@ -127,6 +127,24 @@ def test_model_from_a_local_folder_round_trips(ml_client: MLClient, tmp_path: Pa
     assert (back / "sub" / "config.json").read_text() == '{"layers": 3}'
 
 
+def test_lists_show_archived_versions_as_list_view_type_says(ml_client: MLClient, tmp_path: Path) -> None:
+    """azure-ai-ml lists ActiveOnly unless told otherwise: an archived version leaves the default list (found by a
+    probe: listViewType was ignored, and ARCHIVED_ONLY listed every version)."""
+    from azure.ai.ml.constants import ListViewType
+
+    (tmp_path / "weights.bin").write_bytes(b"w")
+    name = f"lv-{uuid.uuid4().hex[:8]}"
+    for _ in range(3):
+        ml_client.models.create_or_update(Model(name=name, path=str(tmp_path / "weights.bin")))
+    ml_client.models.archive(name, version="2")
+    assert sorted(m.version for m in ml_client.models.list(name=name)) == ["1", "3"]
+    assert [m.version for m in ml_client.models.list(name=name, list_view_type=ListViewType.ARCHIVED_ONLY)] == ["2"]
+    assert sorted(m.version for m in ml_client.models.list(name=name, list_view_type=ListViewType.ALL)) == \
+        ["1", "2", "3"]
+    ml_client.models.restore(name, version="2")
+    assert sorted(m.version for m in ml_client.models.list(name=name)) == ["1", "2", "3"]
+
+
 def test_environment_with_an_image_and_a_conda_file(ml_client: MLClient, tmp_path: Path) -> None:
     conda = tmp_path / "env.yml"
     conda.write_text("name: scoring\ndependencies:\n  - python=3.11\n  - pip:\n    - numpy\n")
