@@ -48,7 +48,14 @@ def route_for(body: dict[str, Any], secret_values: dict[str, Any]) -> ServiceRou
                         # A managed online deployment answers as Azure's inference router; a Kubernetes one as its
                         # cluster's azureml-fe, as v1 services on that cluster.
                         managed=extra.get("frontEnd") == "v2" and body.get("computeType") == "Managed",
-                        run_error_as_bad_gateway=extra.get("frontEnd") == "v2" and body.get("computeType") != "Managed")
+                        run_error_as_bad_gateway=extra.get("frontEnd") == "v2" and body.get("computeType") != "Managed",
+                        label=_v2_label(body["name"]) if extra.get("frontEnd") == "v2" else "")
+
+
+def _v2_label(core: str) -> str:
+    """A v2 deployment's core record (``{endpoint}~{deployment}``) as its users name it."""
+    endpoint, _, deployment = core.partition("~")
+    return f"deployment {deployment} of endpoint {endpoint}" if deployment else f"service {core}"
 
 
 def endpoint_of(handle: ReplicaHandle) -> ReplicaEndpoint:

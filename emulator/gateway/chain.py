@@ -90,7 +90,7 @@ def authenticate(ctx: Context) -> Optional[Response]:
             ok = False
     if not ok:
         kind = "key" if policy.mode == "key" else "token"
-        return json_error(401, f"Invalid authorization {kind} for service {ctx.route.name}")
+        return json_error(401, f"Invalid authorization {kind} for {ctx.route.called}")
     return None
 
 
@@ -138,7 +138,7 @@ def split_traffic(ctx: Context) -> Optional[Response]:
         chosen = next_version(route.versions, st.split_credit)
     version = ctx.registry.get(chosen) if chosen is not None else None
     if version is None:  # no share anywhere, or the version's replicas were never published
-        return text_error(503, f"No ready replicas for service {route.name}")
+        return text_error(503, f"No ready replicas for {route.called}")
     ctx.service = version
     ctx.route = version.route
     return None
@@ -181,10 +181,10 @@ def admit(ctx: Context) -> Optional[Response]:
             finally:
                 st.waiting -= 1
         if st.removed:
-            return json_error(404, f"Service {route.name} not found")
+            return json_error(404, f"{route.called[0].upper()}{route.called[1:]} not found")
         if st.free_slots(skip) <= 0:
             if not any(r not in skip for r in st.replicas):
-                return text_error(503, f"No ready replicas for service {route.name}")
+                return text_error(503, f"No ready replicas for {route.called}")
             if route.managed:
                 return managed.timed_out(route.scoring_timeout_ms)
             return gateway_failure(503, route)
@@ -215,7 +215,7 @@ def pick_replica(ctx: Context) -> Optional[Response]:
         choice = choose_replica(replicas, st.in_flight, route.max_concurrent_per_replica, st.rr)
         if choice is None:
             st.cond.notify_all()
-            return text_error(503, f"No ready replicas for service {route.name}")
+            return text_error(503, f"No ready replicas for {route.called}")
         st.rr += 1
         st.in_flight[choice.replica_id] = st.in_flight.get(choice.replica_id, 0) + 1
         ctx.replica = choice
@@ -299,7 +299,7 @@ def gateway_failure(status: int, route: ServiceRoute) -> Response:
     if status == 502:
         return text_error(502, "Replica closed connection before replying")
     if status == 503:
-        return text_error(503, f"Too many requests for service {route.name} (overloaded)")
+        return text_error(503, f"Too many requests for {route.called} (overloaded)")
     if status == 504:
         return json_error(504, f"Request exceeded scoring timeout of {route.scoring_timeout_ms} ms")
     try:

@@ -44,6 +44,13 @@ class ServiceRoute:
     # A Kubernetes online deployment's route (SDK v2): azureml-fe's codes, but an exception in run() (the
     # scoring server's 500) is 502, as Azure's table for Kubernetes online endpoints lists it.
     run_error_as_bad_gateway: bool = False
+    # How the gateway's own answers name what they route to ("service NAME" unless set: a v2 deployment is named
+    # as its users know it, not by its core record's name).
+    label: str = ""
+
+    @property
+    def called(self) -> str:
+        return self.label or f"service {self.name}"
 
     def __post_init__(self) -> None:
         if any(weight < 0 for _, weight in self.versions):

@@ -174,6 +174,19 @@ def test_admit_no_ready_replicas():
     assert resp.status == 503 and resp.body == b"No ready replicas for service svc"
 
 
+def test_a_v2_deployments_route_is_named_as_its_users_know_it():
+    """Found by a probe: a v2 deployment restarting answered 503 "No ready replicas for service kcpu~blue",
+    the core record's name; its route names the deployment and its endpoint."""
+    from emulator.deploy.gateways import route_for
+
+    body = {"name": "kcpu~blue", "computeType": "AKS", "fakeAzure": {"frontEnd": "v2", "endpoint": None}}
+    route = route_for(body, {"primaryKey": "k1", "secondaryKey": "k2"})
+    ctx = resolved(make_ctx(route, replicas=(), path="/api/v1/service/kcpu~blue/score"))
+    resp = c.admit(ctx)
+    assert resp.status == 503 and resp.body == b"No ready replicas for deployment blue of endpoint kcpu"
+    assert route_for({**body, "name": "svc", "fakeAzure": {}}, {}).called == "service svc"
+
+
 def test_admit_counts_concurrency_per_replica():
     ctx = resolved(make_ctx(key_route(max_concurrent_per_replica=2, max_queue_wait_ms=0), replicas=(R0, R1)))
     ctx.service.in_flight.update({"r0": 2, "r1": 1})
