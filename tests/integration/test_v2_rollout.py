@@ -45,6 +45,31 @@ def _versions(uri: str, auth: dict[str, str], n: int) -> list[str]:
     return [requests.post(uri, json={}, headers=auth, timeout=30).json()["version"] for _ in range(n)]
 
 
+def _update_while_scoring(uri: str, auth: dict[str, str], update: Any) -> None:
+    """Score the endpoint without pause while ``update`` (v1 code to v2) runs, until the new code answers: every
+    answer must be 200, the old code's first, the new code's last."""
+    answers: list[tuple[int, str]] = []
+    done = threading.Event()
+
+    def keep_scoring() -> None:
+        session = requests.Session()
+        while not done.is_set():
+            answer = session.post(uri, json={}, headers=auth, timeout=30)
+            answers.append((answer.status_code, answer.text))
+
+    caller = threading.Thread(target=keep_scoring)
+    caller.start()
+    try:
+        update()
+        poll(lambda: any('"v2"' in text for _, text in answers[-3:]), timeout=30)  # the caller saw the new code
+    finally:
+        done.set()
+        caller.join(timeout=60)
+    failed = [a for a in answers if a[0] != 200]
+    assert not failed, failed[:5]
+    assert any('"v1"' in text for _, text in answers) and '"v2"' in answers[-1][1]
+
+
 def test_blue_green_as_the_safe_rollout_guide_does_it(ml_client: Any, tmp_path: Path) -> None:
     endpoint = ManagedOnlineEndpoint(name="rollout", auth_mode="key")
     ml_client.online_endpoints.begin_create_or_update(endpoint).result()
@@ -86,26 +111,8 @@ def test_updating_a_deployments_code_drops_no_request(ml_client: Any, tmp_path: 
     uri = ml_client.online_endpoints.begin_create_or_update(endpoint).result().scoring_uri
     auth = {"Authorization": "Bearer " + ml_client.online_endpoints.get_keys("rollout").primary_key}
 
-    answers: list[tuple[int, str]] = []
-    done = threading.Event()
-
-    def keep_scoring() -> None:
-        session = requests.Session()
-        while not done.is_set():
-            answer = session.post(uri, json={}, headers=auth, timeout=30)
-            answers.append((answer.status_code, answer.text))
-
-    caller = threading.Thread(target=keep_scoring)
-    caller.start()
-    try:
-        ml_client.online_deployments.begin_create_or_update(_deployment(tmp_path, "blue", "v2")).result()
-        poll(lambda: any('"v2"' in text for _, text in answers[-3:]), timeout=30)  # the caller saw the new code
-    finally:
-        done.set()
-        caller.join(timeout=60)
-    failed = [a for a in answers if a[0] != 200]
-    assert not failed, failed[:5]
-    assert any('"v1"' in text for _, text in answers) and '"v2"' in answers[-1][1]
+    _update_while_scoring(uri, auth, lambda: ml_client.online_deployments.begin_create_or_update(
+        _deployment(tmp_path, "blue", "v2")).result())
 
 
 def test_a_failed_update_leaves_the_old_replicas_serving(ml_client: Any, tmp_path: Path) -> None:
@@ -183,26 +190,8 @@ def test_updating_a_gpu_kubernetes_deployment_drops_no_request(ml_client: Any, a
     uri = ml_client.online_endpoints.begin_create_or_update(endpoint).result().scoring_uri
     auth = {"Authorization": "Bearer " + ml_client.online_endpoints.get_keys("rollout-gpu").primary_key}
     ((old_node, _),) = placed()
-    answers: list[tuple[int, str]] = []
-    done = threading.Event()
-
-    def keep_scoring() -> None:
-        session = requests.Session()
-        while not done.is_set():
-            answer = session.post(uri, json={}, headers=auth, timeout=30)
-            answers.append((answer.status_code, answer.text))
-
-    caller = threading.Thread(target=keep_scoring)
-    caller.start()
-    try:
-        ml_client.online_deployments.begin_create_or_update(deployment("v2")).result()
-        poll(lambda: any('"v2"' in text for _, text in answers[-3:]), timeout=30)
-    finally:
-        done.set()
-        caller.join(timeout=60)
-    failed = [a for a in answers if a[0] != 200]
-    assert not failed, failed[:5]
-    assert any('"v1"' in text for _, text in answers) and '"v2"' in answers[-1][1]
+    _update_while_scoring(uri, auth, lambda: ml_client.online_deployments.begin_create_or_update(
+        deployment("v2")).result())
     ((new_node, new_gpus),) = placed()
     assert new_node != old_node and new_gpus == [0]  # the free GPU: both generations held one meanwhile
 
@@ -214,8 +203,10 @@ def test_an_operation_while_the_deployment_is_busy_is_refused_in_v2_words(ml_cli
 
     ml_client.online_endpoints.begin_create_or_update(ManagedOnlineEndpoint(name="rollout", auth_mode="key")).result()
     slow = _deployment(tmp_path, "blue", "v1")
-    (tmp_path / "src-v1" / "score.py").write_text("import time\n\ndef init():\n    time.sleep(3)\n\n"
-                                                  "def run(d):\n    return d\n")
+    gate = tmp_path / "gate"  # init() waits for it: the deployment stays busy until the test opens it
+    (tmp_path / "src-v1" / "score.py").write_text(
+        f"import os, time\n\ndef init():\n    while not os.path.exists({str(gate)!r}):\n        time.sleep(0.05)\n\n"
+        "def run(d):\n    return d\n")
     poller = ml_client.online_deployments.begin_create_or_update(slow)
     for attempt in (lambda: ml_client.online_endpoints.begin_delete(name="rollout"),
                     lambda: ml_client.online_deployments.begin_create_or_update(slow)):
@@ -224,4 +215,5 @@ def test_an_operation_while_the_deployment_is_busy_is_refused_in_v2_words(ml_cli
         message = str(refused.value)
         assert "Deployment blue of endpoint rollout has an operation in progress" in message, message
         assert "~" not in message and "wait_for_deployment" not in message
+    gate.touch()
     poller.result()
