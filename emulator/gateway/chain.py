@@ -9,15 +9,15 @@ The types the steps share with the front end (``Context``, ``Response``, ``Pool`
 from __future__ import annotations
 
 import hmac
-import http
 import logging
 import uuid
 from dataclasses import dataclass
 from typing import Optional
 
 from . import managed
+from .answers import gateway_failure, replica_answer
 from .context import MAX_BODY_BYTES, Context, Response, Step, json_error, text_error
-from .model import ReplicaEndpoint, ServiceRoute, ServiceState
+from .model import ReplicaEndpoint, ServiceState
 from .proxy import UpstreamClosed, UpstreamTimeout, UpstreamUnreachable, strip_hop_by_hop
 
 log = logging.getLogger("emulator.gateway")
@@ -261,11 +261,7 @@ def proxy(ctx: Context) -> Optional[Response]:
         except UpstreamClosed:
             return gateway_failure(502, ctx.route)
         answer = Response(status, strip_hop_by_hop(reply_headers, _NOT_PASSED_BACK), body)
-        if ctx.route.managed:
-            return managed.model_answer(answer)
-        if ctx.route.run_error_as_bad_gateway and status == 500:
-            return Response(502, answer.headers, answer.body)
-        return answer
+        return replica_answer(answer, ctx.route)
 
 
 def _leave_unreachable(ctx: Context, eject: bool) -> None:
@@ -290,22 +286,6 @@ def _release_in_flight(st: ServiceState, replica: ReplicaEndpoint) -> None:
     else:
         st.in_flight.pop(replica.replica_id, None)
 
-
-def gateway_failure(status: int, route: ServiceRoute) -> Response:
-    """The front end's own failure answers (Azure's words where known); injected faults use them too,
-    so a client cannot tell an injected 502, 503 or 504 from a real one."""
-    if route.managed and status in (503, 504):
-        return managed.overloaded() if status == 503 else managed.timed_out(route.scoring_timeout_ms)
-    if status == 502:
-        return text_error(502, "Replica closed connection before replying")
-    if status == 503:
-        return text_error(503, f"Too many requests for {route.called} (overloaded)")
-    if status == 504:
-        return json_error(504, f"Request exceeded scoring timeout of {route.scoring_timeout_ms} ms")
-    try:
-        return text_error(status, http.HTTPStatus(status).phrase)
-    except ValueError:
-        return text_error(status, f"Injected failure {status}")
 
 
 # --- always-run steps ----------------------------------------------------------------------------------

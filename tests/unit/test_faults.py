@@ -60,7 +60,7 @@ def test_fail_requests_uses_the_given_status_and_its_text():
 
 
 def test_an_injected_504_is_the_real_504() -> None:
-    from emulator.gateway.chain import gateway_failure
+    from emulator.gateway.answers import gateway_failure
 
     faults = Faults()
     faults.add({"kind": "fail_requests", "service": "svc", "status": 504})
